@@ -1,0 +1,65 @@
+// Package ingest turns what the official Sentry SDKs send into Triage events.
+//
+// The SDKs are not ours and cannot be changed, so this package is liberal in
+// what it accepts and strict only where safety demands it. A request flows
+// through four steps, each a pure function that the HTTP handler chains:
+//
+//  1. Authentication: the project's public key comes from the X-Sentry-Auth
+//     header, the sentry_key query parameter or the dsn in the envelope
+//     header (see [AuthFromRequest] and [ParseDSN]).
+//  2. Decoding: the body is decompressed according to Content-Encoding (gzip,
+//     deflate with or without the zlib wrapper, br, zstd) under hard size
+//     limits, so a decompression bomb stops at the limit instead of filling
+//     memory (see [DecodeBody]).
+//  3. Parsing: an envelope ([ParseEnvelope]) is split into items; only "event"
+//     items are kept, every other item type (transactions, sessions,
+//     attachments, client reports, replays, profiles, check-ins and types not
+//     invented yet) is accepted and skipped, because an SDK must never see a
+//     failure for data Triage does not use. The legacy /store/ endpoint
+//     carries one bare event ([ParseStore]).
+//  4. Normalization: [Normalize] maps the loosely typed event JSON onto
+//     [Event], whose fields are what the store saves. Fields of the wrong type
+//     are dropped, over-long fields are truncated; nothing is rejected for
+//     its length alone except a whole event over [MaxEventSize].
+//
+// Grouping ([Event.GroupingHash]) decides which issue an event belongs to. A
+// fingerprint sent by the SDK wins. Otherwise an exception groups by the type
+// of the exception that was thrown and the module and function of its in-app
+// frames (all frames when none is in-app), never by line numbers or the error
+// message: Go's error types are coarse (*errors.errorString), so grouping by
+// message would split one bug into thousands of issues, while the call stack
+// is stable from one run of a program to the next. Without frames, the
+// message with its variable parts (numbers, hex ids, UUIDs, emails, IPs, URLs,
+// dates) masked is used; message events group by their template.
+//
+// # Limits
+//
+// Request limits, enforced before anything reaches the store:
+//
+//	MaxCompressedBodySize  20 MiB  request body as sent (413)
+//	MaxEnvelopeSize        20 MiB  body after decompression (413)
+//	MaxEventSize            1 MiB  one event item or /store/ body (413)
+//	MaxItems                1000   items in one envelope (413)
+//	MaxEvents                100   event items in one envelope (413)
+//
+// Field limits, applied by truncation (characters, not bytes; a truncated
+// string ends in "…"):
+//
+//	title, culprit, transaction, release, server name     200
+//	environment, platform, SDK name and version             64
+//	message and message template                          8192
+//	exception type and module                              256
+//	exception value                                       4096
+//	exceptions per event (the last ones, nearest the throw)  25
+//	frames per stack trace (oldest 50 and newest 200)       250
+//	frame module, function, filename                       256
+//	frame abs_path, context lines                         1024
+//	pre/post context lines per frame                          5
+//	tags: 100 per event, key 64, value 200
+//	user id, email, username, ip address                   256
+//	fingerprint: 32 entries of 256
+//
+// Timestamps more than a minute in the future or older than 30 days are
+// replaced by the time the event was received, as Sentry does, so a client
+// with a wrong clock cannot put events outside the retention window.
+package ingest

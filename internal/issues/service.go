@@ -1,0 +1,370 @@
+// Package issues is the one path that changes issues. Web pages, the JSON
+// API and Slack all call Service.Update; it checks that the actor may act,
+// applies the change under a row lock, and writes exactly one activity entry
+// per effective change. Setting the state an issue already has writes nothing.
+package issues
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"triage"
+	"triage/internal/store"
+)
+
+// Change is one effective change, handed to hooks inside the transaction
+// that made it (so a job a hook inserts is rolled back with the change).
+type Change struct {
+	Issue    *triage.Issue // after the change
+	Activity *triage.Activity
+	Actor    triage.Actor
+}
+
+// Hook reacts to a change inside its transaction.
+type Hook func(ctx context.Context, tx *store.Tx, c Change) error
+
+// Service changes issues.
+type Service struct {
+	store *store.Store
+	now   func() time.Time
+	hooks []Hook
+}
+
+// New returns a Service over the store with an injected clock.
+func New(s *store.Store, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: s, now: now}
+}
+
+// OnChange registers a hook; call it before serving.
+func (s *Service) OnChange(h Hook) { s.hooks = append(s.hooks, h) }
+
+// StatusChange asks for a new status. For StatusResolved, at most one of
+// InNextRelease and InCurrentRelease; for StatusIgnored, at most one of
+// Minutes, Count (optionally within WindowMinutes) and Until.
+type StatusChange struct {
+	Status           triage.Status
+	InNextRelease    bool
+	InCurrentRelease bool
+	IgnoreMinutes    int64
+	IgnoreCount      int64
+	IgnoreWindow     int64
+	IgnoreUntil      *time.Time
+}
+
+// Update is a request to change an issue; nil fields stay as they are.
+type Update struct {
+	Status *StatusChange
+	// Assign, when set, assigns to *Assign.Assignee (nil: unassign).
+	Assign *AssignChange
+}
+
+// AssignChange wraps the new assignee so that "unassign" and "unchanged" differ.
+type AssignChange struct{ Assignee *triage.Assignee }
+
+// Result is the issue after an update and the activity it wrote (empty when
+// nothing changed).
+type Result struct {
+	Issue      *triage.Issue
+	Activities []*triage.Activity
+}
+
+// Get returns the issue if the user may see it. It returns ENOTFOUND when
+// the issue does not exist or belongs to an organization the user is not in,
+// and EFORBIDDEN when the user is in the organization without access to the
+// project.
+func (s *Service) Get(ctx context.Context, userID, issueID int64) (*triage.Issue, error) {
+	return s.authorize(ctx, s.store.Queries, userID, issueID)
+}
+
+func (s *Service) authorize(ctx context.Context, q *store.Queries, userID, issueID int64) (*triage.Issue, error) {
+	issue, err := q.IssueByID(ctx, issueID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkAccess(ctx, q, userID, issue); err != nil {
+		return nil, err
+	}
+	return issue, nil
+}
+
+func (s *Service) checkAccess(ctx context.Context, q *store.Queries, userID int64, issue *triage.Issue) error {
+	if _, err := q.Member(ctx, issue.OrgID, userID); triage.ErrorCode(err) == triage.ENOTFOUND {
+		return triage.Errorf(triage.ENOTFOUND, "issue not found")
+	} else if err != nil {
+		return err
+	}
+	ok, err := q.HasProjectAccess(ctx, userID, issue.ProjectID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return triage.Errorf(triage.EFORBIDDEN, "you do not have access to project %s", issue.ProjectSlug)
+	}
+	return nil
+}
+
+// Update applies u to the issue as actor. It returns ENOTFOUND or EFORBIDDEN
+// as Get does, and EINVALID for an assignee without access to the project,
+// a team that does not own it, or a release option on a project without
+// releases. Concurrent updates of one issue are serialised.
+func (s *Service) Update(ctx context.Context, actor triage.Actor, issueID int64, u Update) (*Result, error) {
+	if actor.UserID == 0 {
+		return nil, triage.Errorf(triage.EUNAUTHORIZED, "an issue change needs a user")
+	}
+	if err := validate(u); err != nil {
+		return nil, err
+	}
+	var res Result
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		issue, err := tx.LockIssue(ctx, issueID)
+		if err != nil {
+			return err
+		}
+		if err := s.checkAccess(ctx, tx.Queries, actor.UserID, issue); err != nil {
+			return err
+		}
+		var acts []*triage.Activity
+		if u.Status != nil {
+			a, err := s.applyStatus(ctx, tx, actor, issue, *u.Status)
+			if err != nil {
+				return err
+			}
+			if a != nil {
+				acts = append(acts, a)
+			}
+		}
+		if u.Assign != nil {
+			a, err := s.applyAssign(ctx, tx, actor, issue, u.Assign.Assignee)
+			if err != nil {
+				return err
+			}
+			if a != nil {
+				acts = append(acts, a)
+			}
+		}
+		if issue, err = tx.IssueByID(ctx, issueID); err != nil {
+			return err
+		}
+		for _, a := range acts {
+			for _, h := range s.hooks {
+				if err := h(ctx, tx, Change{Issue: issue, Activity: a, Actor: actor}); err != nil {
+					return fmt.Errorf("issue change hook: %w", err)
+				}
+			}
+		}
+		res = Result{Issue: issue, Activities: acts}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func validate(u Update) error {
+	if u.Status == nil {
+		return nil
+	}
+	c := u.Status
+	switch c.Status {
+	case triage.StatusResolved:
+		if c.InNextRelease && c.InCurrentRelease {
+			return triage.Errorf(triage.EINVALID, "resolve in the next or in the current release, not both")
+		}
+	case triage.StatusIgnored:
+		n := 0
+		for _, set := range []bool{c.IgnoreMinutes > 0, c.IgnoreCount > 0, c.IgnoreUntil != nil} {
+			if set {
+				n++
+			}
+		}
+		if n > 1 {
+			return triage.Errorf(triage.EINVALID, "ignore for a duration, until a count, or until a time: one of them")
+		}
+		if c.IgnoreMinutes < 0 || c.IgnoreCount < 0 || c.IgnoreWindow < 0 {
+			return triage.Errorf(triage.EINVALID, "ignore durations and counts must be positive")
+		}
+	case triage.StatusUnresolved:
+	default:
+		return triage.Errorf(triage.EINVALID, "unknown status %q: use resolved, resolvedInNextRelease, ignored or unresolved", c.Status)
+	}
+	return nil
+}
+
+func (s *Service) applyStatus(ctx context.Context, tx *store.Tx, actor triage.Actor, issue *triage.Issue, c StatusChange) (*triage.Activity, error) {
+	now := s.now().UTC()
+	details := triage.StatusDetails{}
+	actType := ""
+	data := map[string]any{}
+	ignoreBase := issue.IgnoreBase
+	switch c.Status {
+	case triage.StatusResolved:
+		actType = triage.ActivitySetResolved
+		if c.InNextRelease || c.InCurrentRelease {
+			current, err := tx.CurrentRelease(ctx, issue.ProjectID)
+			if triage.ErrorCode(err) == triage.ENOTFOUND {
+				return nil, triage.Errorf(triage.EINVALID, "project %s has no releases yet: resolve it without a release", issue.ProjectSlug)
+			} else if err != nil {
+				return nil, err
+			}
+			actType = triage.ActivitySetResolvedInRel
+			if c.InNextRelease {
+				details.InNextRelease = true
+				// Remember the release that was current, so the next
+				// release is any that is first seen after it.
+				details.InRelease = ""
+				data["inNextRelease"] = true
+				data["current"] = current
+			} else {
+				details.InRelease = current
+				data["version"] = current
+			}
+		}
+	case triage.StatusIgnored:
+		actType = triage.ActivitySetIgnored
+		switch {
+		case c.IgnoreMinutes > 0:
+			until := now.Add(time.Duration(c.IgnoreMinutes) * time.Minute)
+			details.IgnoreMinutes, details.IgnoreUntil = c.IgnoreMinutes, &until
+			data["ignoreDuration"] = c.IgnoreMinutes
+		case c.IgnoreCount > 0:
+			details.IgnoreCount, details.IgnoreWindow = c.IgnoreCount, c.IgnoreWindow
+			ignoreBase = issue.TimesSeen
+			data["ignoreCount"] = c.IgnoreCount
+			if c.IgnoreWindow > 0 {
+				data["ignoreWindow"] = c.IgnoreWindow
+			}
+		case c.IgnoreUntil != nil:
+			until := c.IgnoreUntil.UTC()
+			details.IgnoreUntil = &until
+			data["ignoreUntil"] = until.Format(time.RFC3339)
+		}
+	case triage.StatusUnresolved:
+		actType = triage.ActivitySetUnresolved
+	}
+	if issue.Status == c.Status && sameDetails(issue.StatusDetails, details, c) {
+		return nil, nil
+	}
+	details.ActorID = actor.UserID
+	if err := tx.SetIssueStatus(ctx, issue.ID, c.Status, details, ignoreBase); err != nil {
+		return nil, err
+	}
+	a := &triage.Activity{IssueID: issue.ID, Type: actType, User: &triage.User{ID: actor.UserID}, Source: actor.Source, Data: data, CreatedAt: now}
+	if actor.SlackUserID != "" {
+		data["slackUser"] = actor.SlackUserID
+	}
+	if err := tx.AddActivity(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// sameDetails tells whether a requested status is the one the issue has:
+// the same resolution, or the same kind and size of ignore. A relative
+// ignore compares by its duration, not by the instant it ends.
+func sameDetails(cur, next triage.StatusDetails, c StatusChange) bool {
+	if cur.InNextRelease != next.InNextRelease || cur.InRelease != next.InRelease ||
+		cur.IgnoreCount != next.IgnoreCount || cur.IgnoreWindow != next.IgnoreWindow ||
+		cur.IgnoreMinutes != next.IgnoreMinutes {
+		return false
+	}
+	if c.IgnoreUntil != nil {
+		return cur.IgnoreUntil != nil && cur.IgnoreUntil.Equal(c.IgnoreUntil.UTC())
+	}
+	if c.IgnoreMinutes == 0 && cur.IgnoreMinutes == 0 {
+		return (cur.IgnoreUntil == nil) == (next.IgnoreUntil == nil)
+	}
+	return true
+}
+
+func (s *Service) applyAssign(ctx context.Context, tx *store.Tx, actor triage.Actor, issue *triage.Issue, to *triage.Assignee) (*triage.Activity, error) {
+	if sameAssignee(issue.Assignee, to) {
+		return nil, nil
+	}
+	data := map[string]any{}
+	actType := triage.ActivityUnassigned
+	if to != nil {
+		actType = triage.ActivityAssigned
+		switch to.Type {
+		case "user":
+			u, err := tx.UserByID(ctx, to.ID)
+			if triage.ErrorCode(err) == triage.ENOTFOUND {
+				return nil, triage.Errorf(triage.EINVALID, "cannot assign to user %d: no such user", to.ID)
+			} else if err != nil {
+				return nil, err
+			}
+			ok, err := tx.HasProjectAccess(ctx, u.ID, issue.ProjectID)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, triage.Errorf(triage.EINVALID, "cannot assign to %s: they have no access to project %s", u.Email, issue.ProjectSlug)
+			}
+			data["assignee"], data["assigneeType"], data["assigneeEmail"], data["assigneeName"] = strconv.FormatInt(u.ID, 10), "user", u.Email, u.DisplayName()
+		case "team":
+			t, err := tx.TeamByID(ctx, to.ID)
+			if triage.ErrorCode(err) == triage.ENOTFOUND || (err == nil && t.OrgID != issue.OrgID) {
+				return nil, triage.Errorf(triage.EINVALID, "cannot assign to team %d: no such team", to.ID)
+			} else if err != nil {
+				return nil, err
+			}
+			teams, err := tx.TeamsForProject(ctx, issue.ProjectID)
+			if err != nil {
+				return nil, err
+			}
+			owns := false
+			for _, pt := range teams {
+				owns = owns || pt.ID == t.ID
+			}
+			if !owns {
+				return nil, triage.Errorf(triage.EINVALID, "cannot assign to #%s: the team does not own project %s", t.Slug, issue.ProjectSlug)
+			}
+			data["assignee"], data["assigneeType"], data["assigneeName"] = strconv.FormatInt(t.ID, 10), "team", t.Slug
+		default:
+			return nil, triage.Errorf(triage.EINVALID, "invalid assignee type %q", to.Type)
+		}
+	}
+	if err := tx.SetIssueAssignee(ctx, issue.ID, to); err != nil {
+		return nil, err
+	}
+	if actor.SlackUserID != "" {
+		data["slackUser"] = actor.SlackUserID
+	}
+	a := &triage.Activity{IssueID: issue.ID, Type: actType, User: &triage.User{ID: actor.UserID}, Source: actor.Source, Data: data, CreatedAt: s.now().UTC()}
+	if err := tx.AddActivity(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func sameAssignee(a, b *triage.Assignee) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Type == b.Type && a.ID == b.ID
+}
+
+// List returns the issues of an organization that the user may see.
+func (s *Service) List(ctx context.Context, userID int64, f store.IssueFilter) ([]*triage.Issue, error) {
+	if _, err := s.store.Member(ctx, f.OrgID, userID); err != nil {
+		if triage.ErrorCode(err) == triage.ENOTFOUND {
+			return nil, triage.Errorf(triage.ENOTFOUND, "organization not found")
+		}
+		return nil, err
+	}
+	f.UserID = userID
+	return s.store.Issues(ctx, f)
+}
+
+// Activity returns the issue's log, newest first, if the user may see it.
+func (s *Service) Activity(ctx context.Context, userID, issueID int64) ([]*triage.Activity, error) {
+	if _, err := s.Get(ctx, userID, issueID); err != nil {
+		return nil, err
+	}
+	return s.store.Activities(ctx, issueID, 200)
+}

@@ -1,0 +1,267 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"triage"
+)
+
+const issueSelect = `SELECT i.id, i.project_id, p.org_id, p.slug, o.slug, i.short_num, i.title, i.culprit, i.level,
+	i.status, i.status_details, i.assignee_user_id, i.assignee_team_id,
+	COALESCE(au.name, ''), COALESCE(au.email, ''), COALESCE(at.slug, ''),
+	i.times_seen, i.first_seen, i.last_seen, i.first_release, i.ignore_base
+	FROM issues i JOIN projects p ON p.id = i.project_id JOIN organizations o ON o.id = p.org_id
+	LEFT JOIN users au ON au.id = i.assignee_user_id LEFT JOIN teams at ON at.id = i.assignee_team_id`
+
+func scanIssue(row interface{ Scan(...any) error }) (*triage.Issue, error) {
+	var i triage.Issue
+	var status, details, auName, auEmail, atSlug string
+	var auID, atID *int64
+	var first, last int64
+	err := row.Scan(&i.ID, &i.ProjectID, &i.OrgID, &i.ProjectSlug, &i.OrgSlug, &i.ShortNum, &i.Title, &i.Culprit, &i.Level,
+		&status, &details, &auID, &atID, &auName, &auEmail, &atSlug,
+		&i.TimesSeen, &first, &last, &i.FirstRelease, &i.IgnoreBase)
+	if err != nil {
+		return nil, err
+	}
+	i.Status = triage.Status(status)
+	if err := json.Unmarshal([]byte(details), &i.StatusDetails); err != nil {
+		return nil, fmt.Errorf("decode status details of issue %d: %w", i.ID, err)
+	}
+	switch {
+	case auID != nil:
+		name := auName
+		if name == "" {
+			name = auEmail
+		}
+		i.Assignee = &triage.Assignee{Type: "user", ID: *auID, Name: name}
+	case atID != nil:
+		i.Assignee = &triage.Assignee{Type: "team", ID: *atID, Name: atSlug}
+	}
+	i.FirstSeen, i.LastSeen = fromMicros(first), fromMicros(last)
+	return &i, nil
+}
+
+// IssueByID returns ENOTFOUND if there is none.
+func (q *Queries) IssueByID(ctx context.Context, id int64) (*triage.Issue, error) {
+	i, err := scanIssue(q.q.QueryRowContext(ctx, issueSelect+` WHERE i.id = $1`, id))
+	return i, translate(err, "issue")
+}
+
+// LockIssue reads the issue and, on PostgreSQL, locks its row until the
+// transaction ends, so concurrent changes to one issue run one after another.
+func (q *Queries) LockIssue(ctx context.Context, id int64) (*triage.Issue, error) {
+	if q.engine == Postgres {
+		var one int
+		if err := q.q.QueryRowContext(ctx, `SELECT 1 FROM issues WHERE id = $1 FOR UPDATE`, id).Scan(&one); err != nil {
+			return nil, translate(err, "issue")
+		}
+	}
+	return q.IssueByID(ctx, id)
+}
+
+// IssueFilter selects issues for a list.
+type IssueFilter struct {
+	OrgID      int64
+	ProjectIDs []int64 // empty: every project of the organization
+	// UserID, when set, limits the list to projects the user can access.
+	UserID int64
+	Status triage.Status // "" for any
+	Limit  int
+	Offset int
+}
+
+// Issues lists issues, most recently seen first.
+func (q *Queries) Issues(ctx context.Context, f IssueFilter) ([]*triage.Issue, error) {
+	var where []string
+	args := []any{f.OrgID}
+	where = append(where, "p.org_id = $1")
+	if f.Status != "" {
+		args = append(args, string(f.Status))
+		where = append(where, fmt.Sprintf("i.status = $%d", len(args)))
+	}
+	if len(f.ProjectIDs) > 0 {
+		var ph []string
+		for _, id := range f.ProjectIDs {
+			args = append(args, id)
+			ph = append(ph, fmt.Sprintf("$%d", len(args)))
+		}
+		where = append(where, "i.project_id IN ("+strings.Join(ph, ", ")+")")
+	}
+	if f.UserID != 0 {
+		args = append(args, f.UserID)
+		n := len(args)
+		where = append(where, fmt.Sprintf(`EXISTS (SELECT 1 FROM members m WHERE m.org_id = p.org_id AND m.user_id = $%d
+			AND (m.role IN ('owner', 'admin') OR EXISTS (SELECT 1 FROM project_teams pt JOIN team_members tm
+			ON tm.team_id = pt.team_id WHERE pt.project_id = p.id AND tm.user_id = $%d)))`, n, n))
+	}
+	if f.Limit <= 0 || f.Limit > 100 {
+		f.Limit = 25
+	}
+	args = append(args, f.Limit, f.Offset)
+	query := issueSelect + " WHERE " + strings.Join(where, " AND ") +
+		fmt.Sprintf(" ORDER BY i.last_seen DESC, i.id DESC LIMIT $%d OFFSET $%d", len(args)-1, len(args))
+	rows, err := q.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list issues: %w", err)
+	}
+	defer rows.Close()
+	var out []*triage.Issue
+	for rows.Next() {
+		i, err := scanIssue(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}
+
+// SetIssueStatus writes an issue's status, its details and the count an
+// "ignore until N more" counts from.
+func (q *Queries) SetIssueStatus(ctx context.Context, id int64, status triage.Status, details triage.StatusDetails, ignoreBase int64) error {
+	b, err := json.Marshal(details)
+	if err != nil {
+		return fmt.Errorf("encode status details: %w", err)
+	}
+	_, err = q.q.ExecContext(ctx,
+		`UPDATE issues SET status = $1, status_details = $2, ignore_base = $3 WHERE id = $4`,
+		string(status), string(b), ignoreBase, id)
+	if err != nil {
+		return fmt.Errorf("set issue %d status: %w", id, err)
+	}
+	return nil
+}
+
+// SetIssueAssignee assigns the issue to a user or a team, or nobody (nil).
+func (q *Queries) SetIssueAssignee(ctx context.Context, id int64, a *triage.Assignee) error {
+	var userID, teamID *int64
+	if a != nil && a.Type == "user" {
+		userID = &a.ID
+	} else if a != nil && a.Type == "team" {
+		teamID = &a.ID
+	}
+	_, err := q.q.ExecContext(ctx,
+		`UPDATE issues SET assignee_user_id = $1, assignee_team_id = $2 WHERE id = $3`, userID, teamID, id)
+	if err != nil {
+		return fmt.Errorf("set issue %d assignee: %w", id, err)
+	}
+	return nil
+}
+
+// NewIssue is what ingestion knows of an issue when its first event arrives.
+type NewIssue struct {
+	ProjectID int64
+	GroupHash string
+	Title     string
+	Culprit   string
+	Level     string
+	Release   string
+	SeenAt    time.Time
+}
+
+// CreateIssue inserts an issue with the project's next short number. Call it
+// in a transaction: the counter and the issue go together.
+func (q *Queries) CreateIssue(ctx context.Context, n NewIssue) (*triage.Issue, error) {
+	var num int64
+	err := q.q.QueryRowContext(ctx,
+		`UPDATE projects SET next_short_num = next_short_num + 1 WHERE id = $1 RETURNING next_short_num - 1`,
+		n.ProjectID).Scan(&num)
+	if err != nil {
+		return nil, translate(err, "project")
+	}
+	at := micros(n.SeenAt)
+	var id int64
+	err = q.q.QueryRowContext(ctx,
+		`INSERT INTO issues (project_id, short_num, group_hash, title, culprit, level, first_seen, last_seen, first_release)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id`,
+		n.ProjectID, num, n.GroupHash, n.Title, n.Culprit, n.Level, at, n.Release).Scan(&id)
+	if err != nil {
+		return nil, translate(err, "issue")
+	}
+	return q.IssueByID(ctx, id)
+}
+
+// IssueByHash finds a project's issue by its grouping hash; ENOTFOUND if new.
+func (q *Queries) IssueByHash(ctx context.Context, projectID int64, hash string) (*triage.Issue, error) {
+	i, err := scanIssue(q.q.QueryRowContext(ctx, issueSelect+` WHERE i.project_id = $1 AND i.group_hash = $2`, projectID, hash))
+	return i, translate(err, "issue")
+}
+
+// CountIssueEvents adds n events to an issue's counters.
+func (q *Queries) CountIssueEvents(ctx context.Context, id, n int64, lastSeen time.Time, level string) error {
+	_, err := q.q.ExecContext(ctx,
+		`UPDATE issues SET times_seen = times_seen + $1,
+		 last_seen = CASE WHEN last_seen < $2 THEN $2 ELSE last_seen END,
+		 level = CASE WHEN $3 = '' THEN level ELSE $3 END WHERE id = $4`,
+		n, micros(lastSeen), level, id)
+	if err != nil {
+		return fmt.Errorf("count events of issue %d: %w", id, err)
+	}
+	return nil
+}
+
+// AddActivity appends an entry to an issue's log.
+func (q *Queries) AddActivity(ctx context.Context, a *triage.Activity) error {
+	data := a.Data
+	if data == nil {
+		data = map[string]any{}
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("encode activity data: %w", err)
+	}
+	var userID *int64
+	if a.User != nil && a.User.ID != 0 {
+		userID = &a.User.ID
+	}
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = q.now()
+	}
+	err = q.q.QueryRowContext(ctx,
+		`INSERT INTO activities (issue_id, type, user_id, source, data, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		a.IssueID, a.Type, userID, string(a.Source), string(b), micros(a.CreatedAt)).Scan(&a.ID)
+	if err != nil {
+		return fmt.Errorf("add activity: %w", err)
+	}
+	return nil
+}
+
+// Activities returns an issue's log, newest first.
+func (q *Queries) Activities(ctx context.Context, issueID int64, limit int) ([]*triage.Activity, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := q.q.QueryContext(ctx,
+		`SELECT a.id, a.issue_id, a.type, a.source, a.data, a.created_at, u.id, COALESCE(u.email, ''), COALESCE(u.name, '')
+		 FROM activities a LEFT JOIN users u ON u.id = a.user_id WHERE a.issue_id = $1 ORDER BY a.id DESC LIMIT $2`,
+		issueID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list activity: %w", err)
+	}
+	defer rows.Close()
+	var out []*triage.Activity
+	for rows.Next() {
+		var a triage.Activity
+		var source, data, email, name string
+		var created int64
+		var uid *int64
+		if err := rows.Scan(&a.ID, &a.IssueID, &a.Type, &source, &data, &created, &uid, &email, &name); err != nil {
+			return nil, err
+		}
+		a.Source = triage.Source(source)
+		a.CreatedAt = fromMicros(created)
+		if uid != nil {
+			a.User = &triage.User{ID: *uid, Email: email, Name: name}
+		}
+		if err := json.Unmarshal([]byte(data), &a.Data); err != nil {
+			return nil, fmt.Errorf("decode activity %d: %w", a.ID, err)
+		}
+		out = append(out, &a)
+	}
+	return out, rows.Err()
+}

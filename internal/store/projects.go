@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"triage"
+)
+
+const projectCols = `p.id, p.org_id, p.slug, p.name, p.public_key, p.created_at`
+
+func scanProject(row interface{ Scan(...any) error }) (*triage.Project, error) {
+	var p triage.Project
+	var created int64
+	if err := row.Scan(&p.ID, &p.OrgID, &p.Slug, &p.Name, &p.PublicKey, &created); err != nil {
+		return nil, err
+	}
+	p.CreatedAt = fromMicros(created)
+	return &p, nil
+}
+
+// CreateProject creates a project with a fresh DSN key, owned by the given
+// teams of the same organization.
+func (q *Queries) CreateProject(ctx context.Context, orgID int64, slug, name string, teamIDs ...int64) (*triage.Project, error) {
+	if err := triage.ValidateSlug("project", slug); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(name) == "" {
+		name = slug
+	}
+	key := make([]byte, 16)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("generate project key: %w", err)
+	}
+	var id int64
+	err := q.q.QueryRowContext(ctx,
+		`INSERT INTO projects (org_id, slug, name, public_key, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		orgID, slug, strings.TrimSpace(name), hex.EncodeToString(key), micros(q.now())).Scan(&id)
+	if err != nil {
+		return nil, translate(err, fmt.Sprintf("project %q", slug))
+	}
+	for _, tid := range teamIDs {
+		t, err := q.TeamByID(ctx, tid)
+		if err != nil {
+			return nil, err
+		}
+		if t.OrgID != orgID {
+			return nil, triage.Errorf(triage.EINVALID, "team %q belongs to another organization", t.Slug)
+		}
+		if _, err := q.q.ExecContext(ctx,
+			`INSERT INTO project_teams (project_id, team_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, tid); err != nil {
+			return nil, fmt.Errorf("attach team to project: %w", err)
+		}
+	}
+	return q.ProjectByID(ctx, id)
+}
+
+// ProjectByID returns ENOTFOUND if there is none.
+func (q *Queries) ProjectByID(ctx context.Context, id int64) (*triage.Project, error) {
+	p, err := scanProject(q.q.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects p WHERE p.id = $1`, id))
+	return p, translate(err, "project")
+}
+
+// ProjectBySlug returns ENOTFOUND if the organization has no such project.
+func (q *Queries) ProjectBySlug(ctx context.Context, orgID int64, slug string) (*triage.Project, error) {
+	p, err := scanProject(q.q.QueryRowContext(ctx,
+		`SELECT `+projectCols+` FROM projects p WHERE p.org_id = $1 AND p.slug = $2`, orgID, slug))
+	return p, translate(err, fmt.Sprintf("project %q", slug))
+}
+
+// Projects lists an organization's projects by slug.
+func (q *Queries) Projects(ctx context.Context, orgID int64) ([]*triage.Project, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+projectCols+` FROM projects p WHERE p.org_id = $1 ORDER BY p.slug`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("list projects: %w", err)
+	}
+	defer rows.Close()
+	var out []*triage.Project
+	for rows.Next() {
+		p, err := scanProject(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Release is one release version seen in a project's events.
+type Release struct {
+	Version   string
+	FirstSeen int64
+}
+
+// RecordRelease notes a release version for the project (idempotent).
+func (q *Queries) RecordRelease(ctx context.Context, projectID int64, version string) error {
+	if version == "" {
+		return nil
+	}
+	_, err := q.q.ExecContext(ctx,
+		`INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3) ON CONFLICT (project_id, version) DO NOTHING`,
+		projectID, version, micros(q.now()))
+	if err != nil {
+		return fmt.Errorf("record release: %w", err)
+	}
+	return nil
+}
+
+// CurrentRelease is the release first seen most recently; ENOTFOUND when the
+// project has none.
+func (q *Queries) CurrentRelease(ctx context.Context, projectID int64) (string, error) {
+	var v string
+	err := q.q.QueryRowContext(ctx,
+		`SELECT version FROM releases WHERE project_id = $1 ORDER BY first_seen DESC, id DESC LIMIT 1`, projectID).Scan(&v)
+	if err != nil {
+		return "", translate(err, "release")
+	}
+	return v, nil
+}
+
+// ReleaseFirstSeen returns when a release was first seen (microseconds);
+// ENOTFOUND when it never was.
+func (q *Queries) ReleaseFirstSeen(ctx context.Context, projectID int64, version string) (int64, error) {
+	var at int64
+	err := q.q.QueryRowContext(ctx,
+		`SELECT first_seen FROM releases WHERE project_id = $1 AND version = $2`, projectID, version).Scan(&at)
+	return at, translate(err, "release")
+}

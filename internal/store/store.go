@@ -1,0 +1,238 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"triage"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Engine names the database behind a Store.
+type Engine string
+
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// ParseURL tells the engine of a TRIAGE_DATABASE_URL and returns the
+// driver name and data source to open it with.
+func ParseURL(raw string) (Engine, string, string, error) {
+	switch {
+	case raw == "":
+		return "", "", "", triage.Errorf(triage.EINVALID, "database URL is empty")
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		if _, err := url.Parse(raw); err != nil {
+			return "", "", "", triage.Errorf(triage.EINVALID, "database URL is not a valid postgres:// URL")
+		}
+		return Postgres, "pgx", raw, nil
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite://"), "sqlite:")
+	if path == "" {
+		return "", "", "", triage.Errorf(triage.EINVALID, "database URL %q names no SQLite file", raw)
+	}
+	if strings.Contains(path, "?") {
+		return "", "", "", triage.Errorf(triage.EINVALID, "SQLite path %q must not carry parameters: Triage sets them", path)
+	}
+	// WAL lets readers run beside the one writer; immediate transactions take
+	// the write lock up front so two writers queue on busy_timeout instead of
+	// failing when one upgrades a read lock; foreign keys are off by default
+	// in SQLite and the schema relies on them.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	return SQLite, "sqlite", dsn, nil
+}
+
+// Store is Triage's database. Its query methods come from the embedded
+// Queries, which Tx shares, so every query runs inside or outside a
+// transaction alike.
+type Store struct {
+	*Queries
+	DB     *sql.DB
+	Engine Engine
+	now    func() time.Time
+}
+
+// Open connects to the database named by rawURL. It does not migrate.
+func Open(ctx context.Context, rawURL string, now func() time.Time) (*Store, error) {
+	engine, driver, dsn, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", engine, err)
+	}
+	if engine == SQLite {
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+	} else {
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(10)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", engine, err)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{Queries: &Queries{q: db, engine: engine, now: now}, DB: db, Engine: engine, now: now}, nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.DB.Close() }
+
+func (s *Store) migrationsFS() (fs.FS, goose.Dialect) {
+	if s.Engine == Postgres {
+		sub, _ := fs.Sub(migrations, "migrations/postgres")
+		return sub, goose.DialectPostgres
+	}
+	sub, _ := fs.Sub(migrations, "migrations/sqlite")
+	return sub, goose.DialectSQLite3
+}
+
+// Migrate applies every pending migration and returns how many it applied.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	fsys, dialect := s.migrationsFS()
+	p, err := goose.NewProvider(dialect, s.DB, fsys)
+	if err != nil {
+		return 0, fmt.Errorf("load migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	return len(res), nil
+}
+
+// Pending reports how many migrations are not applied yet (for /readyz).
+func (s *Store) Pending(ctx context.Context) (int, error) {
+	fsys, dialect := s.migrationsFS()
+	p, err := goose.NewProvider(dialect, s.DB, fsys)
+	if err != nil {
+		return 0, fmt.Errorf("load migrations: %w", err)
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migration status: %w", err)
+	}
+	n := 0
+	for _, m := range st {
+		if m.State != goose.StatePending {
+			continue
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Tx is a transaction with the same query methods as the Store.
+type Tx struct {
+	*Queries
+	SQL *sql.Tx
+}
+
+// InTx runs fn in a transaction, committing when it returns nil and rolling
+// back otherwise. On SQLite the transaction takes the write lock at once.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{Queries: &Queries{q: sqlTx, engine: s.Engine, now: s.now}, SQL: sqlTx}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Queries holds every query; Store and Tx embed it.
+type Queries struct {
+	q      queryer
+	engine Engine
+	now    func() time.Time
+}
+
+// Dialect tells which database the queries run on.
+func (q *Queries) Dialect() Engine { return q.engine }
+
+// forUpdate is the row-lock suffix: PostgreSQL locks the row; SQLite's
+// immediate transaction already holds the database's write lock.
+func (q *Queries) forUpdate() string {
+	if q.engine == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(n int64) time.Time { return time.UnixMicro(n).UTC() }
+
+// translate maps driver errors to triage errors: what names the thing for
+// the message ("organization slug").
+func translate(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &wrapped{triage.Errorf(triage.ENOTFOUND, "%s not found", what), err}
+	}
+	if isUniqueViolation(err) {
+		return &wrapped{triage.Errorf(triage.ECONFLICT, "%s already exists", what), err}
+	}
+	return err
+}
+
+// wrapped keeps the driver error for logs while exposing the triage error.
+type wrapped struct {
+	te  *triage.Error
+	err error
+}
+
+func (w *wrapped) Error() string { return w.te.Error() + ": " + w.err.Error() }
+func (w *wrapped) Unwrap() []error {
+	return []error{w.te, w.err}
+}
+
+func isUniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
