@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -58,7 +59,7 @@ func (d *bodyDecoder) decode(body io.Reader, contentEncoding string, sizeHint in
 	if len(codings) > 0 && sizeHint > 0 {
 		sizeHint *= 4 // a guess at the compression ratio; only sizes the first buffer
 	}
-	out, err := readAtMost(r, MaxEnvelopeSize, sizeHint)
+	out, err := readAtMost(r, "decompressed body", MaxEnvelopeSize, sizeHint)
 	if err != nil {
 		coding := "identity"
 		if len(codings) > 0 {
@@ -224,7 +225,7 @@ func (c *capReader) Read(p []byte) (int, error) {
 
 // readAtMost reads r to EOF into a buffer that never grows beyond limit
 // bytes; more data than that is ErrTooLarge.
-func readAtMost(r io.Reader, limit int, sizeHint int64) ([]byte, error) {
+func readAtMost(r io.Reader, what string, limit int, sizeHint int64) ([]byte, error) {
 	size := 32 << 10
 	if sizeHint > 0 {
 		size = int(min(sizeHint+1, int64(limit)))
@@ -234,7 +235,7 @@ func readAtMost(r io.Reader, limit int, sizeHint int64) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			if len(buf) >= limit {
-				if err := probeMore(r, limit); err != nil {
+				if err := probeMore(r, what, limit); err != nil {
 					return nil, err
 				}
 				return buf, nil
@@ -255,12 +256,12 @@ func readAtMost(r io.Reader, limit int, sizeHint int64) ([]byte, error) {
 }
 
 // probeMore is called with a full buffer: EOF means the data fit exactly.
-func probeMore(r io.Reader, limit int) error {
+func probeMore(r io.Reader, what string, limit int) error {
 	var one [1]byte
 	for range 100 {
 		n, err := r.Read(one[:])
 		if n > 0 {
-			return tooLarge("decompressed body", int64(limit))
+			return tooLarge(what, int64(limit))
 		}
 		if err == io.EOF {
 			return nil
@@ -270,4 +271,34 @@ func probeMore(r io.Reader, limit int) error {
 		}
 	}
 	return io.ErrNoProgress
+}
+
+// decodeLegacyStore undoes what raven clients did to /store/ bodies:
+// base64, usually over zlib.
+func decodeLegacyStore(b []byte) ([]byte, error) {
+	enc := base64.StdEncoding
+	if len(b)%4 != 0 {
+		enc = base64.RawStdEncoding
+	}
+	dec := make([]byte, enc.DecodedLen(len(b)))
+	n, err := enc.Decode(dec, b)
+	if err != nil {
+		return nil, malformed("store body is neither a JSON object nor base64")
+	}
+	dec = dec[:n]
+	if len(dec) < 2 || !isZlibHeader(dec[0], dec[1]) {
+		return dec, nil
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(dec))
+	if err != nil {
+		return nil, malformed("invalid zlib data in store body: %v", err)
+	}
+	out, err := readAtMost(zr, "event", MaxEventSize, int64(4*len(dec)))
+	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, err
+		}
+		return nil, malformed("invalid zlib data in store body: %v", err)
+	}
+	return out, nil
 }

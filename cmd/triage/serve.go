@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"triage/internal/config"
+	"triage/internal/issues"
+	"triage/internal/store"
+	"triage/internal/web"
+)
+
+// secretKey returns the configured key, or the one kept in the database,
+// generating and storing it on first use.
+func secretKey(ctx context.Context, cfg *config.Config, s *store.Store, logger *slog.Logger) ([]byte, error) {
+	if cfg.SecretKey != "" {
+		return []byte(cfg.SecretKey), nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("generate secret key: %w", err)
+	}
+	key, err := s.SetSettingIfAbsent(ctx, "secret_key", hex.EncodeToString(b))
+	if err != nil {
+		return nil, err
+	}
+	logger.Warn("TRIAGE_SECRET_KEY is not set: using a key generated once and kept in the database; set TRIAGE_SECRET_KEY to keep signed links and stored tokens valid if the database is copied")
+	return []byte(key), nil
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, warnings, err := config.Load(append([]string{}, args...), getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
+	s, err := store.Open(ctx, cfg.DatabaseURL, time.Now)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	n, err := s.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	logger.Info("database ready", "engine", string(s.Engine), "migrations_applied", n)
+
+	key, err := secretKey(ctx, cfg, s, logger)
+	if err != nil {
+		return err
+	}
+	_ = key
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	issueService := issues.New(s, time.Now)
+
+	setupToken := ""
+	if users, err := s.CountUsers(ctx); err != nil {
+		return err
+	} else if users == 0 {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		setupToken = hex.EncodeToString(b)
+		fmt.Fprintf(stdout, "No users yet. Open this one-time URL to create the first owner and organization:\n  %s/setup/%s/\n", cfg.URLPrefix, setupToken)
+	}
+
+	srv := web.New(web.Deps{
+		Logger:     logger,
+		Config:     cfg,
+		Store:      s,
+		Issues:     issueService,
+		Now:        time.Now,
+		SetupToken: setupToken,
+		Registry:   reg,
+		Ready: func(ctx context.Context) error {
+			pending, err := s.Pending(ctx)
+			if err != nil {
+				return err
+			}
+			if pending > 0 {
+				return fmt.Errorf("%d migrations pending", pending)
+			}
+			return nil
+		},
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	httpServer := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "url", cfg.URLPrefix)
+
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	case <-ctx.Done():
+		logger.Info("shutting down: finishing in-flight requests")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := httpServer.Shutdown(shutdownCtx); err != nil {
+			logger.Warn("shutdown did not finish in time", "err", err)
+		}
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func runSlackManifest(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return errors.New("slack manifest is not built yet")
+}

@@ -1,0 +1,199 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Envelope is a parsed Sentry envelope: a JSON header line followed by items,
+// each a JSON header line and a payload.
+type Envelope struct {
+	Header EnvelopeHeader
+	Items  []Item
+}
+
+// EnvelopeHeader holds the envelope header fields Triage uses.
+type EnvelopeHeader struct {
+	EventID string    // as sent; Normalize validates it
+	DSN     string    // lets browser SDKs behind a tunnel authenticate
+	SentAt  time.Time // zero when absent or unparsable
+}
+
+// Item is one envelope item. Payload aliases the envelope body.
+type Item struct {
+	Type    string
+	Payload []byte
+}
+
+// ItemEvent is the only item type that Triage stores; every other type is
+// accepted and skipped.
+const ItemEvent = "event"
+
+type wireEnvelopeHeader struct {
+	EventID looseString     `json:"event_id"`
+	DSN     looseString     `json:"dsn"`
+	SentAt  json.RawMessage `json:"sent_at"`
+}
+
+type wireItemHeader struct {
+	Type   *string `json:"type"`
+	Length *int64  `json:"length"`
+}
+
+// ParseEnvelope splits an envelope into its header and items. An item with
+// a length header has exactly that many payload bytes, then a newline (or
+// the end of the body); without one, the payload runs to the next newline.
+// Blank lines between items are tolerated. An event item over MaxEventSize,
+// or more than MaxItems items or MaxEvents events, is ErrTooLarge; anything
+// that does not follow the format is ErrMalformed.
+func ParseEnvelope(body []byte) (*Envelope, error) {
+	line, rest := cutLine(body)
+	if len(bytes.TrimSpace(line)) == 0 {
+		return nil, malformed("missing envelope header")
+	}
+	var wh wireEnvelopeHeader
+	if err := unmarshalObject(line, &wh); err != nil {
+		return nil, malformed("envelope header: %v", err)
+	}
+	env := &Envelope{Header: EnvelopeHeader{EventID: string(wh.EventID), DSN: string(wh.DSN)}}
+	if t, ok := parseTimestamp(wh.SentAt); ok {
+		env.Header.SentAt = t
+	}
+	events := 0
+	for len(rest) > 0 {
+		line, rest = cutLine(rest)
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if len(env.Items) == MaxItems {
+			return nil, tooMany("number of envelope items", MaxItems)
+		}
+		var item Item
+		var err error
+		item, rest, err = parseItem(line, rest, len(env.Items)+1)
+		if err != nil {
+			return nil, err
+		}
+		if item.Type == ItemEvent {
+			if events++; events > MaxEvents {
+				return nil, tooMany("number of events in the envelope", MaxEvents)
+			}
+			if len(item.Payload) > MaxEventSize {
+				return nil, tooLarge("event", MaxEventSize)
+			}
+		}
+		env.Items = append(env.Items, item)
+	}
+	return env, nil
+}
+
+// parseItem reads one item whose header line is header; n numbers items
+// from 1 for error messages.
+func parseItem(header, rest []byte, n int) (Item, []byte, error) {
+	var h wireItemHeader
+	if err := unmarshalObject(header, &h); err != nil {
+		return Item{}, nil, malformed("item %d header: %v", n, err)
+	}
+	if h.Type == nil || *h.Type == "" {
+		return Item{}, nil, malformed("item %d header has no type", n)
+	}
+	item := Item{Type: *h.Type}
+	if h.Length == nil {
+		item.Payload, rest = cutLine(rest)
+		return item, rest, nil
+	}
+	length := *h.Length
+	if length < 0 || length > int64(len(rest)) {
+		return Item{}, nil, malformed("item %d length %d exceeds the %d bytes left", n, length, len(rest))
+	}
+	item.Payload, rest = rest[:length], rest[length:]
+	switch {
+	case len(rest) == 0:
+	case rest[0] == '\n':
+		rest = rest[1:]
+	case len(rest) > 1 && rest[0] == '\r' && rest[1] == '\n':
+		rest = rest[2:]
+	default:
+		return Item{}, nil, malformed("item %d: no newline after its %d-byte payload", n, length)
+	}
+	return item, rest, nil
+}
+
+// cutLine splits b after the first newline; the line excludes "\n" and a
+// "\r" before it.
+func cutLine(b []byte) (line, rest []byte) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return b, nil
+	}
+	line, rest = b[:i], b[i+1:]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, rest
+}
+
+// unmarshalObject decodes a JSON object leniently: fields of the wrong type
+// are left zero, but anything other than an object is an error.
+func unmarshalObject(data []byte, v any) error {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '{' {
+		return errors.New("not a JSON object")
+	}
+	err := json.Unmarshal(data, v)
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return nil
+	}
+	return err
+}
+
+// Events normalizes the envelope's event items. The envelope header's
+// event_id wins over the event's own when the envelope holds one event.
+func (env *Envelope) Events(received time.Time) ([]*Event, error) {
+	var events []*Event
+	count := 0
+	for _, it := range env.Items {
+		if it.Type == ItemEvent {
+			count++
+		}
+	}
+	for i, it := range env.Items {
+		if it.Type != ItemEvent {
+			continue
+		}
+		opts := NormalizeOptions{Received: received}
+		if count == 1 {
+			opts.EventID = env.Header.EventID
+		}
+		ev, err := Normalize(it.Payload, opts)
+		if err != nil {
+			var m *MalformedError
+			if errors.As(err, &m) {
+				return nil, malformed("item %d: %s", i+1, m.Reason)
+			}
+			return nil, err
+		}
+		events = append(events, ev)
+	}
+	return events, nil
+}
+
+// ParseStore parses the body of the legacy /store/ endpoint: one event as
+// JSON, or (from very old SDKs) that JSON zlib-compressed and base64-encoded.
+func ParseStore(body []byte, received time.Time) (*Event, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] != '{' {
+		decoded, err := decodeLegacyStore(trimmed)
+		if err != nil {
+			return nil, err
+		}
+		body = decoded
+	}
+	if len(body) > MaxEventSize {
+		return nil, tooLarge("event", MaxEventSize)
+	}
+	return Normalize(body, NormalizeOptions{Received: received})
+}
