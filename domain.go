@@ -118,12 +118,16 @@ const (
 
 // StatusDetails qualifies a status, in Sentry's JSON shape.
 type StatusDetails struct {
-	InNextRelease bool       `json:"inNextRelease,omitempty"`
-	InRelease     string     `json:"inRelease,omitempty"`
-	IgnoreCount   int64      `json:"ignoreCount,omitempty"`
-	IgnoreWindow  int64      `json:"ignoreWindow,omitempty"`   // minutes, with IgnoreCount
-	IgnoreMinutes int64      `json:"ignoreDuration,omitempty"` // minutes
-	IgnoreUntil   *time.Time `json:"ignoreUntil,omitempty"`
+	InNextRelease bool   `json:"inNextRelease,omitempty"`
+	InRelease     string `json:"inRelease,omitempty"`
+	// ReleaseAtResolve is the release that was current when the issue was
+	// resolved in the next release: events of it, or of older releases,
+	// do not reopen the issue.
+	ReleaseAtResolve string     `json:"releaseAtResolve,omitempty"`
+	IgnoreCount      int64      `json:"ignoreCount,omitempty"`
+	IgnoreWindow     int64      `json:"ignoreWindow,omitempty"`   // minutes, with IgnoreCount
+	IgnoreMinutes    int64      `json:"ignoreDuration,omitempty"` // minutes
+	IgnoreUntil      *time.Time `json:"ignoreUntil,omitempty"`
 	// ActorID is who set the status, when known.
 	ActorID int64 `json:"actor,omitempty"`
 }

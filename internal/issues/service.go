@@ -215,9 +215,8 @@ func (s *Service) applyStatus(ctx context.Context, tx *store.Tx, actor triage.Ac
 			actType = triage.ActivitySetResolvedInRel
 			if c.InNextRelease {
 				details.InNextRelease = true
-				// Remember the release that was current, so the next
-				// release is any that is first seen after it.
-				details.InRelease = ""
+				// The next release is any first seen after this one.
+				details.ReleaseAtResolve = current
 				data["inNextRelease"] = true
 				data["current"] = current
 			} else {

@@ -3,6 +3,7 @@ package slackfake
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // handler answers one Web API method; it runs with s.mu held. tok is nil

@@ -1,0 +1,383 @@
+// Package eventwriter turns accepted events into issues. One goroutine
+// writes: handlers hand it events and wait, it gathers what has arrived into
+// one transaction (SQLite has one writer anyway, and a batch costs one
+// commit), groups the events into issues, counts them, applies regressions
+// and expired ignores, publishes the jobs alerts consume, commits, and only
+// then answers the handlers: an acknowledged event is a stored event.
+package eventwriter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/riverqueue/river"
+
+	"triage"
+	"triage/internal/ingest"
+	"triage/internal/jobs"
+	"triage/internal/store"
+)
+
+// Publisher inserts jobs in the writer's transaction; *jobs.Client is one.
+type Publisher interface {
+	InsertMany(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) error
+}
+
+// Writer batches events into the database.
+type Writer struct {
+	store   *store.Store
+	jobs    Publisher
+	logger  *slog.Logger
+	now     func() time.Time
+	in      chan *request
+	maxWait time.Duration
+	enc     *zstd.Encoder
+	dec     *zstd.Decoder
+
+	keysMu sync.RWMutex
+	keys   map[int64]keyEntry
+}
+
+type keyEntry struct {
+	key     string
+	fetched time.Time
+}
+
+type request struct {
+	projectID int64
+	events    []*ingest.Event
+	done      chan error
+}
+
+// New returns a Writer; call Run to start it. jobs may be nil (no jobs).
+func New(s *store.Store, pub Publisher, logger *slog.Logger, now func() time.Time) *Writer {
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	dec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	if now == nil {
+		now = time.Now
+	}
+	return &Writer{store: s, jobs: pub, logger: logger, now: now, in: make(chan *request, 4096),
+		maxWait: 2 * time.Millisecond, enc: enc, dec: dec, keys: map[int64]keyEntry{}}
+}
+
+// Authenticate checks a DSN key against the project's, from a short-lived
+// cache so a burst of events costs no query each.
+func (w *Writer) Authenticate(ctx context.Context, projectID int64, publicKey string) error {
+	w.keysMu.RLock()
+	e, ok := w.keys[projectID]
+	w.keysMu.RUnlock()
+	if !ok || w.now().Sub(e.fetched) > 30*time.Second {
+		key, err := w.store.ProjectKey(ctx, projectID)
+		if triage.ErrorCode(err) == triage.ENOTFOUND {
+			return ingest.ErrUnknownProject
+		} else if err != nil {
+			return err
+		}
+		e = keyEntry{key: key, fetched: w.now()}
+		w.keysMu.Lock()
+		w.keys[projectID] = e
+		w.keysMu.Unlock()
+	}
+	if e.key != publicKey {
+		return ingest.ErrBadKey
+	}
+	return nil
+}
+
+// Save hands events to the writer and waits until they are committed.
+func (w *Writer) Save(ctx context.Context, projectID int64, events []*ingest.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	r := &request{projectID: projectID, events: events, done: make(chan error, 1)}
+	select {
+	case w.in <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		// The batch may still commit; the SDK will resend and the event
+		// id keeps the resend from counting twice.
+		return ctx.Err()
+	}
+}
+
+// Run writes batches until ctx is done, then drains what is queued.
+func (w *Writer) Run(ctx context.Context) {
+	for {
+		var first *request
+		select {
+		case first = <-w.in:
+		case <-ctx.Done():
+			for {
+				select {
+				case r := <-w.in:
+					w.write(context.Background(), []*request{r})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*request{first}
+		n := len(first.events)
+		timer := time.NewTimer(w.maxWait)
+	gather:
+		for n < 500 {
+			select {
+			case r := <-w.in:
+				batch = append(batch, r)
+				n += len(r.events)
+			case <-timer.C:
+				break gather
+			}
+		}
+		timer.Stop()
+		w.write(context.Background(), batch)
+	}
+}
+
+func (w *Writer) write(ctx context.Context, batch []*request) {
+	err := w.store.InTx(ctx, func(tx *store.Tx) error {
+		var jobsToInsert []river.InsertManyParams
+		byProject := map[int64][]*ingest.Event{}
+		var order []int64
+		for _, r := range batch {
+			if _, ok := byProject[r.projectID]; !ok {
+				order = append(order, r.projectID)
+			}
+			byProject[r.projectID] = append(byProject[r.projectID], r.events...)
+		}
+		for _, pid := range order {
+			js, err := w.writeProject(ctx, tx, pid, byProject[pid])
+			if err != nil {
+				return fmt.Errorf("project %d: %w", pid, err)
+			}
+			jobsToInsert = append(jobsToInsert, js...)
+		}
+		if w.jobs != nil {
+			return w.jobs.InsertMany(ctx, tx, jobsToInsert)
+		}
+		return nil
+	})
+	if err != nil {
+		w.logger.Error("writing events failed", "events", len(batch), "err", err)
+	}
+	for _, r := range batch {
+		r.done <- err
+	}
+}
+
+// group is the events of one batch that share an issue.
+type group struct {
+	hash    string
+	events  []*ingest.Event
+	issueID int64
+	created bool
+}
+
+func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, projectID int64, events []*ingest.Event) ([]river.InsertManyParams, error) {
+	groups := map[string]*group{}
+	var hashes []string
+	releases := map[string]bool{}
+	for _, e := range events {
+		h := e.GroupingHash()
+		g, ok := groups[h]
+		if !ok {
+			g = &group{hash: h}
+			groups[h] = g
+			hashes = append(hashes, h)
+		}
+		g.events = append(g.events, e)
+		if e.Release != "" {
+			releases[e.Release] = true
+		}
+	}
+	for rel := range releases {
+		if err := tx.RecordRelease(ctx, projectID, rel); err != nil {
+			return nil, err
+		}
+	}
+	existing, err := tx.IssuesByHashes(ctx, projectID, hashes)
+	if err != nil {
+		return nil, err
+	}
+	var rows []store.StoredEvent
+	for _, h := range hashes {
+		g := groups[h]
+		if id, ok := existing[h]; ok {
+			g.issueID = id
+		} else {
+			first := g.events[0]
+			issue, err := tx.CreateIssue(ctx, store.NewIssue{ProjectID: projectID, GroupHash: h, Title: first.Title(),
+				Culprit: first.Culprit(), Level: first.Level, Release: first.Release, SeenAt: first.Timestamp})
+			if err != nil {
+				return nil, err
+			}
+			g.issueID, g.created = issue.ID, true
+			if err := tx.AddActivity(ctx, &triage.Activity{IssueID: issue.ID, Type: triage.ActivityFirstSeen,
+				Source: triage.SourceSystem, Data: map[string]any{"eventId": first.EventID}}); err != nil {
+				return nil, err
+			}
+		}
+		for _, e := range g.events {
+			data, err := w.encode(e)
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, store.StoredEvent{ProjectID: projectID, IssueID: g.issueID, EventID: e.EventID,
+				Timestamp: e.Timestamp, Received: e.Received, Release: e.Release, Environment: e.Environment, Data: data})
+		}
+	}
+	inserted, err := tx.InsertEvents(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	var out []river.InsertManyParams
+	for _, h := range hashes {
+		g := groups[h]
+		var fresh []*ingest.Event
+		for _, e := range g.events {
+			if inserted[e.EventID] {
+				fresh = append(fresh, e)
+				inserted[e.EventID] = false // a repeat within the batch counts once
+			}
+		}
+		if len(fresh) == 0 {
+			continue
+		}
+		js, err := w.countAndTransition(ctx, tx, g, fresh)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, js...)
+	}
+	return out, nil
+}
+
+func (w *Writer) countAndTransition(ctx context.Context, tx *store.Tx, g *group, fresh []*ingest.Event) ([]river.InsertManyParams, error) {
+	newest := fresh[0]
+	for _, e := range fresh[1:] {
+		if e.Timestamp.After(newest.Timestamp) {
+			newest = e
+		}
+	}
+	last := fresh[len(fresh)-1]
+	issue, err := tx.LockIssue(ctx, g.issueID)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.CountIssueEvents(ctx, g.issueID, int64(len(fresh)), newest.Timestamp, last.Level); err != nil {
+		return nil, err
+	}
+	var out []river.InsertManyParams
+	if g.created {
+		out = append(out, river.InsertManyParams{Args: jobs.IssueCreated{IssueID: g.issueID, EventID: g.events[0].EventID}})
+	}
+	switch issue.Status {
+	case triage.StatusResolved:
+		// The first event the resolution does not cover reopens the issue.
+		for _, e := range fresh {
+			covered, err := w.covered(ctx, tx, issue, e.Release)
+			if err != nil {
+				return nil, err
+			}
+			if covered {
+				continue
+			}
+			if err := w.reopen(ctx, tx, issue, triage.ActivitySetRegression, map[string]any{"version": e.Release, "eventId": e.EventID}); err != nil {
+				return nil, err
+			}
+			out = append(out, river.InsertManyParams{Args: jobs.IssueRegressed{IssueID: issue.ID, EventID: e.EventID, Release: e.Release}})
+			break
+		}
+	case triage.StatusIgnored:
+		d := issue.StatusDetails
+		now := w.now()
+		expired := d.IgnoreUntil != nil && now.After(*d.IgnoreUntil)
+		counted := d.IgnoreCount > 0 && issue.TimesSeen+int64(len(fresh))-issue.IgnoreBase >= d.IgnoreCount
+		if expired || counted {
+			reason := "ignoreUntil"
+			if counted {
+				reason = "ignoreCount"
+			}
+			if err := w.reopen(ctx, tx, issue, triage.ActivitySetUnresolved, map[string]any{"reason": reason}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out = append(out, river.InsertManyParams{Args: jobs.EventReceived{IssueID: issue.ID, EventID: newest.EventID, Count: int64(len(fresh))}})
+	return out, nil
+}
+
+// covered tells whether a resolution in a release covers an event of
+// release rel: the event's release is the resolving one or older.
+func (w *Writer) covered(ctx context.Context, tx *store.Tx, issue *triage.Issue, rel string) (bool, error) {
+	d := issue.StatusDetails
+	anchor := d.InRelease
+	if d.InNextRelease {
+		anchor = d.ReleaseAtResolve
+	}
+	if anchor == "" || rel == "" {
+		return false, nil
+	}
+	if rel == anchor {
+		return true, nil
+	}
+	relAt, err := tx.ReleaseFirstSeen(ctx, issue.ProjectID, rel)
+	if err != nil {
+		return false, err
+	}
+	anchorAt, err := tx.ReleaseFirstSeen(ctx, issue.ProjectID, anchor)
+	if triage.ErrorCode(err) == triage.ENOTFOUND {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return relAt <= anchorAt, nil
+}
+
+func (w *Writer) reopen(ctx context.Context, tx *store.Tx, issue *triage.Issue, actType string, data map[string]any) error {
+	if err := tx.SetIssueStatus(ctx, issue.ID, triage.StatusUnresolved, triage.StatusDetails{}, 0); err != nil {
+		return err
+	}
+	return tx.AddActivity(ctx, &triage.Activity{IssueID: issue.ID, Type: actType, Source: triage.SourceSystem, Data: data})
+}
+
+// encode stores the normalized event with its raw JSON, zstd-compressed.
+func (w *Writer) encode(e *ingest.Event) ([]byte, error) {
+	b, err := json.Marshal(storedEvent{Event: e, Raw: e.Raw})
+	if err != nil {
+		return nil, fmt.Errorf("encode event %s: %w", e.EventID, err)
+	}
+	return w.enc.EncodeAll(b, nil), nil
+}
+
+type storedEvent struct {
+	*ingest.Event
+	Raw json.RawMessage `json:"raw,omitempty"`
+}
+
+// Decode reads an event stored by the writer.
+func (w *Writer) Decode(data []byte) (*ingest.Event, error) {
+	b, err := w.dec.DecodeAll(data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("decompress event: %w", err)
+	}
+	var se storedEvent
+	se.Event = &ingest.Event{}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&se); err != nil {
+		return nil, fmt.Errorf("decode event: %w", err)
+	}
+	se.Event.Raw = se.Raw
+	return se.Event, nil
+}

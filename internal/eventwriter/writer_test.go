@@ -1,0 +1,274 @@
+package eventwriter_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"triage"
+	"triage/internal/eventwriter"
+	"triage/internal/ingest"
+	"triage/internal/issues"
+	"triage/internal/store"
+	"triage/internal/testutil/dbtest"
+)
+
+// recorder stands in for River: it records the jobs a batch publishes.
+type recorder struct {
+	mu    sync.Mutex
+	kinds []string
+}
+
+func (r *recorder) InsertMany(_ context.Context, _ *store.Tx, ps []river.InsertManyParams) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range ps {
+		r.kinds = append(r.kinds, p.Args.Kind())
+	}
+	return nil
+}
+
+func (r *recorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := r.kinds
+	r.kinds = nil
+	return k
+}
+
+type bundle struct {
+	s       *store.Store
+	w       *eventwriter.Writer
+	jobs    *recorder
+	svc     *issues.Service
+	owner   *triage.User
+	project *triage.Project
+	clock   *time.Time
+}
+
+func setup(t *testing.T, s *store.Store) *bundle {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	b := &bundle{s: s, jobs: &recorder{}, clock: &now}
+	clock := func() time.Time { return *b.clock }
+	b.w = eventwriter.New(s, b.jobs, slog.New(slog.NewTextHandler(io.Discard, nil)), clock)
+	b.svc = issues.New(s, clock)
+	go b.w.Run(ctx)
+	var err error
+	if b.owner, err = s.CreateUser(ctx, "o@acme.test", "", "h", false); err != nil {
+		t.Fatal(err)
+	}
+	org, _ := s.CreateOrganization(ctx, "acme", "", b.owner.ID)
+	if b.project, err = s.CreateProject(ctx, org.ID, "web", ""); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func event(t *testing.T, id int, typ, value, function string, line int, release string) *ingest.Event {
+	t.Helper()
+	body := fmt.Sprintf(`{"event_id":"%032x","level":"error","platform":"go","release":%q,
+		"exception":[{"type":%q,"value":%q,"stacktrace":{"frames":[
+		{"module":"main","function":"main","filename":"main.go","lineno":10,"in_app":true},
+		{"module":"example.com/app","function":%q,"filename":"app.go","lineno":%d,"in_app":true}]}}]}`,
+		id, release, typ, value, function, line)
+	e, err := ingest.ParseStore([]byte(body), time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (b *bundle) issues(t *testing.T) []*triage.Issue {
+	t.Helper()
+	list, err := b.s.Issues(context.Background(), store.IssueFilter{OrgID: b.project.OrgID, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+func TestGroupingAndCounting(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		b := setup(t, s)
+		ctx := context.Background()
+		err := b.w.Save(ctx, b.project.ID, []*ingest.Event{
+			event(t, 1, "*errors.errorString", "user 42 not found", "load", 20, ""),
+			event(t, 2, "*errors.errorString", "user 43 not found", "load", 25, ""), // same bug, other values and line
+			event(t, 3, "*errors.errorString", "boom", "save", 30, ""),              // another function
+			event(t, 3, "*errors.errorString", "boom", "save", 30, ""),              // a resend: counts once
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list := b.issues(t)
+		if len(list) != 2 {
+			t.Fatalf("%d issues, want 2", len(list))
+		}
+		counts := map[string]int64{}
+		for _, i := range list {
+			counts[i.Title] = i.TimesSeen
+		}
+		if counts["*errors.errorString: user 42 not found"] != 2 || counts["*errors.errorString: boom"] != 1 {
+			t.Errorf("counts by title = %v", counts)
+		}
+		if err := b.w.Save(ctx, b.project.ID, []*ingest.Event{event(t, 3, "*errors.errorString", "boom", "save", 30, "")}); err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range b.issues(t) {
+			if i.Title == "*errors.errorString: boom" && i.TimesSeen != 1 {
+				t.Errorf("a resent event was counted again: %d", i.TimesSeen)
+			}
+		}
+		kinds := b.jobs.take()
+		created := 0
+		for _, k := range kinds {
+			if k == "issue.created" {
+				created++
+			}
+		}
+		if created != 2 {
+			t.Errorf("jobs %v: want two issue.created", kinds)
+		}
+	})
+}
+
+func TestRegressionAndReleases(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		b := setup(t, s)
+		ctx := context.Background()
+		save := func(id int, release string) {
+			t.Helper()
+			*b.clock = b.clock.Add(time.Minute)
+			if err := b.w.Save(ctx, b.project.ID, []*ingest.Event{event(t, id, "Panic", "x", "run", 1, release)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		save(1, "1.0")
+		issue := b.issues(t)[0]
+		actor := triage.Actor{UserID: b.owner.ID, Source: triage.SourceWeb}
+		resolve := func(c issues.StatusChange) {
+			t.Helper()
+			c.Status = triage.StatusResolved
+			if _, err := b.svc.Update(ctx, actor, issue.ID, issues.Update{Status: &c}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		status := func() triage.Status {
+			i, _ := s.IssueByID(ctx, issue.ID)
+			return i.Status
+		}
+		// Plain resolve: any event reopens, with a regression entry and job.
+		resolve(issues.StatusChange{})
+		b.jobs.take()
+		save(2, "1.0")
+		if status() != triage.StatusUnresolved {
+			t.Fatal("a resolved issue did not regress")
+		}
+		acts, _ := s.Activities(ctx, issue.ID, 10)
+		if acts[0].Type != triage.ActivitySetRegression {
+			t.Errorf("newest activity %s, want set_regression", acts[0].Type)
+		}
+		if k := b.jobs.take(); !contains(k, "issue.regressed") {
+			t.Errorf("jobs %v: want issue.regressed", k)
+		}
+		// Resolved in the current release (1.0): events of 1.0 are covered,
+		// events of a newer release reopen.
+		resolve(issues.StatusChange{InCurrentRelease: true})
+		save(3, "1.0")
+		if status() != triage.StatusResolved {
+			t.Fatal("an event of the resolving release reopened the issue")
+		}
+		save(4, "1.1")
+		if status() != triage.StatusUnresolved {
+			t.Fatal("an event of a newer release did not reopen the issue")
+		}
+		// Resolved in the next release (current is 1.1): 1.1 is covered, 1.2 is not.
+		resolve(issues.StatusChange{InNextRelease: true})
+		save(5, "1.1")
+		if status() != triage.StatusResolved {
+			t.Fatal("an event of the release current at resolve reopened the issue")
+		}
+		save(6, "1.2")
+		if status() != triage.StatusUnresolved {
+			t.Fatal("an event of the next release did not reopen the issue")
+		}
+	})
+}
+
+func TestIgnoreUntil(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		b := setup(t, s)
+		ctx := context.Background()
+		n := 0
+		save := func(k int) {
+			t.Helper()
+			var evs []*ingest.Event
+			for range k {
+				n++
+				evs = append(evs, event(t, n, "Panic", "x", "run", 1, ""))
+			}
+			if err := b.w.Save(ctx, b.project.ID, evs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		save(1)
+		issue := b.issues(t)[0]
+		actor := triage.Actor{UserID: b.owner.ID, Source: triage.SourceWeb}
+		ignore := func(c issues.StatusChange) {
+			t.Helper()
+			c.Status = triage.StatusIgnored
+			if _, err := b.svc.Update(ctx, actor, issue.ID, issues.Update{Status: &c}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		status := func() triage.Status {
+			i, _ := s.IssueByID(ctx, issue.ID)
+			return i.Status
+		}
+		ignore(issues.StatusChange{IgnoreCount: 3})
+		save(2)
+		if status() != triage.StatusIgnored {
+			t.Fatal("unignored before the count was reached")
+		}
+		save(1)
+		if status() != triage.StatusUnresolved {
+			t.Fatal("still ignored after 3 more events")
+		}
+		ignore(issues.StatusChange{IgnoreMinutes: 30})
+		*b.clock = b.clock.Add(29 * time.Minute)
+		save(1)
+		if status() != triage.StatusIgnored {
+			t.Fatal("unignored before the duration passed")
+		}
+		*b.clock = b.clock.Add(2 * time.Minute)
+		save(1)
+		if status() != triage.StatusUnresolved {
+			t.Fatal("still ignored after the duration passed")
+		}
+		ignore(issues.StatusChange{})
+		save(5)
+		if status() != triage.StatusIgnored {
+			t.Fatal("an issue ignored forever came back")
+		}
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,18 @@
+// Package web serves Triage over HTTP: the server-rendered pages people use
+// in a browser, the Sentry-shaped JSON API, the operational endpoints, and
+// the doors through which ingestion and Slack plug their own handlers in.
+//
+// routes.go is the one map of every URL. Each route there says which of
+// three worlds it lives in:
+//
+//   - pages (s.page, s.authed): session cookie (scs, stored in the
+//     database), the logged-in user in the request context, and
+//     net/http.CrossOriginProtection refusing cross-site form posts;
+//   - the JSON API (s.api): an Authorization: Bearer token, no cookies and
+//     no cross-origin checks, errors as {"detail": "..."};
+//   - machine endpoints (ingestion, Slack's signed callbacks, health,
+//     metrics): neither, because their callers authenticate otherwise.
+//
+// No handler here changes an issue itself: pages and API call
+// issues.Service.Update, which checks permissions and writes the activity.
+package web

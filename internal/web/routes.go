@@ -1,0 +1,82 @@
+package web
+
+import "net/http"
+
+// routes is the one map of every URL Triage serves. Wrappers say what a
+// route gets:
+//
+//	s.page   session, current user, cross-origin protection on POST
+//	s.authed s.page plus a redirect to the login form when logged out
+//	s.api    bearer token (Authorization: Bearer), JSON errors, no cookies
+//	(none)   callers that authenticate themselves: Sentry SDKs by DSN key,
+//	         Slack by request signature, monitoring
+//
+// Patterns end in {$} so that a path matches exactly, not as a prefix.
+func (s *Server) routes(mux *http.ServeMux) {
+	// Operations.
+	mux.Handle("GET /healthz", handleHealthz())
+	mux.Handle("GET /readyz", s.handleReadyz())
+	mux.Handle("GET /metrics", s.handleMetrics())
+	mux.Handle("GET /static/", handleStatic())
+
+	// Login, logout, first-run setup.
+	mux.Handle("GET /{$}", s.page(s.handleHome()))
+	mux.Handle("GET /auth/login/{$}", s.page(s.handleLoginForm()))
+	mux.Handle("POST /auth/login/{$}", s.page(s.handleLogin()))
+	mux.Handle("POST /auth/logout/{$}", s.page(s.handleLogout()))
+	mux.Handle("GET /setup/{token}/{$}", s.page(s.handleSetup()))
+	mux.Handle("POST /setup/{token}/{$}", s.page(s.handleSetup()))
+
+	// Pages.
+	mux.Handle("GET /organizations/{org}/issues/{$}", s.authed(s.handleIssueList()))
+	mux.Handle("GET /organizations/{org}/issues/{id}/{$}", s.authed(s.handleIssuePage()))
+	mux.Handle("POST /organizations/{org}/issues/{id}/{$}", s.authed(s.handleIssueAction()))
+	mux.Handle("GET /organizations/{org}/projects/{$}", s.authed(s.handleProjects()))
+	mux.Handle("GET /organizations/{org}/settings/{$}", s.authed(s.handleSettings()))
+
+	// Slack: install and identity pages need a logged-in user; Slack's own
+	// callbacks are verified by signature inside the Slack package.
+	mux.Handle("GET /organizations/{org}/integrations/slack/setup/{$}", s.authed(s.slackPage(SlackHandlers.InstallStart)))
+	mux.Handle("GET /extensions/slack/setup/{$}", s.authed(s.slackPage(SlackHandlers.InstallCallback)))
+	mux.Handle("GET /extensions/slack/link-identity/{signed}/{$}", s.authed(s.slackPage(SlackHandlers.LinkIdentity)))
+	mux.Handle("POST /extensions/slack/link-identity/{signed}/{$}", s.authed(s.slackPage(SlackHandlers.LinkIdentity)))
+	mux.Handle("GET /extensions/slack/unlink-identity/{signed}/{$}", s.authed(s.slackPage(SlackHandlers.UnlinkIdentity)))
+	mux.Handle("POST /extensions/slack/unlink-identity/{signed}/{$}", s.authed(s.slackPage(SlackHandlers.UnlinkIdentity)))
+	mux.Handle("POST /extensions/slack/action/{$}", s.slackEndpoint(SlackHandlers.Action))
+	mux.Handle("POST /extensions/slack/event/{$}", s.slackEndpoint(SlackHandlers.Event))
+	mux.Handle("POST /extensions/slack/commands/{$}", s.slackEndpoint(SlackHandlers.Command))
+	mux.Handle("POST /extensions/slack/options-load/{$}", s.slackEndpoint(SlackHandlers.OptionsLoad))
+
+	// Sentry SDK ingestion (OPTIONS for browser SDKs' CORS preflight).
+	mux.Handle("POST /api/{project_id}/envelope/{$}", s.ingest(IngestHandlers.EnvelopeHandler))
+	mux.Handle("OPTIONS /api/{project_id}/envelope/{$}", s.ingest(IngestHandlers.EnvelopeHandler))
+	mux.Handle("POST /api/{project_id}/store/{$}", s.ingest(IngestHandlers.StoreHandler))
+	mux.Handle("OPTIONS /api/{project_id}/store/{$}", s.ingest(IngestHandlers.StoreHandler))
+
+	// JSON API.
+	mux.Handle("GET /api/0/organizations/{org}/issues/{$}", s.api(s.apiIssueList()))
+	mux.Handle("GET /api/0/issues/{id}/{$}", s.api(s.apiIssueGet()))
+	mux.Handle("PUT /api/0/issues/{id}/{$}", s.api(s.apiIssueUpdate()))
+	mux.Handle("GET /api/0/issues/{id}/activity/{$}", s.api(s.apiIssueActivity()))
+	mux.Handle("GET /api/0/organizations/{org}/integrations/{$}", s.api(s.apiIntegrations()))
+	mux.Handle("GET /api/0/organizations/{org}/members/{$}", s.api(s.apiMembers()))
+
+	// Everything else: a JSON 404 under /api/, a page elsewhere.
+	mux.Handle("/", s.handleNotFound())
+}
+
+// page gives a handler the session, the logged-in user (if any) and
+// cross-origin protection for its unsafe methods.
+func (s *Server) page(h http.Handler) http.Handler {
+	return s.cop.Handler(s.sessions.LoadAndSave(s.loadUser(h)))
+}
+
+// authed is page for logged-in users only.
+func (s *Server) authed(h http.Handler) http.Handler {
+	return s.page(s.requireLogin(h))
+}
+
+// api authenticates a bearer token; the API never reads cookies.
+func (s *Server) api(h http.Handler) http.Handler {
+	return s.bearer(h)
+}
