@@ -15,8 +15,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/riverqueue/river"
+
 	"triage/internal/config"
+	"triage/internal/eventview"
+	"triage/internal/eventwriter"
 	"triage/internal/issues"
+	"triage/internal/jobs"
 	"triage/internal/store"
 	"triage/internal/web"
 )
@@ -65,6 +70,27 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	_ = key
 
+	// Background work: River workers, and the one writer that turns
+	// accepted events into issues.
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &jobs.PruneWorker{Store: s, Retention: cfg.EventRetention, Now: time.Now, Logger: logger})
+	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.IssueCreated]{})
+	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.IssueRegressed]{})
+	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.EventReceived]{})
+	jobClient, err := jobs.New(ctx, s, cfg.DatabaseURL, logger, workers, jobs.Options{Work: true, Periodic: []*river.PeriodicJob{jobs.PrunePeriodic()}})
+	if err != nil {
+		return err
+	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	if err := jobClient.Start(workCtx); err != nil {
+		return fmt.Errorf("start background jobs: %w", err)
+	}
+	writer := eventwriter.New(s, jobClient, logger, time.Now)
+	writerDone := make(chan struct{})
+	go func() { writer.Run(workCtx); close(writerDone) }()
+	events := eventview.New(s, writer)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -81,13 +107,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	srv := web.New(web.Deps{
-		Logger:     logger,
-		Config:     cfg,
-		Store:      s,
-		Issues:     issueService,
-		Now:        time.Now,
-		SetupToken: setupToken,
-		Registry:   reg,
+		Logger:        logger,
+		Config:        cfg,
+		Store:         s,
+		Issues:        issueService,
+		Now:           time.Now,
+		SetupToken:    setupToken,
+		Registry:      reg,
+		Ingest:        newIngest(logger, writer, cfg),
+		EventsSection: events.Section,
 		Ready: func(ctx context.Context) error {
 			pending, err := s.Pending(ctx)
 			if err != nil {
@@ -129,6 +157,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err := httpServer.Shutdown(shutdownCtx); err != nil {
 			logger.Warn("shutdown did not finish in time", "err", err)
 		}
+	}
+	// In-flight requests are done: drain the writer, then stop the jobs.
+	stopWork()
+	<-writerDone
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := jobClient.Stop(stopCtx); err != nil {
+		logger.Warn("background jobs did not stop cleanly", "err", err)
 	}
 	logger.Info("stopped")
 	return nil

@@ -223,36 +223,57 @@ func (c *capReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readAtMost reads r to EOF into a buffer that never grows beyond limit
-// bytes; more data than that is ErrTooLarge.
+// readAtMost reads r to EOF, at most limit bytes; more is ErrTooLarge. It
+// reads into chunks of growing size and joins them at the end, so a body
+// that turns out too large has cost at most limit bytes of buffers, and one
+// that fits the first chunk (sized from sizeHint) is never copied.
 func readAtMost(r io.Reader, what string, limit int, sizeHint int64) ([]byte, error) {
 	size := 32 << 10
 	if sizeHint > 0 {
 		size = int(min(sizeHint+1, int64(limit)))
 	}
-	size = min(max(size, 512), limit)
-	buf := make([]byte, 0, size)
+	buf := make([]byte, 0, min(max(size, 512), limit))
+	var full [][]byte // chunks filled before buf
+	total := 0        // bytes in full
 	for {
 		if len(buf) == cap(buf) {
-			if len(buf) >= limit {
+			total += len(buf)
+			full = append(full, buf)
+			if total >= limit {
 				if err := probeMore(r, what, limit); err != nil {
 					return nil, err
 				}
-				return buf, nil
+				return joinChunks(full, nil, total), nil
 			}
-			grown := make([]byte, len(buf), min(2*cap(buf), limit))
-			copy(grown, buf)
-			buf = grown
+			buf = make([]byte, 0, min(2*cap(buf), maxChunk, limit-total))
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
-			return buf, nil
+			if len(full) == 0 {
+				return buf, nil
+			}
+			return joinChunks(full, buf, total+len(buf)), nil
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
+}
+
+// maxChunk caps readAtMost's chunks, so that the last one overshoots the
+// data by little.
+const maxChunk = 4 << 20
+
+func joinChunks(full [][]byte, last []byte, n int) []byte {
+	if len(full) == 1 && len(last) == 0 {
+		return full[0]
+	}
+	out := make([]byte, 0, n)
+	for _, c := range full {
+		out = append(out, c...)
+	}
+	return append(out, last...)
 }
 
 // probeMore is called with a full buffer: EOF means the data fit exactly.

@@ -97,7 +97,7 @@ func percentPlaceholder(s string, list []string, named map[string]string, next *
 		name, hasName = s[i+1:i+end], true
 		i += end + 1
 	}
-	for i < len(s) && strings.IndexByte("-+ #0123456789.", s[i]) >= 0 {
+	for i < len(s) && strings.IndexByte("-+#0123456789.", s[i]) >= 0 {
 		i++
 	}
 	if i >= len(s) || strings.IndexByte("sdifrxXeEgGuco", s[i]) < 0 {

@@ -59,7 +59,7 @@ type wireException struct {
 
 type wireMechanism struct {
 	Type    looseString `json:"type"`
-	Handled *bool       `json:"handled"`
+	Handled looseBool   `json:"handled"`
 }
 
 type wireStacktrace struct {
@@ -73,7 +73,7 @@ type wireFrame struct {
 	AbsPath     looseString   `json:"abs_path"`
 	Lineno      int           `json:"lineno"`
 	Colno       int           `json:"colno"`
-	InApp       *bool         `json:"in_app"`
+	InApp       looseBool     `json:"in_app"`
 	ContextLine looseString   `json:"context_line"`
 	PreContext  []looseString `json:"pre_context"`
 	PostContext []looseString `json:"post_context"`
@@ -278,7 +278,7 @@ func normalizeExceptions(ws []wireException) []Exception {
 		}
 		if w.Mechanism != nil {
 			e.Mechanism = truncate(string(w.Mechanism.Type), maxExcType)
-			e.Handled = w.Mechanism.Handled
+			e.Handled = w.Mechanism.Handled.ptr()
 		}
 		if w.Stacktrace != nil {
 			e.Frames = normalizeFrames(w.Stacktrace.Frames)
@@ -307,7 +307,7 @@ func normalizeFrames(ws []wireFrame) []Frame {
 			AbsPath:     truncate(string(w.AbsPath), maxFramePath),
 			Lineno:      max(w.Lineno, 0),
 			Colno:       max(w.Colno, 0),
-			InApp:       w.InApp,
+			InApp:       w.InApp.ptr(),
 			ContextLine: truncate(string(w.ContextLine), maxFramePath),
 			PreContext:  contextLines(w.PreContext, true),
 			PostContext: contextLines(w.PostContext, false),

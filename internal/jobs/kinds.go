@@ -3,7 +3,7 @@ package jobs
 // IssueCreated is published when ingestion creates an issue. Alert rules
 // consume it.
 type IssueCreated struct {
-	IssueID int64 `json:"issue_id"`
+	IssueID int64  `json:"issue_id"`
 	EventID string `json:"event_id"`
 }
 

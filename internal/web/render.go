@@ -89,25 +89,13 @@ func PageStatus(w http.ResponseWriter, r *http.Request, status int, title string
 // render fills in the user and the pending flash message and renders a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
 	v.User = CurrentUser(r)
-	if v.Flash == "" && s.sessions != nil && hasSession(r, s) {
+	if v.Flash == "" && hasSession(r) {
 		v.Flash = s.sessions.PopString(r.Context(), "flash")
 	}
 	if err := renderPage(w, status, name, v); err != nil {
 		s.log.Error("render page", "template", name, "path", r.URL.Path, "err", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 	}
-}
-
-// hasSession tells whether the request went through the session middleware
-// (scs panics on a context without session data).
-func hasSession(r *http.Request, s *Server) (ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	s.sessions.Status(r.Context())
-	return true
 }
 
 func (s *Server) flash(r *http.Request, msg string) {

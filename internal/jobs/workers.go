@@ -1,0 +1,63 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"triage/internal/store"
+)
+
+// PruneWorker deletes events older than the retention period, in small
+// batches so that it never holds the database's write lock for long.
+type PruneWorker struct {
+	river.WorkerDefaults[PruneEvents]
+	Store     *store.Store
+	Retention time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+func (w *PruneWorker) Work(ctx context.Context, _ *river.Job[PruneEvents]) error {
+	cutoff := w.Now().Add(-w.Retention)
+	var total int64
+	for {
+		n, err := w.Store.DeleteEventsBefore(ctx, cutoff, 1000)
+		if err != nil {
+			return fmt.Errorf("prune events: %w", err)
+		}
+		total += n
+		if n < 1000 {
+			break
+		}
+	}
+	if total > 0 {
+		w.Logger.Info("pruned old events", "deleted", total, "older_than", cutoff.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// PrunePeriodic schedules PruneEvents hourly (and once at start).
+func PrunePeriodic() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return PruneEvents{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true})
+}
+
+// IssueEventWorker hands the ingestion jobs (issue.created,
+// issue.regressed, event.received) to a handler; alert rules plug in here.
+// With no handler the job completes: there is nothing to notify.
+type IssueEventWorker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	Handle func(ctx context.Context, args T) error
+}
+
+func (w *IssueEventWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
+	if w.Handle == nil {
+		return nil
+	}
+	return w.Handle(ctx, job.Args)
+}

@@ -1,0 +1,329 @@
+package web
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"triage"
+	"triage/internal/store"
+)
+
+const pageSize = 25
+
+type issueRow struct {
+	URL, ShortID, Title, Culprit, Level, Status, Assignee string
+	Count                                                int64
+	LastSeen, LastSeenAgo                                string
+}
+
+type tab struct {
+	Label, URL string
+	Current    bool
+}
+
+type issueListData struct {
+	Tabs       []tab
+	Issues     []issueRow
+	PrevURL    string
+	NextURL    string
+	EmptyLabel string
+}
+
+func (s *Server) handleIssueList() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, u := r.Context(), CurrentUser(r)
+		org, _, err := s.orgMember(ctx, r, u)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		v := &view{Title: "Issues", Org: org, Nav: "issues"}
+		q := r.URL.Query()
+		rawQuery, present := q.Get("query"), q.Has("query")
+		status, err := parseStatusQuery(rawQuery, present)
+		if err == nil {
+			var offset int
+			if offset, err = parseCursor(q.Get("cursor")); err == nil {
+				v.Data, err = s.issueList(r, org, u, status, rawQuery, present, offset)
+			}
+		}
+		if triage.ErrorCode(err) == triage.EINVALID {
+			v.Error = triage.ErrorMessage(err)
+			v.Data = issueListData{Tabs: issueTabs(org, "", false)}
+			s.render(w, r, http.StatusBadRequest, "issues.html", v)
+			return
+		} else if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "issues.html", v)
+	})
+}
+
+func (s *Server) issueList(r *http.Request, org *triage.Organization, u *triage.User, status triage.Status, rawQuery string, present bool, offset int) (issueListData, error) {
+	list, err := s.issues.List(r.Context(), u.ID, store.IssueFilter{OrgID: org.ID, Status: status, Limit: pageSize + 1, Offset: offset})
+	if err != nil {
+		return issueListData{}, err
+	}
+	d := issueListData{Tabs: issueTabs(org, rawQuery, present)}
+	pageURL := func(off int) string {
+		q := url.Values{}
+		if present {
+			q.Set("query", rawQuery)
+		}
+		if off > 0 {
+			q.Set("cursor", formatCursor(off))
+		}
+		if len(q) == 0 {
+			return "?"
+		}
+		return "?" + q.Encode()
+	}
+	if len(list) > pageSize {
+		list = list[:pageSize]
+		d.NextURL = pageURL(offset + pageSize)
+	}
+	if offset > 0 {
+		d.PrevURL = pageURL(max(0, offset-pageSize))
+	}
+	now := s.now()
+	for _, i := range list {
+		row := issueRow{
+			URL: i.Path(), ShortID: i.ShortID(), Title: i.Title, Culprit: i.Culprit, Level: i.Level,
+			Status: statusLabel(i.Status), Count: i.TimesSeen,
+			LastSeen: formatTime(i.LastSeen), LastSeenAgo: ago(now, i.LastSeen),
+		}
+		if i.Assignee != nil {
+			row.Assignee = i.Assignee.Name
+			if i.Assignee.Type == "team" {
+				row.Assignee = "#" + row.Assignee
+			}
+		}
+		d.Issues = append(d.Issues, row)
+	}
+	d.EmptyLabel = "No issues here."
+	if status == triage.StatusUnresolved {
+		d.EmptyLabel = "No unresolved issues. Nice."
+	}
+	return d, nil
+}
+
+func issueTabs(org *triage.Organization, rawQuery string, present bool) []tab {
+	base := "/organizations/" + org.Slug + "/issues/"
+	current := rawQuery
+	if !present {
+		current = "is:unresolved"
+	}
+	var tabs []tab
+	for _, t := range []struct{ label, query string }{
+		{"Unresolved", "is:unresolved"}, {"Resolved", "is:resolved"}, {"Ignored", "is:ignored"}, {"All", ""},
+	} {
+		tabs = append(tabs, tab{Label: t.label, URL: base + "?query=" + url.QueryEscape(t.query), Current: current == t.query})
+	}
+	return tabs
+}
+
+type activityRow struct {
+	When, WhenAgo, Actor, Text, Source string
+}
+
+type assignOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+type issuePageData struct {
+	Issue                      *triage.Issue
+	ShortID, Status, Detail    string
+	Assignee                   string
+	FirstSeen, FirstSeenAgo    string
+	LastSeen, LastSeenAgo      string
+	ActionURL, ListURL         string
+	CanResolve, CanUnresolve   bool
+	CanIgnore                  bool
+	Assignees                  []assignOption
+	Events                     template.HTML
+	Activity                   []activityRow
+}
+
+func (s *Server) handleIssuePage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.showIssue(w, r, http.StatusOK, "")
+	})
+}
+
+// showIssue renders the issue page, with errMsg above it when an action
+// failed.
+func (s *Server) showIssue(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
+	ctx, u := r.Context(), CurrentUser(r)
+	org, _, err := s.orgMember(ctx, r, u)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	id, err := parseID(r.PathValue("id"), "issue")
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	issue, err := s.issues.Get(ctx, u.ID, id)
+	if err == nil && issue.OrgID != org.ID {
+		err = triage.Errorf(triage.ENOTFOUND, "issue not found")
+	}
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	d, err := s.issuePage(r, issue)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.render(w, r, status, "issue.html", &view{Title: issue.ShortID() + " " + issue.Title, Org: org, Nav: "issues", Error: errMsg, Data: d})
+}
+
+func (s *Server) issuePage(r *http.Request, i *triage.Issue) (*issuePageData, error) {
+	ctx, u, now := r.Context(), CurrentUser(r), s.now()
+	d := &issuePageData{
+		Issue: i, ShortID: i.ShortID(), Status: statusLabel(i.Status), Detail: statusDetail(i),
+		FirstSeen: formatTime(i.FirstSeen), FirstSeenAgo: ago(now, i.FirstSeen),
+		LastSeen: formatTime(i.LastSeen), LastSeenAgo: ago(now, i.LastSeen),
+		ActionURL: i.Path(), ListURL: "/organizations/" + i.OrgSlug + "/issues/",
+		CanResolve: i.Status != triage.StatusResolved, CanUnresolve: i.Status != triage.StatusUnresolved,
+		CanIgnore: i.Status != triage.StatusIgnored,
+	}
+	d.Assignees = []assignOption{{Value: "", Label: "Nobody", Selected: i.Assignee == nil}}
+	if i.Assignee != nil {
+		d.Assignee = i.Assignee.Name
+		if i.Assignee.Type == "team" {
+			d.Assignee = "#" + d.Assignee
+		}
+	}
+	users, err := s.store.UsersWithProjectAccess(ctx, i.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	for _, au := range users {
+		a := triage.Assignee{Type: "user", ID: au.ID}
+		label := au.DisplayName()
+		if au.Name != "" {
+			label += " <" + au.Email + ">"
+		}
+		d.Assignees = append(d.Assignees, assignOption{Value: a.String(), Label: label,
+			Selected: i.Assignee != nil && i.Assignee.Type == "user" && i.Assignee.ID == au.ID})
+	}
+	teams, err := s.store.TeamsForProject(ctx, i.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range teams {
+		a := triage.Assignee{Type: "team", ID: t.ID}
+		d.Assignees = append(d.Assignees, assignOption{Value: a.String(), Label: "#" + t.Slug,
+			Selected: i.Assignee != nil && i.Assignee.Type == "team" && i.Assignee.ID == t.ID})
+	}
+	acts, err := s.issues.Activity(ctx, u.ID, i.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range acts {
+		d.Activity = append(d.Activity, activityRow{
+			When: formatTime(a.CreatedAt), WhenAgo: ago(now, a.CreatedAt),
+			Actor: activityActor(a), Text: activityText(a), Source: sourceLabel(a.Source),
+		})
+	}
+	if s.d.EventsSection != nil {
+		html, err := s.d.EventsSection(ctx, i)
+		if err != nil {
+			// The issue is still worth showing without its latest event.
+			s.log.Error("render events section", "issue_id", i.ID, "err", err)
+			html = template.HTML(`<p class="muted">The latest event could not be loaded.</p>`)
+		}
+		d.Events = html
+	}
+	return d, nil
+}
+
+func (s *Server) handleProjects() http.Handler {
+	type row struct {
+		Slug, Name, DSN string
+		Teams           []string
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, u := r.Context(), CurrentUser(r)
+		org, _, err := s.orgMember(ctx, r, u)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		projects, err := s.store.Projects(ctx, org.ID)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		var rows []row
+		for _, p := range projects {
+			// A DSN lets anyone send events: show it only to those who can
+			// see the project's issues.
+			ok, err := s.store.HasProjectAccess(ctx, u.ID, p.ID)
+			if err != nil {
+				s.pageError(w, r, err)
+				return
+			}
+			if !ok {
+				continue
+			}
+			teams, err := s.store.TeamsForProject(ctx, p.ID)
+			if err != nil {
+				s.pageError(w, r, err)
+				return
+			}
+			rw := row{Slug: p.Slug, Name: p.Name, DSN: p.DSN(s.cfg.URLPrefix)}
+			for _, t := range teams {
+				rw.Teams = append(rw.Teams, "#"+t.Slug)
+			}
+			rows = append(rows, rw)
+		}
+		s.render(w, r, http.StatusOK, "projects.html", &view{Title: "Projects", Org: org, Nav: "projects", Data: rows})
+	})
+}
+
+func (s *Server) handleSettings() http.Handler {
+	type memberRow struct {
+		Email, Name, Role string
+		You               bool
+	}
+	type data struct {
+		Members []memberRow
+		Slack   template.HTML
+		NoSlack string
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, u := r.Context(), CurrentUser(r)
+		org, me, err := s.orgMember(ctx, r, u)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		members, err := s.store.Members(ctx, org.ID)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		var d data
+		for _, m := range members {
+			d.Members = append(d.Members, memberRow{Email: m.User.Email, Name: m.User.Name, Role: string(m.Role), You: m.User.ID == u.ID})
+		}
+		if s.d.Slack == nil {
+			d.NoSlack = slackNotConfigured
+		} else if d.Slack, err = s.d.Slack.SettingsSection(ctx, org, u, me); err != nil {
+			s.log.Error("render slack settings", "org", org.Slug, "err", err)
+			d.Slack = template.HTML(`<p class="error">The Slack settings could not be loaded.</p>`)
+		}
+		s.render(w, r, http.StatusOK, "settings.html", &view{Title: "Settings", Org: org, Nav: "settings", Data: d})
+	})
+}
+
+// itoa is for ids in URLs and forms.
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
