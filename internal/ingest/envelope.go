@@ -93,7 +93,7 @@ func ParseEnvelope(body []byte) (*Envelope, error) {
 // from 1 for error messages.
 func parseItem(header, rest []byte, n int) (Item, []byte, error) {
 	var h wireItemHeader
-	if err := unmarshalObject(header, &h); err != nil {
+	if err := unmarshalStrict(header, &h); err != nil {
 		return Item{}, nil, malformed("item %d header: %v", n, err)
 	}
 	if h.Type == nil || *h.Type == "" {
@@ -148,6 +148,16 @@ func unmarshalObject(data []byte, v any) error {
 		return nil
 	}
 	return err
+}
+
+// unmarshalStrict decodes a JSON object, failing on fields of the wrong
+// type: an item header with a bad length cannot be skipped safely.
+func unmarshalStrict(data []byte, v any) error {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '{' {
+		return errors.New("not a JSON object")
+	}
+	return json.Unmarshal(data, v)
 }
 
 // Events normalizes the envelope's event items. The envelope header's

@@ -110,26 +110,7 @@ func checkBlock(e *blockErrs, ptr string, raw json.RawMessage, ids map[string]bo
 	}
 	switch typ {
 	case "section":
-		_, hasText := b["text"]
-		fields, hasFields := b["fields"]
-		if !hasText && !hasFields {
-			e.add(ptr, "must provide either text or fields")
-		}
-		if hasText {
-			checkText(e, ptr+"/text", b["text"], "", 3000)
-		}
-		if hasFields {
-			var fs []json.RawMessage
-			if json.Unmarshal(fields, &fs) != nil || len(fs) == 0 || len(fs) > 10 {
-				e.add(ptr+"/fields", "must be an array of 1 to 10 text objects")
-			}
-			for i, f := range fs {
-				checkText(e, fmt.Sprintf("%s/fields/%d", ptr, i), f, "", 2000)
-			}
-		}
-		if acc, ok := b["accessory"]; ok {
-			checkElement(e, ptr+"/accessory", acc, map[string]bool{})
-		}
+		checkSection(e, ptr, b)
 	case "header":
 		checkText(e, ptr+"/text", b["text"], "plain_text", 150)
 	case "actions":
@@ -157,6 +138,29 @@ func checkBlock(e *blockErrs, ptr string, raw json.RawMessage, ids map[string]bo
 		} else {
 			e.add(ptr+"/element", "missing required field: element")
 		}
+	}
+}
+
+func checkSection(e *blockErrs, ptr string, b map[string]json.RawMessage) {
+	_, hasText := b["text"]
+	fields, hasFields := b["fields"]
+	if !hasText && !hasFields {
+		e.add(ptr, "must provide either text or fields")
+	}
+	if hasText {
+		checkText(e, ptr+"/text", b["text"], "", 3000)
+	}
+	if hasFields {
+		var fs []json.RawMessage
+		if json.Unmarshal(fields, &fs) != nil || len(fs) == 0 || len(fs) > 10 {
+			e.add(ptr+"/fields", "must be an array of 1 to 10 text objects")
+		}
+		for i, f := range fs {
+			checkText(e, fmt.Sprintf("%s/fields/%d", ptr, i), f, "", 2000)
+		}
+	}
+	if acc, ok := b["accessory"]; ok {
+		checkElement(e, ptr+"/accessory", acc, map[string]bool{})
 	}
 }
 

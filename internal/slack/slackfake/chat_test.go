@@ -3,8 +3,10 @@ package slackfake_test
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -243,5 +245,26 @@ func TestPostToUserOpensDM(t *testing.T) {
 	}
 	if msgs := b.fake.Messages(ch.ID); len(msgs) != 1 {
 		t.Errorf("DM holds %d messages", len(msgs))
+	}
+}
+
+func TestJSONBody(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	body := `{"channel":"` + general + `","blocks":[{"type":"divider"}],"text":"fallback","reply_broadcast":false}`
+	req, _ := http.NewRequest(http.MethodPost, b.fake.APIURL()+"chat.postMessage", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("Authorization", "Bearer "+botToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	c := b.fake.Calls("chat.postMessage")[0]
+	if c.Error != "" || c.Token != botToken || c.Params["text"] != "fallback" || string(c.Raw["blocks"]) != `[{"type":"divider"}]` {
+		t.Fatalf("call = %+v", c)
+	}
+	if m := b.fake.Messages(general); len(m) != 1 || string(m[0].Blocks) != `[{"type":"divider"}]` {
+		t.Errorf("messages = %+v", m)
 	}
 }

@@ -83,31 +83,41 @@ var typeScopes = map[string]string{
 	"public_channel": "channels:read", "private_channel": "groups:read", "im": "im:read", "mpim": "mpim:read",
 }
 
-// conversationsList pages over every conversation in the workspace, in id
-// order, and filters each page afterwards, so, as on Slack, a page may be
-// short (even empty) while next_cursor says there is more.
-func (s *Server) conversationsList(rq *apiRequest, tok *tokenState) *result {
+// listArgs reads conversations.list's types and limit.
+func listArgs(rq *apiRequest, tok *tokenState) ([]string, int, *result) {
 	types := []string{"public_channel"}
 	if v := rq.params["types"]; v != "" {
 		types = strings.Split(v, ",")
 	}
-	for _, t := range types {
-		if convTypes[strings.TrimSpace(t)] == nil {
-			return errResult("invalid_types")
+	for i, t := range types {
+		types[i] = strings.TrimSpace(t)
+		if convTypes[types[i]] == nil {
+			return nil, 0, errResult("invalid_types")
 		}
-		if sc := typeScopes[strings.TrimSpace(t)]; !tok.hasAny(sc) {
-			return missingScope(tok, sc)
+		if sc := typeScopes[types[i]]; !tok.hasAny(sc) {
+			return nil, 0, missingScope(tok, sc)
 		}
 	}
 	limit := 100
 	if v := rq.params["limit"]; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 1000 {
-			return errResult("invalid_limit")
+			return nil, 0, errResult("invalid_limit")
 		}
 		if n > 0 {
 			limit = n
 		}
+	}
+	return types, limit, nil
+}
+
+// conversationsList pages over every conversation in the workspace, in id
+// order, and filters each page afterwards, so, as on Slack, a page may be
+// short (even empty) while next_cursor says there is more.
+func (s *Server) conversationsList(rq *apiRequest, tok *tokenState) *result {
+	types, limit, bad := listArgs(rq, tok)
+	if bad != nil {
+		return bad
 	}
 	var all []*channelState
 	for _, ch := range s.channels {
@@ -142,7 +152,7 @@ func (s *Server) conversationsList(rq *apiRequest, tok *tokenState) *result {
 			continue
 		}
 		for _, t := range types {
-			if convTypes[strings.TrimSpace(t)](ch) {
+			if convTypes[t](ch) {
 				out = append(out, s.channelJSON(ch, tok.UserID))
 				break
 			}

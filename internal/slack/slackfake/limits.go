@@ -110,7 +110,8 @@ func (s *Server) FailNext(method, code string) {
 }
 
 // FailNextHTTP makes the next call to method answer with HTTP status
-// (a 5xx with an HTML body, as Slack sends; a 429 with Retry-After: 1).
+// (a 5xx with an HTML body, as Slack sends; a 429 with Retry-After: 1,
+// counted in RateLimitStats.Limited).
 func (s *Server) FailNextHTTP(method string, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,6 +142,7 @@ func (s *Server) takeFailure(method string) *result {
 		return errResult(f.code)
 	}
 	if f.status == http.StatusTooManyRequests {
+		s.limits.limited++
 		r := errResult("ratelimited")
 		r.status, r.retryAfter = f.status, 1
 		return r

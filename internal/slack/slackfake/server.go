@@ -140,7 +140,7 @@ type Call struct {
 	// Raw holds the arguments that carry JSON (blocks, attachments, unfurls,
 	// view, dialog, metadata, and every field of a JSON body) when they are
 	// valid JSON.
-	Raw      map[string]json.RawMessage
+	Raw    map[string]json.RawMessage
 	Time   time.Time
 	Status int
 	// Response is the body sent back: JSON, or text for injected HTTP errors.
@@ -179,18 +179,28 @@ func (s *Server) callsLocked(method string) []Call {
 // returns them, or returns the calls so far with ctx's error. Much of
 // Triage's Slack work happens in background jobs; this is how tests wait.
 func (s *Server) WaitForCalls(ctx context.Context, method string, n int) ([]Call, error) {
+	var calls []Call
+	err := s.waitFor(ctx, func() bool {
+		calls = s.callsLocked(method)
+		return len(calls) >= n
+	})
+	return calls, err
+}
+
+// waitFor waits until cond, checked with s.mu held, is true.
+func (s *Server) waitFor(ctx context.Context, cond func() bool) error {
 	for {
 		s.mu.Lock()
-		calls := s.callsLocked(method)
+		ok := cond()
 		ch := s.changed
 		s.mu.Unlock()
-		if len(calls) >= n {
-			return calls, nil
+		if ok {
+			return nil
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return calls, ctx.Err()
+			return ctx.Err()
 		}
 	}
 }
@@ -252,21 +262,37 @@ func parseAPIRequest(r *http.Request) (*apiRequest, string) {
 			rq.params[k] = v[0]
 		}
 	}
+	if code := decodeBody(r, rq); code != "" {
+		return rq, code
+	}
+	for _, f := range jsonArgs {
+		if v, ok := rq.params[f]; ok && json.Valid([]byte(v)) {
+			rq.raw[f] = json.RawMessage(v)
+		} else {
+			delete(rq.raw, f)
+		}
+	}
+	return rq, ""
+}
+
+// decodeBody reads a form or JSON body into rq, or returns Slack's error
+// code for a body it cannot read.
+func decodeBody(r *http.Request, rq *apiRequest) string {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
 	if err != nil {
-		return rq, "request_timeout"
+		return "request_timeout"
 	}
 	ct := r.Header.Get("Content-Type")
 	mt, _, _ := mime.ParseMediaType(ct)
 	switch {
 	case len(bytes.TrimSpace(body)) == 0 && mt != "application/json":
 	case ct == "":
-		return rq, "missing_post_type"
+		return "missing_post_type"
 	case mt == "application/json":
 		if len(bytes.TrimSpace(body)) > 0 {
 			var m map[string]json.RawMessage
 			if err := json.Unmarshal(body, &m); err != nil {
-				return rq, "invalid_json"
+				return "invalid_json"
 			}
 			for k, v := range m {
 				var str string
@@ -284,26 +310,19 @@ func parseAPIRequest(r *http.Request) (*apiRequest, string) {
 	case mt == "application/x-www-form-urlencoded", mt == "text/plain":
 		values, err := url.ParseQuery(string(body))
 		if err != nil {
-			return rq, "invalid_form_data"
+			return "invalid_form_data"
 		}
 		takeForm(rq, values)
 	case mt == "multipart/form-data":
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if err := r.ParseMultipartForm(16 << 20); err != nil {
-			return rq, "invalid_form_data"
+			return "invalid_form_data"
 		}
 		takeForm(rq, url.Values(r.MultipartForm.Value))
 	default:
-		return rq, "invalid_post_type"
+		return "invalid_post_type"
 	}
-	for _, f := range jsonArgs {
-		if v, ok := rq.params[f]; ok && json.Valid([]byte(v)) {
-			rq.raw[f] = json.RawMessage(v)
-		} else {
-			delete(rq.raw, f)
-		}
-	}
-	return rq, ""
+	return ""
 }
 
 func takeForm(rq *apiRequest, values url.Values) {

@@ -389,21 +389,3 @@ func (s *Server) WaitForAck(ctx context.Context, envelopeID string) (Ack, error)
 	})
 	return found, err
 }
-
-// waitFor waits until cond, checked with s.mu held, is true.
-func (s *Server) waitFor(ctx context.Context, cond func() bool) error {
-	for {
-		s.mu.Lock()
-		ok := cond()
-		ch := s.changed
-		s.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}

@@ -1,0 +1,16 @@
+// Package slack is Triage's Slack integration and the only package that
+// imports slack-go.
+//
+// It installs workspaces into organizations (OAuth v2, or the legacy
+// workspace-token flow the seed used), keeps their tokens sealed at rest and
+// refreshed before they expire, links each person's Slack identity to their
+// Triage account through signed, purpose-bound, expiring links, and answers
+// Slack's signed callbacks (the /triage command now; actions, events and
+// option loads next). The web layer owns the URLs and the login requirement;
+// this package owns what happens behind them, and takes the few web helpers
+// it needs (page rendering, login URL) as function values so that the two
+// packages do not import each other.
+//
+// Nothing here logs a token, a client secret, a signed link or a raw
+// payload.
+package slack

@@ -1,0 +1,154 @@
+package slack
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"triage"
+	"triage/internal/config"
+	"triage/internal/secretbox"
+	"triage/internal/signing"
+	"triage/internal/store"
+)
+
+// Deps is what the integration needs, built by cmd/triage.
+type Deps struct {
+	Logger *slog.Logger
+	Store  *store.Store
+	// Signer signs link and unlink parameters; Box seals tokens at rest.
+	// Both are keyed from TRIAGE_SECRET_KEY.
+	Signer *signing.Signer
+	Box    *secretbox.Box
+	Config *config.Config
+	// HTTPClient calls Slack (Web API, OAuth, response URLs); never
+	// http.DefaultClient, so that timeouts are set and tests can inject.
+	HTTPClient *http.Client
+	Now        func() time.Time
+	// RenderPage writes body inside Triage's layout with the status (the
+	// web package's PageStatus). Nil writes a bare HTML page.
+	RenderPage func(w http.ResponseWriter, r *http.Request, status int, title string, body template.HTML)
+	// LoginURL is the login page returning to next (web.LoginURL).
+	LoginURL func(next string) string
+}
+
+// Integration serves the Slack endpoints and calls Slack's Web API.
+type Integration struct {
+	d        Deps
+	log      *slog.Logger
+	verifier Verifier
+
+	mu         sync.Mutex
+	refreshing map[int64]*sync.Mutex // one token refresh per integration at a time
+}
+
+// New builds the integration. Missing optional dependencies get safe
+// defaults: a discarding logger, the wall clock, a client with a timeout.
+func New(d Deps) *Integration {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.HTTPClient == nil {
+		d.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if d.LoginURL == nil {
+		d.LoginURL = func(next string) string { return "/auth/login/?next=" + url.QueryEscape(next) }
+	}
+	if d.RenderPage == nil {
+		d.RenderPage = barePage
+	}
+	return &Integration{
+		d:   d,
+		log: d.Logger,
+		verifier: Verifier{
+			SigningSecret:     d.Config.SlackSigningSecret,
+			VerificationToken: d.Config.SlackVerificationToken,
+			Now:               d.Now,
+			Logger:            d.Logger,
+		},
+		refreshing: map[int64]*sync.Mutex{},
+	}
+}
+
+var bareTmpl = template.Must(template.New("bare").Parse(
+	`<!doctype html><html><head><meta charset="utf-8"><title>{{.Title}}</title></head><body><h1>{{.Title}}</h1>{{.Body}}</body></html>`))
+
+func barePage(w http.ResponseWriter, _ *http.Request, status int, title string, body template.HTML) {
+	var buf bytes.Buffer
+	_ = bareTmpl.Execute(&buf, struct {
+		Title string
+		Body  template.HTML
+	}{title, body})
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// page renders one of this package's templates inside the layout.
+func (i *Integration) page(w http.ResponseWriter, r *http.Request, status int, title, tmpl string, data any) {
+	body, err := render(tmpl, data)
+	if err != nil {
+		i.log.Error("render slack page", "template", tmpl, "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	i.d.RenderPage(w, r, status, title, body)
+}
+
+// errorPage shows a user-safe message (escaped) and optional hint.
+func (i *Integration) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message, hint string) {
+	i.page(w, r, status, title, "error", map[string]string{"Message": message, "Hint": hint})
+}
+
+// internalError logs err and shows a generic page.
+func (i *Integration) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	i.log.Error(what, "path", r.URL.Path, "err", err)
+	i.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
+		"Triage could not finish this request. Try again in a moment.", "")
+}
+
+// currentUser returns the logged-in user, or redirects to login and nil.
+func (i *Integration) currentUser(w http.ResponseWriter, r *http.Request) *triage.User {
+	u := triage.UserFromContext(r.Context())
+	if u == nil {
+		next := r.URL.Path
+		http.Redirect(w, r, i.d.LoginURL(next), http.StatusSeeOther)
+	}
+	return u
+}
+
+// writeJSON answers Slack with a JSON body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// absURL is a path on this instance as an absolute URL.
+func (i *Integration) absURL(path string) string {
+	return i.d.Config.URLPrefix + path
+}
+
+func (i *Integration) redirectURI() string { return i.absURL("/extensions/slack/setup/") }
+
+func (i *Integration) now() time.Time { return i.d.Now() }
+
+// orgSettingsPath is where people go after an install.
+func orgSettingsPath(slug string) string {
+	return fmt.Sprintf("/organizations/%s/settings/", url.PathEscape(slug))
+}

@@ -1,0 +1,288 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"triage"
+	"triage/internal/store"
+)
+
+// apiIssue is Sentry's group shape, as far as Triage has its fields.
+type apiIssue struct {
+	ID            string         `json:"id"`
+	ShortID       string         `json:"shortId"`
+	Title         string         `json:"title"`
+	Culprit       string         `json:"culprit"`
+	Level         string         `json:"level"`
+	Status        string         `json:"status"`
+	StatusDetails map[string]any `json:"statusDetails"`
+	AssignedTo    *apiAssignee   `json:"assignedTo"`
+	Count         int64          `json:"count"`
+	FirstSeen     time.Time      `json:"firstSeen"`
+	LastSeen      time.Time      `json:"lastSeen"`
+	Permalink     string         `json:"permalink"`
+	Project       apiProjectRef  `json:"project"`
+}
+
+type apiAssignee struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type apiProjectRef struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+}
+
+func (s *Server) toAPIIssue(i *triage.Issue) apiIssue {
+	out := apiIssue{
+		ID: itoa(i.ID), ShortID: i.ShortID(), Title: i.Title, Culprit: i.Culprit, Level: i.Level,
+		Status: string(i.Status), StatusDetails: apiStatusDetails(i.StatusDetails), Count: i.TimesSeen,
+		FirstSeen: i.FirstSeen.UTC(), LastSeen: i.LastSeen.UTC(),
+		Permalink: s.cfg.URLPrefix + i.Path(),
+		Project:   apiProjectRef{ID: itoa(i.ProjectID), Slug: i.ProjectSlug},
+	}
+	if a := i.Assignee; a != nil {
+		out.AssignedTo = &apiAssignee{Type: a.Type, ID: itoa(a.ID), Name: a.Name}
+	}
+	return out
+}
+
+// apiStatusDetails is Sentry's statusDetails: only the keys that apply.
+func apiStatusDetails(d triage.StatusDetails) map[string]any {
+	m := map[string]any{}
+	if d.InNextRelease {
+		m["inNextRelease"] = true
+	}
+	if d.InRelease != "" {
+		m["inRelease"] = d.InRelease
+	}
+	if d.IgnoreCount > 0 {
+		m["ignoreCount"] = d.IgnoreCount
+	}
+	if d.IgnoreWindow > 0 {
+		m["ignoreWindow"] = d.IgnoreWindow
+	}
+	if d.IgnoreMinutes > 0 {
+		m["ignoreDuration"] = d.IgnoreMinutes
+	}
+	if d.IgnoreUntil != nil {
+		m["ignoreUntil"] = d.IgnoreUntil.UTC()
+	}
+	if d.ActorID != 0 {
+		m["actor"] = map[string]string{"id": itoa(d.ActorID)}
+	}
+	return m
+}
+
+const apiPageSize = 25
+
+// apiIssueList lists an organization's issues the caller may see, newest
+// activity first, with Sentry's Link header for paging.
+func (s *Server) apiIssueList() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, u := r.Context(), CurrentUser(r)
+		org, _, err := s.orgMember(ctx, r, u)
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		q := r.URL.Query()
+		status, err := parseStatusQuery(q.Get("query"), q.Has("query"))
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		offset, err := parseCursor(q.Get("cursor"))
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		limit := apiPageSize
+		if l := q.Get("limit"); l != "" {
+			if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > 100 {
+				s.apiError(w, r, triage.Errorf(triage.EINVALID, "limit must be a number from 1 to 100"))
+				return
+			}
+		}
+		f := store.IssueFilter{OrgID: org.ID, Status: status, Limit: limit + 1, Offset: offset}
+		for _, p := range q["project"] {
+			id, err := strconv.ParseInt(p, 10, 64)
+			if err != nil || id == 0 {
+				s.apiError(w, r, triage.Errorf(triage.EINVALID, "invalid project id %q", p))
+				return
+			}
+			if id == -1 { // Sentry's "all projects"
+				f.ProjectIDs = nil
+				break
+			}
+			f.ProjectIDs = append(f.ProjectIDs, id)
+		}
+		list, err := s.issues.List(ctx, u.ID, f)
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		more := len(list) > limit
+		if more {
+			list = list[:limit]
+		}
+		out := make([]apiIssue, 0, len(list))
+		for _, i := range list {
+			out = append(out, s.toAPIIssue(i))
+		}
+		w.Header().Set("Link", s.linkHeader(r, offset, limit, more))
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// linkHeader is Sentry's pagination header: previous and next cursors, and
+// whether each has results.
+func (s *Server) linkHeader(r *http.Request, offset, limit int, more bool) string {
+	link := func(rel string, off int, results bool) string {
+		q := r.URL.Query()
+		q.Set("cursor", formatCursor(off))
+		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		return `<` + s.cfg.URLPrefix + u.String() + `>; rel="` + rel + `"; results="` +
+			strconv.FormatBool(results) + `"; cursor="` + formatCursor(off) + `"`
+	}
+	return link("previous", max(0, offset-limit), offset > 0) + ", " + link("next", offset+limit, more)
+}
+
+// issueFromPath loads {id} for the caller: ENOTFOUND when they cannot see
+// it, EFORBIDDEN when they are in its organization without access.
+func (s *Server) issueFromPath(r *http.Request) (*triage.Issue, error) {
+	id, err := parseID(r.PathValue("id"), "issue")
+	if err != nil {
+		return nil, err
+	}
+	return s.issues.Get(r.Context(), CurrentUser(r).ID, id)
+}
+
+func (s *Server) apiIssueGet() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		issue, err := s.issueFromPath(r)
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.toAPIIssue(issue))
+	})
+}
+
+type apiActivity struct {
+	ID          string           `json:"id"`
+	Type        string           `json:"type"`
+	User        *apiActivityUser `json:"user"`
+	Source      string           `json:"source"`
+	Data        map[string]any   `json:"data"`
+	DateCreated time.Time        `json:"dateCreated"`
+}
+
+type apiActivityUser struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+// apiIssueActivity is the issue's log, newest first, as a JSON array.
+func (s *Server) apiIssueActivity() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := parseID(r.PathValue("id"), "issue")
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		acts, err := s.issues.Activity(r.Context(), CurrentUser(r).ID, id)
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		out := make([]apiActivity, 0, len(acts))
+		for _, a := range acts {
+			e := apiActivity{ID: itoa(a.ID), Type: a.Type, Source: string(a.Source), Data: a.Data, DateCreated: a.CreatedAt.UTC()}
+			if e.Data == nil {
+				e.Data = map[string]any{}
+			}
+			if a.User != nil {
+				e.User = &apiActivityUser{ID: itoa(a.User.ID), Email: a.User.Email, Name: a.User.Name}
+			}
+			out = append(out, e)
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+type apiMember struct {
+	ID    string        `json:"id"`
+	Role  string        `json:"role"`
+	Email string        `json:"email"`
+	Name  string        `json:"name"`
+	User  apiMemberUser `json:"user"`
+}
+
+type apiMemberUser struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+func (s *Server) apiMembers() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, u := r.Context(), CurrentUser(r)
+		org, _, err := s.orgMember(ctx, r, u)
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		members, err := s.store.Members(ctx, org.ID)
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		out := make([]apiMember, 0, len(members))
+		for _, m := range members {
+			out = append(out, apiMember{
+				ID: itoa(m.ID), Role: string(m.Role), Email: m.User.Email, Name: m.User.Name,
+				User: apiMemberUser{ID: itoa(m.User.ID), Email: m.User.Email, Name: m.User.Name},
+			})
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// apiIntegrations lists the organization's Slack workspaces; without Slack
+// it is an empty list. Whatever the Slack package returns, keys that look
+// like secrets are removed before it leaves.
+func (s *Server) apiIntegrations() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, u := r.Context(), CurrentUser(r)
+		org, _, err := s.orgMember(ctx, r, u)
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		if s.d.Slack == nil {
+			writeJSON(w, http.StatusOK, []any{})
+			return
+		}
+		v, err := s.d.Slack.IntegrationsJSON(ctx, org.ID)
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		clean, err := withoutSecrets(v)
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		if clean == nil {
+			clean = []any{}
+		}
+		writeJSON(w, http.StatusOK, clean)
+	})
+}
