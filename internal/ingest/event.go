@@ -47,8 +47,9 @@ type Event struct {
 	SDK         SDK             `json:"sdk,omitzero"`
 	Fingerprint []string        `json:"fingerprint,omitempty"`
 
-	// Raw is the event JSON as the SDK sent it (its own copy, not a slice
-	// of the request). It is left out of Event's JSON: store it separately.
+	// Raw is the event JSON as the SDK sent it, in its own copy (not a slice
+	// of the request) with invalid UTF-8 replaced by U+FFFD. It is left out
+	// of Event's JSON: store it beside.
 	Raw json.RawMessage `json:"-"`
 }
 

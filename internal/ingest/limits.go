@@ -45,8 +45,12 @@ const (
 const ellipsis = "…"
 
 // truncate cuts s to at most n characters, the last of them "…" when
-// something was cut, and never splits a UTF-8 sequence.
+// something was cut, and never splits a UTF-8 sequence. It also drops NUL
+// characters, which PostgreSQL text columns refuse.
 func truncate(s string, n int) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
 	if len(s) <= n { // bytes ≥ runes, so no rune count needed
 		return s
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // NormalizeOptions carries what the event payload itself cannot say.
@@ -207,7 +208,7 @@ func Normalize(raw []byte, opts NormalizeOptions) (*Event, error) {
 		Tags:        normalizeTags(w.Tags),
 		User:        normalizeUser(w.User),
 		Fingerprint: normalizeFingerprint(w.Fingerprint),
-		Raw:         bytes.Clone(raw),
+		Raw:         validUTF8(bytes.Clone(raw)),
 	}
 	ev.Message, ev.MessageTemplate = eventMessage(&w)
 	exc := w.Exception
@@ -216,12 +217,22 @@ func Normalize(raw []byte, opts NormalizeOptions) (*Event, error) {
 	}
 	ev.Exceptions = normalizeExceptions(exc)
 	if c := bytes.TrimSpace(w.Contexts); len(c) > 0 && c[0] == '{' {
-		ev.Contexts = w.Contexts
+		ev.Contexts = validUTF8(w.Contexts)
 	}
 	if w.SDK != nil {
 		ev.SDK = SDK{Name: truncate(string(w.SDK.Name), maxSDKField), Version: truncate(string(w.SDK.Version), maxSDKField)}
 	}
 	return ev, nil
+}
+
+// validUTF8 returns JSON text with invalid UTF-8 (which can only occur
+// inside its strings) replaced by U+FFFD, so it stays valid JSON that any
+// database accepts. b itself is returned when it is valid.
+func validUTF8(b []byte) []byte {
+	if utf8.Valid(b) {
+		return b
+	}
+	return bytes.ToValidUTF8(b, []byte("\uFFFD"))
 }
 
 func pickEventID(header, own string) string {

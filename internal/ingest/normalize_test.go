@@ -153,6 +153,11 @@ func TestNormalizeFields(t *testing.T) {
 			want:    Event{Level: LevelError, Message: "caf\uFFFD"},
 		},
 		{
+			name:    "NUL characters dropped",
+			payload: `{"message":"a\u0000b","tags":{"k\u0000":"v\u0000"}}`,
+			want:    Event{Level: LevelError, Message: "ab", Tags: []Tag{{"k", "v"}}},
+		},
+		{
 			name:    "escaped strings",
 			payload: `{"message":"line1\nline2 \u00e9 \"q\""}`,
 			want:    Event{Level: LevelError, Message: "line1\nline2 é \"q\""},
@@ -166,7 +171,7 @@ func TestNormalizeFields(t *testing.T) {
 			if diff := cmp.Diff(&tt.want, got, ignore, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("Normalize mismatch (-want +got):\n%s", diff)
 			}
-			if string(got.Raw) != strings.TrimSpace(tt.payload) {
+			if string(got.Raw) != strings.ToValidUTF8(strings.TrimSpace(tt.payload), "\uFFFD") {
 				t.Errorf("Raw = %s, want the payload", got.Raw)
 			}
 		})
