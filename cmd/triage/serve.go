@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/riverqueue/river"
 
 	"triage/internal/config"
@@ -22,6 +21,9 @@ import (
 	"triage/internal/eventwriter"
 	"triage/internal/issues"
 	"triage/internal/jobs"
+	"triage/internal/secretbox"
+	"triage/internal/signing"
+	"triage/internal/slack"
 	"triage/internal/store"
 	"triage/internal/web"
 )
@@ -68,7 +70,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	_ = key
+	var slackHandlers web.SlackHandlers
+	if cfg.SlackConfigured() {
+		slackHandlers = slack.New(slack.Deps{
+			Logger: logger, Store: s, Config: cfg, Now: time.Now,
+			Signer: signing.New(key), Box: secretbox.New(key),
+			HTTPClient: &http.Client{Timeout: 10 * time.Second},
+			RenderPage: web.PageStatus,
+			LoginURL:   web.LoginURL,
+		})
+	} else {
+		logger.Info("Slack is not configured: set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET to enable it")
+	}
 
 	// Background work: River workers, and the one writer that turns
 	// accepted events into issues.
@@ -115,6 +128,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		SetupToken:    setupToken,
 		Registry:      reg,
 		Ingest:        newIngest(logger, writer, cfg),
+		Slack:         slackHandlers,
 		EventsSection: events.Section,
 		Ready: func(ctx context.Context) error {
 			pending, err := s.Pending(ctx)
@@ -168,8 +182,4 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-func runSlackManifest(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return errors.New("slack manifest is not built yet")
 }

@@ -24,14 +24,14 @@ type NormalizeOptions struct {
 // Polymorphic fields have their own decoders; fields of the wrong type
 // are ignored (see unmarshalObject).
 type wireEvent struct {
-	EventID         looseString     `json:"event_id"`
+	EventID         string          `json:"event_id"`
 	Timestamp       json.RawMessage `json:"timestamp"`
-	Level           looseString     `json:"level"`
-	Platform        looseString     `json:"platform"`
+	Level           string          `json:"level"`
+	Platform        string          `json:"platform"`
 	Release         looseString     `json:"release"`
-	Environment     looseString     `json:"environment"`
-	ServerName      looseString     `json:"server_name"`
-	Transaction     looseString     `json:"transaction"`
+	Environment     string          `json:"environment"`
+	ServerName      string          `json:"server_name"`
+	Transaction     string          `json:"transaction"`
 	Message         json.RawMessage `json:"message"`
 	LogEntry        *wireLogEntry   `json:"logentry"`
 	LegacyMessage   *wireLogEntry   `json:"sentry.interfaces.Message"`
@@ -50,17 +50,19 @@ type wireLogEntry struct {
 	Params    json.RawMessage `json:"params"`
 }
 
+// Fields where SDKs are known to send numbers are looseString; elsewhere a
+// plain string is faster, and a wrong type leaves it empty all the same.
 type wireException struct {
-	Type       looseString     `json:"type"`
+	Type       string          `json:"type"`
 	Value      looseString     `json:"value"`
-	Module     looseString     `json:"module"`
+	Module     string          `json:"module"`
 	Mechanism  *wireMechanism  `json:"mechanism"`
 	Stacktrace *wireStacktrace `json:"stacktrace"`
 }
 
 type wireMechanism struct {
-	Type    looseString `json:"type"`
-	Handled looseBool   `json:"handled"`
+	Type    string    `json:"type"`
+	Handled looseBool `json:"handled"`
 }
 
 type wireStacktrace struct {
@@ -68,16 +70,16 @@ type wireStacktrace struct {
 }
 
 type wireFrame struct {
-	Module      looseString   `json:"module"`
-	Function    looseString   `json:"function"`
-	Filename    looseString   `json:"filename"`
-	AbsPath     looseString   `json:"abs_path"`
-	Lineno      int           `json:"lineno"`
-	Colno       int           `json:"colno"`
-	InApp       looseBool     `json:"in_app"`
-	ContextLine looseString   `json:"context_line"`
-	PreContext  []looseString `json:"pre_context"`
-	PostContext []looseString `json:"post_context"`
+	Module      string    `json:"module"`
+	Function    string    `json:"function"`
+	Filename    string    `json:"filename"`
+	AbsPath     string    `json:"abs_path"`
+	Lineno      int       `json:"lineno"`
+	Colno       int       `json:"colno"`
+	InApp       looseBool `json:"in_app"`
+	ContextLine string    `json:"context_line"`
+	PreContext  []string  `json:"pre_context"`
+	PostContext []string  `json:"post_context"`
 }
 
 type wireUser struct {
@@ -88,8 +90,8 @@ type wireUser struct {
 }
 
 type wireSDK struct {
-	Name    looseString `json:"name"`
-	Version looseString `json:"version"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
 }
 
 // wireExceptions accepts {"values": […]} and the bare list sentry-go sends.
@@ -328,12 +330,15 @@ func normalizeFrames(ws []wireFrame) []Frame {
 		}
 		out = append(out, f)
 	}
+	if len(out) == 0 {
+		return nil // as stored Events read back
+	}
 	return out
 }
 
 // contextLines keeps the lines nearest the frame's line: the last ones
 // before it, the first ones after it.
-func contextLines(lines []looseString, before bool) []string {
+func contextLines(lines []string, before bool) []string {
 	if len(lines) == 0 {
 		return nil
 	}

@@ -113,12 +113,12 @@ func (i *Integration) authorizeURL(state string) string {
 
 // grant is what an OAuth exchange yields, whichever the flow.
 type grant struct {
-	TeamID, TeamName         string
+	TeamID, TeamName          string
 	AccessToken, RefreshToken string
-	ExpiresIn                int
-	Scope, BotUserID, AppID  string
-	InstallerID              string
-	InstallType              string
+	ExpiresIn                 int
+	Scope, BotUserID, AppID   string
+	InstallerID               string
+	InstallType               string
 }
 
 // slackError is Slack answering ok:false; Code is Slack's error code.

@@ -29,7 +29,7 @@ func (i *Integration) Client(ctx context.Context, integrationID int64) (*slack.C
 		return nil, triage.Errorf(triage.EINVALID, "the Slack workspace %s is %s: reinstall Triage in it", in.Name, in.Status)
 	}
 	if in.RefreshTokenEnc != "" && !in.TokenExpiresAt.IsZero() && i.now().Add(refreshMargin).After(in.TokenExpiresAt) {
-		if in, err = i.refresh(ctx, integrationID); err != nil {
+		if in, err = i.refreshBefore(ctx, integrationID, refreshMargin); err != nil {
 			return nil, err
 		}
 	}
@@ -38,6 +38,29 @@ func (i *Integration) Client(ctx context.Context, integrationID int64) (*slack.C
 		return nil, fmt.Errorf("open token of integration %d: %w", integrationID, err)
 	}
 	return i.api(token), nil
+}
+
+// RefreshDue renews every rotating token that would expire before the
+// next run of the periodic job (every interval), so that idle workspaces
+// stay usable. It returns how many it renewed and the first error; a
+// refused refresh has already marked its integration for reinstall.
+func (i *Integration) RefreshDue(ctx context.Context, interval time.Duration) (int, error) {
+	ids, err := i.d.Store.IntegrationsDueForRefresh(ctx, i.now().Add(interval+refreshMargin))
+	if err != nil {
+		return 0, err
+	}
+	var first error
+	n := 0
+	for _, id := range ids {
+		if _, err := i.refreshBefore(ctx, id, interval+refreshMargin); err != nil {
+			if first == nil {
+				first = fmt.Errorf("refresh integration %d: %w", id, err)
+			}
+			continue
+		}
+		n++
+	}
+	return n, first
 }
 
 func (i *Integration) lockFor(id int64) *sync.Mutex {
@@ -51,11 +74,11 @@ func (i *Integration) lockFor(id int64) *sync.Mutex {
 	return m
 }
 
-// refresh renews the token pair of one integration. Within a process one
-// refresh runs at a time; across processes the conditional update lets the
+// refreshBefore renews one integration's token pair unless it still
+// lives longer than margin. Within a process one refresh runs at a time; across processes the conditional update lets the
 // first writer win and the others reload its pair. When Slack refuses the
 // refresh token the integration is marked as needing a reinstall.
-func (i *Integration) refresh(ctx context.Context, id int64) (*store.Integration, error) {
+func (i *Integration) refreshBefore(ctx context.Context, id int64, margin time.Duration) (*store.Integration, error) {
 	m := i.lockFor(id)
 	m.Lock()
 	defer m.Unlock()
@@ -63,7 +86,7 @@ func (i *Integration) refresh(ctx context.Context, id int64) (*store.Integration
 	if err != nil {
 		return nil, fmt.Errorf("reload integration %d: %w", id, err)
 	}
-	if in.RefreshTokenEnc == "" || in.TokenExpiresAt.IsZero() || !i.now().Add(refreshMargin).After(in.TokenExpiresAt) {
+	if in.RefreshTokenEnc == "" || in.TokenExpiresAt.IsZero() || !i.now().Add(margin).After(in.TokenExpiresAt) {
 		return in, nil // someone refreshed while we waited
 	}
 	rt, err := i.d.Box.Open(in.RefreshTokenEnc)

@@ -337,3 +337,23 @@ func (q *Queries) DeleteOAuthStatesBefore(ctx context.Context, t time.Time) (int
 	}
 	return res.RowsAffected()
 }
+
+// IntegrationsDueForRefresh lists active integrations whose rotating token
+// expires before t, for the periodic refresh job.
+func (q *Queries) IntegrationsDueForRefresh(ctx context.Context, t time.Time) ([]int64, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id FROM integrations WHERE status = 'active'
+		AND refresh_token_enc <> '' AND token_expires_at <> 0 AND token_expires_at < $1 ORDER BY id`, micros(t))
+	if err != nil {
+		return nil, fmt.Errorf("list integrations due for refresh: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

@@ -165,6 +165,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return triage.Errorf(triage.EINVALID, "request body is larger than %d bytes", maxAPIBody)
 	case errors.Is(err, io.EOF):
 		return triage.Errorf(triage.EINVALID, "request body is empty: send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return triage.Errorf(triage.EINVALID, "request body is not valid JSON (it ends too early)")
 	case errors.As(err, &syntax):
 		return triage.Errorf(triage.EINVALID, "request body is not valid JSON (at byte %d)", syntax.Offset)
 	case errors.As(err, &typ):

@@ -65,7 +65,7 @@ func (s *Server) requireLogin(h http.Handler) http.Handler {
 }
 
 func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.Error("session", "method", r.Method, "path", r.URL.Path, "err", err)
+	s.log.Error("session", "method", r.Method, "route", logRoute(r), "err", err)
 	s.errorPage(w, r, http.StatusInternalServerError, "")
 }
 

@@ -42,9 +42,9 @@ func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusInternalServerError {
 		if r.Context().Err() != nil {
 			// The client went away; nobody reads the answer.
-			s.log.Info("api request canceled", "method", r.Method, "path", r.URL.Path)
+			s.log.Info("api request canceled", "method", r.Method, "route", logRoute(r))
 		} else {
-			s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			s.log.Error("api request failed", "method", r.Method, "route", logRoute(r), "err", err)
 		}
 	}
 	if status == http.StatusUnauthorized {

@@ -14,8 +14,8 @@ const pageSize = 25
 
 type issueRow struct {
 	URL, ShortID, Title, Culprit, Level, Status, Assignee string
-	Count                                                int64
-	LastSeen, LastSeenAgo                                string
+	Count                                                 int64
+	LastSeen, LastSeenAgo                                 string
 }
 
 type tab struct {
@@ -135,17 +135,17 @@ type assignOption struct {
 }
 
 type issuePageData struct {
-	Issue                      *triage.Issue
-	ShortID, Status, Detail    string
-	Assignee                   string
-	FirstSeen, FirstSeenAgo    string
-	LastSeen, LastSeenAgo      string
-	ActionURL, ListURL         string
-	CanResolve, CanUnresolve   bool
-	CanIgnore                  bool
-	Assignees                  []assignOption
-	Events                     template.HTML
-	Activity                   []activityRow
+	Issue                    *triage.Issue
+	ShortID, Status, Detail  string
+	Assignee                 string
+	FirstSeen, FirstSeenAgo  string
+	LastSeen, LastSeenAgo    string
+	ActionURL, ListURL       string
+	CanResolve, CanUnresolve bool
+	CanIgnore                bool
+	Assignees                []assignOption
+	Events                   template.HTML
+	Activity                 []activityRow
 }
 
 func (s *Server) handleIssuePage() http.Handler {

@@ -93,7 +93,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		v.Flash = s.sessions.PopString(r.Context(), "flash")
 	}
 	if err := renderPage(w, status, name, v); err != nil {
-		s.log.Error("render page", "template", name, "path", r.URL.Path, "err", err)
+		s.log.Error("render page", "template", name, "route", logRoute(r), "err", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 	}
 }
@@ -137,7 +137,7 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 		s.errorPage(w, r, status, "")
 		return
 	case triage.EINTERNAL:
-		s.log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.Error("page failed", "method", r.Method, "route", logRoute(r), "err", err)
 		s.errorPage(w, r, status, "")
 		return
 	}

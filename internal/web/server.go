@@ -147,7 +147,7 @@ func New(d Deps) *Server {
 		}
 	}
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.log.Info("cross-origin request refused", "method", r.Method, "path", r.URL.Path,
+		s.log.Info("cross-origin request refused", "method", r.Method, "route", logRoute(r),
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		s.errorPage(w, r, http.StatusForbidden, "This request came from another site and was refused.")
 	}))
@@ -205,7 +205,7 @@ func LoginURL(next string) string {
 // scheme, no host, no "//" or "/\" (which browsers read as another host), no
 // control characters.
 func safeNext(next string) string {
-	if next == "" || len(next) > 2048 || next[0] != '/' {
+	if next == "" || len(next) > 4096 || next[0] != '/' {
 		return ""
 	}
 	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
@@ -221,6 +221,19 @@ func safeNext(next string) string {
 		return ""
 	}
 	return next
+}
+
+// logRoute names a request in logs by its route pattern, never by its raw
+// path: a path can carry a signed link (/extensions/slack/link-identity/…),
+// which must not end up in a log.
+func logRoute(r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	if strings.HasPrefix(r.URL.Path, "/extensions/") {
+		return "unmatched /extensions/…"
+	}
+	return r.URL.Path
 }
 
 func securityHeaders(h http.Handler) http.Handler {
@@ -245,7 +258,7 @@ func (s *Server) recoverPanics(h http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+			s.log.Error("handler panic", "method", r.Method, "route", logRoute(r), "panic", v)
 			if strings.HasPrefix(r.URL.Path, "/api/") {
 				writeJSON(w, http.StatusInternalServerError, apiDetail{Detail: "Internal error."})
 				return

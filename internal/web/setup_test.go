@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -86,6 +87,11 @@ func openStore(t *testing.T, engine store.Engine) *store.Store {
 	return s
 }
 
+// testLogger writes warnings and errors into the test's output.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
 func setup(t *testing.T, engine store.Engine) *bundle {
 	return setupWith(t, engine, options{})
 }
@@ -101,6 +107,7 @@ func setupWith(t *testing.T, engine store.Engine, o options) *bundle {
 		prefix = b.url
 	}
 	b.srv = New(Deps{
+		Logger:     testLogger(t),
 		Config:     &config.Config{URLPrefix: prefix},
 		Store:      s,
 		Issues:     b.issues,
@@ -118,36 +125,37 @@ func setupWith(t *testing.T, engine store.Engine, o options) *bundle {
 	return b
 }
 
-func must[T any](t *testing.T, v T, err error) T {
-	t.Helper()
+// must is for seeding: a failure there is a broken test, and the panic
+// fails it with a stack.
+func must[T any](v T, err error) T {
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return v
 }
 
 func (b *bundle) seed() {
 	t, ctx, s := b.t, context.Background(), b.store
-	hash := must(t, password.HashWithParams(testPassword, testParams))
+	hash := must(password.HashWithParams(testPassword, testParams))
 	user := func(name string) *triage.User {
-		u := must(t, s.CreateUser(ctx, name+"@example.com", strings.ToUpper(name[:1])+name[1:], hash, false))
+		u := must(s.CreateUser(ctx, name+"@example.com", strings.ToUpper(name[:1])+name[1:], hash, false))
 		plain, th := password.NewToken()
-		must(t, s.CreateAPIToken(ctx, u.ID, "test", th))
+		must(s.CreateAPIToken(ctx, u.ID, "test", th))
 		b.tokens[name] = plain
 		return u
 	}
 	b.alice, b.bob, b.carol, b.dave = user("alice"), user("bob"), user("carol"), user("dave")
-	b.acme = must(t, s.CreateOrganization(ctx, "acme", "Acme", b.alice.ID))
-	b.other = must(t, s.CreateOrganization(ctx, "other", "Other", b.dave.ID))
-	must(t, s.AddMember(ctx, b.acme.ID, b.bob.ID, triage.RoleMember))
-	must(t, s.AddMember(ctx, b.acme.ID, b.carol.ID, triage.RoleMember))
-	b.backend = must(t, s.CreateTeam(ctx, b.acme.ID, "backend", "Backend"))
-	b.frontend = must(t, s.CreateTeam(ctx, b.acme.ID, "frontend", "Frontend"))
+	b.acme = must(s.CreateOrganization(ctx, "acme", "Acme", b.alice.ID))
+	b.other = must(s.CreateOrganization(ctx, "other", "Other", b.dave.ID))
+	must(s.AddMember(ctx, b.acme.ID, b.bob.ID, triage.RoleMember))
+	must(s.AddMember(ctx, b.acme.ID, b.carol.ID, triage.RoleMember))
+	b.backend = must(s.CreateTeam(ctx, b.acme.ID, "backend", "Backend"))
+	b.frontend = must(s.CreateTeam(ctx, b.acme.ID, "frontend", "Frontend"))
 	if err := s.AddTeamMember(ctx, b.backend.ID, b.bob.ID); err != nil {
 		t.Fatal(err)
 	}
-	b.web = must(t, s.CreateProject(ctx, b.acme.ID, "web", "Web", b.backend.ID))
-	secretProject := must(t, s.CreateProject(ctx, b.other.ID, "secret", "Secret"))
+	b.web = must(s.CreateProject(ctx, b.acme.ID, "web", "Web", b.backend.ID))
+	secretProject := must(s.CreateProject(ctx, b.other.ID, "secret", "Secret"))
 	now := time.Now()
 	b.issue = b.newIssue(b.web.ID, "h1", "TypeError: x is undefined", now.Add(-time.Hour))
 	b.issue2 = b.newIssue(b.web.ID, "h2", "ZeroDivisionError", now.Add(-2*time.Hour))
@@ -170,12 +178,12 @@ func (b *bundle) newIssue(projectID int64, hash, title string, seen time.Time) *
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	return must(b.t, b.store.IssueByID(context.Background(), i.ID))
+	return must(b.store.IssueByID(context.Background(), i.ID))
 }
 
 func (b *bundle) reload(i *triage.Issue) *triage.Issue {
 	b.t.Helper()
-	return must(b.t, b.store.IssueByID(context.Background(), i.ID))
+	return must(b.store.IssueByID(context.Background(), i.ID))
 }
 
 // client is a browser-like client: it keeps cookies and does not follow

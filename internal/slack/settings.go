@@ -1,0 +1,91 @@
+package slack
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"net/url"
+	"strconv"
+
+	"triage"
+	"triage/internal/store"
+)
+
+// IntegrationJSON is one workspace in GET /api/0/organizations/{org}/integrations/.
+// It has no field that could hold a token.
+type IntegrationJSON struct {
+	ID         string `json:"id"`
+	Provider   string `json:"provider"`
+	ExternalID string `json:"externalId"`
+	Name       string `json:"name"`
+	DomainName string `json:"domainName"`
+	Icon       string `json:"icon"`
+	Status     string `json:"status"`
+}
+
+// IntegrationsJSON lists the organization's workspaces in DESIGN's shape.
+func (i *Integration) IntegrationsJSON(ctx context.Context, orgID int64) (any, error) {
+	list, err := i.d.Store.IntegrationsForOrg(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]IntegrationJSON, 0, len(list))
+	for _, in := range list {
+		out = append(out, IntegrationJSON{
+			ID: strconv.FormatInt(in.ID, 10), Provider: in.Provider, ExternalID: in.ExternalID,
+			Name: in.Name, DomainName: in.DomainName, Icon: in.Icon, Status: in.Status,
+		})
+	}
+	return out, nil
+}
+
+var statusText = map[string]string{
+	store.IntegrationActive:         "Active",
+	store.IntegrationNeedsReinstall: "Needs reinstall",
+	store.IntegrationDisabled:       "Disabled",
+}
+
+// SettingsSection is the Slack block of the organization settings page:
+// its workspaces with their status, an install button for admins, and the
+// user's own linked Slack accounts with unlink buttons.
+func (i *Integration) SettingsSection(ctx context.Context, org *triage.Organization, user *triage.User, member *triage.Member) (template.HTML, error) {
+	list, err := i.d.Store.IntegrationsForOrg(ctx, org.ID)
+	if err != nil {
+		return "", err
+	}
+	type ws struct{ TeamID, Name, Domain, Icon, Status, StatusText, Reason string }
+	type ident struct {
+		SlackUser, Workspace string
+		UnlinkURL            template.URL
+	}
+	byID := map[int64]*store.Integration{}
+	var rows []ws
+	for _, in := range list {
+		byID[in.ID] = in
+		rows = append(rows, ws{in.ExternalID, in.Name, in.DomainName, in.Icon, in.Status, statusText[in.Status], in.StatusReason})
+	}
+	var idents []ident
+	if user != nil {
+		ids, err := i.d.Store.IdentitiesForUser(ctx, user.ID)
+		if err != nil {
+			return "", err
+		}
+		for _, id := range ids {
+			in := byID[id.IntegrationID]
+			if in == nil {
+				continue
+			}
+			u, err := i.UnlinkURL(LinkParams{IntegrationID: in.ID, SlackUserID: id.ExternalID})
+			if err != nil {
+				return "", err
+			}
+			idents = append(idents, ident{id.ExternalID, in.Name, template.URL(u)})
+		}
+	}
+	return render("settings", map[string]any{
+		"Workspaces": rows, "Identities": idents,
+		"Admin":      member != nil && member.Role.CanAdmin(),
+		"Configured": i.d.Config.SlackConfigured(),
+		"InstallURL": fmt.Sprintf("/organizations/%s/integrations/slack/setup/", url.PathEscape(org.Slug)),
+	})
+}
