@@ -138,10 +138,10 @@ func TestAdminCommandsAndAPI(t *testing.T) {
 			before := dbFingerprint(t, url)
 			bad := [][]string{
 				{"user", "create", "--email", "ada@acme.test", "--password", "correct horse"}, // duplicate email
-				{"user", "create", "--email", "new@acme.test", "--password", ""},             // empty password
-				{"org", "create", "--slug", "acme", "--owner", "ada@acme.test"},              // duplicate slug
-				{"org", "create", "--slug", "Has Spaces", "--owner", "ada@acme.test"},        // bad slug
-				{"org", "create", "--slug", "neworg", "--owner", "nobody@acme.test"},         // unknown email
+				{"user", "create", "--email", "new@acme.test", "--password", ""},              // empty password
+				{"org", "create", "--slug", "acme", "--owner", "ada@acme.test"},               // duplicate slug
+				{"org", "create", "--slug", "Has Spaces", "--owner", "ada@acme.test"},         // bad slug
+				{"org", "create", "--slug", "neworg", "--owner", "nobody@acme.test"},          // unknown email
 				{"member", "add", "--org", "acme", "--email", "eve@other.test", "--role", "boss"},
 				{"member", "remove", "--org", "acme", "--email", "ada@acme.test"}, // last owner
 				{"team", "create", "--org", "acme", "--slug", "ops", "--member", "eve@other.test"},

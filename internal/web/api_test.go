@@ -319,3 +319,27 @@ func testAPIIntegrations(t *testing.T, b *bundle, engine store.Engine) {
 		t.Errorf("integrations answer carries a token: %s", r.body)
 	}
 }
+
+func TestAPIResolveInRelease(t *testing.T) {
+	t.Parallel()
+	b := setup(t, store.SQLite)
+	if err := b.store.RecordRelease(t.Context(), b.web.ID, "1.0"); err != nil {
+		t.Fatal(err)
+	}
+	p, alice := "/api/0/issues/"+itoa(b.issue.ID)+"/", b.tokens["alice"]
+	var got issueJSON
+	if r := b.api(http.MethodPut, p, alice, map[string]any{"status": "resolvedInNextRelease"}, &got); r.status != 200 || got.StatusDetails["inNextRelease"] != true {
+		t.Fatalf("resolvedInNextRelease: %d %s", r.status, r.body)
+	}
+	if r := b.api(http.MethodPut, p, alice, map[string]any{"status": "resolved", "statusDetails": map[string]any{"inRelease": "latest"}}, &got); r.status != 200 || got.StatusDetails["inRelease"] != "1.0" {
+		t.Fatalf("inRelease latest: %d %s", r.status, r.body)
+	}
+	if r := b.api(http.MethodPut, p, alice, map[string]any{"status": "resolved", "statusDetails": map[string]any{"inRelease": "0.9"}}, nil); r.status != 400 || !strings.Contains(detail(t, r), "not the current release") {
+		t.Fatalf("inRelease 0.9: %d %s", r.status, r.body)
+	}
+	var acts []activityJSON
+	b.api(http.MethodGet, p+"activity/", alice, nil, &acts)
+	if len(acts) != 2 || acts[0].Type != "set_resolved_in_release" || acts[0].Data["version"] != "1.0" || acts[1].Data["inNextRelease"] != true {
+		t.Fatalf("activity: %+v", acts)
+	}
+}

@@ -21,18 +21,10 @@ const maxAPIBody = 1 << 20
 // the assignee, in one change through the issue service. It answers the
 // issue as it is afterwards.
 func (s *Server) apiIssueUpdate() http.Handler {
-	type details struct {
-		InNextRelease  bool       `json:"inNextRelease"`
-		InRelease      string     `json:"inRelease"`
-		IgnoreDuration int64      `json:"ignoreDuration"`
-		IgnoreCount    int64      `json:"ignoreCount"`
-		IgnoreWindow   int64      `json:"ignoreWindow"`
-		IgnoreUntil    *time.Time `json:"ignoreUntil"`
-	}
 	type request struct {
-		Status        *string         `json:"status"`
-		StatusDetails *details        `json:"statusDetails"`
-		AssignedTo    json.RawMessage `json:"assignedTo"`
+		Status        *string             `json:"status"`
+		StatusDetails *apiStatusDetailsIn `json:"statusDetails"`
+		AssignedTo    json.RawMessage     `json:"assignedTo"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, u := r.Context(), CurrentUser(r)
@@ -48,24 +40,10 @@ func (s *Server) apiIssueUpdate() http.Handler {
 		}
 		var upd issues.Update
 		if req.Status != nil {
-			d := details{}
-			if req.StatusDetails != nil {
-				d = *req.StatusDetails
-			}
-			c := issues.StatusChange{Status: triage.Status(*req.Status)}
-			switch *req.Status {
-			case "resolved":
-				c.InNextRelease = d.InNextRelease
-				if d.InRelease != "" {
-					if c.InCurrentRelease, err = s.isCurrentRelease(r, issue, d.InRelease); err != nil {
-						s.apiError(w, r, err)
-						return
-					}
-				}
-			case "resolvedInNextRelease":
-				c.Status, c.InNextRelease = triage.StatusResolved, true
-			case "ignored":
-				c.IgnoreMinutes, c.IgnoreCount, c.IgnoreWindow, c.IgnoreUntil = d.IgnoreDuration, d.IgnoreCount, d.IgnoreWindow, d.IgnoreUntil
+			c, err := s.statusChange(r, issue, *req.Status, req.StatusDetails)
+			if err != nil {
+				s.apiError(w, r, err)
+				return
 			}
 			upd.Status = &c
 		} else if req.StatusDetails != nil {
@@ -91,6 +69,42 @@ func (s *Server) apiIssueUpdate() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, s.toAPIIssue(res.Issue))
 	})
+}
+
+// apiStatusDetailsIn is the statusDetails a PUT may send.
+type apiStatusDetailsIn struct {
+	InNextRelease  bool       `json:"inNextRelease"`
+	InRelease      string     `json:"inRelease"`
+	IgnoreDuration int64      `json:"ignoreDuration"` // minutes
+	IgnoreCount    int64      `json:"ignoreCount"`
+	IgnoreWindow   int64      `json:"ignoreWindow"` // minutes, with ignoreCount
+	IgnoreUntil    *time.Time `json:"ignoreUntil"`
+}
+
+// statusChange maps Sentry's status names and details onto the issue
+// service's request; the service validates the combination.
+func (s *Server) statusChange(r *http.Request, issue *triage.Issue, status string, in *apiStatusDetailsIn) (issues.StatusChange, error) {
+	var d apiStatusDetailsIn
+	if in != nil {
+		d = *in
+	}
+	c := issues.StatusChange{Status: triage.Status(status)}
+	switch status {
+	case "resolved":
+		c.InNextRelease = d.InNextRelease
+		if d.InRelease != "" {
+			cur, err := s.isCurrentRelease(r, issue, d.InRelease)
+			if err != nil {
+				return c, err
+			}
+			c.InCurrentRelease = cur
+		}
+	case "resolvedInNextRelease":
+		c.Status, c.InNextRelease = triage.StatusResolved, true
+	case "ignored":
+		c.IgnoreMinutes, c.IgnoreCount, c.IgnoreWindow, c.IgnoreUntil = d.IgnoreDuration, d.IgnoreCount, d.IgnoreWindow, d.IgnoreUntil
+	}
+	return c, nil
 }
 
 // isCurrentRelease accepts "latest" or the project's current release
