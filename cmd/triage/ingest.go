@@ -6,15 +6,17 @@ import (
 
 	"triage/internal/config"
 	"triage/internal/eventwriter"
+	"triage/internal/ingest"
 	"triage/internal/web"
 )
 
-// ingestHandlers adapts the ingestion handlers to the web layer.
-type ingestHandlers struct{ envelope, store http.Handler }
+// ingestHandlers adapts the ingestion handler to the web layer: one handler
+// serves both SDK endpoints.
+type ingestHandlers struct{ h http.Handler }
 
-func (h ingestHandlers) EnvelopeHandler() http.Handler { return h.envelope }
-func (h ingestHandlers) StoreHandler() http.Handler    { return h.store }
+func (i ingestHandlers) EnvelopeHandler() http.Handler { return i.h }
+func (i ingestHandlers) StoreHandler() http.Handler    { return i.h }
 
 func newIngest(logger *slog.Logger, w *eventwriter.Writer, cfg *config.Config) web.IngestHandlers {
-	return nil
+	return ingestHandlers{h: ingest.Handler(logger, w, w, ingest.HandlerOptions{RateLimitPerSecond: cfg.IngestRateLimit})}
 }

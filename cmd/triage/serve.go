@@ -142,6 +142,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		},
 	})
 
+	defer srv.Close()
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

@@ -2,8 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -20,162 +18,6 @@ type NormalizeOptions struct {
 	Received time.Time
 }
 
-// wireEvent is the subset of the Sentry event payload Triage reads.
-// Polymorphic fields have their own decoders; fields of the wrong type
-// are ignored (see unmarshalObject).
-type wireEvent struct {
-	EventID         string          `json:"event_id"`
-	Timestamp       json.RawMessage `json:"timestamp"`
-	Level           string          `json:"level"`
-	Platform        string          `json:"platform"`
-	Release         looseString     `json:"release"`
-	Environment     string          `json:"environment"`
-	ServerName      string          `json:"server_name"`
-	Transaction     string          `json:"transaction"`
-	Message         json.RawMessage `json:"message"`
-	LogEntry        *wireLogEntry   `json:"logentry"`
-	LegacyMessage   *wireLogEntry   `json:"sentry.interfaces.Message"`
-	Exception       wireExceptions  `json:"exception"`
-	LegacyException wireExceptions  `json:"sentry.interfaces.Exception"`
-	Tags            wireTags        `json:"tags"`
-	User            *wireUser       `json:"user"`
-	Contexts        json.RawMessage `json:"contexts"`
-	SDK             *wireSDK        `json:"sdk"`
-	Fingerprint     wireStrings     `json:"fingerprint"`
-}
-
-type wireLogEntry struct {
-	Formatted looseString     `json:"formatted"`
-	Message   looseString     `json:"message"`
-	Params    json.RawMessage `json:"params"`
-}
-
-// Fields where SDKs are known to send numbers are looseString; elsewhere a
-// plain string is faster, and a wrong type leaves it empty all the same.
-type wireException struct {
-	Type       string          `json:"type"`
-	Value      looseString     `json:"value"`
-	Module     string          `json:"module"`
-	Mechanism  *wireMechanism  `json:"mechanism"`
-	Stacktrace *wireStacktrace `json:"stacktrace"`
-}
-
-type wireMechanism struct {
-	Type    string    `json:"type"`
-	Handled looseBool `json:"handled"`
-}
-
-type wireStacktrace struct {
-	Frames []wireFrame `json:"frames"`
-}
-
-type wireFrame struct {
-	Module      string    `json:"module"`
-	Function    string    `json:"function"`
-	Filename    string    `json:"filename"`
-	AbsPath     string    `json:"abs_path"`
-	Lineno      int       `json:"lineno"`
-	Colno       int       `json:"colno"`
-	InApp       looseBool `json:"in_app"`
-	ContextLine string    `json:"context_line"`
-	PreContext  []string  `json:"pre_context"`
-	PostContext []string  `json:"post_context"`
-}
-
-type wireUser struct {
-	ID        looseString `json:"id"`
-	Email     looseString `json:"email"`
-	Username  looseString `json:"username"`
-	IPAddress looseString `json:"ip_address"`
-}
-
-type wireSDK struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-}
-
-// wireExceptions accepts {"values": […]} and the bare list sentry-go sends.
-type wireExceptions []wireException
-
-func (w *wireExceptions) UnmarshalJSON(b []byte) error {
-	switch b[0] {
-	case '[':
-		return ignoreTypeErrors(json.Unmarshal(b, (*[]wireException)(w)))
-	case '{':
-		var obj struct {
-			Values []wireException `json:"values"`
-		}
-		err := json.Unmarshal(b, &obj)
-		*w = obj.Values
-		return ignoreTypeErrors(err)
-	}
-	return nil
-}
-
-// wireTags accepts an object or a list of [key, value] pairs.
-type wireTags []Tag
-
-func (w *wireTags) UnmarshalJSON(b []byte) error {
-	var tags []Tag
-	switch b[0] {
-	case '{':
-		var m map[string]*looseString
-		if err := ignoreTypeErrors(json.Unmarshal(b, &m)); err != nil {
-			return err
-		}
-		for k, v := range m {
-			if v != nil {
-				tags = append(tags, Tag{Key: k, Value: string(*v)})
-			}
-		}
-	case '[':
-		var pairs []*[2]*looseString
-		if err := ignoreTypeErrors(json.Unmarshal(b, &pairs)); err != nil {
-			return err
-		}
-		for _, p := range pairs {
-			if p != nil && p[0] != nil && p[1] != nil {
-				tags = append(tags, Tag{Key: string(*p[0]), Value: string(*p[1])})
-			}
-		}
-	}
-	*w = tags
-	return nil
-}
-
-// wireStrings accepts a list of scalars or a single string.
-type wireStrings []string
-
-func (w *wireStrings) UnmarshalJSON(b []byte) error {
-	switch b[0] {
-	case '[':
-		var list []*looseString
-		if err := ignoreTypeErrors(json.Unmarshal(b, &list)); err != nil {
-			return err
-		}
-		out := make([]string, 0, len(list))
-		for _, s := range list {
-			if s != nil {
-				out = append(out, string(*s))
-			}
-		}
-		*w = out
-	case '"':
-		var s looseString
-		_ = s.UnmarshalJSON(b)
-		*w = []string{string(s)}
-	}
-	return nil
-}
-
-func ignoreTypeErrors(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		return nil
-	}
-	return err
-}
-
 // Normalize turns one event payload into an Event. Only JSON that is not an
 // object is ErrMalformed and only a payload over MaxEventSize ErrTooLarge;
 // everything else is repaired: missing ids and timestamps are filled in,
@@ -188,8 +30,8 @@ func Normalize(raw []byte, opts NormalizeOptions) (*Event, error) {
 	if len(raw) == 0 {
 		return nil, malformed("empty event")
 	}
-	var w wireEvent
-	if err := unmarshalObject(raw, &w); err != nil {
+	w, err := readEvent(raw)
+	if err != nil {
 		return nil, malformed("event: %v", err)
 	}
 	received := opts.Received
@@ -198,32 +40,28 @@ func Normalize(raw []byte, opts NormalizeOptions) (*Event, error) {
 	}
 	received = received.UTC()
 	ev := &Event{
-		EventID:     pickEventID(opts.EventID, string(w.EventID)),
+		EventID:     pickEventID(opts.EventID, w.EventID),
 		Timestamp:   eventTimestamp(w.Timestamp, received),
 		Received:    received,
-		Level:       normalizeLevel(truncate(string(w.Level), maxLevel)),
-		Platform:    truncate(string(w.Platform), maxPlatform),
-		Release:     truncate(string(w.Release), maxRelease),
-		Environment: truncate(string(w.Environment), maxEnvironment),
-		ServerName:  truncate(string(w.ServerName), maxServerName),
-		Transaction: truncate(string(w.Transaction), maxTransaction),
+		Level:       normalizeLevel(truncate(w.Level, maxLevel)),
+		Platform:    truncate(w.Platform, maxPlatform),
+		Release:     truncate(w.Release, maxRelease),
+		Environment: truncate(w.Environment, maxEnvironment),
+		ServerName:  truncate(w.ServerName, maxServerName),
+		Transaction: truncate(w.Transaction, maxTransaction),
 		Tags:        normalizeTags(w.Tags),
 		User:        normalizeUser(w.User),
 		Fingerprint: normalizeFingerprint(w.Fingerprint),
+		SDK:         SDK{Name: truncate(w.SDK.Name, maxSDKField), Version: truncate(w.SDK.Version, maxSDKField)},
+		Contexts:    validUTF8(w.Contexts),
 		Raw:         validUTF8(bytes.Clone(raw)),
 	}
-	ev.Message, ev.MessageTemplate = eventMessage(&w)
-	exc := w.Exception
-	if len(exc) == 0 {
-		exc = w.LegacyException
+	ev.Message, ev.MessageTemplate = eventMessage(w)
+	excs := w.Exceptions
+	if len(excs) == 0 {
+		excs = w.LegacyExceptions
 	}
-	ev.Exceptions = normalizeExceptions(exc)
-	if c := bytes.TrimSpace(w.Contexts); len(c) > 0 && c[0] == '{' {
-		ev.Contexts = validUTF8(w.Contexts)
-	}
-	if w.SDK != nil {
-		ev.SDK = SDK{Name: truncate(string(w.SDK.Name), maxSDKField), Version: truncate(string(w.SDK.Version), maxSDKField)}
-	}
+	ev.Exceptions = normalizeExceptions(excs)
 	return ev, nil
 }
 
@@ -248,31 +86,23 @@ func pickEventID(header, own string) string {
 }
 
 // eventMessage returns the displayed message and its template. logentry
-// (or the legacy interface name) wins over a plain message string, which
-// some SDKs also send as an object of the same shape.
+// (or its legacy name) wins over "message", which is a plain string or, from
+// some SDKs, an object of the same shape.
 func eventMessage(w *wireEvent) (formatted, template string) {
 	le := w.LogEntry
-	if le == nil {
-		le = w.LegacyMessage
-	}
-	var plain string
-	if m := bytes.TrimSpace(w.Message); len(m) > 0 {
-		if m[0] == '{' && le == nil {
-			le = new(wireLogEntry)
-			_ = ignoreTypeErrors(json.Unmarshal(m, le))
-		} else if m[0] == '"' {
-			plain = jsonScalarString(m)
+	for _, alt := range []*wireLogEntry{w.LegacyLogEntry, w.MessageEntry} {
+		if le == nil {
+			le = alt
 		}
 	}
 	if le != nil {
-		template = string(le.Message)
-		formatted = string(le.Formatted)
+		template, formatted = le.Message, le.Formatted
 		if formatted == "" && template != "" {
 			formatted = formatMessage(template, le.Params)
 		}
 	}
 	if formatted == "" {
-		formatted = plain
+		formatted = w.Message
 	}
 	return truncate(formatted, maxMessage), truncate(template, maxMessage)
 }
@@ -285,16 +115,12 @@ func normalizeExceptions(ws []wireException) []Exception {
 	for i := range ws {
 		w := &ws[i]
 		e := Exception{
-			Type:   truncate(string(w.Type), maxExcType),
-			Value:  truncate(string(w.Value), maxExcValue),
-			Module: truncate(string(w.Module), maxExcType),
-		}
-		if w.Mechanism != nil {
-			e.Mechanism = truncate(string(w.Mechanism.Type), maxExcType)
-			e.Handled = w.Mechanism.Handled.ptr()
-		}
-		if w.Stacktrace != nil {
-			e.Frames = normalizeFrames(w.Stacktrace.Frames)
+			Type:      truncate(w.Type, maxExcType),
+			Value:     truncate(w.Value, maxExcValue),
+			Module:    truncate(w.Module, maxExcType),
+			Mechanism: truncate(w.Mechanism, maxExcType),
+			Handled:   w.Handled,
+			Frames:    normalizeFrames(w.Frames),
 		}
 		if e.Type == "" && e.Value == "" && len(e.Frames) == 0 {
 			continue
@@ -314,14 +140,14 @@ func normalizeFrames(ws []wireFrame) []Frame {
 	for i := range ws {
 		w := &ws[i]
 		f := Frame{
-			Module:      truncate(string(w.Module), maxFrameField),
-			Function:    truncate(string(w.Function), maxFrameField),
-			Filename:    truncate(string(w.Filename), maxFrameField),
-			AbsPath:     truncate(string(w.AbsPath), maxFramePath),
+			Module:      truncate(w.Module, maxFrameField),
+			Function:    truncate(w.Function, maxFrameField),
+			Filename:    truncate(w.Filename, maxFrameField),
+			AbsPath:     truncate(w.AbsPath, maxFramePath),
 			Lineno:      max(w.Lineno, 0),
 			Colno:       max(w.Colno, 0),
-			InApp:       w.InApp.ptr(),
-			ContextLine: truncate(string(w.ContextLine), maxFramePath),
+			InApp:       w.InApp,
+			ContextLine: truncate(w.ContextLine, maxFramePath),
 			PreContext:  contextLines(w.PreContext, true),
 			PostContext: contextLines(w.PostContext, false),
 		}
@@ -387,15 +213,15 @@ func normalizeTags(tags []Tag) []Tag {
 	return dedup
 }
 
-func normalizeUser(w *wireUser) *User {
+func normalizeUser(w *User) *User {
 	if w == nil {
 		return nil
 	}
 	u := &User{
-		ID:        truncate(string(w.ID), maxUserField),
-		Email:     truncate(string(w.Email), maxUserField),
-		Username:  truncate(string(w.Username), maxUserField),
-		IPAddress: truncate(string(w.IPAddress), maxUserField),
+		ID:        truncate(w.ID, maxUserField),
+		Email:     truncate(w.Email, maxUserField),
+		Username:  truncate(w.Username, maxUserField),
+		IPAddress: truncate(w.IPAddress, maxUserField),
 	}
 	if *u == (User{}) {
 		return nil

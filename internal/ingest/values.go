@@ -41,34 +41,6 @@ func (s *looseString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// looseBool is an optional boolean that also accepts "true" and "false" as
-// strings; anything else leaves it unset.
-type looseBool uint8
-
-const (
-	boolUnset looseBool = iota
-	boolFalse
-	boolTrue
-)
-
-func (b *looseBool) UnmarshalJSON(data []byte) error {
-	switch string(data) {
-	case "true", `"true"`:
-		*b = boolTrue
-	case "false", `"false"`:
-		*b = boolFalse
-	}
-	return nil
-}
-
-func (b looseBool) ptr() *bool {
-	if b == boolUnset {
-		return nil
-	}
-	v := b == boolTrue
-	return &v
-}
-
 // jsonScalarString renders a JSON value for display: strings unquoted,
 // anything else as its JSON text.
 func jsonScalarString(raw json.RawMessage) string {
