@@ -74,9 +74,13 @@ func (b *ingestBundle) issues(t *testing.T) []map[string]any {
 
 var errPayment = errors.New("payment declined")
 
-func chargeCard() error { return errPayment }
+// chargeCard and loadUser report their errors where they happen, as an
+// application would: the SDK records the stack of the capture.
+func chargeCard(hub *sentry.Hub) { hub.CaptureException(errPayment) }
 
-func loadUser() error { return fmt.Errorf("load user: %w", errors.New("connection refused")) }
+func loadUser(hub *sentry.Hub) {
+	hub.CaptureException(fmt.Errorf("load user: %w", errors.New("connection refused")))
+}
 
 // TestSentrySDK sends events with the real sentry-go SDK and finds them
 // grouped into issues through the API.
@@ -92,9 +96,9 @@ func TestSentrySDK(t *testing.T) {
 			}
 			hub := sentry.NewHub(client, sentry.NewScope())
 			for range 2 {
-				hub.CaptureException(chargeCard()) // the same error from the same place twice
+				chargeCard(hub) // the same error from the same place twice
 			}
-			hub.CaptureException(loadUser())
+			loadUser(hub)
 			hub.CaptureMessage("cache warmed in 42 ms")
 			if !hub.Flush(10 * time.Second) {
 				t.Fatal("the SDK did not flush")
