@@ -186,15 +186,6 @@ type Queries struct {
 // Dialect tells which database the queries run on.
 func (q *Queries) Dialect() Engine { return q.engine }
 
-// forUpdate is the row-lock suffix: PostgreSQL locks the row; SQLite's
-// immediate transaction already holds the database's write lock.
-func (q *Queries) forUpdate() string {
-	if q.engine == Postgres {
-		return " FOR UPDATE"
-	}
-	return ""
-}
-
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(n int64) time.Time { return time.UnixMicro(n).UTC() }
