@@ -410,7 +410,7 @@ func countIssues(ctx context.Context, client *http.Client, t target, cfg Config)
 		if page > 10000 {
 			return 0, errors.New("more than 10000 pages of issues")
 		}
-		q := url.Values{"query": {""}, "project": {t.projectID}, "limit": {"100"}}
+		q := url.Values{"query": {""}, "project": {t.projectID}, "limit": {"50"}}
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}

@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 )
@@ -71,4 +73,22 @@ func BenchmarkDecodeGzip(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkHandler is one gzip'd SDK envelope through the whole handler,
+// with fakes for authentication and storage.
+func BenchmarkHandler(b *testing.B) {
+	bnd := setup(b, HandlerOptions{})
+	body := compress(b, "gzip", bytes.NewReader(benchFixture(b)))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r := post("/api/42/envelope/", body, "X-Sentry-Auth", authHeader, "Content-Encoding", "gzip")
+		w := httptest.NewRecorder()
+		bnd.mux.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code, w.Body.String())
+		}
+	}
+	bnd.sink.saved = nil
 }

@@ -20,7 +20,18 @@
 //  4. Normalization: [Normalize] maps the loosely typed event JSON onto
 //     [Event], whose fields are what the store saves. Fields of the wrong type
 //     are dropped, over-long fields are truncated; nothing is rejected for
-//     its length alone except a whole event over [MaxEventSize].
+//     its length alone except a whole event over [MaxEventSize]. The JSON is
+//     read in one pass over its tokens (eventjson.go), skipping what Triage
+//     does not use: about 16µs for a 3 KiB sentry-go event, a third of what
+//     encoding/json takes.
+//
+// [Handler] chains the steps for POST /api/{project_id}/envelope/ and
+// /store/, and saves the events of a request only when every step
+// succeeded, so a rejected request leaves nothing behind. It answers 200
+// {"id": "<first event id>"} ({} when the envelope held no event), or
+// {"detail": "…"} with 400 (malformed), 401 (no key, unknown project), 403
+// (key not valid for the project), 413 (a limit below), 429 (the optional
+// per-key rate limit, with Retry-After and X-Sentry-Rate-Limits) or 500.
 //
 // Grouping ([Event.GroupingHash]) decides which issue an event belongs to. A
 // fingerprint sent by the SDK wins. Otherwise an exception groups by the type
@@ -28,9 +39,14 @@
 // frames (all frames when none is in-app), never by line numbers or the error
 // message: Go's error types are coarse (*errors.errorString), so grouping by
 // message would split one bug into thousands of issues, while the call stack
-// is stable from one run of a program to the next. Without frames, the
-// message with its variable parts (numbers, hex ids, UUIDs, emails, IPs, URLs,
-// dates) masked is used; message events group by their template.
+// is stable from one run of a program to the next. Consecutive identical
+// frames (recursion) count once. Without frames, the message with its
+// variable parts (numbers, hex ids, UUIDs, emails, IPs, URLs, dates) masked
+// is used (see maskVariables); message events group by their template, or
+// their masked text when they have none. The cost of this choice: different
+// errors captured at the same place in the code, of the same Go type, share
+// an issue; an SDK fingerprint ("{{ default }}", "{{ error.value }}") splits
+// them where that matters.
 //
 // # Limits
 //

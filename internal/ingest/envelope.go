@@ -2,9 +2,12 @@ package ingest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Envelope is a parsed Sentry envelope: a JSON header line followed by items,
@@ -31,17 +34,6 @@ type Item struct {
 // accepted and skipped.
 const ItemEvent = "event"
 
-type wireEnvelopeHeader struct {
-	EventID looseString     `json:"event_id"`
-	DSN     looseString     `json:"dsn"`
-	SentAt  json.RawMessage `json:"sent_at"`
-}
-
-type wireItemHeader struct {
-	Type   *string `json:"type"`
-	Length *int64  `json:"length"`
-}
-
 // ParseEnvelope splits an envelope into its header and items. An item with
 // a length header has exactly that many payload bytes, then a newline (or
 // the end of the body); without one, the payload runs to the next newline.
@@ -53,14 +45,11 @@ func ParseEnvelope(body []byte) (*Envelope, error) {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return nil, malformed("missing envelope header")
 	}
-	var wh wireEnvelopeHeader
-	if err := unmarshalObject(line, &wh); err != nil {
+	header, err := readEnvelopeHeader(line)
+	if err != nil {
 		return nil, malformed("envelope header: %v", err)
 	}
-	env := &Envelope{Header: EnvelopeHeader{EventID: string(wh.EventID), DSN: string(wh.DSN)}}
-	if t, ok := parseTimestamp(wh.SentAt); ok {
-		env.Header.SentAt = t
-	}
+	env := &Envelope{Header: header}
 	events := 0
 	for len(rest) > 0 {
 		line, rest = cutLine(rest)
@@ -92,19 +81,19 @@ func ParseEnvelope(body []byte) (*Envelope, error) {
 // parseItem reads one item whose header line is header; n numbers items
 // from 1 for error messages.
 func parseItem(header, rest []byte, n int) (Item, []byte, error) {
-	var h wireItemHeader
-	if err := unmarshalStrict(header, &h); err != nil {
+	h, err := readItemHeader(header)
+	if err != nil {
 		return Item{}, nil, malformed("item %d header: %v", n, err)
 	}
-	if h.Type == nil || *h.Type == "" {
+	if h.Type == "" {
 		return Item{}, nil, malformed("item %d header has no type", n)
 	}
-	item := Item{Type: *h.Type}
-	if h.Length == nil {
+	item := Item{Type: h.Type}
+	if h.Length < 0 {
 		item.Payload, rest = cutLine(rest)
 		return item, rest, nil
 	}
-	length := *h.Length
+	length := h.Length
 	if length < 0 || length > int64(len(rest)) {
 		return Item{}, nil, malformed("item %d length %d exceeds the %d bytes left", n, length, len(rest))
 	}
@@ -135,29 +124,81 @@ func cutLine(b []byte) (line, rest []byte) {
 	return line, rest
 }
 
-// unmarshalObject decodes a JSON object leniently: fields of the wrong type
-// are left zero, but anything other than an object is an error.
-func unmarshalObject(data []byte, v any) error {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' {
-		return errors.New("not a JSON object")
+// readEnvelopeHeader reads the fields of the envelope header Triage uses;
+// like event fields, those of the wrong type are ignored.
+func readEnvelopeHeader(line []byte) (EnvelopeHeader, error) {
+	var h EnvelopeHeader
+	d := jsontext.NewDecoder(bytes.NewBuffer(bytes.TrimSpace(line)), decoderOptions...)
+	if d.PeekKind() != '{' {
+		return h, errors.New("not a JSON object")
 	}
-	err := json.Unmarshal(data, v)
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		return nil
+	err := readObject(d, func(name string) (err error) {
+		switch name {
+		case "event_id":
+			h.EventID, err = readString(d)
+		case "dsn":
+			h.DSN, err = readString(d)
+		case "sent_at":
+			var v jsontext.Value
+			if v, err = d.ReadValue(); err == nil {
+				h.SentAt, _ = parseTimestamp(v)
+			}
+		default:
+			err = d.SkipValue()
+		}
+		return err
+	})
+	if err == nil {
+		err = expectEnd(d)
 	}
-	return err
+	return h, err
 }
 
-// unmarshalStrict decodes a JSON object, failing on fields of the wrong
-// type: an item header with a bad length cannot be skipped safely.
-func unmarshalStrict(data []byte, v any) error {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' {
-		return errors.New("not a JSON object")
+type itemHeader struct {
+	Type   string
+	Length int64 // -1 when absent: the payload ends at a newline
+}
+
+// readItemHeader reads an item header strictly: an item whose type or
+// length cannot be read cannot be skipped either.
+func readItemHeader(line []byte) (itemHeader, error) {
+	h := itemHeader{Length: -1}
+	d := jsontext.NewDecoder(bytes.NewBuffer(bytes.TrimSpace(line)), decoderOptions...)
+	if d.PeekKind() != '{' {
+		return h, errors.New("not a JSON object")
 	}
-	return json.Unmarshal(data, v)
+	err := readObject(d, func(name string) error {
+		switch name {
+		case "type":
+			if d.PeekKind() != '"' {
+				return errors.New("type is not a string")
+			}
+			tok, err := d.ReadToken()
+			h.Type = tok.String()
+			return err
+		case "length":
+			switch d.PeekKind() {
+			case 'n':
+				h.Length = -1
+				return d.SkipValue()
+			case '0':
+				tok, err := d.ReadToken()
+				if err != nil {
+					return err
+				}
+				if h.Length, err = strconv.ParseInt(tok.String(), 10, 64); err != nil || h.Length < 0 {
+					return fmt.Errorf("length %s is not a byte count", tok.String())
+				}
+				return nil
+			}
+			return errors.New("length is not a number")
+		}
+		return d.SkipValue()
+	})
+	if err == nil {
+		err = expectEnd(d)
+	}
+	return h, err
 }
 
 // Events normalizes the envelope's event items. The envelope header's

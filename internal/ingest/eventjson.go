@@ -38,9 +38,9 @@ type wireEvent struct {
 	Exceptions       []wireException
 	LegacyExceptions []wireException
 	Tags             []Tag
-	User       *User
-	Contexts   []byte // raw JSON object
-	SDK        SDK
+	User             *User
+	Contexts         []byte // raw JSON object
+	SDK              SDK
 	// Fingerprint is nil when absent.
 	Fingerprint []string
 }
@@ -138,10 +138,18 @@ func readEvent(raw []byte) (*wireEvent, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := d.ReadToken(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("unexpected data after the event object")
+	if err := expectEnd(d); err != nil {
+		return nil, err
 	}
 	return w, nil
+}
+
+// expectEnd checks that nothing but white space follows the value read.
+func expectEnd(d *jsontext.Decoder) error {
+	if _, err := d.ReadToken(); !errors.Is(err, io.EOF) {
+		return errors.New("unexpected data after the object")
+	}
+	return nil
 }
 
 // readObject calls member for each member name of the object at the

@@ -3,6 +3,7 @@ package ingest
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // fr builds an in-app (or not) frame.
@@ -287,6 +288,12 @@ func TestMaskVariables(t *testing.T) {
 		{"index out of range [5] with length 3", "index out of range [<num>] with length <num>"},
 		{`strconv.Atoi: parsing "12x": invalid syntax`, `strconv.Atoi: parsing "<num>": invalid syntax`},
 		{"std::io::Error and Abc::Def", "std::io::Error and Abc::Def"},
+		{"Abc::Def has 2 ::1 dead:beef:cafe", "Abc::Def has <num> ::<num> dead:beef:cafe"},
+		{"user=42&page=3", "user=<num>&page=<num>"},
+		{"v1.2.3 and 0.0A0 and 404NotFound", "v1.<num> and <num>.0A0 and 404NotFound"},
+		{"2026-03-140 is no date", "<num>-<num>-<num> is no date"},
+		{"x@.com 1 a@b", "x@.com <num> a@b"},
+		{"ts 1773500000.123456 ok", "ts <num> ok"},
 		{"", ""},
 	}
 	for _, tt := range tests {
@@ -342,6 +349,21 @@ func TestCulprit(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.ev.Culprit(); got != tt.want {
 			t.Errorf("%s: Culprit() = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestMaskVariablesLinear feeds inputs on which a naive scanner goes
+// quadratic: every word start would rescan the rest of the string.
+func TestMaskVariablesLinear(t *testing.T) {
+	t.Parallel()
+	const n = 1 << 20
+	for _, unit := range []string{"a.", "a-", "a+b.", "1.", "a:", "0:", "a@b", "a@b.", "1:1.", "x://y ", "a.b@"} {
+		s := strings.Repeat(unit, n/len(unit)) + "1"
+		start := time.Now()
+		_ = maskVariables(s)
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%q × %d: %v", unit, n/len(unit), d)
 		}
 	}
 }

@@ -26,13 +26,14 @@ func maskVariables(s string) string {
 		return s
 	}
 	var b strings.Builder
+	var m masker
 	last := 0
 	for i := 0; i < len(s); {
 		if !isWord(s[i]) || (i > 0 && isWord(s[i-1])) {
 			i++
 			continue
 		}
-		end, repl := matchVariable(s, i)
+		end, repl := m.match(s, i)
 		if end < 0 {
 			for i < len(s) && isWord(s[i]) { // no word boundary inside a word
 				i++
@@ -57,14 +58,30 @@ func maskVariables(s string) string {
 	return b.String()
 }
 
-// matchVariable tries each kind at s[i:], which starts a word. It returns
-// the end of the match and its placeholder ("" to keep the text), or -1.
-func matchVariable(s string, i int) (int, string) {
-	if end := matchURL(s, i); end >= 0 {
-		return end, "<url>"
+// masker remembers where URL and email matches failed. Their first parts
+// (a scheme, a local part) run across word boundaries, and every start
+// inside a run that failed fails the same way; skipping those starts keeps
+// the scan linear in the length of the message.
+type masker struct {
+	urlFailedTo, emailFailedTo int
+}
+
+// match tries each kind at s[i:], which starts a word. It returns the end
+// of the match and its placeholder ("" to keep the text), or -1.
+func (m *masker) match(s string, i int) (int, string) {
+	if i >= m.urlFailedTo {
+		end, scanned := matchURL(s, i)
+		if end >= 0 {
+			return end, "<url>"
+		}
+		m.urlFailedTo = scanned
 	}
-	if end := matchEmail(s, i); end >= 0 {
-		return end, "<email>"
+	if i >= m.emailFailedTo {
+		end, scanned := matchEmail(s, i)
+		if end >= 0 {
+			return end, "<email>"
+		}
+		_ = scanned
 	}
 	if end := matchUUID(s, i); end >= 0 {
 		return end, "<uuid>"
@@ -122,30 +139,34 @@ func digitsAt(s string, i, minN, maxN int) int {
 	return end
 }
 
-func matchURL(s string, i int) int {
+// matchURL matches scheme://…; when it fails, starts before scanned fail too.
+func matchURL(s string, i int) (end, scanned int) {
 	if !isLetter(s[i]) {
-		return -1
+		return -1, i
 	}
 	j := run(s, i, func(c byte) bool { return isWord(c) && c != '_' || c == '+' || c == '.' || c == '-' })
 	if !strings.HasPrefix(s[j:], "://") {
-		return -1
+		return -1, j
 	}
 	j += 3
-	end := run(s, j, func(c byte) bool { return c > ' ' && !strings.ContainsRune("\"'<>()[]{}\x7f", rune(c)) })
+	end = run(s, j, func(c byte) bool { return c > ' ' && !strings.ContainsRune("\"'<>()[]{}\x7f", rune(c)) })
 	if end == j {
-		return -1
+		return -1, j
 	}
-	return end
+	return end, end
 }
 
-func matchEmail(s string, i int) int {
+// matchEmail matches local@domain.tld; when it fails, starts before scanned
+// fail too.
+func matchEmail(s string, i int) (end, scanned int) {
 	j := run(s, i, func(c byte) bool { return isWord(c) && c != '_' || strings.IndexByte("._%+-", c) >= 0 })
 	if j == i || j >= len(s) || s[j] != '@' {
-		return -1
+		return -1, j
 	}
+	local := j
 	label := func(c byte) bool { return isWord(c) && c != '_' || c == '-' }
 	if j = run(s, j+1, label); s[j-1] == '@' {
-		return -1
+		return -1, local
 	}
 	labels := 0
 	for j+1 < len(s) && s[j] == '.' && label(s[j+1]) {
@@ -153,9 +174,9 @@ func matchEmail(s string, i int) int {
 		labels++
 	}
 	if labels == 0 {
-		return -1
+		return -1, local
 	}
-	return j
+	return j, j
 }
 
 func matchUUID(s string, i int) int {
@@ -298,8 +319,8 @@ func matchIPv6(s string, i int) int {
 	return best
 }
 
-// matchHex matches 0x… or a run of 8 or more hex digits; digits only are a
-// number, letters only a word that happens to be hex ("deadbeef").
+// matchHex matches 0x… or a run of 8 or more hex digits with a letter; with
+// no digit it is a word that happens to be hex ("deadbeef") and is kept.
 func matchHex(s string, i int) (int, string) {
 	if s[i] == '0' && i+2 < len(s) && s[i+1]|0x20 == 'x' && isHex(s[i+2]) {
 		if end := run(s, i+2, isHex); boundaryAfter(s, end) {
@@ -312,7 +333,7 @@ func matchHex(s string, i int) (int, string) {
 	}
 	switch digits := run(s, i, isDigit); {
 	case digits == end:
-		return end, "<num>"
+		return -1, "" // a number, maybe with a fraction
 	case !strings.ContainsAny(s[i:end], "0123456789"):
 		return end, ""
 	}
@@ -321,18 +342,21 @@ func matchHex(s string, i int) (int, string) {
 
 // matchNumber matches 42, 1.5 and 250ms (a unit of up to 3 letters).
 func matchNumber(s string, i int) int {
-	j := run(s, i, isDigit)
-	if j == i {
+	whole := run(s, i, isDigit)
+	if whole == i {
 		return -1
 	}
-	if j+1 < len(s) && s[j] == '.' && isDigit(s[j+1]) {
-		j = run(s, j+1, isDigit)
+	ends := []int{whole} // with the fraction first, if any
+	if whole+1 < len(s) && s[whole] == '.' && isDigit(s[whole+1]) {
+		ends = []int{run(s, whole+1, isDigit), whole}
 	}
-	if boundaryAfter(s, j) {
-		return j
-	}
-	if k := run(s, j, isLetter); k-j <= 3 && boundaryAfter(s, k) {
-		return k
+	for _, j := range ends {
+		if boundaryAfter(s, j) {
+			return j
+		}
+		if k := run(s, j, isLetter); k-j <= 3 && boundaryAfter(s, k) {
+			return k
+		}
 	}
 	return -1
 }

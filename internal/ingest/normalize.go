@@ -65,14 +65,25 @@ func Normalize(raw []byte, opts NormalizeOptions) (*Event, error) {
 	return ev, nil
 }
 
-// validUTF8 returns JSON text with invalid UTF-8 (which can only occur
-// inside its strings) replaced by U+FFFD, so it stays valid JSON that any
-// database accepts. b itself is returned when it is valid.
+// validUTF8 returns JSON text with each invalid UTF-8 byte (which can only
+// occur inside its strings) replaced by U+FFFD, as the decoder does for the
+// strings it reads, so that Raw stays valid JSON that any database accepts
+// and normalizes to the same Event. b itself is returned when it is valid.
 func validUTF8(b []byte) []byte {
 	if utf8.Valid(b) {
 		return b
 	}
-	return bytes.ToValidUTF8(b, []byte("\uFFFD"))
+	out := make([]byte, 0, len(b)+32)
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			out = append(out, "\uFFFD"...)
+		} else {
+			out = append(out, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return out
 }
 
 func pickEventID(header, own string) string {

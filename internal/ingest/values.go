@@ -9,46 +9,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
-
-// looseString accepts any JSON scalar: SDKs send numbers where strings are
-// expected (user ids, release "1.2", tag values). Objects and arrays leave
-// it empty rather than failing the event.
-type looseString string
-
-func (s *looseString) UnmarshalJSON(b []byte) error {
-	if len(b) == 0 {
-		return nil
-	}
-	switch b[0] {
-	case '"':
-		inner := b[1 : len(b)-1]
-		if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-			*s = looseString(inner)
-			return nil
-		}
-		var str string
-		if err := json.Unmarshal(b, &str); err != nil {
-			return nil // cannot happen for input the decoder already validated
-		}
-		*s = looseString(str)
-	case '{', '[', 'n':
-		// objects, arrays and null carry no string
-	default:
-		*s = looseString(b) // number, true, false
-	}
-	return nil
-}
 
 // jsonScalarString renders a JSON value for display: strings unquoted,
 // anything else as its JSON text.
-func jsonScalarString(raw json.RawMessage) string {
+func jsonScalarString(raw []byte) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
-		var s looseString
-		_ = s.UnmarshalJSON(raw)
-		return string(s)
+		var s string
+		_ = json.Unmarshal(raw, &s) // raw is valid: it came from a decoder
+		return s
 	}
 	return string(raw)
 }
@@ -116,7 +86,7 @@ const (
 
 // eventTimestamp parses the event's timestamp, falling back to received
 // when it is missing, unparsable or implausible (see doc.go).
-func eventTimestamp(raw json.RawMessage, received time.Time) time.Time {
+func eventTimestamp(raw []byte, received time.Time) time.Time {
 	t, ok := parseTimestamp(raw)
 	if !ok || t.After(received.Add(maxFutureDrift)) || t.Before(received.Add(-maxPastAge)) {
 		return received
@@ -126,7 +96,7 @@ func eventTimestamp(raw json.RawMessage, received time.Time) time.Time {
 
 // parseTimestamp reads an RFC 3339 string (a missing zone means UTC) or a
 // Unix time in seconds, as a number or a numeric string.
-func parseTimestamp(raw json.RawMessage) (time.Time, bool) {
+func parseTimestamp(raw []byte) (time.Time, bool) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] == 'n' {
 		return time.Time{}, false

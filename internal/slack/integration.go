@@ -13,6 +13,8 @@ import (
 
 	"triage"
 	"triage/internal/config"
+	"triage/internal/issues"
+	"triage/internal/jobs"
 	"triage/internal/secretbox"
 	"triage/internal/signing"
 	"triage/internal/store"
@@ -36,6 +38,9 @@ type Deps struct {
 	RenderPage func(w http.ResponseWriter, r *http.Request, status int, title string, body template.HTML)
 	// LoginURL is the login page returning to next (web.LoginURL).
 	LoginURL func(next string) string
+	// Issues changes issues for actions taken in Slack; New registers a
+	// change hook on it that queues the rebuild of Slack messages.
+	Issues *issues.Service
 }
 
 // Integration serves the Slack endpoints and calls Slack's Web API.
@@ -43,6 +48,9 @@ type Integration struct {
 	d        Deps
 	log      *slog.Logger
 	verifier Verifier
+
+	// jobs runs Slack's background work (SetJobs); nil runs it inline.
+	jobs *jobs.Client
 
 	mu         sync.Mutex
 	refreshing map[int64]*sync.Mutex // one token refresh per integration at a time
@@ -66,7 +74,7 @@ func New(d Deps) *Integration {
 	if d.RenderPage == nil {
 		d.RenderPage = barePage
 	}
-	return &Integration{
+	i := &Integration{
 		d:   d,
 		log: d.Logger,
 		verifier: Verifier{
@@ -77,6 +85,10 @@ func New(d Deps) *Integration {
 		},
 		refreshing: map[int64]*sync.Mutex{},
 	}
+	if d.Issues != nil {
+		d.Issues.OnChange(i.onIssueChange)
+	}
+	return i
 }
 
 var bareTmpl = template.Must(template.New("bare").Parse(

@@ -99,8 +99,11 @@ func (q *Queries) Issues(ctx context.Context, f IssueFilter) ([]*triage.Issue, e
 			AND (m.role IN ('owner', 'admin') OR EXISTS (SELECT 1 FROM project_teams pt JOIN team_members tm
 			ON tm.team_id = pt.team_id WHERE pt.project_id = p.id AND tm.user_id = $%d)))`, n, n))
 	}
-	if f.Limit <= 0 || f.Limit > 100 {
+	switch {
+	case f.Limit <= 0:
 		f.Limit = 25
+	case f.Limit > 1000:
+		f.Limit = 1000
 	}
 	args = append(args, f.Limit, f.Offset)
 	query := issueSelect + " WHERE " + strings.Join(where, " AND ") +

@@ -1,0 +1,230 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"triage"
+	"triage/internal/issues"
+	"triage/internal/store"
+)
+
+// OnIssueChange is the issues.Service hook: inside the change's
+// transaction it queues a rebuild of the issue's cards and, for each card,
+// a thread reply saying who did what. An issue with no notification
+// queues nothing.
+func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Change) error {
+	if c.Activity == nil {
+		return nil
+	}
+	has, err := tx.HasAlertNotifications(ctx, c.Issue.ID)
+	if err != nil || !has {
+		return err
+	}
+	user := c.Activity.User
+	if user != nil && user.ID != 0 && user.Email == "" {
+		if user, err = tx.UserByID(ctx, user.ID); err != nil {
+			return err
+		}
+	}
+	params := []river.InsertManyParams{{Args: CardsArgs{IssueID: c.Issue.ID}}}
+	cards, err := tx.AlertCards(ctx, c.Issue.ID)
+	if err != nil {
+		return err
+	}
+	for _, card := range cards {
+		actor, err := s.actorText(ctx, tx, card.IntegrationID, user, c.Actor)
+		if err != nil {
+			return err
+		}
+		text := changeText(c.Activity, actor)
+		if text == "" {
+			continue
+		}
+		params = append(params, replyJob(c.Issue.ID, card, text, "activity:"+strconv.FormatInt(c.Activity.ID, 10)))
+	}
+	return s.jobs.InsertMany(ctx, tx, params)
+}
+
+// cardJobs queues a rebuild of the issue's cards and one reply per card.
+func (s *Service) cardJobs(ctx context.Context, tx *store.Tx, issueID int64, text, key string) ([]river.InsertManyParams, error) {
+	cards, err := tx.AlertCards(ctx, issueID)
+	if err != nil || len(cards) == 0 {
+		return nil, err
+	}
+	params := []river.InsertManyParams{{Args: CardsArgs{IssueID: issueID}}}
+	for _, card := range cards {
+		params = append(params, replyJob(issueID, card, text, key))
+	}
+	return params, nil
+}
+
+func replyJob(issueID int64, card store.AlertCard, text, key string) river.InsertManyParams {
+	return river.InsertManyParams{
+		Args: ReplyArgs{IssueID: issueID, IntegrationID: card.IntegrationID, ChannelID: card.ChannelID, ThreadTS: card.TS, Text: text, Key: key},
+		// The same change is said once per thread, even if the job that
+		// queued the reply runs again.
+		InsertOpts: &river.InsertOpts{UniqueOpts: uniqueWhilePending},
+	}
+}
+
+// actorText names who acted, as a mention when they are linked in the
+// workspace, else by name and where they acted from.
+func (s *Service) actorText(ctx context.Context, tx *store.Tx, integrationID int64, u *triage.User, actor triage.Actor) (string, error) {
+	if u == nil || u.ID == 0 {
+		return "", nil
+	}
+	if actor.SlackUserID != "" && actor.Source == triage.SourceSlack {
+		if in, err := tx.IdentityByExternalID(ctx, integrationID, actor.SlackUserID); err == nil && in.UserID == u.ID {
+			return "<@" + actor.SlackUserID + ">", nil
+		}
+	}
+	ids, err := tx.SlackUserIDs(ctx, integrationID, []int64{u.ID})
+	if err != nil {
+		return "", err
+	}
+	if sid := ids[u.ID]; sid != "" {
+		return "<@" + sid + ">", nil
+	}
+	name := escapeMrkdwn(u.DisplayName())
+	switch actor.Source {
+	case triage.SourceWeb:
+		return name + " (in Triage)", nil
+	case triage.SourceAPI:
+		return name + " (through the API)", nil
+	}
+	return name, nil
+}
+
+// changeText says what an activity did, for a card's thread; "" for
+// activities that are not worth a reply.
+func changeText(a *triage.Activity, actor string) string {
+	by := ""
+	if actor != "" {
+		by = " by " + actor
+	}
+	str := func(k string) string { v, _ := a.Data[k].(string); return v }
+	num := func(k string) int64 {
+		switch v := a.Data[k].(type) {
+		case float64:
+			return int64(v)
+		case int64:
+			return v
+		case int:
+			return int64(v)
+		}
+		return 0
+	}
+	switch a.Type {
+	case triage.ActivitySetResolved:
+		return "*Resolved" + by + "*"
+	case triage.ActivitySetResolvedInRel:
+		if v, _ := a.Data["inNextRelease"].(bool); v {
+			return "*Resolved in the next release" + by + "*"
+		}
+		return "*Resolved in " + escapeMrkdwn(str("version")) + by + "*"
+	case triage.ActivitySetIgnored:
+		detail := ""
+		switch {
+		case num("ignoreDuration") > 0:
+			detail = fmt.Sprintf(" for %d minutes", num("ignoreDuration"))
+		case num("ignoreCount") > 0:
+			detail = fmt.Sprintf(" until it happens %d more times", num("ignoreCount"))
+		case str("ignoreUntil") != "":
+			if t, err := time.Parse(time.RFC3339, str("ignoreUntil")); err == nil {
+				detail = " until " + t.UTC().Format("2006-01-02 15:04 UTC")
+			}
+		}
+		return "*Ignored" + detail + by + "*"
+	case triage.ActivitySetUnresolved:
+		if actor == "" {
+			return "*Reopened*: the time or count it was ignored for ran out"
+		}
+		return "*Reopened" + by + "*"
+	case triage.ActivitySetRegression:
+		if v := str("version"); v != "" {
+			return "*Regressed* in " + escapeMrkdwn(v)
+		}
+		return "*Regressed*"
+	case triage.ActivityAssigned:
+		to := escapeMrkdwn(str("assigneeName"))
+		if str("assigneeType") == "team" {
+			to = "#" + to
+		}
+		return "*Assigned to " + to + by + "*"
+	case triage.ActivityUnassigned:
+		return "*Unassigned" + by + "*"
+	}
+	return ""
+}
+
+// escapeMrkdwn escapes the three characters Slack's mrkdwn treats as
+// control characters.
+func escapeMrkdwn(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+type cardsWorker struct {
+	river.WorkerDefaults[CardsArgs]
+	s *Service
+}
+
+// Work rebuilds the cards with chat.update. A rate limit snoozes; other
+// failures retry (chat.update is idempotent).
+func (w *cardsWorker) Work(ctx context.Context, job *river.Job[CardsArgs]) error {
+	if w.s.slack == nil {
+		return nil
+	}
+	err := w.s.slack.UpdateCards(ctx, job.Args.IssueID)
+	if d, ok := w.s.slack.RetryAfter(err); ok {
+		return river.JobSnooze(d)
+	}
+	if reason, ok := w.s.slack.PermanentReason(err); ok {
+		w.s.log.Warn("cards not updated", "issue_id", job.Args.IssueID, "reason", reason)
+		return nil
+	}
+	return err
+}
+
+type replyWorker struct {
+	river.WorkerDefaults[ReplyArgs]
+	s *Service
+}
+
+// Work posts the reply, paced like every message to the channel.
+func (w *replyWorker) Work(ctx context.Context, job *river.Job[ReplyArgs]) error {
+	s, a := w.s, job.Args
+	if s.slack == nil {
+		return nil
+	}
+	keys := s.paceKeys(a.IntegrationID, a.ChannelID)
+	if err := s.waitForSlot(ctx, keys, time.Time{}, nil); err != nil {
+		return err
+	}
+	err := s.slack.PostThreadReply(ctx, a.IntegrationID, a.ChannelID, a.ThreadTS, a.Text)
+	if err == nil {
+		s.metrics.result(resultThreaded)
+		return nil
+	}
+	if d, ok := s.slack.RetryAfter(err); ok {
+		s.metrics.result(resultRateLimited)
+		if berr := s.pacer.Block(ctx, keys[0], s.now().Add(d)); berr != nil {
+			return berr
+		}
+		return river.JobSnooze(d)
+	}
+	if reason, ok := s.slack.PermanentReason(err); ok {
+		s.metrics.result(resultFailed)
+		s.metrics.failure(reason)
+		s.log.Warn("thread reply not posted", "issue_id", a.IssueID, "integration_id", a.IntegrationID,
+			"channel", a.ChannelID, "reason", reason)
+		return river.JobCancel(err)
+	}
+	s.metrics.result(resultRetried)
+	return err
+}

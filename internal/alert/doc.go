@@ -1,0 +1,46 @@
+// Package alert turns new and returning errors into Slack messages that
+// keep showing the issue's real state.
+//
+// Rules belong to a project: a name, conditions that must all hold (a new
+// issue; a regression; seen more than N times in M minutes; level at least
+// X; environment is Y), one action (post to a channel of an installed Slack
+// workspace), a per-issue throttle (default once per 30 minutes) and a
+// thread option (default on). Anyone with access to the project may read
+// its rules; only the organization's owners and admins may change them, as
+// only they may install Slack. A rule's channel is checked with
+// conversations.info when it is saved and stored as an id; a private
+// channel the bot is not in gets the "/invite @bot" hint.
+//
+// Delivery is a chain of River jobs, each inserted in the transaction of
+// its cause, so nothing is lost to a crash and nothing is sent for a change
+// that rolled back:
+//
+//	ingestion tx ─ issue.created / issue.regressed / event.received
+//	  └ evaluation tx ─ throttle taken + alert_notifications row + alert.notify job
+//	      └ alert.notify ─ chat.postMessage (a card, or a reply in the card's thread)
+//	                      then the row is marked delivered with the message's ts
+//
+// The row is the ledger: a job that runs again finds it delivered and stops,
+// so the only way to post twice is a crash between Slack's answer and the
+// commit that records it. Sends are paced per channel (about one a second,
+// with short bursts) and per workspace by a Pacer shared by every worker: in
+// memory on SQLite, in the database on PostgreSQL so that several processes
+// share one schedule and one Retry-After. A 429 snoozes the job for its
+// Retry-After without spending an attempt; transient failures retry with
+// River's backoff; a permanent failure (channel_not_found, is_archived,
+// not_in_channel, invalid_auth, account_inactive, token_revoked,
+// message_limit_exceeded, …) stops, marks the notification failed and the
+// rule's action broken with the reason, shows it in settings and the API,
+// and counts it in triage_alert_delivery_failures_total{reason}. The next
+// successful delivery marks the action ok again.
+//
+// Every posted card is remembered (issue, workspace, channel, ts). An issue
+// change (issues.Service's OnChange hook, in the change's transaction) or a
+// regression queues a rebuild of every card with chat.update and a reply in
+// each card's thread saying who did what; a repeated alert for an issue
+// that already has a card in the channel goes to that thread.
+//
+// Channel lists come from a cache filled in the background, one page of
+// conversations.list every 3 seconds (Tier 2 allows 20 a minute), so
+// picking a channel never waits on Slack.
+package alert

@@ -1,0 +1,142 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"triage"
+	"triage/internal/jobs"
+	"triage/internal/store"
+)
+
+// HandleCreated evaluates the rules about new issues.
+func (s *Service) HandleCreated(ctx context.Context, a jobs.IssueCreated) error {
+	return s.evaluate(ctx, TriggerCreated, a.IssueID, a.EventID, "")
+}
+
+// HandleRegressed evaluates the rules about regressions, and says
+// "Regressed" in the thread of every card the issue has.
+func (s *Service) HandleRegressed(ctx context.Context, a jobs.IssueRegressed) error {
+	return s.evaluate(ctx, TriggerRegressed, a.IssueID, a.EventID, a.Release)
+}
+
+// HandleEvent evaluates the rules about any event (frequency, level,
+// environment) once per batch of events of an issue.
+func (s *Service) HandleEvent(ctx context.Context, a jobs.EventReceived) error {
+	return s.evaluate(ctx, TriggerEvent, a.IssueID, a.EventID, "")
+}
+
+type target struct {
+	integrationID int64
+	channelID     string
+}
+
+// evaluate checks the project's rules against one trigger and, in one
+// transaction, takes each matching rule's throttle, records a notification
+// and queues its alert.notify job. Running it twice for the same trigger
+// queues nothing new: the throttle, or the notification's unique cause,
+// stops it.
+func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eventID, release string) error {
+	issue, err := s.store.IssueByID(ctx, issueID)
+	if triage.ErrorCode(err) == triage.ENOTFOUND {
+		return nil // deleted since
+	} else if err != nil {
+		return err
+	}
+	rules, err := s.store.AlertRules(ctx, issue.ProjectID)
+	if err != nil {
+		return err
+	}
+	matched, err := s.match(ctx, trig, issue, eventID, rules)
+	if err != nil {
+		return err
+	}
+	if len(matched) == 0 && trig != TriggerRegressed {
+		return nil
+	}
+	cause := string(trig) + ":" + eventID
+	now := s.now()
+	return s.store.InTx(ctx, func(tx *store.Tx) error {
+		var params []river.InsertManyParams
+		seen := map[target]bool{}
+		for _, r := range matched {
+			t := target{r.IntegrationID, r.ChannelID}
+			if seen[t] {
+				continue // two rules, one channel: one message
+			}
+			fired, err := tx.FireAlert(ctx, r.ID, issue.ID, now, time.Duration(r.ThrottleMinutes)*time.Minute)
+			if err != nil {
+				return err
+			}
+			if !fired {
+				continue
+			}
+			seen[t] = true
+			id, err := tx.CreateAlertNotification(ctx, &store.AlertNotification{RuleID: r.ID, IssueID: issue.ID, Cause: cause,
+				IntegrationID: r.IntegrationID, ChannelID: r.ChannelID})
+			if err != nil {
+				return err
+			}
+			if id == 0 {
+				continue
+			}
+			params = append(params, river.InsertManyParams{Args: NotifyArgs{NotificationID: id},
+				InsertOpts: &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}})
+		}
+		if trig == TriggerRegressed {
+			text := "*Regressed*: a new event arrived after the issue was resolved"
+			if release != "" {
+				text = fmt.Sprintf("*Regressed* in %s: a new event arrived after the issue was resolved", escapeMrkdwn(release))
+			}
+			more, err := s.cardJobs(ctx, tx, issue.ID, text, "regressed:"+eventID)
+			if err != nil {
+				return err
+			}
+			params = append(params, more...)
+		}
+		if len(params) == 0 {
+			return nil
+		}
+		return s.jobs.InsertMany(ctx, tx, params)
+	})
+}
+
+// match returns the rules whose conditions all hold.
+func (s *Service) match(ctx context.Context, trig Trigger, issue *triage.Issue, eventID string, rules []*store.AlertRule) ([]*store.AlertRule, error) {
+	var env *string
+	facts := Facts{Trigger: trig, Issue: issue, RecentEvents: func(window time.Duration, limit int64) (int64, error) {
+		return s.store.CountRecentEvents(ctx, issue.ID, s.now().Add(-window), limit)
+	}}
+	var out []*store.AlertRule
+	for _, r := range rules {
+		c, err := decodeConditions(r.Conditions)
+		if err != nil {
+			s.log.Error("alert rule has unreadable conditions", "rule_id", r.ID, "err", err)
+			continue
+		}
+		if c.listensTo() != trig {
+			continue
+		}
+		if c.Environment != "" && env == nil {
+			e, err := s.store.EventEnvironment(ctx, issue.ProjectID, eventID)
+			if err != nil {
+				return nil, err
+			}
+			env = &e
+		}
+		if env != nil {
+			facts.Environment = *env
+		}
+		ok, err := c.Matches(facts)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

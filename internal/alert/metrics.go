@@ -1,0 +1,82 @@
+package alert
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"triage/internal/store"
+)
+
+// Metrics count what happens to notifications. A nil *Metrics counts
+// nothing.
+type Metrics struct {
+	notifications *prometheus.CounterVec
+	failures      *prometheus.CounterVec
+}
+
+// Results of a notification attempt, the label of
+// triage_alert_notifications_total.
+const (
+	resultPosted      = "posted"       // a new card at the top of the channel
+	resultThreaded    = "threaded"     // a reply in the thread of an earlier card
+	resultRateLimited = "rate_limited" // Slack answered 429: snoozed for Retry-After
+	resultRetried     = "retried"      // a transient failure: River retries with backoff
+	resultFailed      = "failed"       // a permanent failure: stopped, rule marked broken
+	resultCancelled   = "cancelled"    // the rule was deleted before delivery
+)
+
+// NewMetrics registers the alert metrics on reg: two counters, and a gauge
+// of broken rules by reason read from the database at each scrape (so it
+// survives restarts and agrees across processes).
+func NewMetrics(reg prometheus.Registerer, s *store.Store) *Metrics {
+	m := &Metrics{
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "triage_alert_notifications_total",
+			Help: "Alert notification attempts by result: posted, threaded, rate_limited, retried, failed, cancelled.",
+		}, []string{"result"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "triage_alert_delivery_failures_total",
+			Help: "Alert notifications that failed for good, by Slack's reason (channel_not_found, is_archived, token_revoked, …).",
+		}, []string{"reason"}),
+	}
+	reg.MustRegister(m.notifications, m.failures)
+	if s != nil {
+		reg.MustRegister(&brokenCollector{store: s, desc: prometheus.NewDesc("triage_alert_rules_broken",
+			"Alert rules whose Slack action is broken, by reason.", []string{"reason"}, nil)})
+	}
+	return m
+}
+
+func (m *Metrics) result(r string) {
+	if m != nil {
+		m.notifications.WithLabelValues(r).Inc()
+	}
+}
+
+func (m *Metrics) failure(reason string) {
+	if m != nil {
+		m.failures.WithLabelValues(reason).Inc()
+	}
+}
+
+type brokenCollector struct {
+	store *store.Store
+	desc  *prometheus.Desc
+}
+
+func (c *brokenCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *brokenCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := c.store.BrokenAlertRules(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	for reason, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), reason)
+	}
+}

@@ -1,0 +1,223 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"triage/internal/store"
+)
+
+// Rate is a send rate with bursts: PerSecond on average, Burst at once.
+// PerSecond <= 0 means unlimited.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+func (r Rate) interval() time.Duration {
+	if r.PerSecond <= 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / r.PerSecond)
+}
+
+// PaceLimits are the pacing rules: chat.postMessage allows about one
+// message per second per channel, with short bursts; a workspace as a
+// whole gets a ceiling too.
+type PaceLimits struct {
+	Channel   Rate
+	Workspace Rate
+}
+
+// DefaultPaceLimits follow Slack's published guidance.
+var DefaultPaceLimits = PaceLimits{
+	Channel:   Rate{PerSecond: 1, Burst: 3},
+	Workspace: Rate{PerSecond: 10, Burst: 20},
+}
+
+// Pacer hands out send slots per channel and per workspace. Every process
+// posting to Slack must share one: MemoryPacer within a process (SQLite:
+// one process does everything), SQLPacer across processes on PostgreSQL.
+type Pacer interface {
+	// Reserve books the earliest slot at or after now that every key
+	// allows and returns it. It always books: a caller that will not use
+	// its slot soon remembers it and comes back at that time.
+	Reserve(ctx context.Context, keys []PaceKey, now time.Time) (time.Time, error)
+	// Block records a Retry-After: nothing is sent on key before until,
+	// and later slots start after it.
+	Block(ctx context.Context, key PaceKey, until time.Time) error
+	// BlockedUntil is the latest Retry-After in force among keys.
+	BlockedUntil(ctx context.Context, keys []PaceKey) (time.Time, error)
+}
+
+// PaceKey names one schedule and its rate.
+type PaceKey struct {
+	Name string
+	Rate Rate
+}
+
+func channelKey(l PaceLimits, integrationID int64, channelID string) PaceKey {
+	return PaceKey{Name: "c:" + strconv.FormatInt(integrationID, 10) + ":" + channelID, Rate: l.Channel}
+}
+
+func workspaceKey(l PaceLimits, integrationID int64) PaceKey {
+	return PaceKey{Name: "w:" + strconv.FormatInt(integrationID, 10), Rate: l.Workspace}
+}
+
+// gcra computes one key's slot: the generic cell rate algorithm with a
+// theoretical arrival time tat. A key allows Burst sends at once, then one
+// per interval; blocked pushes the slot past a Retry-After.
+func gcraSlot(r Rate, tat, blocked, now time.Time) time.Time {
+	slot := now
+	if iv := r.interval(); iv > 0 {
+		tolerance := time.Duration(max(r.Burst, 1)-1) * iv
+		if t := tat.Add(-tolerance); t.After(slot) {
+			slot = t
+		}
+	}
+	if blocked.After(slot) {
+		slot = blocked
+	}
+	return slot
+}
+
+func gcraNext(r Rate, tat, slot time.Time) time.Time {
+	iv := r.interval()
+	if iv == 0 {
+		return tat
+	}
+	if slot.After(tat) {
+		tat = slot
+	}
+	return tat.Add(iv)
+}
+
+// MemoryPacer paces the sends of one process.
+type MemoryPacer struct {
+	mu    sync.Mutex
+	paces map[string]*memPace
+}
+
+type memPace struct{ tat, blocked time.Time }
+
+// NewMemoryPacer returns an empty pacer.
+func NewMemoryPacer() *MemoryPacer { return &MemoryPacer{paces: map[string]*memPace{}} }
+
+func (p *MemoryPacer) get(name string) *memPace {
+	mp := p.paces[name]
+	if mp == nil {
+		mp = &memPace{}
+		p.paces[name] = mp
+	}
+	return mp
+}
+
+func (p *MemoryPacer) Reserve(_ context.Context, keys []PaceKey, now time.Time) (time.Time, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	slot := now
+	for _, k := range keys {
+		mp := p.get(k.Name)
+		if s := gcraSlot(k.Rate, mp.tat, mp.blocked, now); s.After(slot) {
+			slot = s
+		}
+	}
+	for _, k := range keys {
+		mp := p.get(k.Name)
+		mp.tat = gcraNext(k.Rate, mp.tat, slot)
+	}
+	return slot, nil
+}
+
+func (p *MemoryPacer) Block(_ context.Context, key PaceKey, until time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	mp := p.get(key.Name)
+	if until.After(mp.blocked) {
+		mp.blocked = until
+	}
+	if until.After(mp.tat) {
+		mp.tat = until
+	}
+	return nil
+}
+
+func (p *MemoryPacer) BlockedUntil(_ context.Context, keys []PaceKey) (time.Time, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var until time.Time
+	for _, k := range keys {
+		if mp := p.paces[k.Name]; mp != nil && mp.blocked.After(until) {
+			until = mp.blocked
+		}
+	}
+	return until, nil
+}
+
+// SQLPacer keeps the schedules in the database, so that several processes
+// share them: a slot is booked in a short transaction that locks the keys'
+// rows, and a Retry-After one process receives holds back the others.
+type SQLPacer struct {
+	Store *store.Store
+}
+
+func names(keys []PaceKey) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.Name
+	}
+	return out
+}
+
+func (p *SQLPacer) Reserve(ctx context.Context, keys []PaceKey, now time.Time) (time.Time, error) {
+	slot := now
+	err := p.Store.InTx(ctx, func(tx *store.Tx) error {
+		paces, err := tx.LockPaces(ctx, names(keys))
+		if err != nil {
+			return err
+		}
+		slot = now
+		for _, k := range keys {
+			pc := paces[k.Name]
+			if s := gcraSlot(k.Rate, pc.TAT, pc.BlockedUntil, now); s.After(slot) {
+				slot = s
+			}
+		}
+		for _, k := range keys {
+			pc := paces[k.Name]
+			pc.TAT = gcraNext(k.Rate, pc.TAT, slot)
+			if err := tx.SavePace(ctx, pc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reserve send slot: %w", err)
+	}
+	return slot, nil
+}
+
+func (p *SQLPacer) Block(ctx context.Context, key PaceKey, until time.Time) error {
+	return p.Store.InTx(ctx, func(tx *store.Tx) error {
+		paces, err := tx.LockPaces(ctx, []string{key.Name})
+		if err != nil {
+			return err
+		}
+		pc := paces[key.Name]
+		if until.After(pc.BlockedUntil) {
+			pc.BlockedUntil = until
+		}
+		if until.After(pc.TAT) {
+			pc.TAT = until
+		}
+		return tx.SavePace(ctx, pc)
+	})
+}
+
+func (p *SQLPacer) BlockedUntil(ctx context.Context, keys []PaceKey) (time.Time, error) {
+	return p.Store.BlockedUntil(ctx, names(keys))
+}

@@ -1,0 +1,342 @@
+package slack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"triage"
+	"triage/internal/issues"
+	"triage/internal/store"
+)
+
+// Action serves interactivity (SLACK §4): legacy buttons, menus and the
+// resolve dialog, Block Kit buttons, menus and modals. It changes issues
+// only through the issue service, as the linked person, and answers Slack
+// at once; rebuilding messages is left to jobs.
+func (i *Integration) Action() http.Handler {
+	return i.verifier.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body) // read and size-limited by the verifier
+		payload, err := formPayload(body)
+		if err != nil {
+			badRequest(err).write(w)
+			return
+		}
+		i.handleAction(r.Context(), payload).write(w)
+	}))
+}
+
+// reply is the answer to one interactivity request; a nil body is an empty
+// 200, which is what Slack wants when there is nothing to say.
+type reply struct {
+	status int
+	body   any
+}
+
+var replyOK = reply{status: http.StatusOK}
+
+func (r reply) write(w http.ResponseWriter) {
+	if r.body == nil {
+		w.WriteHeader(r.status)
+		return
+	}
+	writeJSON(w, r.status, r.body)
+}
+
+func badRequest(err error) reply {
+	msg := "bad request"
+	if bp, ok := err.(badPayload); ok {
+		msg = string(bp)
+	}
+	return reply{http.StatusBadRequest, map[string]string{"detail": msg}}
+}
+
+func forbidden(msg string) reply {
+	return reply{http.StatusForbidden, map[string]string{"detail": msg}}
+}
+
+var internalReply = reply{http.StatusInternalServerError, map[string]string{"detail": "internal error"}}
+
+// action is one verified, parsed interaction on an issue.
+type action struct {
+	p      *interaction
+	req    *request
+	in     *store.Integration
+	issue  *triage.Issue
+	userID int64
+}
+
+// responseURL is where a message for the clicking person goes.
+func (a *action) responseURL() string {
+	switch {
+	case a.p.ResponseURL != "":
+		return a.p.ResponseURL
+	case a.req.meta.ResponseURL != "":
+		return a.req.meta.ResponseURL
+	}
+	return a.req.dialog.OrigResponseURL
+}
+
+func (a *action) channel() string {
+	if ch := a.p.channelID(); ch != "" {
+		return ch
+	}
+	return a.req.meta.Channel
+}
+
+func (i *Integration) handleAction(ctx context.Context, payload []byte) reply {
+	p, err := parseInteraction(payload, typeInteractiveMessage, typeDialogSubmission, typeBlockActions, typeViewSubmission)
+	if err != nil {
+		return badRequest(err)
+	}
+	req, err := p.request()
+	if err != nil {
+		return badRequest(err)
+	}
+	in, issue, rep, ok := i.target(ctx, p.teamID(), req.issueID)
+	if !ok {
+		return rep
+	}
+	a := &action{p: p, req: req, in: in, issue: issue}
+	if in.Status != store.IntegrationActive {
+		return i.refuse(ctx, a, disabledText(in), "")
+	}
+	id, err := i.d.Store.IdentityByExternalID(ctx, in.ID, p.userID())
+	if triage.ErrorCode(err) == triage.ENOTFOUND {
+		return i.linkPrompt(ctx, a)
+	} else if err != nil {
+		i.log.Error("slack action: load identity", "integration_id", in.ID, "err", err)
+		return internalReply
+	}
+	a.userID = id.UserID
+	if req.action == actionResolveDialog || req.action == actionIgnoreDialog {
+		return i.openChoice(ctx, a)
+	}
+	return i.apply(ctx, a)
+}
+
+// target finds the workspace and the issue, which must belong to an
+// organization the workspace is attached to: 403 otherwise.
+func (i *Integration) target(ctx context.Context, teamID string, issueID int64) (*store.Integration, *triage.Issue, reply, bool) {
+	in, err := i.d.Store.IntegrationByTeam(ctx, teamID)
+	if triage.ErrorCode(err) == triage.ENOTFOUND {
+		return nil, nil, forbidden("Triage is not installed in this Slack workspace"), false
+	} else if err != nil {
+		i.log.Error("slack: load integration", "err", err)
+		return nil, nil, internalReply, false
+	}
+	issue, err := i.d.Store.IssueByID(ctx, issueID)
+	if triage.ErrorCode(err) == triage.ENOTFOUND {
+		return nil, nil, forbidden("issue not found"), false
+	} else if err != nil {
+		i.log.Error("slack: load issue", "issue_id", issueID, "err", err)
+		return nil, nil, internalReply, false
+	}
+	attached, err := i.d.Store.IntegrationAttached(ctx, issue.OrgID, in.ID)
+	if err != nil {
+		i.log.Error("slack: check attachment", "integration_id", in.ID, "err", err)
+		return nil, nil, internalReply, false
+	}
+	if !attached {
+		return nil, nil, forbidden("issue not found"), false
+	}
+	return in, issue, reply{}, true
+}
+
+// apply changes the issue as the linked person.
+func (i *Integration) apply(ctx context.Context, a *action) reply {
+	var u issues.Update
+	switch a.req.action {
+	case actionStatus:
+		u.Status, _ = parseStatus(a.req.value)
+	case actionResolveDialog: // a project without releases resolves at once
+		u.Status, _ = parseStatus("resolved")
+	case actionAssign:
+		to, _ := triage.ParseAssignee(a.req.value)
+		u.Assign = &issues.AssignChange{Assignee: to}
+	}
+	o := i.originOf(a)
+	actor := triage.Actor{UserID: a.userID, Source: triage.SourceSlack, SlackUserID: a.p.userID()}
+	if _, err := i.d.Issues.Update(withOrigin(ctx, o), actor, a.issue.ID, u); err != nil {
+		return i.refuseErr(ctx, a, err)
+	}
+	if o.refresh != nil && !o.queued {
+		// Nothing changed (a double click): the message may still be stale.
+		i.enqueue(ctx, *o.refresh)
+	}
+	if a.p.Type != typeInteractiveMessage {
+		return replyOK
+	}
+	c, err := i.loadCard(ctx, i.d.Store.Queries, a.in.ID, a.issue.ID)
+	if err != nil {
+		i.log.Error("slack action: rebuild card", "issue_id", a.issue.ID, "err", err)
+		return internalReply
+	}
+	return reply{http.StatusOK, c.legacyReply(a.p.isMessage())}
+}
+
+// originOf names the clicked message and how to rebuild it.
+func (i *Integration) originOf(a *action) *origin {
+	p, o := a.p, &origin{integrationID: a.in.ID, channel: a.channel()}
+	r := &RefreshCardArgs{IntegrationID: a.in.ID, IssueID: a.issue.ID}
+	switch p.Type {
+	case typeInteractiveMessage:
+		o.ts = p.MessageTS
+		return o // the reply carries the rebuilt message
+	case typeBlockActions:
+		o.ts = p.Container.MessageTS
+		r.Channel, r.TS, r.ResponseURL = o.channel, o.ts, p.ResponseURL
+		if p.Container.IsAppUnfurl {
+			r.UnfurlURL = p.Container.AppUnfurlURL
+		}
+	case typeViewSubmission:
+		m := a.req.meta
+		o.channel, o.ts = m.Channel, m.TS
+		r.Channel, r.TS, r.ResponseURL, r.UnfurlURL = m.Channel, m.TS, m.ResponseURL, m.UnfurlURL
+	case typeDialogSubmission:
+		r.Legacy, r.ResponseURL, r.IsMessage = true, a.req.dialog.OrigResponseURL, a.req.dialog.IsMessage
+	}
+	if r.ResponseURL != "" || (r.Channel != "" && r.TS != "") {
+		o.refresh = r
+	}
+	return o
+}
+
+// openChoice opens the resolve dialog (legacy) or the resolve or ignore
+// modal (Block Kit). Their trigger_id dies 3 s after the click, so this
+// does nothing slow before opening them.
+func (i *Integration) openChoice(ctx context.Context, a *action) reply {
+	if _, err := i.d.Issues.Get(ctx, a.userID, a.issue.ID); err != nil {
+		return i.refuseErr(ctx, a, err)
+	}
+	if a.req.action == actionResolveDialog {
+		if _, err := i.d.Store.CurrentRelease(ctx, a.issue.ProjectID); triage.ErrorCode(err) == triage.ENOTFOUND {
+			return i.apply(ctx, a)
+		} else if err != nil {
+			i.log.Error("slack action: current release", "issue_id", a.issue.ID, "err", err)
+			return internalReply
+		}
+	}
+	api, err := i.Client(ctx, a.in.ID)
+	if err != nil {
+		i.log.Warn("slack action: no client", "integration_id", a.in.ID, "err", err)
+		return i.refuse(ctx, a, "Triage cannot reach Slack for this workspace right now: "+triage.ErrorMessage(err), "")
+	}
+	p := a.p
+	if p.Type == typeInteractiveMessage && a.req.action == actionResolveDialog {
+		dlg, derr := resolveDialog(p.TriggerID, dialogCallback{Issue: a.issue.ID, OrigResponseURL: p.ResponseURL, IsMessage: p.isMessage()})
+		if err = derr; err == nil {
+			err = api.OpenDialogContext(ctx, p.TriggerID, dlg)
+		}
+	} else {
+		kind := modalResolve
+		if a.req.action == actionIgnoreDialog {
+			kind = modalIgnore
+		}
+		meta := modalMeta{Issue: a.issue.ID, Channel: a.channel(), TS: p.Container.MessageTS, ResponseURL: p.ResponseURL}
+		if p.Type == typeInteractiveMessage {
+			meta.TS = p.MessageTS
+		}
+		if p.Container.IsAppUnfurl {
+			meta.UnfurlURL = p.Container.AppUnfurlURL
+		}
+		_, err = api.OpenViewContext(ctx, p.TriggerID, choiceModal(kind, meta, a.issue, i.absURL(a.issue.Path())+"?referrer=slack"))
+	}
+	if err != nil {
+		err = i.slackFailed(ctx, a.in.ID, "open dialog", err)
+		i.log.Warn("slack action: dialog not opened", "integration_id", a.in.ID, "err", err)
+		return i.refuse(ctx, a, "Slack did not open the dialog ("+slackCodeOr(err, "no answer")+"). Try again.", "")
+	}
+	return replyOK
+}
+
+func slackCodeOr(err error, dflt string) string {
+	if c := slackCode(err); c != "" {
+		return c
+	}
+	return dflt
+}
+
+// refuseErr explains why the issue service said no.
+func (i *Integration) refuseErr(ctx context.Context, a *action, err error) reply {
+	switch triage.ErrorCode(err) {
+	case triage.EINVALID:
+		msg := triage.ErrorMessage(err)
+		return i.refuse(ctx, a, "Triage did not do that: "+escapeMrkdwn(msg), msg)
+	case triage.ENOTFOUND:
+		return i.unlinkOffer(ctx, a, fmt.Sprintf("it is not a member of the organization %s", a.issue.OrgSlug))
+	case triage.EFORBIDDEN:
+		return i.unlinkOffer(ctx, a, triage.ErrorMessage(err))
+	}
+	i.log.Error("slack action", "issue_id", a.issue.ID, "err", err)
+	return i.refuse(ctx, a, "Triage could not do that just now. Try again in a moment.", "")
+}
+
+func (i *Integration) linkPrompt(ctx context.Context, a *action) reply {
+	u, err := i.LinkURL(LinkParams{IntegrationID: a.in.ID, SlackUserID: a.p.userID(), ChannelID: a.channel(),
+		ResponseURL: a.responseURL(), OrgID: a.issue.OrgID})
+	if err != nil {
+		i.log.Error("slack action: link url", "err", err)
+		return internalReply
+	}
+	return i.refuse(ctx, a, fmt.Sprintf("Your Slack account is not linked to Triage yet, so Triage cannot act as you. "+
+		"<%s|Link your Slack identity to your Triage account>, then try again. The link is valid for 2 days.", u), "")
+}
+
+func (i *Integration) unlinkOffer(ctx context.Context, a *action, why string) reply {
+	u, err := i.UnlinkURL(LinkParams{IntegrationID: a.in.ID, SlackUserID: a.p.userID(), ChannelID: a.channel(), ResponseURL: a.responseURL()})
+	if err != nil {
+		i.log.Error("slack action: unlink url", "err", err)
+		return internalReply
+	}
+	return i.refuse(ctx, a, fmt.Sprintf("Your Slack account is linked to a Triage account that may no longer do this: %s. Nothing was changed. "+
+		"<%s|Unlink your Slack identity>, then link the right account with `/triage link`.", escapeMrkdwn(why), u), "")
+}
+
+func disabledText(in *store.Integration) string {
+	state := strings.ToLower(statusText[in.Status])
+	if state == "" {
+		state = in.Status
+	}
+	why := ""
+	if in.StatusReason != "" {
+		why = " (" + escapeMrkdwn(in.StatusReason) + ")"
+	}
+	return fmt.Sprintf("Triage's Slack app is %s in this workspace%s, so nothing was changed. "+
+		"An organization admin can reinstall it from the organization's settings in Triage.", state, why)
+}
+
+// refuse tells the clicking person why nothing happened, the way each
+// payload type allows: in the response body for legacy clicks, as field
+// errors for an invalid dialog or modal choice, else as an ephemeral
+// message sent by a job (Block Kit ignores response bodies).
+func (i *Integration) refuse(ctx context.Context, a *action, text, invalid string) reply {
+	switch a.p.Type {
+	case typeInteractiveMessage:
+		return reply{http.StatusOK, ephemeralBody(text)}
+	case typeDialogSubmission:
+		if invalid != "" {
+			return reply{http.StatusOK, map[string]any{"errors": []map[string]string{{"name": inputResolve, "error": truncate(invalid, 150)}}}}
+		}
+	case typeViewSubmission:
+		if invalid != "" {
+			input := inputResolve
+			if a.p.View.CallbackID == modalIgnore {
+				input = inputIgnore
+			}
+			return reply{http.StatusOK, map[string]any{"response_action": "errors", "errors": map[string]string{input: truncate(invalid, 150)}}}
+		}
+	}
+	args := RespondArgs{IntegrationID: a.in.ID, ResponseURL: a.responseURL(), Channel: a.channel(), User: a.p.userID(), Text: text}
+	if a.in.Status != store.IntegrationActive {
+		args.Channel = "" // its token is no longer used: the response URL needs none
+	}
+	if args.ResponseURL == "" && args.Channel == "" {
+		i.log.Info("slack action refused with nowhere to say why", "integration_id", a.in.ID)
+		return replyOK
+	}
+	i.enqueue(ctx, args)
+	return replyOK
+}

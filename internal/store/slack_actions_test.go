@@ -1,0 +1,96 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"triage"
+	"triage/internal/store"
+	"triage/internal/testutil/dbtest"
+)
+
+func TestSlackEventsSeenAndMessages(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+
+		// Dedup: the first delivery wins, also from inside a transaction
+		// that rolls back (then the event counts as unseen).
+		if first, err := s.MarkSlackEventSeen(ctx, "Ev1"); err != nil || !first {
+			t.Fatalf("first delivery: %v %v", first, err)
+		}
+		if first, err := s.MarkSlackEventSeen(ctx, "Ev1"); err != nil || first {
+			t.Fatalf("retry: %v %v", first, err)
+		}
+		_ = s.InTx(ctx, func(tx *store.Tx) error {
+			if first, err := tx.MarkSlackEventSeen(ctx, "Ev2"); err != nil || !first {
+				t.Errorf("Ev2 in tx: %v %v", first, err)
+			}
+			return triage.Errorf(triage.EINTERNAL, "roll back")
+		})
+		if first, _ := s.MarkSlackEventSeen(ctx, "Ev2"); !first {
+			t.Error("a rolled back mark still counts")
+		}
+		if _, err := s.MarkSlackEventSeen(ctx, ""); triage.ErrorCode(err) != triage.EINVALID {
+			t.Errorf("empty event id: %v", err)
+		}
+		if n, err := s.DeleteSlackEventsSeenBefore(ctx, time.Now().Add(time.Hour)); err != nil || n != 2 {
+			t.Errorf("prune = %d, %v", n, err)
+		}
+
+		owner, _ := s.CreateUser(ctx, "o@example.com", "", "h", false)
+		org, _ := s.CreateOrganization(ctx, "acme", "", owner.ID)
+		p, err := s.CreateProject(ctx, org.ID, "web", "Web")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var issue *triage.Issue
+		if err := s.InTx(ctx, func(tx *store.Tx) error {
+			issue, err = tx.CreateIssue(ctx, store.NewIssue{ProjectID: p.ID, GroupHash: "h", Title: "T", SeenAt: time.Now()})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		in, _ := s.UpsertIntegration(ctx, &store.Integration{ExternalID: "T1", Name: "One", InstallType: "v2", AccessTokenEnc: "x"})
+
+		if has, _ := s.HasOtherSlackMessages(ctx, issue.ID, 0, "", ""); has {
+			t.Error("messages before any was remembered")
+		}
+		m := &store.SlackMessage{IssueID: issue.ID, IntegrationID: in.ID, ChannelID: "C1", TS: "1.1", Kind: store.SlackMessageUnfurl, URL: "https://a/1"}
+		if err := s.RememberSlackMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		again := &store.SlackMessage{IssueID: issue.ID, IntegrationID: in.ID, ChannelID: "C1", TS: "1.1", Kind: store.SlackMessageUnfurl, URL: "https://a/2"}
+		if err := s.RememberSlackMessage(ctx, again); err != nil || again.ID != m.ID {
+			t.Fatalf("remember again: %v, id %d want %d", err, again.ID, m.ID)
+		}
+		if err := s.RememberSlackMessage(ctx, &store.SlackMessage{IssueID: issue.ID, IntegrationID: in.ID, ChannelID: "C1", TS: "2.2", Kind: store.SlackMessageCard}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RememberSlackMessage(ctx, &store.SlackMessage{IssueID: issue.ID, IntegrationID: in.ID, ChannelID: "C1", TS: "3", Kind: "nope"}); triage.ErrorCode(err) != triage.EINVALID {
+			t.Errorf("bad kind: %v", err)
+		}
+		list, err := s.SlackMessagesForIssue(ctx, issue.ID)
+		if err != nil || len(list) != 2 || list[0].URL != "https://a/2" || list[1].Kind != store.SlackMessageCard {
+			t.Fatalf("messages = %+v, %v", list, err)
+		}
+		if has, _ := s.HasOtherSlackMessages(ctx, issue.ID, in.ID, "C1", "1.1"); !has {
+			t.Error("the card is another message")
+		}
+		if err := s.ForgetSlackMessage(ctx, list[1].ID); err != nil {
+			t.Fatal(err)
+		}
+		if has, _ := s.HasOtherSlackMessages(ctx, issue.ID, in.ID, "C1", "1.1"); has {
+			t.Error("only the skipped message is left")
+		}
+
+		if _, err := s.LinkIdentity(ctx, in.ID, "U1", owner.ID); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := s.SlackUserIDs(ctx, in.ID, []int64{owner.ID, owner.ID + 100})
+		if err != nil || len(ids) != 1 || ids[owner.ID] != "U1" {
+			t.Errorf("SlackUserIDs = %v, %v", ids, err)
+		}
+	})
+}
