@@ -178,6 +178,11 @@ func TestIssuesShortIDsAndCounts(t *testing.T) {
 		if len(list) != 5 || list[0].ID != issue.ID {
 			t.Errorf("list: %d issues, first %v; want 5 with the most recently seen first", len(list), list[0].ShortID())
 		}
+		// The API asks for one more than a page to learn whether a next
+		// page exists: a limit over 100 must not shrink the page.
+		if list, _ := s.Issues(ctx, store.IssueFilter{OrgID: org.ID, Limit: 101}); len(list) != 40 {
+			t.Errorf("limit 101: %d issues, want all 40", len(list))
+		}
 	})
 }
 
