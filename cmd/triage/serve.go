@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/riverqueue/river"
 
+	"triage/internal/alert"
 	"triage/internal/config"
 	"triage/internal/eventview"
 	"triage/internal/eventwriter"
@@ -70,29 +71,56 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	alertOpts, err := alertOptions(getenv)
+	if err != nil {
+		return err
+	}
+	issueService := issues.New(s, time.Now)
 	var slackHandlers web.SlackHandlers
+	var slackInteg *slack.Integration
 	if cfg.SlackConfigured() {
-		slackHandlers = slack.New(slack.Deps{
+		slackInteg = slack.New(slack.Deps{
 			Logger: logger, Store: s, Config: cfg, Now: time.Now,
 			Signer: signing.New(key), Box: secretbox.New(key),
 			HTTPClient: &http.Client{Timeout: 10 * time.Second},
 			RenderPage: web.PageStatus,
 			LoginURL:   web.LoginURL,
+			Issues:     issueService,
 		})
+		slackHandlers = slackInteg
 	} else {
 		logger.Info("Slack is not configured: set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET to enable it")
 	}
 
 	// Background work: River workers, and the one writer that turns
 	// accepted events into issues.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	workers := river.NewWorkers()
+	periodic := []*river.PeriodicJob{jobs.PrunePeriodic()}
 	river.AddWorker(workers, &jobs.PruneWorker{Store: s, Retention: cfg.EventRetention, Now: time.Now, Logger: logger})
-	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.IssueCreated]{})
-	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.IssueRegressed]{})
-	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.EventReceived]{})
-	jobClient, err := jobs.New(ctx, s, cfg.DatabaseURL, logger, workers, jobs.Options{Work: true, Periodic: []*river.PeriodicJob{jobs.PrunePeriodic()}})
+	// Alerts: rules are evaluated on issue.created, issue.regressed and
+	// event.received; notifications, card threads and channel lists are
+	// their own jobs. On PostgreSQL the send pacing lives in the database,
+	// shared by every process.
+	var alertSlack alert.Slack
+	if slackInteg != nil {
+		slackInteg.RegisterWorkers(workers)
+		periodic = append(periodic, slackInteg.PeriodicJobs()...)
+		alertSlack = alert.FromSlack(slackInteg)
+	}
+	alerts := alert.New(alert.Deps{Store: s, Slack: alertSlack, Metrics: alert.NewMetrics(reg, s),
+		Logger: logger, Now: time.Now, Options: alertOpts})
+	alerts.Register(workers)
+	periodic = append(periodic, alerts.Periodic()...)
+	issueService.OnChange(alerts.OnIssueChange)
+	jobClient, err := jobs.New(ctx, s, cfg.DatabaseURL, logger, workers, jobs.Options{Work: true, MaxWorkers: 60, Periodic: periodic})
 	if err != nil {
 		return err
+	}
+	alerts.SetJobs(jobClient)
+	if slackInteg != nil {
+		slackInteg.SetJobs(jobClient)
 	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -103,11 +131,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	writerDone := make(chan struct{})
 	go func() { writer.Run(workCtx); close(writerDone) }()
 	events := eventview.New(s, writer)
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	issueService := issues.New(s, time.Now)
 
 	setupToken := ""
 	if users, err := s.CountUsers(ctx); err != nil {
@@ -130,6 +153,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Ingest:        newIngest(logger, writer, cfg),
 		Slack:         slackHandlers,
 		EventsSection: events.Section,
+		Alerts:        alerts,
 		Ready: func(ctx context.Context) error {
 			pending, err := s.Pending(ctx)
 			if err != nil {

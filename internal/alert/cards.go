@@ -15,9 +15,8 @@ import (
 )
 
 // OnIssueChange is the issues.Service hook: inside the change's
-// transaction it queues a rebuild of the issue's cards and, for each card,
-// a thread reply saying who did what. An issue with no notification
-// queues nothing.
+// transaction it queues, for each of the issue's cards, a thread reply
+// saying who did what. An issue with no notification queues nothing.
 func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Change) error {
 	if c.Activity == nil {
 		return nil
@@ -32,7 +31,9 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 			return err
 		}
 	}
-	params := []river.InsertManyParams{{Args: CardsArgs{IssueID: c.Issue.ID}}}
+	// The Slack integration's own change hook rebuilds the cards; here
+	// each card's thread hears what changed.
+	var params []river.InsertManyParams
 	cards, err := tx.AlertCards(ctx, c.Issue.ID)
 	if err != nil {
 		return err
@@ -48,10 +49,14 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 		}
 		params = append(params, replyJob(c.Issue.ID, card, text, "activity:"+strconv.FormatInt(c.Activity.ID, 10)))
 	}
+	if len(params) == 0 {
+		return nil
+	}
 	return s.jobs.InsertMany(ctx, tx, params)
 }
 
-// cardJobs queues a rebuild of the issue's cards and one reply per card.
+// cardJobs queues a rebuild of the issue's cards and one reply per card,
+// for changes that do not go through issues.Service (a regression).
 func (s *Service) cardJobs(ctx context.Context, tx *store.Tx, issueID int64, text, key string) ([]river.InsertManyParams, error) {
 	cards, err := tx.AlertCards(ctx, issueID)
 	if err != nil || len(cards) == 0 {

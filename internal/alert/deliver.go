@@ -188,9 +188,9 @@ func (s *Service) delivered(ctx context.Context, n *store.AlertNotification, rul
 }
 
 // fail stops a notification for good: it records the reason on the
-// notification and on the rule (broken), marks the workspace for a
-// reinstall when its token is dead, logs and counts it. Nothing is dropped
-// without a trace.
+// notification and on the rule (broken), logs and counts it. Nothing is
+// dropped without a trace. (A dead token also marks the workspace for a
+// reinstall: the Slack integration does that where it sees the error.)
 func (s *Service) fail(ctx context.Context, n *store.AlertNotification, rule *store.AlertRule, reason string, cause error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
@@ -202,12 +202,6 @@ func (s *Service) fail(ctx context.Context, n *store.AlertNotification, rule *st
 		var err error
 		if changed, err = tx.SetAlertActionStatus(ctx, rule.ID, store.ActionBroken, reason); err != nil {
 			return err
-		}
-		if deadInstall[reason] && reason != "integration_inactive" {
-			if err := tx.SetIntegrationStatus(ctx, n.IntegrationID, store.IntegrationNeedsReinstall, "Slack answered "+reason); err != nil &&
-				triage.ErrorCode(err) != triage.ENOTFOUND {
-				return err
-			}
 		}
 		return nil
 	})

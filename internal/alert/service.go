@@ -507,3 +507,8 @@ func (s *Service) cachedBotName(integrationID int64) string {
 	defer s.botMu.Unlock()
 	return s.botNames[integrationID]
 }
+
+// SetJobs gives the service the jobs client its work is queued on; call it
+// once, before serving (the client is built after the workers are
+// registered).
+func (s *Service) SetJobs(j Inserter) { s.jobs = j }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -42,7 +43,20 @@ type Writer struct {
 
 	keysMu sync.RWMutex
 	keys   map[int64]keyEntry
+
+	// Caches only the writer goroutine touches: an issue never changes
+	// its grouping hash, and a release once recorded stays recorded.
+	issueIDs map[groupKey]int64
+	releases map[groupKey]bool
 }
+
+type groupKey struct {
+	projectID int64
+	key       string
+}
+
+// cacheLimit bounds the writer's caches; past it they start again empty.
+const cacheLimit = 100_000
 
 type keyEntry struct {
 	key     string
@@ -52,6 +66,7 @@ type keyEntry struct {
 type request struct {
 	projectID int64
 	events    []*ingest.Event
+	data      map[*ingest.Event][]byte // encoded by the caller, off the writer's path
 	done      chan error
 }
 
@@ -63,7 +78,8 @@ func New(s *store.Store, pub Publisher, logger *slog.Logger, now func() time.Tim
 		now = time.Now
 	}
 	return &Writer{store: s, jobs: pub, logger: logger, now: now, in: make(chan *request, 4096),
-		maxWait: 2 * time.Millisecond, enc: enc, dec: dec, keys: map[int64]keyEntry{}}
+		maxWait: 2 * time.Millisecond, enc: enc, dec: dec, keys: map[int64]keyEntry{},
+		issueIDs: map[groupKey]int64{}, releases: map[groupKey]bool{}}
 }
 
 // Authenticate checks a DSN key against the project's, from a short-lived
@@ -95,7 +111,14 @@ func (w *Writer) Save(ctx context.Context, projectID int64, events []*ingest.Eve
 	if len(events) == 0 {
 		return nil
 	}
-	r := &request{projectID: projectID, events: events, done: make(chan error, 1)}
+	r := &request{projectID: projectID, events: events, data: make(map[*ingest.Event][]byte, len(events)), done: make(chan error, 1)}
+	for _, e := range events {
+		b, err := w.encode(e)
+		if err != nil {
+			return err
+		}
+		r.data[e] = b
+	}
 	select {
 	case w.in <- r:
 	case <-ctx.Done():
@@ -150,14 +173,16 @@ func (w *Writer) write(ctx context.Context, batch []*request) {
 		var jobsToInsert []river.InsertManyParams
 		byProject := map[int64][]*ingest.Event{}
 		var order []int64
+		data := map[*ingest.Event][]byte{}
 		for _, r := range batch {
+			maps.Copy(data, r.data)
 			if _, ok := byProject[r.projectID]; !ok {
 				order = append(order, r.projectID)
 			}
 			byProject[r.projectID] = append(byProject[r.projectID], r.events...)
 		}
 		for _, pid := range order {
-			js, err := w.writeProject(ctx, tx, pid, byProject[pid])
+			js, err := w.writeProject(ctx, tx, pid, byProject[pid], data)
 			if err != nil {
 				return fmt.Errorf("project %d: %w", pid, err)
 			}
@@ -169,7 +194,10 @@ func (w *Writer) write(ctx context.Context, batch []*request) {
 		return nil
 	})
 	if err != nil {
-		w.logger.Error("writing events failed", "events", len(batch), "err", err)
+		w.logger.Error("writing events failed", "requests", len(batch), "err", err)
+		// The transaction rolled back: forget what it may have cached.
+		clear(w.issueIDs)
+		clear(w.releases)
 	}
 	for _, r := range batch {
 		r.done <- err
@@ -184,10 +212,9 @@ type group struct {
 	created bool
 }
 
-func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, projectID int64, events []*ingest.Event) ([]river.InsertManyParams, error) {
+func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, projectID int64, events []*ingest.Event, encoded map[*ingest.Event][]byte) ([]river.InsertManyParams, error) {
 	groups := map[string]*group{}
 	var hashes []string
-	releases := map[string]bool{}
 	for _, e := range events {
 		h := e.GroupingHash()
 		g, ok := groups[h]
@@ -197,47 +224,28 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, projectID int64
 			hashes = append(hashes, h)
 		}
 		g.events = append(g.events, e)
-		if e.Release != "" {
-			releases[e.Release] = true
+		if e.Release != "" && !w.releases[groupKey{projectID, e.Release}] {
+			if err := tx.RecordRelease(ctx, projectID, e.Release); err != nil {
+				return nil, err
+			}
+			if len(w.releases) >= cacheLimit {
+				clear(w.releases)
+			}
+			w.releases[groupKey{projectID, e.Release}] = true
 		}
-	}
-	for rel := range releases {
-		if err := tx.RecordRelease(ctx, projectID, rel); err != nil {
-			return nil, err
-		}
-	}
-	existing, err := tx.IssuesByHashes(ctx, projectID, hashes)
-	if err != nil {
-		return nil, err
 	}
 	var rows []store.StoredEvent
 	for _, h := range hashes {
 		g := groups[h]
-		if id, ok := existing[h]; ok {
-			g.issueID = id
-		} else {
-			first := g.events[0]
-			issue, err := tx.CreateIssue(ctx, store.NewIssue{ProjectID: projectID, GroupHash: h, Title: first.Title(),
-				Culprit: first.Culprit(), Level: first.Level, Release: first.Release, SeenAt: first.Timestamp})
-			if err != nil {
-				return nil, err
-			}
-			g.issueID, g.created = issue.ID, true
-			if err := tx.AddActivity(ctx, &triage.Activity{IssueID: issue.ID, Type: triage.ActivityFirstSeen,
-				Source: triage.SourceSystem, Data: map[string]any{"eventId": first.EventID}}); err != nil {
-				return nil, err
-			}
+		if err := w.findOrCreate(ctx, tx, projectID, g); err != nil {
+			return nil, err
 		}
 		for _, e := range g.events {
-			data, err := w.encode(e)
-			if err != nil {
-				return nil, err
-			}
 			rows = append(rows, store.StoredEvent{ProjectID: projectID, IssueID: g.issueID, EventID: e.EventID,
-				Timestamp: e.Timestamp, Received: e.Received, Release: e.Release, Environment: e.Environment, Data: data})
+				Timestamp: e.Timestamp, Received: e.Received, Release: e.Release, Environment: e.Environment, Data: encoded[e]})
 		}
 	}
-	inserted, err := tx.InsertEvents(ctx, rows)
+	inserted, err := tx.StoreEvents(ctx, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -246,9 +254,9 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, projectID int64
 		g := groups[h]
 		var fresh []*ingest.Event
 		for _, e := range g.events {
-			if inserted[e.EventID] {
+			if inserted[e.EventID] { // a resent event id counts once
 				fresh = append(fresh, e)
-				inserted[e.EventID] = false // a repeat within the batch counts once
+				inserted[e.EventID] = false
 			}
 		}
 		if len(fresh) == 0 {
@@ -263,6 +271,40 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, projectID int64
 	return out, nil
 }
 
+// findOrCreate sets g.issueID, creating the issue (with its first_seen
+// activity) when the group is new.
+func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, projectID int64, g *group) error {
+	k := groupKey{projectID, g.hash}
+	if id, ok := w.issueIDs[k]; ok {
+		g.issueID = id
+		return nil
+	}
+	id, err := tx.IssueIDByHash(ctx, projectID, g.hash)
+	switch triage.ErrorCode(err) {
+	case "":
+		g.issueID = id
+	case triage.ENOTFOUND:
+		first := g.events[0]
+		issue, err := tx.CreateIssue(ctx, store.NewIssue{ProjectID: projectID, GroupHash: g.hash, Title: first.Title(),
+			Culprit: first.Culprit(), Level: first.Level, Release: first.Release, SeenAt: first.Timestamp})
+		if err != nil {
+			return err
+		}
+		g.issueID, g.created = issue.ID, true
+		if err := tx.AddActivity(ctx, &triage.Activity{IssueID: issue.ID, Type: triage.ActivityFirstSeen,
+			Source: triage.SourceSystem, Data: map[string]any{"eventId": first.EventID}}); err != nil {
+			return err
+		}
+	default:
+		return err
+	}
+	if len(w.issueIDs) >= cacheLimit {
+		clear(w.issueIDs)
+	}
+	w.issueIDs[k] = g.issueID
+	return nil
+}
+
 func (w *Writer) countAndTransition(ctx context.Context, tx *store.Tx, g *group, fresh []*ingest.Event) ([]river.InsertManyParams, error) {
 	newest := fresh[0]
 	for _, e := range fresh[1:] {
@@ -271,11 +313,8 @@ func (w *Writer) countAndTransition(ctx context.Context, tx *store.Tx, g *group,
 		}
 	}
 	last := fresh[len(fresh)-1]
-	issue, err := tx.LockIssue(ctx, g.issueID)
+	issue, err := tx.CountIssueEvents(ctx, g.issueID, int64(len(fresh)), newest.Timestamp, last.Level)
 	if err != nil {
-		return nil, err
-	}
-	if err := tx.CountIssueEvents(ctx, g.issueID, int64(len(fresh)), newest.Timestamp, last.Level); err != nil {
 		return nil, err
 	}
 	var out []river.InsertManyParams
@@ -293,10 +332,10 @@ func (w *Writer) countAndTransition(ctx context.Context, tx *store.Tx, g *group,
 			if covered {
 				continue
 			}
-			if err := w.reopen(ctx, tx, issue, triage.ActivitySetRegression, map[string]any{"version": e.Release, "eventId": e.EventID}); err != nil {
+			if err := w.reopen(ctx, tx, g.issueID, triage.ActivitySetRegression, map[string]any{"version": e.Release, "eventId": e.EventID}); err != nil {
 				return nil, err
 			}
-			out = append(out, river.InsertManyParams{Args: jobs.IssueRegressed{IssueID: issue.ID, EventID: e.EventID, Release: e.Release}})
+			out = append(out, river.InsertManyParams{Args: jobs.IssueRegressed{IssueID: g.issueID, EventID: e.EventID, Release: e.Release}})
 			break
 		}
 	case triage.StatusIgnored:
@@ -309,18 +348,18 @@ func (w *Writer) countAndTransition(ctx context.Context, tx *store.Tx, g *group,
 			if counted {
 				reason = "ignoreCount"
 			}
-			if err := w.reopen(ctx, tx, issue, triage.ActivitySetUnresolved, map[string]any{"reason": reason}); err != nil {
+			if err := w.reopen(ctx, tx, g.issueID, triage.ActivitySetUnresolved, map[string]any{"reason": reason}); err != nil {
 				return nil, err
 			}
 		}
 	}
-	out = append(out, river.InsertManyParams{Args: jobs.EventReceived{IssueID: issue.ID, EventID: newest.EventID, Count: int64(len(fresh))}})
+	out = append(out, river.InsertManyParams{Args: jobs.EventReceived{IssueID: g.issueID, EventID: newest.EventID, Count: int64(len(fresh))}})
 	return out, nil
 }
 
 // covered tells whether a resolution in a release covers an event of
 // release rel: the event's release is the resolving one or older.
-func (w *Writer) covered(ctx context.Context, tx *store.Tx, issue *triage.Issue, rel string) (bool, error) {
+func (w *Writer) covered(ctx context.Context, tx *store.Tx, issue *store.IssueState, rel string) (bool, error) {
 	d := issue.StatusDetails
 	anchor := d.InRelease
 	if d.InNextRelease {
@@ -345,25 +384,24 @@ func (w *Writer) covered(ctx context.Context, tx *store.Tx, issue *triage.Issue,
 	return relAt <= anchorAt, nil
 }
 
-func (w *Writer) reopen(ctx context.Context, tx *store.Tx, issue *triage.Issue, actType string, data map[string]any) error {
-	if err := tx.SetIssueStatus(ctx, issue.ID, triage.StatusUnresolved, triage.StatusDetails{}, 0); err != nil {
+func (w *Writer) reopen(ctx context.Context, tx *store.Tx, issueID int64, actType string, data map[string]any) error {
+	if err := tx.SetIssueStatus(ctx, issueID, triage.StatusUnresolved, triage.StatusDetails{}, 0); err != nil {
 		return err
 	}
-	return tx.AddActivity(ctx, &triage.Activity{IssueID: issue.ID, Type: actType, Source: triage.SourceSystem, Data: data})
+	return tx.AddActivity(ctx, &triage.Activity{IssueID: issueID, Type: actType, Source: triage.SourceSystem, Data: data})
 }
 
-// encode stores the normalized event with its raw JSON, zstd-compressed.
+// encode stores the normalized event's JSON, a newline, and the raw JSON
+// the SDK sent, zstd-compressed. json.Marshal escapes newlines inside
+// strings, so the first newline separates the two.
 func (w *Writer) encode(e *ingest.Event) ([]byte, error) {
-	b, err := json.Marshal(storedEvent{Event: e, Raw: e.Raw})
+	b, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("encode event %s: %w", e.EventID, err)
 	}
+	b = append(b, '\n')
+	b = append(b, e.Raw...)
 	return w.enc.EncodeAll(b, nil), nil
-}
-
-type storedEvent struct {
-	*ingest.Event
-	Raw json.RawMessage `json:"raw,omitempty"`
 }
 
 // Decode reads an event stored by the writer.
@@ -372,12 +410,13 @@ func (w *Writer) Decode(data []byte) (*ingest.Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decompress event: %w", err)
 	}
-	var se storedEvent
-	se.Event = &ingest.Event{}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&se); err != nil {
+	norm, raw, _ := bytes.Cut(b, []byte{'\n'})
+	var e ingest.Event
+	if err := json.Unmarshal(norm, &e); err != nil {
 		return nil, fmt.Errorf("decode event: %w", err)
 	}
-	se.Event.Raw = se.Raw
-	return se.Event, nil
+	if len(raw) > 0 {
+		e.Raw = raw
+	}
+	return &e, nil
 }

@@ -272,3 +272,30 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func TestStoredEventsDecode(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		b := setup(t, s)
+		ctx := context.Background()
+		in := event(t, 7, "KeyError", "line one\nline two", "lookup", 9, "2.0")
+		if err := b.w.Save(ctx, b.project.ID, []*ingest.Event{in}); err != nil {
+			t.Fatal(err)
+		}
+		issue := b.issues(t)[0]
+		rows, err := s.IssueEvents(ctx, issue.ID, 5)
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("%d rows, %v", len(rows), err)
+		}
+		if len(rows[0].Data) >= len(in.Raw) {
+			t.Errorf("stored %d bytes for a %d-byte event: not compressed", len(rows[0].Data), len(in.Raw))
+		}
+		out, err := b.w.Decode(rows[0].Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.EventID != in.EventID || out.Release != "2.0" || out.Exceptions[0].Value != "line one\nline two" || string(out.Raw) != string(in.Raw) {
+			t.Errorf("decoded %+v", out)
+		}
+	})
+}

@@ -74,7 +74,7 @@ func (m *masker) match(s string, i int) (int, string) {
 		if end >= 0 {
 			return end, "<url>"
 		}
-		m.urlFailedTo = scanned
+		_ = scanned
 	}
 	if i >= m.emailFailedTo {
 		end, scanned := matchEmail(s, i)

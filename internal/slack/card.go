@@ -238,7 +238,7 @@ func (c *card) footer() string {
 
 // fallback is the notification text for clients that show no blocks.
 func (c *card) fallback() string {
-	return "[" + c.Issue.ProjectSlug + "] " + c.Issue.Title
+	return escapeMrkdwn("[" + c.Issue.ProjectSlug + "] " + c.Issue.Title)
 }
 
 // truncate cuts s to at most n runes, marking the cut.

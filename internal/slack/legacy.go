@@ -105,7 +105,7 @@ func (c *card) legacyAttachment() legacyAttachment {
 	}
 	return legacyAttachment{
 		Fallback:   c.fallback(),
-		Title:      truncate(is.Title, 200),
+		Title:      escapeMrkdwn(truncate(is.Title, 200)),
 		TitleLink:  c.URL,
 		Text:       strings.Join(text, "\n"),
 		Color:      c.color(),

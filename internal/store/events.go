@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+
+	"triage"
 )
 
 // StoredEvent is one event row: the compressed normalized JSON and the
@@ -96,42 +99,90 @@ func (q *Queries) DeleteEventsBefore(ctx context.Context, t time.Time, limit int
 	return res.RowsAffected()
 }
 
-// IssuesByHashes returns the project's issues with the given grouping
-// hashes, keyed by hash, for one batch of events.
-func (q *Queries) IssuesByHashes(ctx context.Context, projectID int64, hashes []string) (map[string]int64, error) {
-	out := make(map[string]int64, len(hashes))
-	for start := 0; start < len(hashes); start += 500 {
-		chunk := hashes[start:min(start+500, len(hashes))]
-		args := []any{projectID}
-		ph := make([]string, len(chunk))
-		for i, h := range chunk {
-			args = append(args, h)
-			ph[i] = fmt.Sprintf("$%d", i+2)
-		}
-		rows, err := q.q.QueryContext(ctx,
-			`SELECT group_hash, id FROM issues WHERE project_id = $1 AND group_hash IN (`+strings.Join(ph, ", ")+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("find issues: %w", err)
-		}
-		for rows.Next() {
-			var h string
-			var id int64
-			if err := rows.Scan(&h, &id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[h] = id
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
 // ProjectKey returns a project's public key; ENOTFOUND if no such project.
 func (q *Queries) ProjectKey(ctx context.Context, projectID int64) (string, error) {
 	var key string
 	err := q.q.QueryRowContext(ctx, `SELECT public_key FROM projects WHERE id = $1`, projectID).Scan(&key)
 	return key, translate(err, "project")
+}
+
+// StoreEvents stores a batch of events the way each engine does best and
+// returns the event ids it inserted (ids stored already are skipped): one
+// multi-row statement on PostgreSQL, where round trips cost most; one
+// prepared statement per row on SQLite, where compiling SQL costs most.
+func (q *Queries) StoreEvents(ctx context.Context, events []StoredEvent) (map[string]bool, error) {
+	if q.engine == Postgres {
+		return q.InsertEvents(ctx, events)
+	}
+	inserted := make(map[string]bool, len(events))
+	for _, e := range events {
+		isNew, err := q.InsertEvent(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		if isNew {
+			inserted[e.EventID] = true
+		}
+	}
+	return inserted, nil
+}
+
+// InsertEvent stores one event through a prepared statement and reports
+// whether it was new (false: its event id was stored already).
+func (q *Queries) InsertEvent(ctx context.Context, e StoredEvent) (bool, error) {
+	st, err := q.prepared(ctx, `INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, release, environment, data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (project_id, event_id) DO NOTHING`)
+	if err != nil {
+		return false, err
+	}
+	res, err := st.ExecContext(ctx, e.ProjectID, e.IssueID, e.EventID, micros(e.Timestamp), micros(e.Received), e.Release, e.Environment, e.Data)
+	if err != nil {
+		return false, fmt.Errorf("insert event: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// IssueIDByHash returns the id of the project's issue with that grouping
+// hash; ENOTFOUND when the group is new.
+func (q *Queries) IssueIDByHash(ctx context.Context, projectID int64, hash string) (int64, error) {
+	st, err := q.prepared(ctx, `SELECT id FROM issues WHERE project_id = $1 AND group_hash = $2`)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = st.QueryRowContext(ctx, projectID, hash).Scan(&id)
+	return id, translate(err, "issue")
+}
+
+// IssueState is what ingestion needs to decide a transition.
+type IssueState struct {
+	ProjectID     int64
+	Status        triage.Status
+	StatusDetails triage.StatusDetails
+	TimesSeen     int64
+	IgnoreBase    int64
+}
+
+// CountIssueEvents adds n events to an issue's counters and returns its
+// state, with TimesSeen as it was before: one statement, which also locks
+// the row until the transaction ends.
+func (q *Queries) CountIssueEvents(ctx context.Context, id, n int64, lastSeen time.Time, level string) (*IssueState, error) {
+	st, err := q.prepared(ctx, `UPDATE issues SET times_seen = times_seen + $1,
+		 last_seen = CASE WHEN last_seen < $2 THEN $2 ELSE last_seen END,
+		 level = CASE WHEN $3 = '' THEN level ELSE $3 END WHERE id = $4
+		 RETURNING project_id, status, status_details, times_seen - $1, ignore_base`)
+	if err != nil {
+		return nil, err
+	}
+	var s IssueState
+	var status, details string
+	if err := st.QueryRowContext(ctx, n, micros(lastSeen), level, id).Scan(&s.ProjectID, &status, &details, &s.TimesSeen, &s.IgnoreBase); err != nil {
+		return nil, translate(err, "issue")
+	}
+	s.Status = triage.Status(status)
+	if err := json.Unmarshal([]byte(details), &s.StatusDetails); err != nil {
+		return nil, fmt.Errorf("decode status details of issue %d: %w", id, err)
+	}
+	return &s, nil
 }

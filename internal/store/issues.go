@@ -195,19 +195,6 @@ func (q *Queries) IssueByHash(ctx context.Context, projectID int64, hash string)
 	return i, translate(err, "issue")
 }
 
-// CountIssueEvents adds n events to an issue's counters.
-func (q *Queries) CountIssueEvents(ctx context.Context, id, n int64, lastSeen time.Time, level string) error {
-	_, err := q.q.ExecContext(ctx,
-		`UPDATE issues SET times_seen = times_seen + $1,
-		 last_seen = CASE WHEN last_seen < $2 THEN $2 ELSE last_seen END,
-		 level = CASE WHEN $3 = '' THEN level ELSE $3 END WHERE id = $4`,
-		n, micros(lastSeen), level, id)
-	if err != nil {
-		return fmt.Errorf("count events of issue %d: %w", id, err)
-	}
-	return nil
-}
-
 // AddActivity appends an entry to an issue's log.
 func (q *Queries) AddActivity(ctx context.Context, a *triage.Activity) error {
 	data := a.Data

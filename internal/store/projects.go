@@ -100,10 +100,11 @@ func (q *Queries) RecordRelease(ctx context.Context, projectID int64, version st
 	if version == "" {
 		return nil
 	}
-	_, err := q.q.ExecContext(ctx,
-		`INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3) ON CONFLICT (project_id, version) DO NOTHING`,
-		projectID, version, micros(q.now()))
+	st, err := q.prepared(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3) ON CONFLICT (project_id, version) DO NOTHING`)
 	if err != nil {
+		return err
+	}
+	if _, err := st.ExecContext(ctx, projectID, version, micros(q.now())); err != nil {
 		return fmt.Errorf("record release: %w", err)
 	}
 	return nil

@@ -96,11 +96,15 @@ func Open(ctx context.Context, rawURL string, now func() time.Time) (*Store, err
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{Queries: &Queries{q: db, engine: engine, now: now}, DB: db, Engine: engine, now: now}, nil
+	stmts := &stmtCache{db: db, m: map[string]*sql.Stmt{}}
+	return &Store{Queries: &Queries{q: db, engine: engine, now: now, stmts: stmts}, DB: db, Engine: engine, now: now}, nil
 }
 
-// Close closes the connection pool.
-func (s *Store) Close() error { return s.DB.Close() }
+// Close closes the prepared statements and the connection pool.
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.DB.Close()
+}
 
 func (s *Store) migrationsFS() (fs.FS, goose.Dialect) {
 	if s.Engine == Postgres {
@@ -159,7 +163,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{Queries: &Queries{q: sqlTx, engine: s.Engine, now: s.now}, SQL: sqlTx}
+	tx := &Tx{Queries: &Queries{q: sqlTx, engine: s.Engine, now: s.now, stmts: s.stmts, tx: sqlTx}, SQL: sqlTx}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -181,6 +185,8 @@ type Queries struct {
 	q      queryer
 	engine Engine
 	now    func() time.Time
+	stmts  *stmtCache
+	tx     *sql.Tx // set inside a transaction
 }
 
 // Dialect tells which database the queries run on.

@@ -164,7 +164,7 @@ func TestIssuesShortIDsAndCounts(t *testing.T) {
 		if !issue.FirstSeen.Equal(now) || issue.OrgSlug != "acme" || issue.Status != triage.StatusUnresolved {
 			t.Errorf("issue = %+v", issue)
 		}
-		if err := s.CountIssueEvents(ctx, issue.ID, 3, now.Add(time.Hour), "fatal"); err != nil {
+		if _, err := s.CountIssueEvents(ctx, issue.ID, 3, now.Add(time.Hour), "fatal"); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := s.IssueByID(ctx, issue.ID)

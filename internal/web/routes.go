@@ -33,6 +33,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /organizations/{org}/issues/{id}/{$}", s.authed(s.handleIssueAction()))
 	mux.Handle("GET /organizations/{org}/projects/{$}", s.authed(s.handleProjects()))
 	mux.Handle("GET /organizations/{org}/settings/{$}", s.authed(s.handleSettings()))
+	mux.Handle("GET /organizations/{org}/settings/alerts/{$}", s.authed(s.handleAlertSettings()))
 
 	// Slack: install and identity pages need a logged-in user; Slack's own
 	// callbacks are verified by signature inside the Slack package.
@@ -60,6 +61,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/0/issues/{id}/activity/{$}", s.api(s.apiIssueActivity()))
 	mux.Handle("GET /api/0/organizations/{org}/integrations/{$}", s.api(s.apiIntegrations()))
 	mux.Handle("GET /api/0/organizations/{org}/members/{$}", s.api(s.apiMembers()))
+	mux.Handle("GET /api/0/organizations/{org}/integrations/{id}/channels/{$}", s.api(s.apiChannels()))
+	mux.Handle("GET /api/0/projects/{org}/{project}/rules/{$}", s.api(s.apiRuleList()))
+	mux.Handle("POST /api/0/projects/{org}/{project}/rules/{$}", s.api(s.apiRuleCreate()))
+	mux.Handle("GET /api/0/projects/{org}/{project}/rules/{id}/{$}", s.api(s.apiRuleGet()))
+	mux.Handle("PUT /api/0/projects/{org}/{project}/rules/{id}/{$}", s.api(s.apiRuleUpdate()))
+	mux.Handle("DELETE /api/0/projects/{org}/{project}/rules/{id}/{$}", s.api(s.apiRuleDelete()))
 
 	// Everything else: a JSON 404 under /api/, a page elsewhere.
 	mux.Handle("/", s.handleNotFound())

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"triage"
+	"triage/internal/alert"
 	"triage/internal/config"
 	"triage/internal/issues"
 	"triage/internal/password"
@@ -87,6 +88,8 @@ type Deps struct {
 	// EventsSection renders the latest event on the issue page; nil shows
 	// nothing. The ingestion work fills it in.
 	EventsSection func(ctx context.Context, issue *triage.Issue) (template.HTML, error)
+	// Alerts serves the alert rules API and settings page; nil answers 503.
+	Alerts *alert.Service
 }
 
 // Server is Triage's HTTP surface.

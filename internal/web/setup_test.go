@@ -173,7 +173,8 @@ func (b *bundle) newIssue(projectID int64, hash, title string, seen time.Time) *
 		if err != nil {
 			return err
 		}
-		return tx.CountIssueEvents(context.Background(), i.ID, 3, seen, "error")
+		_, err = tx.CountIssueEvents(context.Background(), i.ID, 3, seen, "error")
+		return err
 	})
 	if err != nil {
 		b.t.Fatal(err)
