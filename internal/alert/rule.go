@@ -176,7 +176,7 @@ func validateThrottle(minutes int64) error {
 
 // channelIDPattern is a Slack conversation id: C… (public or private),
 // G… (older private channels).
-var channelIDPattern = regexp.MustCompile(`^[CG][A-Z0-9]{2,20}$`)
+var channelIDPattern = regexp.MustCompile(`^[CG][A-Z0-9]{1,20}$`)
 
 // channelNamePattern is what Slack allows in a channel name.
 var channelNamePattern = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{N}_\-.]{1,80}$`)

@@ -496,7 +496,14 @@ func (s *Service) view(ctx context.Context, projectSlug string, r *store.AlertRu
 		return nil, err
 	}
 	if v.Status == store.ActionBroken {
-		v.Hint = reasonHint(v.Reason, s.cachedBotName(r.IntegrationID))
+		bot := ""
+		if v.Reason == "channel_not_found" || v.Reason == "not_in_channel" {
+			// Once per process and workspace, and only for a broken rule.
+			botCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			bot = s.botName(botCtx, r.IntegrationID)
+			cancel()
+		}
+		v.Hint = reasonHint(v.Reason, bot)
 	}
 	return v, nil
 }

@@ -357,12 +357,12 @@ func TestCulprit(t *testing.T) {
 // quadratic: every word start would rescan the rest of the string.
 func TestMaskVariablesLinear(t *testing.T) {
 	t.Parallel()
-	const n = 1 << 20
+	const n = 64 << 10 // 8s each when quadratic, 1ms when linear
 	for _, unit := range []string{"a.", "a-", "a+b.", "1.", "a:", "0:", "a@b", "a@b.", "1:1.", "x://y ", "a.b@"} {
 		s := strings.Repeat(unit, n/len(unit)) + "1"
 		start := time.Now()
 		_ = maskVariables(s)
-		if d := time.Since(start); d > 2*time.Second {
+		if d := time.Since(start); d > time.Second {
 			t.Errorf("%q × %d: %v", unit, n/len(unit), d)
 		}
 	}

@@ -74,14 +74,14 @@ func (m *masker) match(s string, i int) (int, string) {
 		if end >= 0 {
 			return end, "<url>"
 		}
-		_ = scanned
+		m.urlFailedTo = scanned
 	}
 	if i >= m.emailFailedTo {
 		end, scanned := matchEmail(s, i)
 		if end >= 0 {
 			return end, "<email>"
 		}
-		_ = scanned
+		m.emailFailedTo = scanned
 	}
 	if end := matchUUID(s, i); end >= 0 {
 		return end, "<uuid>"

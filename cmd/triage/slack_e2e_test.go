@@ -1,0 +1,212 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"triage/internal/slack"
+	"triage/internal/slack/slackfake"
+	"triage/internal/store"
+	"triage/internal/testutil/browser"
+	"triage/internal/testutil/dbtest"
+)
+
+const signingSecret = "e2e-signing-secret-0123456789abcdef"
+
+type slackBundle struct {
+	fake  *slackfake.Server
+	base  string
+	env   env
+	admin *http.Client // logged in as ada, follows no redirects
+}
+
+// setupSlack starts a fake Slack with workspace T1 (users U1 ada, U2 bob;
+// channel C1) and Triage configured against it, with ada (owner) and bob
+// (member) in organization acme.
+func setupSlack(t *testing.T, engine store.Engine) *slackBundle {
+	t.Helper()
+	fake := slackfake.New()
+	t.Cleanup(fake.Close)
+	fake.SetOAuthApp("cid.123", "client-secret")
+	fake.AddWorkspace(slackfake.Workspace{ID: "T1", Name: "Acme Slack", Domain: "acme", BotUserID: "UBOT"})
+	fake.AddUser(slackfake.User{ID: "U1", TeamID: "T1", Name: "ada", Email: "ada@acme.test"})
+	fake.AddUser(slackfake.User{ID: "U2", TeamID: "T1", Name: "bob", Email: "bob@acme.test"})
+	fake.AddChannel(slackfake.Channel{ID: "C1", TeamID: "T1", Name: "errors", Members: []string{"U1", "U2"}, BotMember: true})
+	addr := freeAddr(t)
+	e := env{
+		"TRIAGE_DATABASE_URL": dbtest.URL(t, engine), "TRIAGE_ADDR": addr, "TRIAGE_SECRET_KEY": strings.Repeat("s", 40),
+		"SLACK_CLIENT_ID": "cid.123", "SLACK_CLIENT_SECRET": "client-secret", "SLACK_SIGNING_SECRET": signingSecret,
+		"SLACK_API_URL": fake.APIURL(), "SLACK_AUTHORIZE_URL": fake.URL() + "/oauth/v2/authorize",
+	}
+	for _, args := range [][]string{
+		{"user", "create", "--email", "ada@acme.test", "--password", "correct horse", "--name", "Ada"},
+		{"user", "create", "--email", "bob@acme.test", "--password", "battery staple", "--name", "Bob"},
+		{"org", "create", "--slug", "acme", "--owner", "ada@acme.test"},
+		{"member", "add", "--org", "acme", "--email", "bob@acme.test"},
+	} {
+		if _, _, err := triageCmd(t, e, args...); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	b := &slackBundle{fake: fake, env: e, base: startServe(t, e)}
+	b.admin = b.login(t, "ada@acme.test", "correct horse")
+	return b
+}
+
+func (b *slackBundle) login(t *testing.T, email, password string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(b.base+"/auth/login/", url.Values{"email": {email}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login as %s: %d", email, resp.StatusCode)
+	}
+	return c
+}
+
+// install runs the OAuth install as ada: Triage's redirect to Slack, the
+// consent (the fake's code), and the redirect back.
+func (b *slackBundle) install(t *testing.T) {
+	t.Helper()
+	resp, err := b.admin.Get(b.base + "/organizations/acme/integrations/slack/setup/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("install start: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	q := loc.Query()
+	if q.Get("client_id") != "cid.123" || q.Get("redirect_uri") != b.base+"/extensions/slack/setup/" || q.Get("state") == "" {
+		t.Fatalf("authorize URL %s", loc)
+	}
+	code := b.fake.NewOAuthCode(slackfake.Grant{TeamID: "T1", UserID: "U1", Scopes: slackfake.DefaultBotScopes(), RedirectURI: q.Get("redirect_uri")})
+	resp, err = b.admin.Get(b.base + "/extensions/slack/setup/?" + url.Values{"code": {code}, "state": {q.Get("state")}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Acme Slack") {
+		t.Fatalf("install callback: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// command sends a signed /triage slash command and returns the reply text.
+func (b *slackBundle) command(t *testing.T, user, text, responseURL string) string {
+	t.Helper()
+	form := url.Values{"team_id": {"T1"}, "user_id": {user}, "channel_id": {"C1"}, "channel_name": {"errors"},
+		"command": {"/triage"}, "text": {text}, "response_url": {responseURL}, "trigger_id": {"1.2.3"}}
+	body := form.Encode()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequest("POST", b.base+"/extensions/slack/commands/", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", slack.ComputeSignature(signingSecret, ts, []byte(body)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var reply struct {
+		ResponseType string `json:"response_type"`
+		Text         string `json:"text"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&reply); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/triage %s: %d %v", text, resp.StatusCode, err)
+	}
+	if reply.ResponseType != "ephemeral" {
+		t.Errorf("/triage %s replied %q, want ephemeral", text, reply.ResponseType)
+	}
+	return reply.Text
+}
+
+var linkURLPattern = regexp.MustCompile(`https?://[^\s|>]+/extensions/slack/link-identity/[^\s|>]+/`)
+
+// TestSlackInstallAndLinkInBrowser: an owner installs the workspace; a
+// member asks for a link with /triage link, opens it in a real browser,
+// logs in, confirms, and lands on the success page with the deep link back
+// to Slack, which got the confirmation.
+func TestSlackInstallAndLinkInBrowser(t *testing.T) {
+	t.Parallel()
+	b := setupSlack(t, store.SQLite)
+	b.install(t)
+
+	req, _ := http.NewRequest("GET", b.base+"/api/0/organizations/acme/integrations/", nil)
+	out, _, err := triageCmd(t, b.env, "token", "create", "--email", "ada@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+lastLine(out))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(raw), `"externalId":"T1"`) || !strings.Contains(string(raw), `"status":"active"`) || strings.Contains(string(raw), "xox") {
+		t.Fatalf("integrations: %s", raw)
+	}
+
+	responseURL := b.fake.NewResponseURL("T1", "C1", "U2")
+	reply := b.command(t, "U2", "link", responseURL)
+	linkURL := linkURLPattern.FindString(reply)
+	if linkURL == "" {
+		t.Fatalf("/triage link replied without a link: %q", reply)
+	}
+
+	ctx := browser.New(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(linkURL)); err != nil {
+		t.Fatal(err)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil || !strings.Contains(loc, "/auth/login/") {
+		t.Fatalf("logged out, the link went to %s (%v), want the login form", loc, err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#email"), "bob@acme.test"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "battery staple"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("#login"))); err != nil {
+		t.Fatal(err)
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); loc != linkURL {
+		t.Fatalf("after login the browser is at %s, want back at the link", loc)
+	}
+	page, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	if err != nil || !strings.Contains(page, "Acme Slack") {
+		t.Fatalf("confirm page does not name the workspace: %q %v", page, err)
+	}
+	resp2, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("#confirm")))
+	if err != nil || resp2.Status != 200 {
+		t.Fatalf("confirm: %v %v", resp2, err)
+	}
+	href, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("#back-to-slack"), "href"))
+	if err != nil || href.Value != "slack://channel?id=C1&team=T1" {
+		t.Fatalf("deep link %q, %v", href.Value, err)
+	}
+	posts := b.fake.ResponseURLPosts(responseURL)
+	if len(posts) != 1 || !strings.Contains(string(posts[0].Body), `"response_type":"ephemeral"`) || !strings.Contains(string(posts[0].Body), `"replace_original":false`) {
+		t.Fatalf("Slack got %d confirmations: %+v", len(posts), posts)
+	}
+	if got := b.command(t, "U2", "link", ""); !strings.Contains(got, "bob@acme.test") {
+		t.Errorf("/triage link after linking: %q, want it to name the linked account", got)
+	}
+}

@@ -1,0 +1,271 @@
+package alert_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"triage"
+	"triage/internal/alert"
+	"triage/internal/config"
+	"triage/internal/eventwriter"
+	"triage/internal/ingest"
+	"triage/internal/issues"
+	"triage/internal/jobs"
+	"triage/internal/secretbox"
+	"triage/internal/signing"
+	"triage/internal/slack"
+	"triage/internal/slack/slackfake"
+	"triage/internal/store"
+	"triage/internal/testutil/dbtest"
+)
+
+const secretKey = "0123456789abcdef0123456789abcdef"
+
+// world is one test's Triage: a store, River working jobs, the event
+// writer, the issue service, the real Slack integration talking to a fake
+// Slack, and the alert service wired as serve wires it.
+type world struct {
+	t      *testing.T
+	ctx    context.Context
+	s      *store.Store
+	url    string
+	fake   *slackfake.Server
+	integ  *slack.Integration
+	alerts *alert.Service
+	issues *issues.Service
+	writer *eventwriter.Writer
+	jobs   *jobs.Client
+	reg    *prometheus.Registry
+
+	org                      *triage.Organization
+	project                  *triage.Project
+	owner, admin, member, ww *triage.User
+	integrationID            int64
+	eventSeq                 atomic.Int64
+}
+
+type worldOpts struct {
+	limits  alert.PaceLimits
+	workers int
+}
+
+func newWorld(t *testing.T, engine store.Engine, o worldOpts) *world {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w := &world{t: t, ctx: ctx, url: dbtest.URL(t, engine), reg: prometheus.NewRegistry()}
+	var err error
+	if w.s, err = store.Open(ctx, w.url, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.s.Close() })
+	if _, err := w.s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	w.fake = slackfake.New()
+	t.Cleanup(w.fake.Close)
+	w.fake.AddWorkspace(slackfake.Workspace{ID: "T1", Name: "Acme Slack", Domain: "acme", BotName: "triagebot"})
+	w.fake.AddUser(slackfake.User{ID: "U1", TeamID: "T1", Name: "ada"})
+	w.fake.AddChannel(slackfake.Channel{ID: "C1", TeamID: "T1", Name: "alerts", BotMember: true, Members: []string{"U1"}})
+	w.fake.AddChannel(slackfake.Channel{ID: "C2", TeamID: "T1", Name: "secret", IsPrivate: true, Members: []string{"U1"}})
+	w.fake.AddChannel(slackfake.Channel{ID: "C3", TeamID: "T1", Name: "old", IsArchived: true, BotMember: true})
+	w.fake.AddChannel(slackfake.Channel{ID: "C4", TeamID: "T1", Name: "general"})
+	w.fake.AddBotToken("T1", "xoxb-acme")
+
+	cfg := &config.Config{URLPrefix: "https://triage.example.com", SecretKey: secretKey,
+		SlackClientID: "cid", SlackClientSecret: "csecret", SlackSigningSecret: "ssecret",
+		SlackAPIURL: w.fake.APIURL(), SlackOAuthFlow: "v2"}
+	box := secretbox.New([]byte(secretKey))
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("ALERT_TEST_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	w.issues = issues.New(w.s, nil)
+	w.integ = slack.New(slack.Deps{Logger: logger, Store: w.s, Config: cfg, Box: box, Signer: signing.New([]byte(secretKey)),
+		HTTPClient: &http.Client{Timeout: 10 * time.Second}, Issues: w.issues})
+	if o.limits == (alert.PaceLimits{}) {
+		o.limits = alert.PaceLimits{Channel: alert.Rate{PerSecond: 50, Burst: 5}}
+	}
+	w.alerts = alert.New(alert.Deps{Store: w.s, Slack: alert.FromSlack(w.integ), Metrics: alert.NewMetrics(w.reg, w.s),
+		Logger: logger, Options: alert.Options{Limits: o.limits}})
+	w.issues.OnChange(w.alerts.OnIssueChange)
+	workers := river.NewWorkers()
+	w.alerts.Register(workers)
+	w.integ.RegisterWorkers(workers)
+	if o.workers == 0 {
+		o.workers = 60
+	}
+	if w.jobs, err = jobs.New(ctx, w.s, w.url, logger, workers, jobs.Options{Work: true, MaxWorkers: o.workers}); err != nil {
+		t.Fatal(err)
+	}
+	w.alerts.SetJobs(w.jobs)
+	w.integ.SetJobs(w.jobs)
+	if err := w.jobs.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		w.jobs.Stop(stop)
+	})
+	w.writer = eventwriter.New(w.s, w.jobs, logger, nil)
+	go w.writer.Run(ctx)
+
+	mk := func(email, name string) *triage.User {
+		u, err := w.s.CreateUser(ctx, email, name, "hash", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	w.owner, w.admin, w.member, w.ww = mk("owner@acme.test", "Olga"), mk("admin@acme.test", "Ada"), mk("member@acme.test", "Mel"), mk("out@acme.test", "")
+	if w.org, err = w.s.CreateOrganization(ctx, "acme", "Acme", w.owner.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.s.AddMember(ctx, w.org.ID, w.admin.ID, triage.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.s.AddMember(ctx, w.org.ID, w.member.ID, triage.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	team, err := w.s.CreateTeam(ctx, w.org.ID, "core", "Core")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.s.AddTeamMember(ctx, team.ID, w.member.ID); err != nil {
+		t.Fatal(err)
+	}
+	if w.project, err = w.s.CreateProject(ctx, w.org.ID, "api", "API", team.ID); err != nil {
+		t.Fatal(err)
+	}
+	enc, err := box.Seal("xoxb-acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := w.s.UpsertIntegration(ctx, &store.Integration{ExternalID: "T1", Name: "Acme Slack", DomainName: "acme.slack.com",
+		BotUserID: "U1BOT", InstallType: "v2", AccessTokenEnc: enc, Scopes: strings.Join(slackfake.DefaultBotScopes(), ",")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.integrationID = in.ID
+	if err := w.s.AttachIntegration(ctx, w.org.ID, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Ada is linked in Slack as U1.
+	if _, err := w.s.LinkIdentity(ctx, in.ID, "U1", w.admin.ID); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// rule creates a rule as the admin.
+func (w *world) rule(body string) *alert.Rule {
+	w.t.Helper()
+	in, err := alert.ParseRuleInput([]byte(body))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	r, err := w.alerts.CreateRule(w.ctx, w.admin.ID, "acme", "api", in)
+	if err != nil {
+		w.t.Fatalf("create rule %s: %v", body, err)
+	}
+	return r
+}
+
+// send ingests one event of the given kind (same kind, same issue) through
+// the event writer, as the envelope endpoint does.
+func (w *world) send(kind, level, env, release string) {
+	w.t.Helper()
+	id := w.eventSeq.Add(1)
+	body := fmt.Sprintf(`{"event_id":"%032x","level":%q,"platform":"go","release":%q,"environment":%q,
+		"exception":[{"type":"*errors.errorString","value":"%s failed","stacktrace":{"frames":[
+		{"module":"example.com/app","function":%q,"filename":"app.go","lineno":7,"in_app":true}]}}]}`,
+		id, level, release, env, kind, kind)
+	e, err := ingest.ParseStore([]byte(body), time.Now().UTC())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.writer.Save(w.ctx, w.project.ID, []*ingest.Event{e}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// issueOf finds the issue of an event kind sent with send.
+func (w *world) issueOf(kind string) *triage.Issue {
+	w.t.Helper()
+	list, err := w.s.Issues(w.ctx, store.IssueFilter{OrgID: w.org.ID, Limit: 1000})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, i := range list {
+		if strings.Contains(i.Title, kind+" failed") {
+			return i
+		}
+	}
+	w.t.Fatalf("no issue for %s", kind)
+	return nil
+}
+
+// waitFor polls cond until it holds or 20 s pass.
+func (w *world) waitFor(what string, cond func() bool) {
+	w.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			w.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// messages returns the channel's top-level messages.
+func (w *world) messages(channel string) []slackfake.Message { return w.fake.Messages(channel) }
+
+// metric reads one counter of the alert metrics.
+func (w *world) metric(name, label, value string) float64 {
+	w.t.Helper()
+	mfs, err := w.reg.Gather()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					if m.Counter != nil {
+						return m.GetCounter().GetValue()
+					}
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// ruleStatus reloads a rule's action status and reason.
+func (w *world) ruleStatus(id int64) (string, string) {
+	w.t.Helper()
+	r, err := w.s.AlertRule(w.ctx, w.project.ID, id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return r.ActionStatus, r.ActionReason
+}
+
+func strconvItoa(n int64) string { return fmt.Sprint(n) }
