@@ -18,6 +18,9 @@ import (
 // record is what keeps a retry from posting the message twice.
 const recordTimeout = 10 * time.Second
 
+// slotGrace is how late a booked send slot may still be used.
+const slotGrace = 20 * time.Millisecond
+
 type notifyWorker struct {
 	river.WorkerDefaults[NotifyArgs]
 	s *Service
@@ -27,8 +30,15 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 	return w.s.deliver(ctx, job)
 }
 
+// paceKeys are the schedules a message to the channel books a slot on:
+// the channel's (always: a Retry-After is recorded there), and the
+// workspace's when it has a limit.
 func (s *Service) paceKeys(integrationID int64, channelID string) []PaceKey {
-	return []PaceKey{channelKey(s.opts.Limits, integrationID, channelID), workspaceKey(s.opts.Limits, integrationID)}
+	keys := []PaceKey{channelKey(s.opts.Limits, integrationID, channelID)}
+	if s.opts.Limits.Workspace.PerSecond > 0 {
+		keys = append(keys, workspaceKey(s.opts.Limits, integrationID))
+	}
+	return keys
 }
 
 // deliver posts one notification: a card at the top of the channel, or a
@@ -115,7 +125,9 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 func (s *Service) waitForSlot(ctx context.Context, keys []PaceKey, reserved time.Time, persist func(time.Time) error) error {
 	now := s.now()
 	slot := reserved
-	if slot.IsZero() || slot.Before(now.Add(-time.Second)) {
+	// A slot that passed while the job waited to run again is void: sent
+	// late, it would bunch up with the messages booked after it.
+	if slot.IsZero() || slot.Before(now.Add(-slotGrace)) {
 		var err error
 		if slot, err = s.pacer.Reserve(ctx, keys, now); err != nil {
 			return err

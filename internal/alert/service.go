@@ -384,8 +384,7 @@ func (s *Service) checkChannel(ctx context.Context, org *triage.Organization, in
 		}
 		cached, err = s.store.SlackChannelByName(ctx, integrationID, name)
 		if triage.ErrorCode(err) == triage.ENOTFOUND {
-			return Channel{}, invalid(fChan, "no channel named #%s in %s's channel list. Private channels are listed once the bot is in them: type /invite @%s in the channel, or enter the channel's id (in Slack: channel details, at the bottom).",
-				name, in.Name, s.botName(ctx, integrationID))
+			return Channel{}, s.unknownName(ctx, in, name)
 		} else if err != nil {
 			return Channel{}, err
 		}
@@ -411,6 +410,25 @@ func (s *Service) checkChannel(ctx context.Context, org *triage.Organization, in
 		return Channel{}, err
 	}
 	return ch, nil
+}
+
+// unknownName explains a channel name missing from the workspace's list,
+// and has the list fetched when it never was.
+func (s *Service) unknownName(ctx context.Context, in *store.Integration, name string) error {
+	bot := s.botName(ctx, in.ID)
+	st, err := s.store.ChannelSyncState(ctx, in.ID)
+	if err != nil {
+		return err
+	}
+	if st.FinishedAt.IsZero() {
+		if err := s.QueueChannelSync(ctx, in.ID); err != nil {
+			return err
+		}
+		return invalid("action.channel", "%s's channel list is being fetched: try #%s again in a minute, or enter the channel's id (in Slack: channel details, at the bottom). A private channel needs the bot first: type /invite @%s in it.",
+			in.Name, name, bot)
+	}
+	return invalid("action.channel", "no channel named #%s in %s's channel list. Private channels are listed once the bot is in them: type /invite @%s in the channel, or enter the channel's id (in Slack: channel details, at the bottom).",
+		name, in.Name, bot)
 }
 
 // channelCheckFailed turns a failed conversations.info into a precise

@@ -36,23 +36,30 @@ const secretKey = "0123456789abcdef0123456789abcdef"
 // writer, the issue service, the real Slack integration talking to a fake
 // Slack, and the alert service wired as serve wires it.
 type world struct {
-	t      *testing.T
-	ctx    context.Context
-	s      *store.Store
-	url    string
-	fake   *slackfake.Server
-	integ  *slack.Integration
-	alerts *alert.Service
-	issues *issues.Service
-	writer *eventwriter.Writer
-	jobs   *jobs.Client
-	reg    *prometheus.Registry
+	*proc
+	t    *testing.T
+	ctx  context.Context
+	url  string
+	fake *slackfake.Server
+	opts worldOpts
 
 	org                      *triage.Organization
 	project                  *triage.Project
 	owner, admin, member, ww *triage.User
 	integrationID            int64
 	eventSeq                 atomic.Int64
+}
+
+// proc is one Triage process: its own pool, Slack integration, alert
+// service and River client, all on the world's database.
+type proc struct {
+	s      *store.Store
+	integ  *slack.Integration
+	alerts *alert.Service
+	issues *issues.Service
+	writer *eventwriter.Writer
+	jobs   *jobs.Client
+	reg    *prometheus.Registry
 }
 
 type worldOpts struct {
@@ -64,16 +71,13 @@ func newWorld(t *testing.T, engine store.Engine, o worldOpts) *world {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	w := &world{t: t, ctx: ctx, url: dbtest.URL(t, engine), reg: prometheus.NewRegistry()}
-	var err error
-	if w.s, err = store.Open(ctx, w.url, nil); err != nil {
-		t.Fatal(err)
+	if o.limits == (alert.PaceLimits{}) {
+		o.limits = alert.PaceLimits{Channel: alert.Rate{PerSecond: 50, Burst: 5}}
 	}
-	t.Cleanup(func() { w.s.Close() })
-	if _, err := w.s.Migrate(ctx); err != nil {
-		t.Fatal(err)
+	if o.workers == 0 {
+		o.workers = 60
 	}
-
+	w := &world{t: t, ctx: ctx, url: dbtest.URL(t, engine), opts: o}
 	w.fake = slackfake.New()
 	t.Cleanup(w.fake.Close)
 	w.fake.AddWorkspace(slackfake.Workspace{ID: "T1", Name: "Acme Slack", Domain: "acme", BotName: "triagebot"})
@@ -83,46 +87,8 @@ func newWorld(t *testing.T, engine store.Engine, o worldOpts) *world {
 	w.fake.AddChannel(slackfake.Channel{ID: "C3", TeamID: "T1", Name: "old", IsArchived: true, BotMember: true})
 	w.fake.AddChannel(slackfake.Channel{ID: "C4", TeamID: "T1", Name: "general"})
 	w.fake.AddBotToken("T1", "xoxb-acme")
-
-	cfg := &config.Config{URLPrefix: "https://triage.example.com", SecretKey: secretKey,
-		SlackClientID: "cid", SlackClientSecret: "csecret", SlackSigningSecret: "ssecret",
-		SlackAPIURL: w.fake.APIURL(), SlackOAuthFlow: "v2"}
-	box := secretbox.New([]byte(secretKey))
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("ALERT_TEST_LOG") != "" {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	w.issues = issues.New(w.s, nil)
-	w.integ = slack.New(slack.Deps{Logger: logger, Store: w.s, Config: cfg, Box: box, Signer: signing.New([]byte(secretKey)),
-		HTTPClient: &http.Client{Timeout: 10 * time.Second}, Issues: w.issues})
-	if o.limits == (alert.PaceLimits{}) {
-		o.limits = alert.PaceLimits{Channel: alert.Rate{PerSecond: 50, Burst: 5}}
-	}
-	w.alerts = alert.New(alert.Deps{Store: w.s, Slack: alert.FromSlack(w.integ), Metrics: alert.NewMetrics(w.reg, w.s),
-		Logger: logger, Options: alert.Options{Limits: o.limits}})
-	w.issues.OnChange(w.alerts.OnIssueChange)
-	workers := river.NewWorkers()
-	w.alerts.Register(workers)
-	w.integ.RegisterWorkers(workers)
-	if o.workers == 0 {
-		o.workers = 60
-	}
-	if w.jobs, err = jobs.New(ctx, w.s, w.url, logger, workers, jobs.Options{Work: true, MaxWorkers: o.workers}); err != nil {
-		t.Fatal(err)
-	}
-	w.alerts.SetJobs(w.jobs)
-	w.integ.SetJobs(w.jobs)
-	if err := w.jobs.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stop, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		w.jobs.Stop(stop)
-	})
-	w.writer = eventwriter.New(w.s, w.jobs, logger, nil)
-	go w.writer.Run(ctx)
-
+	w.proc = w.startProc(true)
+	var err error
 	mk := func(email, name string) *triage.User {
 		u, err := w.s.CreateUser(ctx, email, name, "hash", false)
 		if err != nil {
@@ -150,7 +116,7 @@ func newWorld(t *testing.T, engine store.Engine, o worldOpts) *world {
 	if w.project, err = w.s.CreateProject(ctx, w.org.ID, "api", "API", team.ID); err != nil {
 		t.Fatal(err)
 	}
-	enc, err := box.Seal("xoxb-acme")
+	enc, err := secretbox.New([]byte(secretKey)).Seal("xoxb-acme")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +134,57 @@ func newWorld(t *testing.T, engine store.Engine, o worldOpts) *world {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// startProc starts one process on the world's database; the first one
+// migrates and runs the event writer.
+func (w *world) startProc(first bool) *proc {
+	t, ctx := w.t, w.ctx
+	p := &proc{reg: prometheus.NewRegistry()}
+	var err error
+	if p.s, err = store.Open(ctx, w.url, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.s.Close() })
+	if first {
+		if _, err := p.s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := &config.Config{URLPrefix: "https://triage.example.com", SecretKey: secretKey,
+		SlackClientID: "cid", SlackClientSecret: "csecret", SlackSigningSecret: "ssecret",
+		SlackAPIURL: w.fake.APIURL(), SlackOAuthFlow: "v2"}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("ALERT_TEST_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	p.issues = issues.New(p.s, nil)
+	p.integ = slack.New(slack.Deps{Logger: logger, Store: p.s, Config: cfg, Box: secretbox.New([]byte(secretKey)),
+		Signer: signing.New([]byte(secretKey)), HTTPClient: &http.Client{Timeout: 10 * time.Second}, Issues: p.issues})
+	p.alerts = alert.New(alert.Deps{Store: p.s, Slack: alert.FromSlack(p.integ), Metrics: alert.NewMetrics(p.reg, p.s),
+		Logger: logger, Options: alert.Options{Limits: w.opts.limits}})
+	p.issues.OnChange(p.alerts.OnIssueChange)
+	workers := river.NewWorkers()
+	p.alerts.Register(workers)
+	p.integ.RegisterWorkers(workers)
+	if p.jobs, err = jobs.New(ctx, p.s, w.url, logger, workers, jobs.Options{Work: true, MaxWorkers: w.opts.workers}); err != nil {
+		t.Fatal(err)
+	}
+	p.alerts.SetJobs(p.jobs)
+	p.integ.SetJobs(p.jobs)
+	if err := p.jobs.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		p.jobs.Stop(stop)
+	})
+	if first {
+		p.writer = eventwriter.New(p.s, p.jobs, logger, nil)
+		go p.writer.Run(ctx)
+	}
+	return p
 }
 
 // rule creates a rule as the admin.
@@ -269,3 +286,5 @@ func (w *world) ruleStatus(id int64) (string, string) {
 }
 
 func strconvItoa(n int64) string { return fmt.Sprint(n) }
+
+func strconvFormat(n int64) string { return fmt.Sprintf("%04d", n) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -95,7 +96,7 @@ func FuzzNormalize(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Raw does not normalize: %v", err)
 		}
-		if diff := cmp.Diff(ev, again); diff != "" {
+		if diff := diffEvents(ev, again); diff != "" {
 			t.Fatalf("normalizing Raw again differs (-first +again):\n%s", diff)
 		}
 
@@ -110,13 +111,22 @@ func FuzzNormalize(f *testing.F) {
 		}
 		back.Raw = ev.Raw
 		back.Contexts, ev.Contexts = compactJSON(t, back.Contexts), compactJSON(t, ev.Contexts)
-		if diff := cmp.Diff(ev, &back); diff != "" {
+		if diff := diffEvents(ev, &back); diff != "" {
 			t.Fatalf("JSON round trip differs (-event +stored):\n%s", diff)
 		}
 		if back.GroupingHash() != ev.GroupingHash() || back.Title() != ev.Title() || back.Culprit() != ev.Culprit() {
 			t.Fatal("grouping changed through storage")
 		}
 	})
+}
+
+// diffEvents is cmp.Diff behind a reflect.DeepEqual fast path: cmp is
+// thorough but slow, and the fuzzer runs this for every input.
+func diffEvents(a, b *Event) string {
+	if reflect.DeepEqual(a, b) {
+		return ""
+	}
+	return cmp.Diff(a, b)
 }
 
 func compactJSON(t *testing.T, b json.RawMessage) json.RawMessage {

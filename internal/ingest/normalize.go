@@ -107,7 +107,7 @@ func eventMessage(w *wireEvent) (formatted, template string) {
 		}
 	}
 	if le != nil {
-		template, formatted = le.Message, le.Formatted
+		template, formatted = truncate(le.Message, maxMessage), le.Formatted
 		if formatted == "" && template != "" {
 			formatted = formatMessage(template, le.Params)
 		}

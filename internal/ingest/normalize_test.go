@@ -368,3 +368,22 @@ func TestTruncate(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatMessageLinear(t *testing.T) {
+	t.Parallel()
+	for _, unit := range []string{"%(", "{", "{1", "%-", "%("} {
+		tmpl := strings.Repeat(unit, (512<<10)/len(unit))
+		start := time.Now()
+		_ = formatMessage(tmpl, json.RawMessage(`{"a":"b"}`))
+		_ = formatMessage(tmpl, json.RawMessage(`["a","b"]`))
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%q: %v", unit, d)
+		}
+	}
+	payload := `{"logentry":{"message":"` + strings.Repeat("%(", 400<<10) + `","params":{"x":1}}}`
+	start := time.Now()
+	ev := mustNormalize(t, payload)
+	if d := time.Since(start); d > time.Second || len(ev.MessageTemplate) > 3*maxMessage {
+		t.Errorf("Normalize: %v, template %d bytes", d, len(ev.MessageTemplate))
+	}
+}

@@ -1,0 +1,153 @@
+package alert_test
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"triage/internal/alert"
+	"triage/internal/jobs"
+	"triage/internal/slack/slackfake"
+	"triage/internal/store"
+	"triage/internal/testutil/dbtest"
+)
+
+// TestDeliveryBurst sends a burst of notifications to 20 channels of a fake
+// Slack that allows 20 messages a second per channel (bursts of 3), and
+// checks that every one arrives exactly once, that no 429 went unhonoured,
+// and how close the total time comes to the minimum the limit allows. On
+// PostgreSQL two processes (two pools, two River clients) share the work
+// and the pacing. TRIAGE_ALERT_BURST sets the number of issues (each
+// notifies the 20 channels; default 100, so 2,000 notifications);
+// TRIAGE_ALERT_BURST_STRICT=1 also fails when the time is more than 15%
+// over the minimum.
+//
+//	go test ./internal/alert -run TestDeliveryBurst -v -count=1
+func TestDeliveryBurst(t *testing.T) {
+	t.Parallel()
+	issuesN := 100
+	if v := os.Getenv("TRIAGE_ALERT_BURST"); v != "" {
+		issuesN, _ = strconv.Atoi(v)
+	}
+	if testing.Short() {
+		issuesN = 10
+	}
+	const (
+		channels  = 20
+		perSecond = 20.0
+		fakeBurst = 3
+		burstOurs = 1
+	)
+	for _, engine := range dbtest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			w := newWorld(t, engine, worldOpts{limits: alert.PaceLimits{Channel: alert.Rate{PerSecond: perSecond, Burst: burstOurs}}})
+			procs := []*proc{w.proc}
+			if engine == store.Postgres {
+				procs = append(procs, w.startProc(false))
+			}
+			w.fake.SetChannelRateLimit(perSecond, fakeBurst)
+			integ := itoa(w.integrationID)
+			var chans []string
+			for c := range channels {
+				id := fmt.Sprintf("CB%02d", c)
+				chans = append(chans, id)
+				w.fake.AddChannel(slackfake.Channel{ID: id, TeamID: "T1", Name: fmt.Sprintf("burst-%02d", c), BotMember: true})
+				w.rule(`{"name": "burst ` + id + `", "conditions": {"firstSeen": true}, "action": {"integrationId": "` + integ + `", "channel": "` + id + `"}}`)
+			}
+			// The issues exist; their issue.created jobs are what ingestion
+			// would queue.
+			var issueIDs []int64
+			err := w.s.InTx(w.ctx, func(tx *store.Tx) error {
+				for i := range issuesN {
+					is, err := tx.CreateIssue(w.ctx, store.NewIssue{ProjectID: w.project.ID, GroupHash: fmt.Sprintf("h%d", i),
+						Title: fmt.Sprintf("burst issue %d", i), Level: "error", SeenAt: time.Now()})
+					if err != nil {
+						return err
+					}
+					issueIDs = append(issueIDs, is.ID)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := issuesN * channels
+			start := time.Now()
+			// Evaluate the rules from both processes at once, as River
+			// would spread issue.created jobs.
+			var wg sync.WaitGroup
+			for k, p := range procs {
+				wg.Go(func() {
+					for i, id := range issueIDs {
+						if i%len(procs) != k {
+							continue
+						}
+						if err := p.alerts.HandleCreated(w.ctx, jobs.IssueCreated{IssueID: id, EventID: "e" + strconv.FormatInt(id, 10)}); err != nil {
+							t.Error(err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			queued := time.Since(start)
+			deadline := time.Now().Add(time.Duration(float64(issuesN)/perSecond*3+30) * time.Second)
+			var last time.Time
+			for {
+				n := 0
+				last = time.Time{}
+				for _, c := range chans {
+					msgs := w.fake.Messages(c)
+					n += len(msgs)
+					if len(msgs) > 0 && msgs[len(msgs)-1].Posted.After(last) {
+						last = msgs[len(msgs)-1].Posted
+					}
+				}
+				if n >= total {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d messages arrived", n, total)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			time.Sleep(500 * time.Millisecond) // let stragglers (duplicates) show
+			took := last.Sub(start)
+			minimum := time.Duration(float64(issuesN-fakeBurst) / perSecond * float64(time.Second))
+
+			dups, lost := 0, 0
+			for _, c := range chans {
+				seen := map[string]int{}
+				for _, m := range w.fake.Messages(c) {
+					seen[m.Text]++
+				}
+				for i := range issuesN {
+					switch n := seen[fmt.Sprintf("[api] burst issue %d", i)]; {
+					case n == 0:
+						lost++
+					case n > 1:
+						dups += n - 1
+					}
+				}
+			}
+			var pending int64
+			if err := w.s.DB.QueryRowContext(w.ctx, `SELECT COUNT(*) FROM alert_notifications WHERE status <> 'delivered'`).Scan(&pending); err != nil {
+				t.Fatal(err)
+			}
+			st := w.fake.RateLimitStats()
+			over := (took.Seconds()/minimum.Seconds() - 1) * 100
+			t.Logf("%s, %d process(es): %d notifications to %d channels at %.0f/s per channel: %.2fs (queued in %.2fs); minimum %.2fs; %+.1f%%; lost %d, duplicates %d, undelivered rows %d, 429s %d, unhonoured %d",
+				engine, len(procs), total, channels, perSecond, took.Seconds(), queued.Seconds(), minimum.Seconds(), over,
+				lost, dups, pending, st.Limited, st.Unhonoured)
+			if lost != 0 || dups != 0 || pending != 0 || st.Unhonoured != 0 {
+				t.Errorf("lost %d, duplicates %d, undelivered %d, unhonoured 429s %d; want all 0", lost, dups, pending, st.Unhonoured)
+			}
+			if os.Getenv("TRIAGE_ALERT_BURST_STRICT") == "1" && (over > 15 || math.IsNaN(over)) {
+				t.Errorf("took %.1f%% over the minimum, want at most 15%%", over)
+			}
+		})
+	}
+}

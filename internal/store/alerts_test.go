@@ -1,0 +1,251 @@
+package store_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"triage"
+	"triage/internal/store"
+	"triage/internal/testutil/dbtest"
+)
+
+type alertFixture struct {
+	issue, other *triage.Issue
+	project      *triage.Project
+	integration  *store.Integration
+}
+
+func alertSetup(t *testing.T, s *store.Store) alertFixture {
+	t.Helper()
+	ctx := context.Background()
+	owner, _ := s.CreateUser(ctx, "o@example.com", "", "h", false)
+	org, _ := s.CreateOrganization(ctx, "acme", "", owner.ID)
+	p, err := s.CreateProject(ctx, org.ID, "web", "Web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f alertFixture
+	f.project = p
+	if err := s.InTx(ctx, func(tx *store.Tx) error {
+		if f.issue, err = tx.CreateIssue(ctx, store.NewIssue{ProjectID: p.ID, GroupHash: "a", Title: "A", SeenAt: time.Now()}); err != nil {
+			return err
+		}
+		f.other, err = tx.CreateIssue(ctx, store.NewIssue{ProjectID: p.ID, GroupHash: "b", Title: "B", SeenAt: time.Now()})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if f.integration, err = s.UpsertIntegration(ctx, &store.Integration{ExternalID: "T1", Name: "One", InstallType: "v2", AccessTokenEnc: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestAlertRulesAndLedger(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := alertSetup(t, s)
+		r := &store.AlertRule{ProjectID: f.project.ID, Name: "new", Conditions: `{"firstSeen":true}`, IntegrationID: f.integration.ID,
+			ChannelID: "C1", ChannelName: "alerts", ThrottleMinutes: 30, Thread: true}
+		if err := s.CreateAlertRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.AlertRule(ctx, f.project.ID, r.ID)
+		if err != nil || got.Name != "new" || got.ActionStatus != store.ActionOK || !got.Thread || got.ChannelName != "alerts" {
+			t.Fatalf("rule %+v, %v", got, err)
+		}
+		if _, err := s.AlertRule(ctx, f.project.ID+1, r.ID); triage.ErrorCode(err) != triage.ENOTFOUND {
+			t.Errorf("rule of another project: %v", err)
+		}
+		// Broken once: a second report of the same reason changes nothing.
+		if changed, err := s.SetAlertActionStatus(ctx, r.ID, store.ActionBroken, "is_archived"); err != nil || !changed {
+			t.Fatalf("break: %v %v", changed, err)
+		}
+		if changed, _ := s.SetAlertActionStatus(ctx, r.ID, store.ActionBroken, "is_archived"); changed {
+			t.Error("the same status counted as a change")
+		}
+		if counts, err := s.BrokenAlertRules(ctx); err != nil || counts["is_archived"] != 1 {
+			t.Errorf("broken rules %v, %v", counts, err)
+		}
+		// Saving the rule again (its action was checked) makes it ok.
+		r.Name = "renamed"
+		if err := s.UpdateAlertRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.AlertRule(ctx, f.project.ID, r.ID); got.Name != "renamed" || got.ActionStatus != store.ActionOK {
+			t.Errorf("after update: %+v", got)
+		}
+		if list, _ := s.AlertRulesForOrg(ctx, f.project.OrgID); len(list) != 1 || list[0].ID != r.ID {
+			t.Errorf("org rules %+v", list)
+		}
+
+		// The ledger: one notification per rule, issue and cause.
+		n := &store.AlertNotification{RuleID: r.ID, IssueID: f.issue.ID, Cause: "issue.created:e1", IntegrationID: f.integration.ID, ChannelID: "C1"}
+		id, err := s.CreateAlertNotification(ctx, n)
+		if err != nil || id == 0 {
+			t.Fatalf("notification %d, %v", id, err)
+		}
+		if again, err := s.CreateAlertNotification(ctx, n); err != nil || again != 0 {
+			t.Errorf("same cause again: %d, %v", again, err)
+		}
+		if has, _ := s.HasAlertNotifications(ctx, f.issue.ID); !has {
+			t.Error("pending notification not seen")
+		}
+		if ts, _ := s.AlertCardIn(ctx, f.issue.ID, f.integration.ID, "C1"); ts != "" {
+			t.Errorf("card %q before delivery", ts)
+		}
+		if ok, err := s.FinishNotification(ctx, id, store.NotificationDelivered, "", "111.1", ""); err != nil || !ok {
+			t.Fatalf("finish: %v %v", ok, err)
+		}
+		if ok, _ := s.FinishNotification(ctx, id, store.NotificationFailed, "x", "", ""); ok {
+			t.Error("a delivered notification was finished again")
+		}
+		reply, _ := s.CreateAlertNotification(ctx, &store.AlertNotification{RuleID: r.ID, IssueID: f.issue.ID, Cause: "event.received:e2",
+			IntegrationID: f.integration.ID, ChannelID: "C1"})
+		if _, err := s.FinishNotification(ctx, reply, store.NotificationDelivered, "", "", "111.1"); err != nil {
+			t.Fatal(err)
+		}
+		if ts, _ := s.AlertCardIn(ctx, f.issue.ID, f.integration.ID, "C1"); ts != "111.1" {
+			t.Errorf("card %q, want 111.1", ts)
+		}
+		if cards, _ := s.AlertCards(ctx, f.issue.ID); len(cards) != 1 || cards[0].TS != "111.1" {
+			t.Errorf("cards %+v: want the one card, not the thread reply", cards)
+		}
+		if counts, _ := s.NotificationCounts(ctx, []int64{r.ID}, time.Time{}); counts[r.ID][store.NotificationDelivered] != 2 {
+			t.Errorf("counts %v", counts)
+		}
+		// Deleting the rule keeps the ledger (the cards stay live).
+		if err := s.DeleteAlertRule(ctx, f.project.ID, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.AlertNotification(ctx, id); err != nil || got.RuleID != 0 || got.MessageTS != "111.1" {
+			t.Errorf("after rule deletion: %+v, %v", got, err)
+		}
+		if err := s.DeleteAlertRule(ctx, f.project.ID, r.ID); triage.ErrorCode(err) != triage.ENOTFOUND {
+			t.Errorf("delete twice: %v", err)
+		}
+	})
+}
+
+// TestFireAlertThrottle: one statement takes the throttle, so concurrent
+// evaluations of one issue fire once.
+func TestFireAlertThrottle(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := alertSetup(t, s)
+		r := &store.AlertRule{ProjectID: f.project.ID, Name: "r", Conditions: "{}", IntegrationID: f.integration.ID, ChannelID: "C1", ThrottleMinutes: 30}
+		if err := s.CreateAlertRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		fired := 0
+		for range 8 {
+			wg.Go(func() {
+				err := s.InTx(ctx, func(tx *store.Tx) error {
+					ok, err := tx.FireAlert(ctx, r.ID, f.issue.ID, t0, 30*time.Minute)
+					if ok {
+						mu.Lock()
+						fired++
+						mu.Unlock()
+					}
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if fired != 1 {
+			t.Fatalf("fired %d times, want 1", fired)
+		}
+		if ok, _ := s.FireAlert(ctx, r.ID, f.issue.ID, t0.Add(29*time.Minute), 30*time.Minute); ok {
+			t.Error("fired within the throttle")
+		}
+		if ok, _ := s.FireAlert(ctx, r.ID, f.other.ID, t0, 30*time.Minute); !ok {
+			t.Error("another issue is throttled")
+		}
+		if ok, _ := s.FireAlert(ctx, r.ID, f.issue.ID, t0.Add(30*time.Minute), 30*time.Minute); !ok {
+			t.Error("not fired after the throttle")
+		}
+		if ok, _ := s.FireAlert(ctx, r.ID, f.issue.ID, t0.Add(30*time.Minute), 0); !ok {
+			t.Error("throttle 0 did not fire")
+		}
+	})
+}
+
+func TestPacesAndChannels(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := alertSetup(t, s)
+		t0 := time.Unix(1_700_000_000, 0).UTC()
+		err := s.InTx(ctx, func(tx *store.Tx) error {
+			paces, err := tx.LockPaces(ctx, []string{"w:1", "c:1:C1"})
+			if err != nil {
+				return err
+			}
+			if len(paces) != 2 || paces["c:1:C1"].TAT.After(t0) {
+				t.Errorf("new paces %+v", paces)
+			}
+			p := paces["c:1:C1"]
+			p.TAT, p.BlockedUntil = t0, t0.Add(time.Second)
+			return tx.SavePace(ctx, p)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if until, err := s.BlockedUntil(ctx, []string{"c:1:C1", "w:1", "nope"}); err != nil || !until.Equal(t0.Add(time.Second)) {
+			t.Errorf("blocked until %v, %v", until, err)
+		}
+
+		in := f.integration.ID
+		seen := time.Now()
+		chans := []store.SlackChannel{{ID: "C1", Name: "alerts"}, {ID: "C2", Name: "alerts_eu", IsPrivate: true, IsMember: true}, {ID: "C3", Name: "ops%"}}
+		if err := s.UpsertSlackChannels(ctx, in, chans, seen); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.SlackChannels(ctx, in, "ALERTS", 10); len(got) != 2 {
+			t.Errorf("search alerts: %+v", got)
+		}
+		if got, _ := s.SlackChannels(ctx, in, "%", 10); len(got) != 1 || got[0].ID != "C3" {
+			t.Errorf("a %% in the query is literal: %+v", got)
+		}
+		if got, _ := s.SlackChannels(ctx, in, "s_eu", 10); len(got) != 1 || got[0].ID != "C2" {
+			t.Errorf("an _ in the query is literal: %+v", got)
+		}
+		if c, err := s.SlackChannelByName(ctx, in, "alerts_eu"); err != nil || c.ID != "C2" || !c.IsPrivate {
+			t.Errorf("by name: %+v, %v", c, err)
+		}
+		// A later listing that no longer sees C3 forgets it.
+		if err := s.UpsertSlackChannels(ctx, in, chans[:2], seen.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteSlackChannelsBefore(ctx, in, seen.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SlackChannelByID(ctx, in, "C3"); triage.ErrorCode(err) != triage.ENOTFOUND {
+			t.Errorf("C3 still cached: %v", err)
+		}
+		st, err := s.ChannelSyncState(ctx, in)
+		if err != nil || !st.FinishedAt.IsZero() || st.Cursor != "" {
+			t.Fatalf("fresh sync state %+v, %v", st, err)
+		}
+		st.Cursor, st.StartedAt, st.Pages = "abc", seen, 1
+		if err := s.SaveChannelSync(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		if st2, _ := s.ChannelSyncState(ctx, in); st2.Cursor != "abc" || st2.Pages != 1 || !st2.StartedAt.Equal(seen.Truncate(time.Microsecond)) {
+			t.Errorf("sync state %+v", st2)
+		}
+		if ids, _ := s.ActiveIntegrationIDs(ctx); len(ids) != 1 || ids[0] != in {
+			t.Errorf("active integrations %v", ids)
+		}
+	})
+}
