@@ -224,6 +224,16 @@ func TestIngestAnswers(t *testing.T) {
 		{"oversized event", storeURL, key, "", []byte(event(5, strings.Repeat("x", 2<<20))), 413},
 		{"decompression bomb", envelopeURL, key, "gzip", bomb, 413},
 	}
+	// A DSN with a path prefix (Triage behind a proxy path) posts to
+	// <prefix>/api/<id>/envelope/.
+	cases = append(cases, struct {
+		name   string
+		url    string
+		auth   string
+		enc    string
+		body   []byte
+		status int
+	}{"DSN path prefix", b.base + "/sentry/relay/api/" + b.projectID + "/envelope/", key, "", envelope(6, "via prefix"), 200})
 	for _, c := range cases {
 		if got := post(c.url, c.auth, c.enc, c.body); got != c.status {
 			t.Errorf("%s: %d, want %d", c.name, got, c.status)
@@ -233,8 +243,8 @@ func TestIngestAnswers(t *testing.T) {
 	for _, i := range b.issues(t) {
 		titles = append(titles, fmt.Sprint(i["title"]))
 	}
-	if len(titles) != 2 {
-		t.Errorf("issues %v: want exactly the two accepted events", titles)
+	if len(titles) != 3 {
+		t.Errorf("issues %v: want exactly the three accepted events", titles)
 	}
 	s, err := store.Open(context.Background(), b.url, nil)
 	if err != nil {
@@ -243,7 +253,7 @@ func TestIngestAnswers(t *testing.T) {
 	defer s.Close()
 	var n int
 	s.DB.QueryRow(`SELECT COUNT(*) FROM events`).Scan(&n)
-	if n != 2 {
-		t.Errorf("%d events stored, want 2", n)
+	if n != 3 {
+		t.Errorf("%d events stored, want 3", n)
 	}
 }

@@ -163,7 +163,7 @@ func New(d Deps) *Server {
 
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.metrics.wrap(s.recoverPanics(securityHeaders(mux)))
+	s.handler = s.metrics.wrap(s.recoverPanics(securityHeaders(stripDSNPrefix(mux))))
 	return s
 }
 
