@@ -114,7 +114,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	alerts.Register(workers)
 	periodic = append(periodic, alerts.Periodic()...)
 	issueService.OnChange(alerts.OnIssueChange)
-	jobClient, err := jobs.New(ctx, s, cfg.DatabaseURL, logger, workers, jobs.Options{Work: true, MaxWorkers: 60, Periodic: periodic})
+	jobClient, err := jobs.New(ctx, s, cfg.DatabaseURL, logger, workers, jobs.Options{Work: true, MaxWorkers: 150, Periodic: periodic})
 	if err != nil {
 		return err
 	}
@@ -167,6 +167,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	})
 
 	defer srv.Close()
+	if cfg.DebugAddr != "" {
+		go serveDebug(cfg.DebugAddr, logger)
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -18,9 +18,6 @@ import (
 // record is what keeps a retry from posting the message twice.
 const recordTimeout = 10 * time.Second
 
-// slotGrace is how late a booked send slot may still be used.
-const slotGrace = 20 * time.Millisecond
-
 type notifyWorker struct {
 	river.WorkerDefaults[NotifyArgs]
 	s *Service
@@ -120,27 +117,36 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 // waitForSlot waits for the notification's send slot: the one it booked
 // before a snooze, or a new one. A slot within MaxSleep is waited for in
 // place (when a sleeper token is free); a later one is remembered and the
-// job snoozes until just before it. It returns nil when it is time to send,
-// else the snooze (or an error) for the worker to return.
+// job snoozes until MaxSleep/2 before it (River may start a job that
+// snoozed for longer than its scheduler interval up to that interval
+// late). It returns nil when it is time to send, else the snooze (or an
+// error) for the worker to return.
 func (s *Service) waitForSlot(ctx context.Context, keys []PaceKey, reserved time.Time, persist func(time.Time) error) error {
 	now := s.now()
 	slot := reserved
 	// A slot that passed while the job waited to run again is void: sent
 	// late, it would bunch up with the messages booked after it.
-	if slot.IsZero() || slot.Before(now.Add(-slotGrace)) {
+	if slot.IsZero() || slot.Before(now.Add(-s.slotGrace())) {
 		var err error
 		if slot, err = s.pacer.Reserve(ctx, keys, now); err != nil {
 			return err
 		}
 	}
 	if wait := slot.Sub(now); wait > 0 {
-		if wait > s.opts.MaxSleep || !s.takeSleeper() {
+		snooze := time.Duration(-1)
+		switch {
+		case wait > s.opts.MaxSleep:
+			snooze = wait - s.opts.MaxSleep/2
+		case !s.takeSleeper():
+			snooze = max(wait-250*time.Millisecond, 0)
+		}
+		if snooze >= 0 {
 			if persist != nil {
 				if err := persist(slot); err != nil {
 					return err
 				}
 			}
-			return river.JobSnooze(max(wait-250*time.Millisecond, 0))
+			return river.JobSnooze(snooze)
 		}
 		err := sleep(ctx, wait)
 		<-s.sleepers
@@ -162,6 +168,12 @@ func (s *Service) waitForSlot(ctx context.Context, keys []PaceKey, reserved time
 		return river.JobSnooze(d)
 	}
 	return nil
+}
+
+// slotGrace is how late a booked slot may still be used: half the
+// channel's interval, at most half a second.
+func (s *Service) slotGrace() time.Duration {
+	return min(max(s.opts.Limits.Channel.interval()/2, 5*time.Millisecond), 500*time.Millisecond)
 }
 
 func (s *Service) takeSleeper() bool {

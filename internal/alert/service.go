@@ -27,7 +27,8 @@ type Options struct {
 	// a later slot snoozes the job until shortly before it.
 	MaxSleep time.Duration
 	// Sleepers bounds the workers waiting for a slot at once, so that a
-	// burst of alerts never holds every worker (the others snooze).
+	// burst of alerts never holds every worker (the others snooze): keep
+	// it well below the jobs client's MaxWorkers.
 	Sleepers int
 	// MaxAttempts bounds retries of transient failures (River's backoff
 	// grows as attempt⁴ seconds: 12 attempts span about 17 hours).
@@ -46,10 +47,10 @@ func (o Options) withDefaults() Options {
 		o.Limits = DefaultPaceLimits
 	}
 	if o.MaxSleep <= 0 {
-		o.MaxSleep = 3 * time.Second
+		o.MaxSleep = 10 * time.Second
 	}
 	if o.Sleepers <= 0 {
-		o.Sleepers = 40
+		o.Sleepers = 100
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 12

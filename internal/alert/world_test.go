@@ -75,7 +75,7 @@ func newWorld(t *testing.T, engine store.Engine, o worldOpts) *world {
 		o.limits = alert.PaceLimits{Channel: alert.Rate{PerSecond: 50, Burst: 5}}
 	}
 	if o.workers == 0 {
-		o.workers = 60
+		o.workers = 150
 	}
 	w := &world{t: t, ctx: ctx, url: dbtest.URL(t, engine), opts: o}
 	w.fake = slackfake.New()

@@ -37,6 +37,9 @@ type Config struct {
 	EventRetention time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may finish.
 	ShutdownTimeout time.Duration
+	// DebugAddr, when set, serves Go's profiler (net/http/pprof) on a
+	// separate listener; keep it on loopback.
+	DebugAddr string
 }
 
 // SlackConfigured tells whether the Slack app's credentials are set.
@@ -92,6 +95,7 @@ func Load(args []string, getenv Getenv, stderr io.Writer) (*Config, []string, er
 		SlackOAuthFlow:    env("SLACK_OAUTH_FLOW", "v2"),
 		EventRetention:    90 * 24 * time.Hour,
 		ShutdownTimeout:   15 * time.Second,
+		DebugAddr:         getenv("TRIAGE_DEBUG_ADDR"),
 	}
 	c.SecretKey = secret(getenv, "TRIAGE_SECRET_KEY", os.ReadFile, &problems)
 	c.SlackClientSecret = secret(getenv, "SLACK_CLIENT_SECRET", os.ReadFile, &problems)
@@ -160,6 +164,11 @@ func (c *Config) validate(warnings *[]string) []string {
 	}
 	if u, err := url.Parse(c.URLPrefix); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p = append(p, fmt.Sprintf("TRIAGE_URL_PREFIX %q: want an absolute http(s) URL", c.URLPrefix))
+	}
+	if c.DebugAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
+			p = append(p, fmt.Sprintf("TRIAGE_DEBUG_ADDR %q: want host:port", c.DebugAddr))
+		}
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		p = append(p, "TRIAGE_SECRET_KEY is too short: use at least 32 characters (e.g. `openssl rand -hex 32`)")

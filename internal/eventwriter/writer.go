@@ -44,6 +44,10 @@ type Writer struct {
 	keysMu sync.RWMutex
 	keys   map[int64]keyEntry
 
+	// wantEventJobs, when set, says whether a project needs event.received
+	// jobs (some alert rule looks at every event); nil publishes them always.
+	wantEventJobs func(ctx context.Context, projectID int64) (bool, error)
+
 	// Caches only the writer goroutine touches: an issue never changes
 	// its grouping hash, and a release once recorded stays recorded.
 	issueIDs map[groupKey]int64
@@ -80,6 +84,14 @@ func New(s *store.Store, pub Publisher, logger *slog.Logger, now func() time.Tim
 	return &Writer{store: s, jobs: pub, logger: logger, now: now, in: make(chan *request, 4096),
 		maxWait: 2 * time.Millisecond, enc: enc, dec: dec, keys: map[int64]keyEntry{},
 		issueIDs: map[groupKey]int64{}, releases: map[groupKey]bool{}}
+}
+
+// SetEventJobFilter limits event.received jobs to the projects f approves.
+// A job per issue per batch is most of the background work at high event
+// rates, and without a rule that looks at every event it does nothing.
+// Call it before Run.
+func (w *Writer) SetEventJobFilter(f func(ctx context.Context, projectID int64) (bool, error)) {
+	w.wantEventJobs = f
 }
 
 // Authenticate checks a DSN key against the project's, from a short-lived
@@ -249,6 +261,12 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, projectID int64
 	if err != nil {
 		return nil, err
 	}
+	wantEvents := true
+	if w.wantEventJobs != nil {
+		if wantEvents, err = w.wantEventJobs(ctx, projectID); err != nil {
+			return nil, err
+		}
+	}
 	var out []river.InsertManyParams
 	for _, h := range hashes {
 		g := groups[h]
@@ -262,7 +280,7 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, projectID int64
 		if len(fresh) == 0 {
 			continue
 		}
-		js, err := w.countAndTransition(ctx, tx, g, fresh)
+		js, err := w.countAndTransition(ctx, tx, g, fresh, wantEvents)
 		if err != nil {
 			return nil, err
 		}
@@ -305,7 +323,7 @@ func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, projectID int64
 	return nil
 }
 
-func (w *Writer) countAndTransition(ctx context.Context, tx *store.Tx, g *group, fresh []*ingest.Event) ([]river.InsertManyParams, error) {
+func (w *Writer) countAndTransition(ctx context.Context, tx *store.Tx, g *group, fresh []*ingest.Event, wantEvents bool) ([]river.InsertManyParams, error) {
 	newest := fresh[0]
 	for _, e := range fresh[1:] {
 		if e.Timestamp.After(newest.Timestamp) {
@@ -353,7 +371,9 @@ func (w *Writer) countAndTransition(ctx context.Context, tx *store.Tx, g *group,
 			}
 		}
 	}
-	out = append(out, river.InsertManyParams{Args: jobs.EventReceived{IssueID: g.issueID, EventID: newest.EventID, Count: int64(len(fresh))}})
+	if wantEvents {
+		out = append(out, river.InsertManyParams{Args: jobs.EventReceived{IssueID: g.issueID, EventID: newest.EventID, Count: int64(len(fresh))}})
+	}
 	return out, nil
 }
 

@@ -299,3 +299,27 @@ func TestStoredEventsDecode(t *testing.T) {
 		}
 	})
 }
+
+func TestEventJobFilter(t *testing.T) {
+	t.Parallel()
+	s := dbtest.Open(t, store.SQLite, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := &recorder{}
+	w := eventwriter.New(s, rec, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	asked := 0
+	w.SetEventJobFilter(func(context.Context, int64) (bool, error) { asked++; return false, nil })
+	go w.Run(ctx)
+	u, _ := s.CreateUser(ctx, "o@acme.test", "", "h", false)
+	org, _ := s.CreateOrganization(ctx, "acme", "", u.ID)
+	p, _ := s.CreateProject(ctx, org.ID, "web", "")
+	for i := range 3 {
+		if err := w.Save(ctx, p.ID, []*ingest.Event{event(t, i+1, "Panic", "x", "run", 1, "")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kinds := rec.take()
+	if contains(kinds, "event.received") || !contains(kinds, "issue.created") || asked == 0 {
+		t.Errorf("jobs %v (filter asked %d times): want issue.created and no event.received", kinds, asked)
+	}
+}

@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"triage"
+	"triage/internal/slack"
+	"triage/internal/store"
+)
+
+// Config is one load run.
+type Config struct {
+	URL         string
+	N, C        int
+	Secret      string
+	Team, User  string
+	Issue       int64
+	ResponseURL string
+	Baseline    bool
+	Timeout     time.Duration
+}
+
+func (c *Config) validate() error {
+	var p []string
+	if c.Secret == "" {
+		p = append(p, "-secret is required (Triage's SLACK_SIGNING_SECRET)")
+	}
+	if c.Issue <= 0 {
+		p = append(p, "-issue is required (run with -setup to get one)")
+	}
+	if c.N <= 0 || c.C <= 0 {
+		p = append(p, "-n and -c must be positive")
+	}
+	if u, err := url.Parse(c.URL); err != nil || u.Host == "" {
+		p = append(p, "-url must be an absolute URL")
+	}
+	if len(p) > 0 {
+		return errors.New(strings.Join(p, "; "))
+	}
+	return nil
+}
+
+// Stats is one target's figures.
+type Stats struct {
+	Name     string
+	Sent     int
+	Errors   int
+	FirstErr string
+	Wall     time.Duration
+	P50, P99 time.Duration
+	Max      time.Duration
+}
+
+// Rate is actions per second over the run's wall time.
+func (s Stats) Rate() float64 {
+	if s.Wall <= 0 {
+		return 0
+	}
+	return float64(s.Sent) / s.Wall.Seconds()
+}
+
+// Result holds Triage's figures and, when run, the baseline's.
+type Result struct {
+	Config   Config
+	Triage   Stats
+	Baseline *Stats
+	// SinkPosts counts rebuilt messages Triage posted to the sink.
+	SinkPosts int64
+}
+
+func ms(d time.Duration) string { return strconv.FormatFloat(d.Seconds()*1000, 'f', 2, 64) }
+
+// Print writes the report.
+func (r *Result) Print(w io.Writer) {
+	row := func(s Stats) {
+		fmt.Fprintf(w, "%-12s %8d actions  %6d errors  %9.0f actions/s  p50 %7s ms  p99 %7s ms  max %7s ms\n",
+			s.Name, s.Sent, s.Errors, s.Rate(), ms(s.P50), ms(s.P99), ms(s.Max))
+		if s.FirstErr != "" {
+			fmt.Fprintf(w, "%-12s first error: %s\n", "", s.FirstErr)
+		}
+	}
+	fmt.Fprintf(w, "block_actions (resolve/unresolve of issue %d) at concurrency %d\n", r.Config.Issue, r.Config.C)
+	row(r.Triage)
+	if r.Baseline != nil {
+		row(*r.Baseline)
+		if r.Triage.Rate() > 0 && r.Triage.P99 > 0 {
+			fmt.Fprintf(w, "ratio        Triage does %.2f of the verify-only throughput; p99 is %.1fx the verify-only p99\n",
+				r.Triage.Rate()/r.Baseline.Rate(), float64(r.Triage.P99)/float64(max(r.Baseline.P99, time.Microsecond)))
+		}
+	}
+	if r.SinkPosts > 0 {
+		fmt.Fprintf(w, "rebuilt messages received at the response URL so far: %d\n", r.SinkPosts)
+	}
+}
+
+// Run sends the load to Triage, then (with Baseline) to a verify-only
+// handler, the same way.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	res := &Result{Config: cfg}
+	var sinkPosts atomic.Int64
+	if cfg.ResponseURL == "" {
+		sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			sinkPosts.Add(1)
+			_, _ = io.WriteString(w, "ok")
+		}))
+		defer sink.Close()
+		cfg.ResponseURL = sink.URL + "/hooks/actions/" + cfg.Team + "/1/load"
+	}
+	client := newClient(cfg.C)
+	target := strings.TrimSuffix(cfg.URL, "/") + "/extensions/slack/action/"
+	var err error
+	res.Triage, err = send(ctx, client, "triage", target, cfg)
+	if err != nil {
+		return res, err
+	}
+	if cfg.Baseline {
+		verify := slack.Verifier{SigningSecret: cfg.Secret}
+		base := httptest.NewServer(verify.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusOK)
+		})))
+		defer base.Close()
+		b, err := send(ctx, client, "verify-only", base.URL+"/extensions/slack/action/", cfg)
+		if err != nil {
+			return res, err
+		}
+		res.Baseline = &b
+	}
+	res.SinkPosts = sinkPosts.Load()
+	return res, nil
+}
+
+func newClient(c int) *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			Proxy:               nil,
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        2 * c,
+			MaxIdleConnsPerHost: 2 * c,
+			IdleConnTimeout:     90 * time.Second,
+		},
+	}
+}
+
+// payload is the form body of the k-th action: Resolve on even k,
+// Unresolve on odd, from a message Triage posted.
+func payload(cfg Config, k int) []byte {
+	actionID, value := "status:resolve", "resolved"
+	if k%2 == 1 {
+		actionID, value = "status:unresolve", "unresolved"
+	}
+	p := map[string]any{
+		"type": "block_actions", "api_app_id": "A0LOAD", "token": "load",
+		"team":      map[string]any{"id": cfg.Team, "domain": "load"},
+		"user":      map[string]any{"id": cfg.User, "username": "load", "team_id": cfg.Team},
+		"channel":   map[string]any{"id": "C0LOAD", "name": "load"},
+		"container": map[string]any{"type": "message", "message_ts": "1700000000.000100", "channel_id": "C0LOAD", "is_ephemeral": false},
+		"trigger_id": fmt.Sprintf("%d.1.load", 100000+k), "response_url": cfg.ResponseURL,
+		"actions": []any{map[string]any{"action_id": actionID, "block_id": "issue:" + strconv.FormatInt(cfg.Issue, 10),
+			"type": "button", "value": value, "action_ts": "1700000000.1"}},
+	}
+	js, _ := json.Marshal(p)
+	return []byte(url.Values{"payload": {string(js)}}.Encode())
+}
+
+// send posts cfg.N signed payloads at concurrency cfg.C. Bodies are built
+// before the clock starts; each is signed when sent, as Slack does.
+func send(ctx context.Context, client *http.Client, name, target string, cfg Config) (Stats, error) {
+	bodies := make([][]byte, cfg.N)
+	for k := range bodies {
+		bodies[k] = payload(cfg, k)
+	}
+	st := Stats{Name: name}
+	var next atomic.Int64
+	var mu sync.Mutex
+	lat := make([]time.Duration, 0, cfg.N)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range cfg.C {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			errs, first := 0, ""
+			for ctx.Err() == nil {
+				k := int(next.Add(1) - 1)
+				if k >= cfg.N {
+					break
+				}
+				t0 := time.Now()
+				err := post(ctx, client, target, cfg.Secret, bodies[k])
+				mine = append(mine, time.Since(t0))
+				if err != nil {
+					errs++
+					if first == "" {
+						first = err.Error()
+					}
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			st.Errors += errs
+			if st.FirstErr == "" {
+				st.FirstErr = first
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	st.Wall = time.Since(start)
+	st.Sent = len(lat)
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		st.P50, st.P99, st.Max = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)], lat[len(lat)-1]
+	}
+	if st.Sent < cfg.N {
+		return st, fmt.Errorf("%s: sent %d of %d before stopping: %v", name, st.Sent, cfg.N, ctx.Err())
+	}
+	return st, nil
+}
+
+func post(ctx context.Context, client *http.Client, target, secret string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(slack.HeaderTimestamp, ts)
+	req.Header.Set(slack.HeaderSignature, slack.ComputeSignature(secret, ts, body))
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(answer))
+	}
+	return nil
+}
+
+// SetupConfig names what -setup prepares.
+type SetupConfig struct {
+	DB, Org, Project, Email string
+	Team, User              string
+}
+
+// Setup makes the database ready for a load run: the workspace (installed,
+// attached to the organization; its token is a placeholder the run never
+// uses, since rebuilt messages go to the response URL), the Slack user
+// linked to the Triage user, and an issue in the project. It returns the
+// issue's id.
+func Setup(ctx context.Context, c SetupConfig) (int64, error) {
+	if c.DB == "" || c.Org == "" || c.Project == "" || c.Email == "" {
+		return 0, errors.New("-setup needs -db, -org, -project and -email")
+	}
+	s, err := store.Open(ctx, c.DB, time.Now)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		return 0, err
+	}
+	org, err := s.OrganizationBySlug(ctx, c.Org)
+	if err != nil {
+		return 0, fmt.Errorf("organization %s: %w", c.Org, err)
+	}
+	p, err := s.ProjectBySlug(ctx, org.ID, c.Project)
+	if err != nil {
+		return 0, fmt.Errorf("project %s: %w", c.Project, err)
+	}
+	u, err := s.UserByEmail(ctx, c.Email)
+	if err != nil {
+		return 0, fmt.Errorf("user %s: %w", c.Email, err)
+	}
+	var issueID int64
+	err = s.InTx(ctx, func(tx *store.Tx) error {
+		in, err := tx.IntegrationByTeam(ctx, c.Team)
+		if triage.ErrorCode(err) == triage.ENOTFOUND {
+			in, err = tx.UpsertIntegration(ctx, &store.Integration{ExternalID: c.Team, Name: "Load test workspace",
+				InstallType: "v2", AccessTokenEnc: "unused-by-the-load-test"})
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.AttachIntegration(ctx, org.ID, in.ID); err != nil {
+			return err
+		}
+		if _, err := tx.LinkIdentity(ctx, in.ID, c.User, u.ID); err != nil {
+			return err
+		}
+		is, err := tx.IssueByHash(ctx, p.ID, "triage-load-actions")
+		if triage.ErrorCode(err) == triage.ENOTFOUND {
+			is, err = tx.CreateIssue(ctx, store.NewIssue{ProjectID: p.ID, GroupHash: "triage-load-actions",
+				Title: "LoadTest: resolved and unresolved from Slack", Culprit: "triage-load-actions", Level: "error", SeenAt: time.Now()})
+		}
+		if err != nil {
+			return err
+		}
+		issueID = is.ID
+		return nil
+	})
+	return issueID, err
+}

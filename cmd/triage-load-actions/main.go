@@ -1,0 +1,90 @@
+// Command triage-load-actions measures Slack's action endpoint: it sends
+// signed block_actions payloads (Resolve and Unresolve of one issue, by
+// turns) at concurrency C to a running Triage and reports actions per
+// second and latency percentiles. In the same run it sends the same load to
+// a verify-only handler (Slack's signature check answering 200, in this
+// process) and prints the ratio, so the figure says what acting costs over
+// merely accepting a request.
+//
+// Set up once (writes the database directly: a workspace with the given
+// team id attached to the organization, the Slack user linked to a Triage
+// user, and an issue to act on; prints the -issue to use):
+//
+//	triage-load-actions -setup -db triage.db -org acme -project web -email owner@example.com -team T1 -user U1
+//
+// Then, against `triage serve` (with SLACK_SIGNING_SECRET set to -secret):
+//
+//	triage-load-actions -url http://127.0.0.1:9000 -secret S -team T1 -user U1 -issue 42 -n 20000 -c 50
+//
+// Rebuilt messages go to the response URL in each payload; by default it
+// points at a sink in this process that answers 200, so Triage's jobs
+// have somewhere harmless to post.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("triage-load-actions", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg Config
+	var setup SetupConfig
+	doSetup := fs.Bool("setup", false, "create the workspace, link the user and an issue in the database, then exit")
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:9000", "base URL of the running Triage")
+	fs.IntVar(&cfg.N, "n", 20000, "actions to send (each run: Triage, then the baseline)")
+	fs.IntVar(&cfg.C, "c", 50, "concurrent senders")
+	fs.StringVar(&cfg.Secret, "secret", getenv("SLACK_SIGNING_SECRET"), "Slack signing secret Triage verifies with (default $SLACK_SIGNING_SECRET)")
+	fs.StringVar(&cfg.Team, "team", "T1", "Slack team id of the installed workspace")
+	fs.StringVar(&cfg.User, "user", "U1", "Slack user id linked to a Triage user with access to the issue")
+	fs.Int64Var(&cfg.Issue, "issue", 0, "issue id to resolve and unresolve")
+	fs.StringVar(&cfg.ResponseURL, "response-url", "", "response_url to put in payloads (default: a sink in this process)")
+	fs.BoolVar(&cfg.Baseline, "baseline", true, "also run the same load against a verify-only handler and print the ratio")
+	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "stop after this long")
+	fs.StringVar(&setup.DB, "db", getenv("TRIAGE_DATABASE_URL"), "-setup: the database (default $TRIAGE_DATABASE_URL)")
+	fs.StringVar(&setup.Org, "org", "", "-setup: organization slug")
+	fs.StringVar(&setup.Project, "project", "", "-setup: project slug (the issue is created in it)")
+	fs.StringVar(&setup.Email, "email", "", "-setup: the Triage user to link the Slack user to")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "triage-load-actions: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *doSetup {
+		setup.Team, setup.User = cfg.Team, cfg.User
+		id, err := Setup(ctx, setup)
+		if err != nil {
+			fmt.Fprintln(stderr, "triage-load-actions:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "ready: -team %s -user %s -issue %d\n", setup.Team, setup.User, id)
+		return 0
+	}
+	res, err := Run(ctx, cfg)
+	if res != nil {
+		res.Print(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "triage-load-actions:", err)
+		return 1
+	}
+	if res.Triage.Errors > 0 {
+		return 1
+	}
+	return 0
+}
