@@ -29,7 +29,7 @@ type Config struct {
 	N, C        int
 	Secret      string
 	Team, User  string
-	Issue       int64
+	Issues      []int64
 	ResponseURL string
 	Baseline    bool
 	Timeout     time.Duration
@@ -40,7 +40,7 @@ func (c *Config) validate() error {
 	if c.Secret == "" {
 		p = append(p, "-secret is required (Triage's SLACK_SIGNING_SECRET)")
 	}
-	if c.Issue <= 0 {
+	if len(c.Issues) == 0 {
 		p = append(p, "-issue is required (run with -setup to get one)")
 	}
 	if c.N <= 0 || c.C <= 0 {
@@ -94,7 +94,7 @@ func (r *Result) Print(w io.Writer) {
 			fmt.Fprintf(w, "%-12s first error: %s\n", "", s.FirstErr)
 		}
 	}
-	fmt.Fprintf(w, "block_actions (resolve/unresolve of issue %d) at concurrency %d\n", r.Config.Issue, r.Config.C)
+	fmt.Fprintf(w, "block_actions (resolve/unresolve of %d issue(s)) at concurrency %d\n", len(r.Config.Issues), r.Config.C)
 	row(r.Triage)
 	if r.Baseline != nil {
 		row(*r.Baseline)
@@ -163,21 +163,22 @@ func newClient(c int) *http.Client {
 	}
 }
 
-// payload is the form body of the k-th action: Resolve on even k,
-// Unresolve on odd, from a message Triage posted.
+// payload is the form body of the k-th action, on the issues in turn:
+// Resolve, then Unresolve, from a message Triage posted.
 func payload(cfg Config, k int) []byte {
+	issue := cfg.Issues[k%len(cfg.Issues)]
 	actionID, value := "status:resolve", "resolved"
-	if k%2 == 1 {
+	if (k/len(cfg.Issues))%2 == 1 {
 		actionID, value = "status:unresolve", "unresolved"
 	}
 	p := map[string]any{
 		"type": "block_actions", "api_app_id": "A0LOAD", "token": "load",
-		"team":      map[string]any{"id": cfg.Team, "domain": "load"},
-		"user":      map[string]any{"id": cfg.User, "username": "load", "team_id": cfg.Team},
-		"channel":   map[string]any{"id": "C0LOAD", "name": "load"},
-		"container": map[string]any{"type": "message", "message_ts": "1700000000.000100", "channel_id": "C0LOAD", "is_ephemeral": false},
+		"team":       map[string]any{"id": cfg.Team, "domain": "load"},
+		"user":       map[string]any{"id": cfg.User, "username": "load", "team_id": cfg.Team},
+		"channel":    map[string]any{"id": "C0LOAD", "name": "load"},
+		"container":  map[string]any{"type": "message", "message_ts": "1700000000.000100", "channel_id": "C0LOAD", "is_ephemeral": false},
 		"trigger_id": fmt.Sprintf("%d.1.load", 100000+k), "response_url": cfg.ResponseURL,
-		"actions": []any{map[string]any{"action_id": actionID, "block_id": "issue:" + strconv.FormatInt(cfg.Issue, 10),
+		"actions": []any{map[string]any{"action_id": actionID, "block_id": "issue:" + strconv.FormatInt(issue, 10),
 			"type": "button", "value": value, "action_ts": "1700000000.1"}},
 	}
 	js, _ := json.Marshal(p)
@@ -265,38 +266,40 @@ func post(ctx context.Context, client *http.Client, target, secret string, body 
 type SetupConfig struct {
 	DB, Org, Project, Email string
 	Team, User              string
+	Count                   int
 }
 
 // Setup makes the database ready for a load run: the workspace (installed,
 // attached to the organization; its token is a placeholder the run never
 // uses, since rebuilt messages go to the response URL), the Slack user
-// linked to the Triage user, and an issue in the project. It returns the
-// issue's id.
-func Setup(ctx context.Context, c SetupConfig) (int64, error) {
+// linked to the Triage user, and c.Count issues in the project. It returns
+// the issues' ids.
+func Setup(ctx context.Context, c SetupConfig) ([]int64, error) {
 	if c.DB == "" || c.Org == "" || c.Project == "" || c.Email == "" {
-		return 0, errors.New("-setup needs -db, -org, -project and -email")
+		return nil, errors.New("-setup needs -db, -org, -project and -email")
 	}
+	c.Count = max(c.Count, 1)
 	s, err := store.Open(ctx, c.DB, time.Now)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer s.Close()
 	if _, err := s.Migrate(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
 	org, err := s.OrganizationBySlug(ctx, c.Org)
 	if err != nil {
-		return 0, fmt.Errorf("organization %s: %w", c.Org, err)
+		return nil, fmt.Errorf("organization %s: %w", c.Org, err)
 	}
 	p, err := s.ProjectBySlug(ctx, org.ID, c.Project)
 	if err != nil {
-		return 0, fmt.Errorf("project %s: %w", c.Project, err)
+		return nil, fmt.Errorf("project %s: %w", c.Project, err)
 	}
 	u, err := s.UserByEmail(ctx, c.Email)
 	if err != nil {
-		return 0, fmt.Errorf("user %s: %w", c.Email, err)
+		return nil, fmt.Errorf("user %s: %w", c.Email, err)
 	}
-	var issueID int64
+	var ids []int64
 	err = s.InTx(ctx, func(tx *store.Tx) error {
 		in, err := tx.IntegrationByTeam(ctx, c.Team)
 		if triage.ErrorCode(err) == triage.ENOTFOUND {
@@ -312,16 +315,19 @@ func Setup(ctx context.Context, c SetupConfig) (int64, error) {
 		if _, err := tx.LinkIdentity(ctx, in.ID, c.User, u.ID); err != nil {
 			return err
 		}
-		is, err := tx.IssueByHash(ctx, p.ID, "triage-load-actions")
-		if triage.ErrorCode(err) == triage.ENOTFOUND {
-			is, err = tx.CreateIssue(ctx, store.NewIssue{ProjectID: p.ID, GroupHash: "triage-load-actions",
-				Title: "LoadTest: resolved and unresolved from Slack", Culprit: "triage-load-actions", Level: "error", SeenAt: time.Now()})
+		for k := range c.Count {
+			hash := "triage-load-actions-" + strconv.Itoa(k)
+			is, err := tx.IssueByHash(ctx, p.ID, hash)
+			if triage.ErrorCode(err) == triage.ENOTFOUND {
+				is, err = tx.CreateIssue(ctx, store.NewIssue{ProjectID: p.ID, GroupHash: hash,
+					Title: "LoadTest: resolved and unresolved from Slack", Culprit: "triage-load-actions", Level: "error", SeenAt: time.Now()})
+			}
+			if err != nil {
+				return err
+			}
+			ids = append(ids, is.ID)
 		}
-		if err != nil {
-			return err
-		}
-		issueID = is.ID
 		return nil
 	})
-	return issueID, err
+	return ids, err
 }

@@ -43,25 +43,27 @@ func TestSetupAndRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := SetupConfig{DB: db, Org: "acme", Project: "web", Email: "owner@example.com", Team: "T1", User: "U1"}
-	id, err := Setup(ctx, sc)
-	if err != nil {
-		t.Fatal(err)
+	sc.Count = 2
+	ids, err := Setup(ctx, sc)
+	if err != nil || len(ids) != 2 {
+		t.Fatal(ids, err)
 	}
-	if again, err := Setup(ctx, sc); err != nil || again != id {
-		t.Fatalf("setup twice: %d %v, want %d", again, err, id)
+	if again, err := Setup(ctx, sc); err != nil || len(again) != 2 || again[0] != ids[0] {
+		t.Fatalf("setup twice: %v %v, want %v", again, err, ids)
 	}
+	id := ids[0]
 
 	key := []byte("0123456789abcdef0123456789abcdef")
 	svc := issues.New(s, nil)
 	integ := slack.New(slack.Deps{Store: s, Signer: signing.New(key), Box: secretbox.New(key), Issues: svc,
-		Config: &config.Config{URLPrefix: "http://triage.test", SlackSigningSecret: "sekrit", SlackAPIURL: "http://127.0.0.1:1/api/"},
+		Config:     &config.Config{URLPrefix: "http://triage.test", SlackSigningSecret: "sekrit", SlackAPIURL: "http://127.0.0.1:1/api/"},
 		HTTPClient: &http.Client{Timeout: 5 * time.Second}})
 	mux := http.NewServeMux()
 	mux.Handle("POST /extensions/slack/action/{$}", integ.Action())
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	res, err := Run(ctx, Config{URL: srv.URL, N: 40, C: 4, Secret: "sekrit", Team: "T1", User: "U1", Issue: id, Baseline: true, Timeout: time.Minute})
+	res, err := Run(ctx, Config{URL: srv.URL, N: 40, C: 4, Secret: "sekrit", Team: "T1", User: "U1", Issues: ids, Baseline: true, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +80,7 @@ func TestSetupAndRun(t *testing.T) {
 		t.Errorf("report:\n%s", out.String())
 	}
 	// A wrong secret: every action refused, reported as errors.
-	res, _ = Run(ctx, Config{URL: srv.URL, N: 4, C: 2, Secret: "wrong", Team: "T1", User: "U1", Issue: id, Timeout: time.Minute})
+	res, _ = Run(ctx, Config{URL: srv.URL, N: 4, C: 2, Secret: "wrong", Team: "T1", User: "U1", Issues: ids, Timeout: time.Minute})
 	if res.Triage.Errors != 4 || !strings.Contains(res.Triage.FirstErr, "401") {
 		t.Errorf("wrong secret: %+v", res.Triage)
 	}

@@ -16,6 +16,10 @@
 //
 //	triage-load-actions -url http://127.0.0.1:9000 -secret S -team T1 -user U1 -issue 42 -n 20000 -c 50
 //
+// With -count N, -setup creates N issues; -issue 42,43,… spreads the
+// actions over them (each issue's changes are serialized by its row lock,
+// so one issue measures the worst case).
+//
 // Rebuilt messages go to the response URL in each payload; by default it
 // points at a sink in this process that answers 200, so Triage's jobs
 // have somewhere harmless to post.
@@ -28,6 +32,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -48,7 +54,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&cfg.Secret, "secret", getenv("SLACK_SIGNING_SECRET"), "Slack signing secret Triage verifies with (default $SLACK_SIGNING_SECRET)")
 	fs.StringVar(&cfg.Team, "team", "T1", "Slack team id of the installed workspace")
 	fs.StringVar(&cfg.User, "user", "U1", "Slack user id linked to a Triage user with access to the issue")
-	fs.Int64Var(&cfg.Issue, "issue", 0, "issue id to resolve and unresolve")
+	fs.Func("issue", "issue id to resolve and unresolve; a comma-separated list spreads the actions over several issues", func(v string) error {
+		for _, f := range strings.Split(v, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			if err != nil || id <= 0 {
+				return fmt.Errorf("bad issue id %q", f)
+			}
+			cfg.Issues = append(cfg.Issues, id)
+		}
+		return nil
+	})
 	fs.StringVar(&cfg.ResponseURL, "response-url", "", "response_url to put in payloads (default: a sink in this process)")
 	fs.BoolVar(&cfg.Baseline, "baseline", true, "also run the same load against a verify-only handler and print the ratio")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "stop after this long")
@@ -56,6 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&setup.Org, "org", "", "-setup: organization slug")
 	fs.StringVar(&setup.Project, "project", "", "-setup: project slug (the issue is created in it)")
 	fs.StringVar(&setup.Email, "email", "", "-setup: the Triage user to link the Slack user to")
+	fs.IntVar(&setup.Count, "count", 1, "-setup: how many issues to create")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -67,12 +83,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer stop()
 	if *doSetup {
 		setup.Team, setup.User = cfg.Team, cfg.User
-		id, err := Setup(ctx, setup)
+		ids, err := Setup(ctx, setup)
 		if err != nil {
 			fmt.Fprintln(stderr, "triage-load-actions:", err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "ready: -team %s -user %s -issue %d\n", setup.Team, setup.User, id)
+		list := make([]string, len(ids))
+		for k, id := range ids {
+			list[k] = strconv.FormatInt(id, 10)
+		}
+		fmt.Fprintf(stdout, "ready: -team %s -user %s -issue %s\n", setup.Team, setup.User, strings.Join(list, ","))
 		return 0
 	}
 	res, err := Run(ctx, cfg)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"triage/internal/alert"
 )
@@ -53,4 +54,40 @@ func parseRate(s string) (alert.Rate, error) {
 		}
 	}
 	return alert.Rate{PerSecond: per, Burst: burst}, nil
+}
+
+// jobTimes reads how long a job may run and when one still marked running
+// is taken for abandoned by a dead process and run again:
+//
+//	TRIAGE_JOB_TIMEOUT       default 2m
+//	TRIAGE_JOB_RESCUE_AFTER  default 3m; must exceed the timeout
+//
+// A process killed in the middle of its jobs (alert deliveries among them)
+// has them run again by another process, or after its restart, once the
+// rescue time has passed.
+func jobTimes(getenv func(string) string) (timeout, rescue time.Duration, err error) {
+	timeout, rescue = 2*time.Minute, 3*time.Minute
+	var problems []string
+	for _, v := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"TRIAGE_JOB_TIMEOUT", &timeout}, {"TRIAGE_JOB_RESCUE_AFTER", &rescue}} {
+		raw := getenv(v.name)
+		if raw == "" {
+			continue
+		}
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < time.Second {
+			problems = append(problems, fmt.Sprintf("%s=%q: want a duration of at least 1s, such as 3m", v.name, raw))
+			continue
+		}
+		*v.dst = d
+	}
+	if len(problems) == 0 && rescue <= timeout {
+		problems = append(problems, fmt.Sprintf("TRIAGE_JOB_RESCUE_AFTER (%s) must exceed TRIAGE_JOB_TIMEOUT (%s)", rescue, timeout))
+	}
+	if len(problems) > 0 {
+		return 0, 0, fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
+	}
+	return timeout, rescue, nil
 }

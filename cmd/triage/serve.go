@@ -52,6 +52,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	alertOpts, err := alertOptions(getenv)
+	if err != nil {
+		return err
+	}
+	jobTimeout, rescueAfter, err := jobTimes(getenv)
+	if err != nil {
+		return err
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	for _, w := range warnings {
 		logger.Warn(w)
@@ -68,10 +76,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	logger.Info("database ready", "engine", string(s.Engine), "migrations_applied", n)
 
 	key, err := secretKey(ctx, cfg, s, logger)
-	if err != nil {
-		return err
-	}
-	alertOpts, err := alertOptions(getenv)
 	if err != nil {
 		return err
 	}
@@ -114,7 +118,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	alerts.Register(workers)
 	periodic = append(periodic, alerts.Periodic()...)
 	issueService.OnChange(alerts.OnIssueChange)
-	jobClient, err := jobs.New(ctx, s, cfg.DatabaseURL, logger, workers, jobs.Options{Work: true, MaxWorkers: 150, Periodic: periodic})
+	jobClient, err := jobs.New(ctx, s, cfg.DatabaseURL, logger, workers, jobs.Options{Work: true, Periodic: periodic,
+		Queues: alerts.Queues(), JobTimeout: jobTimeout, RescueAfter: rescueAfter})
 	if err != nil {
 		return err
 	}

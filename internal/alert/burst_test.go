@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +28,8 @@ import (
 // over the minimum.
 //
 //	go test ./internal/alert -run TestDeliveryBurst -v -count=1
+var burstReport func(*world) string
+
 func TestDeliveryBurst(t *testing.T) {
 	t.Parallel()
 	issuesN := 100
@@ -142,6 +145,22 @@ func TestDeliveryBurst(t *testing.T) {
 			t.Logf("%s, %d process(es): %d notifications to %d channels at %.0f/s per channel: %.2fs (queued in %.2fs); minimum %.2fs; %+.1f%%; lost %d, duplicates %d, undelivered rows %d, 429s %d, unhonoured %d",
 				engine, len(procs), total, channels, perSecond, took.Seconds(), queued.Seconds(), minimum.Seconds(), over,
 				lost, dups, pending, st.Limited, st.Unhonoured)
+			if os.Getenv("TRIAGE_ALERT_BURST_TRACE") != "" {
+				hist := map[int]int{}
+				for _, c := range chans {
+					for _, m := range w.fake.Messages(c) {
+						hist[int(m.Posted.Sub(start)/(500*time.Millisecond))]++
+					}
+				}
+				var line []string
+				for i := 0; i <= int(took/(500*time.Millisecond)); i++ {
+					line = append(line, strconv.Itoa(hist[i]))
+				}
+				t.Logf("messages per 500 ms: %s", strings.Join(line, " "))
+			}
+			if burstReport != nil {
+				t.Log(burstReport(w))
+			}
 			if lost != 0 || dups != 0 || pending != 0 || st.Unhonoured != 0 {
 				t.Errorf("lost %d, duplicates %d, undelivered %d, unhonoured 429s %d; want all 0", lost, dups, pending, st.Unhonoured)
 			}
@@ -150,4 +169,19 @@ func TestDeliveryBurst(t *testing.T) {
 			}
 		})
 	}
+}
+
+func init() { burstReport = riverStats }
+
+func riverStats(w *world) string {
+	var snoozes, attempts, jobsN int64
+	q := `SELECT COUNT(*), COALESCE(SUM(attempt), 0) FROM river_job WHERE kind = 'alert.notify'`
+	if err := w.s.DB.QueryRowContext(w.ctx, q).Scan(&jobsN, &attempts); err != nil {
+		return err.Error()
+	}
+	q = `SELECT COUNT(*) FROM river_job WHERE kind = 'alert.notify' AND CAST(metadata AS TEXT) LIKE '%snoozes%'`
+	if err := w.s.DB.QueryRowContext(w.ctx, q).Scan(&snoozes); err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("river: %d notify jobs, %d attempts, %d snoozed at least once", jobsN, attempts, snoozes)
 }

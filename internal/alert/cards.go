@@ -38,16 +38,27 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 	if err != nil {
 		return err
 	}
+	// Cards still on their way hear of the change once they are out.
+	pending, err := tx.PendingCards(ctx, c.Issue.ID)
+	if err != nil {
+		return err
+	}
+	for _, id := range pending {
+		n, err := tx.AlertNotification(ctx, id)
+		if err != nil {
+			return err
+		}
+		cards = append(cards, store.AlertCard{IntegrationID: n.IntegrationID, ChannelID: n.ChannelID, PendingID: id})
+	}
+	key := "activity:" + strconv.FormatInt(c.Activity.ID, 10)
 	for _, card := range cards {
 		actor, err := s.actorText(ctx, tx, card.IntegrationID, user, c.Actor)
 		if err != nil {
 			return err
 		}
-		text := changeText(c.Activity, actor)
-		if text == "" {
-			continue
+		if text := changeText(c.Activity, actor); text != "" {
+			params = append(params, replyJob(c.Issue.ID, card, text, key))
 		}
-		params = append(params, replyJob(c.Issue.ID, card, text, "activity:"+strconv.FormatInt(c.Activity.ID, 10)))
 	}
 	if len(params) == 0 {
 		return nil
@@ -71,7 +82,8 @@ func (s *Service) cardJobs(ctx context.Context, tx *store.Tx, issueID int64, tex
 
 func replyJob(issueID int64, card store.AlertCard, text, key string) river.InsertManyParams {
 	return river.InsertManyParams{
-		Args: ReplyArgs{IssueID: issueID, IntegrationID: card.IntegrationID, ChannelID: card.ChannelID, ThreadTS: card.TS, Text: text, Key: key},
+		Args: ReplyArgs{IssueID: issueID, IntegrationID: card.IntegrationID, ChannelID: card.ChannelID, ThreadTS: card.TS,
+			AfterNotification: card.PendingID, Text: text, Key: key},
 		// The same change is said once per thread, even if the job that
 		// queued the reply runs again.
 		InsertOpts: &river.InsertOpts{UniqueOpts: uniqueWhilePending},
@@ -207,16 +219,28 @@ func (w *replyWorker) Work(ctx context.Context, job *river.Job[ReplyArgs]) error
 	if s.slack == nil {
 		return nil
 	}
+	if a.AfterNotification != 0 {
+		ts, err := s.threadOf(ctx, a.AfterNotification)
+		if err != nil || ts == "" {
+			return err
+		}
+		a.ThreadTS = ts
+	}
 	keys := s.paceKeys(a.IntegrationID, a.ChannelID)
-	if err := s.waitForSlot(ctx, keys, time.Time{}, nil); err != nil {
+	slot, release, err := s.reserveSlot(ctx, keys, time.Time{}, nil)
+	if err != nil {
 		return err
 	}
-	err := s.slack.PostThreadReply(ctx, a.IntegrationID, a.ChannelID, a.ThreadTS, a.Text)
+	defer release()
+	msg, err := s.slack.PrepareReply(ctx, a.IntegrationID, a.Text)
+	if err == nil {
+		_, err = s.sendAt(ctx, keys, slot, msg, a.ChannelID, a.ThreadTS)
+	}
 	if err == nil {
 		s.metrics.result(resultThreaded)
 		return nil
 	}
-	if d, ok := s.slack.RetryAfter(err); ok {
+	if d, ok := s.waitFor(err); ok {
 		s.metrics.result(resultRateLimited)
 		if berr := s.pacer.Block(ctx, keys[0], s.now().Add(d)); berr != nil {
 			return berr
@@ -232,4 +256,25 @@ func (w *replyWorker) Work(ctx context.Context, job *river.Job[ReplyArgs]) error
 	}
 	s.metrics.result(resultRetried)
 	return err
+}
+
+// threadOf is the thread a reply waiting for a notification goes to: its
+// card once delivered; a snooze while it is pending; "" (drop the reply)
+// when it failed, or is still pending after ten minutes (retrying).
+func (s *Service) threadOf(ctx context.Context, notificationID int64) (string, error) {
+	n, err := s.store.AlertNotification(ctx, notificationID)
+	if triage.ErrorCode(err) == triage.ENOTFOUND {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	switch {
+	case n.Status == store.NotificationDelivered && n.ThreadTS != "":
+		return n.ThreadTS, nil
+	case n.Status == store.NotificationDelivered:
+		return n.MessageTS, nil
+	case n.Status == store.NotificationPending && s.now().Sub(n.CreatedAt) < 10*time.Minute:
+		return "", river.JobSnooze(2 * time.Second)
+	}
+	return "", nil
 }

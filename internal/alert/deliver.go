@@ -46,20 +46,15 @@ func (s *Service) paceKeys(integrationID int64, channelID string) []PaceKey {
 // one window left is between Slack's answer and the commit that records
 // it (a few milliseconds; a crash there posts the message twice).
 func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error {
-	n, err := s.store.AlertNotification(ctx, job.Args.NotificationID)
+	d, err := s.store.AlertDelivery(ctx, job.Args.NotificationID)
 	if triage.ErrorCode(err) == triage.ENOTFOUND {
 		return nil // its issue or workspace was deleted
 	} else if err != nil {
 		return err
 	}
+	n, rule := d.Notification, d.Rule
 	if n.Status != store.NotificationPending {
 		return nil // delivered (or given up) by an earlier run
-	}
-	var rule *store.AlertRule
-	if n.RuleID != 0 {
-		if rule, err = s.store.AlertRuleByID(ctx, n.RuleID); err != nil && triage.ErrorCode(err) != triage.ENOTFOUND {
-			return err
-		}
 	}
 	if rule == nil {
 		_, err := s.store.FinishNotification(ctx, n.ID, store.NotificationCancelled, "rule_deleted", "", "")
@@ -69,31 +64,44 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 	if s.slack == nil {
 		return s.fail(ctx, n, rule, "slack_not_configured", errors.New("slack is not configured"))
 	}
-	threadTS := ""
-	if rule.Thread {
-		if threadTS, err = s.store.AlertCardIn(ctx, n.IssueID, n.IntegrationID, n.ChannelID); err != nil {
-			return err
-		}
-	}
 	keys := s.paceKeys(n.IntegrationID, n.ChannelID)
 	persist := func(slot time.Time) error { return s.store.ReserveNotification(ctx, n.ID, slot) }
-	if err := s.waitForSlot(ctx, keys, n.ReservedAt, persist); err != nil {
+	slot, release, err := s.reserveSlot(ctx, keys, n.ReservedAt, persist)
+	if err != nil {
 		return err
 	}
+	defer release()
 
-	var ts string
+	threadTS := ""
+	if rule.Thread {
+		threadTS = d.CardTS
+	}
+	var msg Message
+	var rendered time.Time
 	if threadTS != "" {
 		var text string
 		if text, err = s.repeatText(ctx, rule, n); err == nil {
-			err = s.slack.PostThreadReply(ctx, n.IntegrationID, n.ChannelID, threadTS, text)
+			msg, err = s.slack.PrepareReply(ctx, n.IntegrationID, text)
 		}
 	} else {
-		ts, err = s.slack.PostCard(ctx, n.IntegrationID, n.ChannelID, "", n.IssueID)
+		msg, rendered, err = s.card(ctx, n.IntegrationID, n.IssueID)
 	}
+	if err != nil {
+		return s.failed(ctx, job, n, rule, err)
+	}
+	ts, err := s.sendAt(ctx, keys, slot, msg, n.ChannelID, threadTS)
 	if err == nil {
-		return s.delivered(ctx, n, rule, ts, threadTS)
+		answered := time.Now()
+		if err := s.delivered(ctx, n, rule, ts, threadTS); err != nil {
+			return err
+		}
+		s.metrics.unrecorded(time.Since(answered))
+		if threadTS == "" {
+			return s.refreshIfChanged(ctx, n.IssueID, rendered)
+		}
+		return nil
 	}
-	if d, ok := s.slack.RetryAfter(err); ok {
+	if d, ok := s.waitFor(err); ok {
 		s.metrics.result(resultRateLimited)
 		if err := s.pacer.Block(ctx, keys[0], s.now().Add(d)); err != nil {
 			return err
@@ -103,6 +111,25 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 		}
 		return river.JobSnooze(d)
 	}
+	return s.failed(ctx, job, n, rule, err)
+}
+
+// refreshIfChanged queues a rebuild of the issue's cards when someone
+// changed the issue after the card just posted was rendered: the change's
+// own rebuild may have run before the card was remembered.
+func (s *Service) refreshIfChanged(ctx context.Context, issueID int64, rendered time.Time) error {
+	acts, err := s.store.Activities(ctx, issueID, 1)
+	if err != nil || len(acts) == 0 || acts[0].CreatedAt.Before(rendered.Add(-time.Second)) {
+		return err
+	}
+	return s.store.InTx(ctx, func(tx *store.Tx) error {
+		return s.jobs.InsertMany(ctx, tx, []river.InsertManyParams{{Args: CardsArgs{IssueID: issueID}}})
+	})
+}
+
+// failed handles an error that is not a rate limit: a permanent one, or
+// the last attempt, stops the notification; any other is retried.
+func (s *Service) failed(ctx context.Context, job *river.Job[NotifyArgs], n *store.AlertNotification, rule *store.AlertRule, err error) error {
 	if reason, ok := s.slack.PermanentReason(err); ok {
 		return s.fail(ctx, n, rule, reason, err)
 	}
@@ -114,84 +141,23 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 	return fmt.Errorf("deliver notification %d: %w", n.ID, err)
 }
 
-// waitForSlot waits for the notification's send slot: the one it booked
-// before a snooze, or a new one. A slot within MaxSleep is waited for in
-// place (when a sleeper token is free); a later one is remembered and the
-// job snoozes until MaxSleep/2 before it (River may start a job that
-// snoozed for longer than its scheduler interval up to that interval
-// late). It returns nil when it is time to send, else the snooze (or an
-// error) for the worker to return.
-func (s *Service) waitForSlot(ctx context.Context, keys []PaceKey, reserved time.Time, persist func(time.Time) error) error {
-	now := s.now()
-	slot := reserved
-	// A slot that passed while the job waited to run again is void: sent
-	// late, it would bunch up with the messages booked after it.
-	if slot.IsZero() || slot.Before(now.Add(-s.slotGrace())) {
-		var err error
-		if slot, err = s.pacer.Reserve(ctx, keys, now); err != nil {
-			return err
-		}
-	}
-	if wait := slot.Sub(now); wait > 0 {
-		snooze := time.Duration(-1)
-		switch {
-		case wait > s.opts.MaxSleep:
-			snooze = wait - s.opts.MaxSleep/2
-		case !s.takeSleeper():
-			snooze = max(wait-250*time.Millisecond, 0)
-		}
-		if snooze >= 0 {
-			if persist != nil {
-				if err := persist(slot); err != nil {
-					return err
-				}
-			}
-			return river.JobSnooze(snooze)
-		}
-		err := sleep(ctx, wait)
-		<-s.sleepers
-		if err != nil {
-			return err
-		}
-	}
-	blocked, err := s.pacer.BlockedUntil(ctx, keys)
-	if err != nil {
-		return err
-	}
-	if d := blocked.Sub(s.now()); d > 0 {
-		// A Retry-After arrived while this job waited: its slot is void.
-		if persist != nil {
-			if err := persist(time.Time{}); err != nil {
-				return err
-			}
-		}
-		return river.JobSnooze(d)
-	}
-	return nil
-}
-
-// slotGrace is how late a booked slot may still be used: half the
-// channel's interval, at most half a second.
-func (s *Service) slotGrace() time.Duration {
-	return min(max(s.opts.Limits.Channel.interval()/2, 5*time.Millisecond), 500*time.Millisecond)
-}
-
-func (s *Service) takeSleeper() bool {
-	select {
-	case s.sleepers <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
-
-// delivered records the message and marks the rule's action ok again.
+// delivered records the message, in the ledger and (a card) among the
+// Slack messages to keep up to date, in one commit, and marks the rule's
+// action ok again.
 func (s *Service) delivered(ctx context.Context, n *store.AlertNotification, rule *store.AlertRule, ts, threadTS string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.FinishNotification(ctx, n.ID, store.NotificationDelivered, "", ts, threadTS); err != nil {
 			return err
+		}
+		if threadTS == "" {
+			// A card: remembered for the Slack integration, which rebuilds
+			// it when the issue changes.
+			if err := tx.RememberSlackMessage(ctx, &store.SlackMessage{IssueID: n.IssueID, IntegrationID: n.IntegrationID,
+				ChannelID: n.ChannelID, TS: ts, Kind: store.SlackMessageCard}); err != nil {
+				return err
+			}
 		}
 		if rule.ActionStatus != store.ActionOK {
 			if _, err := tx.SetAlertActionStatus(ctx, rule.ID, store.ActionOK, ""); err != nil {

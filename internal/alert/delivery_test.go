@@ -180,7 +180,7 @@ func TestThrottle(t *testing.T) {
 				t.Fatalf("%d notifications, want 2 (one per issue)", n)
 			}
 			// 31 minutes later.
-			if _, err := w.s.DB.ExecContext(w.ctx, `UPDATE alert_throttle SET fired_at = fired_at - $1`,
+			if _, err := w.s.DB.ExecContext(w.ctx, `UPDATE alert_throttle SET fired_at = fired_at - $1, quiet_until = quiet_until - $1`,
 				(31 * time.Minute).Microseconds()); err != nil {
 				t.Fatal(err)
 			}

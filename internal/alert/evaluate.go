@@ -60,31 +60,36 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 	cause := string(trig) + ":" + eventID
 	now := s.now()
 	return s.store.InTx(ctx, func(tx *store.Tx) error {
-		var params []river.InsertManyParams
+		// Two rules posting to one channel: one message.
 		seen := map[target]bool{}
+		throttles := map[int64]time.Duration{}
 		for _, r := range matched {
-			t := target{r.IntegrationID, r.ChannelID}
-			if seen[t] {
-				continue // two rules, one channel: one message
+			if t := (target{r.IntegrationID, r.ChannelID}); !seen[t] {
+				seen[t] = true
+				throttles[r.ID] = time.Duration(r.ThrottleMinutes) * time.Minute
 			}
-			fired, err := tx.FireAlert(ctx, r.ID, issue.ID, now, time.Duration(r.ThrottleMinutes)*time.Minute)
-			if err != nil {
-				return err
+		}
+		fired, err := tx.FireAlerts(ctx, issue.ID, now, throttles)
+		if err != nil {
+			return err
+		}
+		var ns []*store.AlertNotification
+		for _, r := range matched {
+			if fired[r.ID] {
+				ns = append(ns, &store.AlertNotification{RuleID: r.ID, IssueID: issue.ID, Cause: cause,
+					IntegrationID: r.IntegrationID, ChannelID: r.ChannelID})
 			}
-			if !fired {
-				continue
+		}
+		ids, err := tx.CreateAlertNotifications(ctx, ns)
+		if err != nil {
+			return err
+		}
+		var params []river.InsertManyParams
+		for _, n := range ns {
+			if id := ids[n.RuleID]; id != 0 {
+				params = append(params, river.InsertManyParams{Args: NotifyArgs{NotificationID: id},
+					InsertOpts: &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}})
 			}
-			seen[t] = true
-			id, err := tx.CreateAlertNotification(ctx, &store.AlertNotification{RuleID: r.ID, IssueID: issue.ID, Cause: cause,
-				IntegrationID: r.IntegrationID, ChannelID: r.ChannelID})
-			if err != nil {
-				return err
-			}
-			if id == 0 {
-				continue
-			}
-			params = append(params, river.InsertManyParams{Args: NotifyArgs{NotificationID: id},
-				InsertOpts: &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}})
 		}
 		if trig == TriggerRegressed {
 			text := "*Regressed*: a new event arrived after the issue was resolved"

@@ -17,6 +17,13 @@ type NotifyArgs struct {
 
 func (NotifyArgs) Kind() string { return "alert.notify" }
 
+// InsertOpts puts notifications on the alert queue.
+func (NotifyArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
+
+// Queue is the River queue of the jobs that post to Slack: they wait for
+// their send slots, so they get workers of their own (Service.Queues).
+const Queue = "alerts"
+
 // CardsArgs rebuilds every card of an issue after it changed.
 type CardsArgs struct {
 	IssueID int64 `json:"issue_id"`
@@ -28,16 +35,22 @@ func (CardsArgs) Kind() string { return "alert.cards" }
 // Key makes two replies about different changes distinct (the activity
 // or event id), so that a re-run of the job that queued them does not
 // post one twice.
+// A reply about a card still on its way names the notification that
+// posts it (AfterNotification) instead of the thread.
 type ReplyArgs struct {
-	IssueID       int64  `json:"issue_id"`
-	IntegrationID int64  `json:"integration_id"`
-	ChannelID     string `json:"channel_id"`
-	ThreadTS      string `json:"thread_ts"`
-	Text          string `json:"text"`
-	Key           string `json:"key"`
+	IssueID           int64  `json:"issue_id"`
+	IntegrationID     int64  `json:"integration_id"`
+	ChannelID         string `json:"channel_id"`
+	ThreadTS          string `json:"thread_ts,omitempty"`
+	AfterNotification int64  `json:"after_notification,omitempty"`
+	Text              string `json:"text"`
+	Key               string `json:"key"`
 }
 
 func (ReplyArgs) Kind() string { return "alert.reply" }
+
+// InsertOpts puts thread replies on the alert queue.
+func (ReplyArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
 
 // ChannelSyncArgs lists one workspace's channels into the cache, a page
 // per run.
@@ -60,6 +73,10 @@ var pendingStates = []rivertype.JobState{
 
 // uniqueWhilePending makes an identical job a no-op while one is queued.
 var uniqueWhilePending = river.UniqueOpts{ByArgs: true, ByState: pendingStates}
+
+// Queues are the queues the jobs client must work besides the default
+// one: jobs.Options{Queues: s.Queues()}. Without them no alert is posted.
+func (s *Service) Queues() map[string]int { return map[string]int{Queue: s.opts.Workers} }
 
 // Register adds the alert workers to workers: the ingestion jobs' handlers
 // (rule evaluation) and the delivery, card, reply and channel jobs.

@@ -3,6 +3,7 @@ package alert_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"triage"
 	"triage/internal/issues"
@@ -99,3 +100,32 @@ func TestCardLifecycle(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconvItoa(n) }
+
+// TestChangeWhileCardInFlight: a change made while the card is still on
+// its way reaches the card's thread once it is out, and the card shows
+// the change.
+func TestChangeWhileCardInFlight(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, store.SQLite, worldOpts{})
+	w.rule(`{"name": "New issues", "conditions": {"firstSeen": true}, "action": {"integrationId": "` +
+		itoa(w.integrationID) + `", "channel": "C1"}}`)
+	w.fake.SetLatency("chat.postMessage", 700*time.Millisecond)
+	w.send("slowpost", "error", "", "")
+	issue := w.issueOf("slowpost")
+	w.waitFor("the pending notification", func() bool {
+		has, _ := w.s.HasAlertNotifications(w.ctx, issue.ID)
+		return has
+	})
+	if _, err := w.issues.Update(w.ctx, triage.Actor{UserID: w.admin.ID, Source: triage.SourceWeb}, issue.ID,
+		issues.Update{Status: &issues.StatusChange{Status: triage.StatusResolved}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(w.messages("C1")); n != 0 {
+		t.Fatalf("the card was out before the change (%d messages): the test proves nothing", n)
+	}
+	w.waitFor("the card with its reply, showing the resolution", func() bool {
+		m := w.messages("C1")
+		return len(m) == 1 && len(m[0].Replies) == 1 && m[0].Replies[0].Text == "*Resolved by <@U1>*" &&
+			strings.Contains(string(m[0].Blocks), "Resolved")
+	})
+}

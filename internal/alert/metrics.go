@@ -14,6 +14,7 @@ import (
 type Metrics struct {
 	notifications *prometheus.CounterVec
 	failures      *prometheus.CounterVec
+	window        prometheus.Histogram
 }
 
 // Results of a notification attempt, the label of
@@ -41,7 +42,12 @@ func NewMetrics(reg prometheus.Registerer, s *store.Store) *Metrics {
 			Help: "Alert notifications that failed for good, by Slack's reason (channel_not_found, is_archived, token_revoked, …).",
 		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.notifications, m.failures)
+	m.window = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "triage_alert_unrecorded_seconds",
+		Help:    "Time between Slack accepting a message and the commit recording it: a crash inside it posts the message again.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+	})
+	reg.MustRegister(m.notifications, m.failures, m.window)
 	if s != nil {
 		reg.MustRegister(&brokenCollector{store: s, desc: prometheus.NewDesc("triage_alert_rules_broken",
 			"Alert rules whose Slack action is broken, by reason.", []string{"reason"}, nil)})
@@ -52,6 +58,12 @@ func NewMetrics(reg prometheus.Registerer, s *store.Store) *Metrics {
 func (m *Metrics) result(r string) {
 	if m != nil {
 		m.notifications.WithLabelValues(r).Inc()
+	}
+}
+
+func (m *Metrics) unrecorded(d time.Duration) {
+	if m != nil {
+		m.window.Observe(d.Seconds())
 	}
 }
 

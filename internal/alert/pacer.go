@@ -51,6 +51,11 @@ type Pacer interface {
 	Block(ctx context.Context, key PaceKey, until time.Time) error
 	// BlockedUntil is the latest Retry-After in force among keys.
 	BlockedUntil(ctx context.Context, keys []PaceKey) (time.Time, error)
+	// Claim checks a send at now against key's rate as sends actually
+	// happen: it records the send and returns 0, or returns how long to
+	// wait. Jobs that run late would otherwise send closer together than
+	// their slots, and drain the burst allowance Slack keeps per channel.
+	Claim(ctx context.Context, key PaceKey, now time.Time) (time.Duration, error)
 }
 
 // PaceKey names one schedule and its rate.
@@ -101,7 +106,7 @@ type MemoryPacer struct {
 	paces map[string]*memPace
 }
 
-type memPace struct{ tat, blocked time.Time }
+type memPace struct{ tat, blocked, sentTAT time.Time }
 
 // NewMemoryPacer returns an empty pacer.
 func NewMemoryPacer() *MemoryPacer { return &MemoryPacer{paces: map[string]*memPace{}} }
@@ -145,6 +150,18 @@ func (p *MemoryPacer) Block(_ context.Context, key PaceKey, until time.Time) err
 	return nil
 }
 
+func (p *MemoryPacer) Claim(_ context.Context, key PaceKey, now time.Time) (time.Duration, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	mp := p.get(key.Name)
+	at := gcraSlot(key.Rate, mp.sentTAT, time.Time{}, now)
+	if at.After(now) {
+		return at.Sub(now), nil
+	}
+	mp.sentTAT = gcraNext(key.Rate, mp.sentTAT, now)
+	return 0, nil
+}
+
 func (p *MemoryPacer) BlockedUntil(_ context.Context, keys []PaceKey) (time.Time, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -173,6 +190,13 @@ func names(keys []PaceKey) []string {
 }
 
 func (p *SQLPacer) Reserve(ctx context.Context, keys []PaceKey, now time.Time) (time.Time, error) {
+	if len(keys) == 1 {
+		// The common case, one statement: no transaction held across
+		// round trips.
+		k := keys[0]
+		iv := k.Rate.interval()
+		return p.Store.ReservePace(ctx, k.Name, now, iv, time.Duration(max(k.Rate.Burst, 1)-1)*iv)
+	}
 	slot := now
 	err := p.Store.InTx(ctx, func(tx *store.Tx) error {
 		paces, err := tx.LockPaces(ctx, names(keys))
@@ -202,20 +226,15 @@ func (p *SQLPacer) Reserve(ctx context.Context, keys []PaceKey, now time.Time) (
 }
 
 func (p *SQLPacer) Block(ctx context.Context, key PaceKey, until time.Time) error {
-	return p.Store.InTx(ctx, func(tx *store.Tx) error {
-		paces, err := tx.LockPaces(ctx, []string{key.Name})
-		if err != nil {
-			return err
-		}
-		pc := paces[key.Name]
-		if until.After(pc.BlockedUntil) {
-			pc.BlockedUntil = until
-		}
-		if until.After(pc.TAT) {
-			pc.TAT = until
-		}
-		return tx.SavePace(ctx, pc)
-	})
+	return p.Store.BlockPace(ctx, key.Name, until)
+}
+
+func (p *SQLPacer) Claim(ctx context.Context, key PaceKey, now time.Time) (time.Duration, error) {
+	iv := key.Rate.interval()
+	if iv == 0 {
+		return 0, nil
+	}
+	return p.Store.ClaimSend(ctx, key.Name, now, iv, time.Duration(max(key.Rate.Burst, 1)-1)*iv)
 }
 
 func (p *SQLPacer) BlockedUntil(ctx context.Context, keys []PaceKey) (time.Time, error) {

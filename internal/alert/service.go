@@ -26,9 +26,10 @@ type Options struct {
 	// MaxSleep is how far ahead a worker waits for its send slot in place;
 	// a later slot snoozes the job until shortly before it.
 	MaxSleep time.Duration
-	// Sleepers bounds the workers waiting for a slot at once, so that a
-	// burst of alerts never holds every worker (the others snooze): keep
-	// it well below the jobs client's MaxWorkers.
+	// Workers is the size of the alert queue: how many notifications and
+	// replies may wait for their send slots at once. Sleepers bounds those
+	// waiting in place (the others snooze); it defaults to Workers.
+	Workers  int
 	Sleepers int
 	// MaxAttempts bounds retries of transient failures (River's backoff
 	// grows as attempt⁴ seconds: 12 attempts span about 17 hours).
@@ -49,8 +50,11 @@ func (o Options) withDefaults() Options {
 	if o.MaxSleep <= 0 {
 		o.MaxSleep = 10 * time.Second
 	}
+	if o.Workers <= 0 {
+		o.Workers = 200
+	}
 	if o.Sleepers <= 0 {
-		o.Sleepers = 100
+		o.Sleepers = o.Workers
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 12
@@ -96,6 +100,15 @@ type Service struct {
 
 	botMu    sync.Mutex
 	botNames map[int64]string
+
+	// blockMu guards blocks (the Retry-Afters this process heard, by pace
+	// key) and sending (one post at a time per channel).
+	blockMu sync.Mutex
+	blocks  map[string]time.Time
+	sending map[string]*sync.Mutex
+
+	cardMu sync.Mutex
+	cards  map[cardKey]renderedCard
 }
 
 // New builds the service.
@@ -117,7 +130,8 @@ func New(d Deps) *Service {
 	return &Service{
 		store: d.Store, jobs: d.Jobs, slack: d.Slack, pacer: d.Pacer, metrics: d.Metrics,
 		log: d.Logger, now: d.Now, opts: opts, sleepers: make(chan struct{}, opts.Sleepers),
-		botNames: map[int64]string{},
+		botNames: map[int64]string{}, blocks: map[string]time.Time{}, sending: map[string]*sync.Mutex{},
+		cards: map[cardKey]renderedCard{},
 	}
 }
 

@@ -5,19 +5,18 @@ import (
 	"time"
 )
 
-// Slack is what alerts need from the Slack integration. internal/slack
-// implements it (cmd/triage adapts it); tests use a fake. Errors are
+// Slack is what alerts need from the Slack integration; FromSlack adapts
+// internal/slack's Integration to it. Errors are
 // classified by PermanentReason and RetryAfter, so the alert package never
 // sees slack-go's types.
 type Slack interface {
-	// PostCard posts the issue's card to the channel (in the thread of
-	// threadTS when set) and returns the message's ts.
-	PostCard(ctx context.Context, integrationID int64, channelID, threadTS string, issueID int64) (string, error)
+	// PrepareCard renders the issue's card for a workspace, ready to post.
+	PrepareCard(ctx context.Context, integrationID, issueID int64) (Message, error)
+	// PrepareReply prepares a text (Slack mrkdwn) for a thread.
+	PrepareReply(ctx context.Context, integrationID int64, text string) (Message, error)
 	// UpdateCards rebuilds every message Triage posted about the issue so
 	// that it shows the issue's current state.
 	UpdateCards(ctx context.Context, issueID int64) error
-	// PostThreadReply posts text (Slack mrkdwn) in the thread of threadTS.
-	PostThreadReply(ctx context.Context, integrationID int64, channelID, threadTS, text string) error
 	// ChannelInfo is conversations.info as the bot sees the channel.
 	ChannelInfo(ctx context.Context, integrationID int64, channelID string) (Channel, error)
 	// ChannelsPage is one page of conversations.list (public and private
@@ -32,6 +31,14 @@ type Slack interface {
 	PermanentReason(err error) (string, bool)
 	// RetryAfter returns how long Slack asked to wait (HTTP 429).
 	RetryAfter(err error) (time.Duration, bool)
+}
+
+// Message is a message rendered ahead of its send slot, so that the post
+// leaves the moment the slot comes.
+type Message interface {
+	// Post sends it to the channel (in the thread of threadTS when set)
+	// and returns its ts. It must be safe for concurrent use.
+	Post(ctx context.Context, channelID, threadTS string) (string, error)
 }
 
 // Channel is a Slack conversation as alerts need it.

@@ -12,6 +12,22 @@ func FromSlack(i *slack.Integration) Slack { return slackAdapter{i} }
 
 type slackAdapter struct{ *slack.Integration }
 
+func (a slackAdapter) PrepareCard(ctx context.Context, integrationID, issueID int64) (Message, error) {
+	m, err := a.Integration.PrepareCard(ctx, integrationID, issueID)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (a slackAdapter) PrepareReply(ctx context.Context, integrationID int64, text string) (Message, error) {
+	m, err := a.Integration.PrepareReply(ctx, integrationID, text)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 func (a slackAdapter) ChannelInfo(ctx context.Context, integrationID int64, channelID string) (Channel, error) {
 	c, err := a.Integration.ChannelInfo(ctx, integrationID, channelID)
 	return Channel(c), err

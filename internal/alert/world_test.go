@@ -74,9 +74,6 @@ func newWorld(t *testing.T, engine store.Engine, o worldOpts) *world {
 	if o.limits == (alert.PaceLimits{}) {
 		o.limits = alert.PaceLimits{Channel: alert.Rate{PerSecond: 50, Burst: 5}}
 	}
-	if o.workers == 0 {
-		o.workers = 150
-	}
 	w := &world{t: t, ctx: ctx, url: dbtest.URL(t, engine), opts: o}
 	w.fake = slackfake.New()
 	t.Cleanup(w.fake.Close)
@@ -162,12 +159,12 @@ func (w *world) startProc(first bool) *proc {
 	p.integ = slack.New(slack.Deps{Logger: logger, Store: p.s, Config: cfg, Box: secretbox.New([]byte(secretKey)),
 		Signer: signing.New([]byte(secretKey)), HTTPClient: &http.Client{Timeout: 10 * time.Second}, Issues: p.issues})
 	p.alerts = alert.New(alert.Deps{Store: p.s, Slack: alert.FromSlack(p.integ), Metrics: alert.NewMetrics(p.reg, p.s),
-		Logger: logger, Options: alert.Options{Limits: w.opts.limits}})
+		Logger: logger, Options: alert.Options{Limits: w.opts.limits, Workers: w.opts.workers}})
 	p.issues.OnChange(p.alerts.OnIssueChange)
 	workers := river.NewWorkers()
 	p.alerts.Register(workers)
 	p.integ.RegisterWorkers(workers)
-	if p.jobs, err = jobs.New(ctx, p.s, w.url, logger, workers, jobs.Options{Work: true, MaxWorkers: w.opts.workers}); err != nil {
+	if p.jobs, err = jobs.New(ctx, p.s, w.url, logger, workers, jobs.Options{Work: true, Queues: p.alerts.Queues()}); err != nil {
 		t.Fatal(err)
 	}
 	p.alerts.SetJobs(p.jobs)

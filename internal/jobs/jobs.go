@@ -5,6 +5,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -33,6 +34,16 @@ type Options struct {
 	Work       bool
 	MaxWorkers int
 	Periodic   []*river.PeriodicJob
+	// Queues are queues worked beside the default one, with their own
+	// number of workers (jobs that wait a long time, such as paced Slack
+	// posts, get their own so that they never hold every worker).
+	Queues map[string]int
+	// JobTimeout bounds one run of a job (default 2 minutes). RescueAfter
+	// is when a job still marked running is taken for abandoned (its
+	// process died) and run again; it must exceed JobTimeout. Zero keeps
+	// River's default of an hour.
+	JobTimeout  time.Duration
+	RescueAfter time.Duration
 }
 
 // New migrates River's tables and returns a client over the store's
@@ -67,8 +78,14 @@ func New(ctx context.Context, s *store.Store, databaseURL string, logger *slog.L
 		Workers:           workers,
 		FetchPollInterval: 200 * time.Millisecond,
 		FetchCooldown:     50 * time.Millisecond,
-		JobTimeout:        2 * time.Minute,
+		JobTimeout:        cmp.Or(opts.JobTimeout, 2*time.Minute),
 		PeriodicJobs:      opts.Periodic,
+	}
+	if opts.RescueAfter > 0 {
+		if opts.RescueAfter <= cfg.JobTimeout {
+			return nil, fmt.Errorf("jobs: RescueAfter (%s) must exceed JobTimeout (%s)", opts.RescueAfter, cfg.JobTimeout)
+		}
+		cfg.RescueStuckJobsAfter = opts.RescueAfter
 	}
 	if opts.Work {
 		n := opts.MaxWorkers
@@ -76,6 +93,9 @@ func New(ctx context.Context, s *store.Store, databaseURL string, logger *slog.L
 			n = 20
 		}
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
+		for name, workers := range opts.Queues {
+			cfg.Queues[name] = river.QueueConfig{MaxWorkers: max(workers, 1)}
+		}
 	}
 	rc, err := river.NewClient(driver, cfg)
 	if err != nil {

@@ -64,7 +64,7 @@ type action struct {
 	p      *interaction
 	req    *request
 	in     *store.Integration
-	issue  *triage.Issue
+	t      *store.SlackActionTarget
 	userID int64
 }
 
@@ -95,54 +95,38 @@ func (i *Integration) handleAction(ctx context.Context, payload []byte) reply {
 	if err != nil {
 		return badRequest(err)
 	}
-	in, issue, rep, ok := i.target(ctx, p.teamID(), req.issueID)
+	in, t, rep, ok := i.target(ctx, p.teamID(), p.userID(), req.issueID)
 	if !ok {
 		return rep
 	}
-	a := &action{p: p, req: req, in: in, issue: issue}
+	a := &action{p: p, req: req, in: in, t: t, userID: t.UserID}
 	if in.Status != store.IntegrationActive {
 		return i.refuse(ctx, a, disabledText(in), "")
 	}
-	id, err := i.d.Store.IdentityByExternalID(ctx, in.ID, p.userID())
-	if triage.ErrorCode(err) == triage.ENOTFOUND {
+	if a.userID == 0 {
 		return i.linkPrompt(ctx, a)
-	} else if err != nil {
-		i.log.Error("slack action: load identity", "integration_id", in.ID, "err", err)
-		return internalReply
 	}
-	a.userID = id.UserID
 	if req.action == actionResolveDialog || req.action == actionIgnoreDialog {
 		return i.openChoice(ctx, a)
 	}
 	return i.apply(ctx, a)
 }
 
-// target finds the workspace and the issue, which must belong to an
-// organization the workspace is attached to: 403 otherwise.
-func (i *Integration) target(ctx context.Context, teamID string, issueID int64) (*store.Integration, *triage.Issue, reply, bool) {
-	in, err := i.d.Store.IntegrationByTeam(ctx, teamID)
+// target finds the workspace, the issue (which must belong to an
+// organization the workspace is attached to: 403 otherwise) and who the
+// Slack user is linked to, in one query: this runs on every click.
+func (i *Integration) target(ctx context.Context, teamID, slackUser string, issueID int64) (*store.Integration, *store.SlackActionTarget, reply, bool) {
+	in, t, err := i.d.Store.SlackActionTarget(ctx, teamID, slackUser, issueID)
 	if triage.ErrorCode(err) == triage.ENOTFOUND {
 		return nil, nil, forbidden("Triage is not installed in this Slack workspace"), false
 	} else if err != nil {
-		i.log.Error("slack: load integration", "err", err)
+		i.log.Error("slack: load action target", "err", err)
 		return nil, nil, internalReply, false
 	}
-	issue, err := i.d.Store.IssueByID(ctx, issueID)
-	if triage.ErrorCode(err) == triage.ENOTFOUND {
-		return nil, nil, forbidden("issue not found"), false
-	} else if err != nil {
-		i.log.Error("slack: load issue", "issue_id", issueID, "err", err)
-		return nil, nil, internalReply, false
-	}
-	attached, err := i.d.Store.IntegrationAttached(ctx, issue.OrgID, in.ID)
-	if err != nil {
-		i.log.Error("slack: check attachment", "integration_id", in.ID, "err", err)
-		return nil, nil, internalReply, false
-	}
-	if !attached {
+	if t.IssueID == 0 || !t.Attached {
 		return nil, nil, forbidden("issue not found"), false
 	}
-	return in, issue, reply{}, true
+	return in, t, reply{}, true
 }
 
 // apply changes the issue as the linked person.
@@ -159,19 +143,23 @@ func (i *Integration) apply(ctx context.Context, a *action) reply {
 	}
 	o := i.originOf(a)
 	actor := triage.Actor{UserID: a.userID, Source: triage.SourceSlack, SlackUserID: a.p.userID()}
-	if _, err := i.d.Issues.Update(withOrigin(ctx, o), actor, a.issue.ID, u); err != nil {
+	unlock := i.serializeWrites(a.t.IssueID)
+	res, err := i.d.Issues.Update(withOrigin(ctx, o), actor, a.t.IssueID, u)
+	unlock()
+	if err != nil {
 		return i.refuseErr(ctx, a, err)
 	}
-	if o.refresh != nil && !o.queued {
-		// Nothing changed (a double click): the message may still be stale.
-		i.enqueue(ctx, *o.refresh)
+	// When nothing changed (a double click) the change that set this state
+	// has rebuilt the message already.
+	if len(res.Activities) > 0 && o.refresh != nil {
+		i.dispatch(ctx, *o.refresh)
 	}
 	if a.p.Type != typeInteractiveMessage {
 		return replyOK
 	}
-	c, err := i.loadCard(ctx, i.d.Store.Queries, a.in.ID, a.issue.ID)
+	c, err := i.loadCard(ctx, i.d.Store.Queries, a.in.ID, a.t.IssueID)
 	if err != nil {
-		i.log.Error("slack action: rebuild card", "issue_id", a.issue.ID, "err", err)
+		i.log.Error("slack action: rebuild card", "issue_id", a.t.IssueID, "err", err)
 		return internalReply
 	}
 	return reply{http.StatusOK, c.legacyReply(a.p.isMessage())}
@@ -180,7 +168,7 @@ func (i *Integration) apply(ctx context.Context, a *action) reply {
 // originOf names the clicked message and how to rebuild it.
 func (i *Integration) originOf(a *action) *origin {
 	p, o := a.p, &origin{integrationID: a.in.ID, channel: a.channel()}
-	r := &RefreshCardArgs{IntegrationID: a.in.ID, IssueID: a.issue.ID}
+	r := &RefreshCardArgs{IntegrationID: a.in.ID, IssueID: a.t.IssueID}
 	switch p.Type {
 	case typeInteractiveMessage:
 		o.ts = p.MessageTS
@@ -208,14 +196,15 @@ func (i *Integration) originOf(a *action) *origin {
 // modal (Block Kit). Their trigger_id dies 3 s after the click, so this
 // does nothing slow before opening them.
 func (i *Integration) openChoice(ctx context.Context, a *action) reply {
-	if _, err := i.d.Issues.Get(ctx, a.userID, a.issue.ID); err != nil {
+	issue, err := i.d.Issues.Get(ctx, a.userID, a.t.IssueID)
+	if err != nil {
 		return i.refuseErr(ctx, a, err)
 	}
 	if a.req.action == actionResolveDialog {
-		if _, err := i.d.Store.CurrentRelease(ctx, a.issue.ProjectID); triage.ErrorCode(err) == triage.ENOTFOUND {
+		if _, err := i.d.Store.CurrentRelease(ctx, issue.ProjectID); triage.ErrorCode(err) == triage.ENOTFOUND {
 			return i.apply(ctx, a)
 		} else if err != nil {
-			i.log.Error("slack action: current release", "issue_id", a.issue.ID, "err", err)
+			i.log.Error("slack action: current release", "issue_id", issue.ID, "err", err)
 			return internalReply
 		}
 	}
@@ -226,7 +215,7 @@ func (i *Integration) openChoice(ctx context.Context, a *action) reply {
 	}
 	p := a.p
 	if p.Type == typeInteractiveMessage && a.req.action == actionResolveDialog {
-		dlg, derr := resolveDialog(p.TriggerID, dialogCallback{Issue: a.issue.ID, OrigResponseURL: p.ResponseURL, IsMessage: p.isMessage()})
+		dlg, derr := resolveDialog(p.TriggerID, dialogCallback{Issue: issue.ID, OrigResponseURL: p.ResponseURL, IsMessage: p.isMessage()})
 		if err = derr; err == nil {
 			err = api.OpenDialogContext(ctx, p.TriggerID, dlg)
 		}
@@ -235,14 +224,14 @@ func (i *Integration) openChoice(ctx context.Context, a *action) reply {
 		if a.req.action == actionIgnoreDialog {
 			kind = modalIgnore
 		}
-		meta := modalMeta{Issue: a.issue.ID, Channel: a.channel(), TS: p.Container.MessageTS, ResponseURL: p.ResponseURL}
+		meta := modalMeta{Issue: issue.ID, Channel: a.channel(), TS: p.Container.MessageTS, ResponseURL: p.ResponseURL}
 		if p.Type == typeInteractiveMessage {
 			meta.TS = p.MessageTS
 		}
 		if p.Container.IsAppUnfurl {
 			meta.UnfurlURL = p.Container.AppUnfurlURL
 		}
-		_, err = api.OpenViewContext(ctx, p.TriggerID, choiceModal(kind, meta, a.issue, i.absURL(a.issue.Path())+"?referrer=slack"))
+		_, err = api.OpenViewContext(ctx, p.TriggerID, choiceModal(kind, meta, issue, i.absURL(issue.Path())+"?referrer=slack"))
 	}
 	if err != nil {
 		err = i.slackFailed(ctx, a.in.ID, "open dialog", err)
@@ -266,17 +255,17 @@ func (i *Integration) refuseErr(ctx context.Context, a *action, err error) reply
 		msg := triage.ErrorMessage(err)
 		return i.refuse(ctx, a, "Triage did not do that: "+escapeMrkdwn(msg), msg)
 	case triage.ENOTFOUND:
-		return i.unlinkOffer(ctx, a, fmt.Sprintf("it is not a member of the organization %s", a.issue.OrgSlug))
+		return i.unlinkOffer(ctx, a, fmt.Sprintf("it is not a member of the organization %s", a.t.OrgSlug))
 	case triage.EFORBIDDEN:
 		return i.unlinkOffer(ctx, a, triage.ErrorMessage(err))
 	}
-	i.log.Error("slack action", "issue_id", a.issue.ID, "err", err)
+	i.log.Error("slack action", "issue_id", a.t.IssueID, "err", err)
 	return i.refuse(ctx, a, "Triage could not do that just now. Try again in a moment.", "")
 }
 
 func (i *Integration) linkPrompt(ctx context.Context, a *action) reply {
 	u, err := i.LinkURL(LinkParams{IntegrationID: a.in.ID, SlackUserID: a.p.userID(), ChannelID: a.channel(),
-		ResponseURL: a.responseURL(), OrgID: a.issue.OrgID})
+		ResponseURL: a.responseURL(), OrgID: a.t.OrgID})
 	if err != nil {
 		i.log.Error("slack action: link url", "err", err)
 		return internalReply
@@ -337,6 +326,6 @@ func (i *Integration) refuse(ctx context.Context, a *action, text, invalid strin
 		i.log.Info("slack action refused with nowhere to say why", "integration_id", a.in.ID)
 		return replyOK
 	}
-	i.enqueue(ctx, args)
+	i.dispatch(ctx, args)
 	return replyOK
 }

@@ -64,43 +64,14 @@ type card struct {
 
 // loadCard reads everything the issue's card shows in one workspace.
 func (i *Integration) loadCard(ctx context.Context, q *store.Queries, integrationID, issueID int64) (*card, error) {
-	issue, err := q.IssueByID(ctx, issueID)
+	d, err := q.SlackCard(ctx, integrationID, issueID)
 	if err != nil {
-		return nil, fmt.Errorf("load issue %d: %w", issueID, err)
+		return nil, fmt.Errorf("load card of issue %d: %w", issueID, err)
 	}
-	c := &card{Issue: issue, URL: i.absURL(issue.Path()) + "?referrer=slack"}
-	if _, err := q.CurrentRelease(ctx, issue.ProjectID); err == nil {
-		c.HasRelease = true
-	} else if triage.ErrorCode(err) != triage.ENOTFOUND {
-		return nil, err
-	}
-	if c.Teams, err = q.TeamsForProject(ctx, issue.ProjectID); err != nil {
-		return nil, err
-	}
-	if c.Users, err = q.UsersWithProjectAccess(ctx, issue.ProjectID); err != nil {
-		return nil, err
-	}
-	acts, err := q.Activities(ctx, issue.ID, 1)
-	if err != nil {
-		return nil, err
-	}
-	var people []int64
-	if len(acts) > 0 {
-		c.Last = acts[0]
-		if c.Last.User != nil {
-			people = append(people, c.Last.User.ID)
-		}
-		if id, ok := activityAssignee(c.Last, "user"); ok {
-			people = append(people, id)
-		}
-	}
-	if a := issue.Assignee; a != nil && a.Type == "user" {
-		people = append(people, a.ID)
-	}
-	if c.SlackIDs, err = q.SlackUserIDs(ctx, integrationID, people); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return &card{
+		Issue: d.Issue, URL: i.absURL(d.Issue.Path()) + "?referrer=slack", HasRelease: d.HasRelease,
+		Teams: d.Teams, Users: d.Users, SlackIDs: d.SlackIDs, Last: d.Last,
+	}, nil
 }
 
 // activityAssignee reads the assignee id of an "assigned" activity.
@@ -250,7 +221,9 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-func plain(s string) *slack.TextBlockObject { return &slack.TextBlockObject{Type: "plain_text", Text: s} }
+func plain(s string) *slack.TextBlockObject {
+	return &slack.TextBlockObject{Type: "plain_text", Text: s}
+}
 func mrkdwn(s string) *slack.TextBlockObject {
 	return &slack.TextBlockObject{Type: "mrkdwn", Text: s}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -76,6 +77,8 @@ func (i *Integration) handleEvent(ctx context.Context, body []byte, retryNum str
 		i.log.Error("slack event: load integration", "err", err)
 		return internalReply
 	}
+	unlock := i.serializeWrites(0)
+	defer unlock()
 	err = i.d.Store.InTx(ctx, func(tx *store.Tx) error {
 		first, err := tx.MarkSlackEventSeen(ctx, env.EventID)
 		if err != nil || !first {
@@ -135,7 +138,13 @@ func (i *Integration) queueUnfurl(ctx context.Context, tx *store.Tx, in *store.I
 		return nil
 	}
 	if i.jobs == nil {
-		go i.runNow(args)
+		go func() {
+			wctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := i.unfurl(wctx, args); err != nil {
+				i.log.Warn("slack unfurl failed", "err", err)
+			}
+		}()
 		return nil
 	}
 	return i.jobs.Insert(ctx, tx, args, nil)

@@ -97,14 +97,23 @@ func jobError(err error) error {
 	if d, ok := RetryAfter(err); ok {
 		return river.JobSnooze(d)
 	}
-	if _, ok := PermanentReason(err); ok {
-		return river.JobCancel(err)
-	}
-	switch triage.ErrorCode(err) {
-	case triage.EINVALID, triage.ENOTFOUND:
+	if hopeless(err) {
 		return river.JobCancel(err)
 	}
 	return err
+}
+
+// hopeless tells whether retrying err cannot help: Slack's permanent
+// errors, and a workspace, issue or message that is gone or unusable.
+func hopeless(err error) bool {
+	if _, ok := PermanentReason(err); ok {
+		return true
+	}
+	switch triage.ErrorCode(err) {
+	case triage.EINVALID, triage.ENOTFOUND:
+		return true
+	}
+	return false
 }
 
 // RegisterWorkers adds the Slack job workers; call it before the jobs
@@ -134,53 +143,93 @@ func (i *Integration) SetJobs(c *jobs.Client) { i.jobs = c }
 // after 30 minutes anyway.
 var interactiveOpts = &river.InsertOpts{MaxAttempts: 6}
 
-// enqueue inserts a job in a transaction of its own. Without a jobs client
-// (tests, tools) the work runs in the background right away instead.
-func (i *Integration) enqueue(ctx context.Context, args river.JobArgs) {
-	if i.jobs == nil {
-		go i.runNow(args)
+// maxDispatch bounds the deliveries running at once outside River.
+const maxDispatch = 64
+
+// dispatch delivers what a click's answer needs (the rebuilt message, an
+// ephemeral explanation) right away, in the background, and hands it to
+// River only when that fails in a way a retry may fix, or when too many
+// deliveries are running already. A click thus costs the database no job
+// row and the person sees the result without River's polling delay, while
+// a slow or failing Slack still gets retries and never fails the action.
+// (A crash between the change and the delivery leaves that one message
+// stale until the issue's next change; the change itself is stored.)
+func (i *Integration) dispatch(ctx context.Context, args river.JobArgs) {
+	select {
+	case i.slots <- struct{}{}:
+	default:
+		i.enqueue(ctx, args, interactiveOpts)
 		return
 	}
-	err := i.d.Store.InTx(ctx, func(tx *store.Tx) error { return i.jobs.Insert(ctx, tx, args, interactiveOpts) })
+	go func() {
+		defer func() { <-i.slots }()
+		wctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		err := i.work(wctx, args)
+		if err == nil {
+			return
+		}
+		opts := *interactiveOpts
+		if d, ok := RetryAfter(err); ok {
+			opts.ScheduledAt = i.now().Add(d)
+		} else if hopeless(err) {
+			i.log.Info("slack delivery given up", "kind", args.Kind(), "err", err)
+			return // will not heal
+		}
+		if i.jobs == nil {
+			i.log.Warn("slack delivery failed", "kind", args.Kind(), "err", err)
+			return
+		}
+		i.enqueue(wctx, args, &opts)
+	}()
+}
+
+// enqueue inserts a job in a transaction of its own. Without a jobs client
+// (tests, tools) the work runs in the background right away instead.
+func (i *Integration) enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) {
+	if i.jobs == nil {
+		go func() {
+			wctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := i.work(wctx, args); err != nil {
+				i.log.Warn("slack work failed", "kind", args.Kind(), "err", err)
+			}
+		}()
+		return
+	}
+	unlock := i.serializeWrites(0)
+	err := i.d.Store.InTx(ctx, func(tx *store.Tx) error { return i.jobs.Insert(ctx, tx, args, opts) })
+	unlock()
 	if err != nil {
 		i.log.Error("queue slack job", "kind", args.Kind(), "err", err)
 	}
 }
 
-func (i *Integration) runNow(args river.JobArgs) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var err error
+// work does one job's work in process.
+func (i *Integration) work(ctx context.Context, args river.JobArgs) error {
 	switch a := args.(type) {
 	case RefreshCardArgs:
-		err = i.refreshCard(ctx, a)
+		return i.refreshCard(ctx, a)
 	case UpdateCardsArgs:
-		err = i.updateCards(ctx, a)
+		return i.updateCards(ctx, a)
 	case UnfurlArgs:
-		err = i.unfurl(ctx, a)
+		return i.unfurl(ctx, a)
 	case RespondArgs:
-		err = i.respond(ctx, a)
-	default:
-		err = fmt.Errorf("no inline runner for %s", args.Kind())
+		return i.respond(ctx, a)
 	}
-	if err != nil {
-		i.log.Warn("slack work failed", "kind", args.Kind(), "err", err)
-	}
+	return fmt.Errorf("no in-process runner for %s", args.Kind())
 }
 
 // origin is the Slack message an action came from, handed to the change
-// hook through the context so that the jobs it queues go in the change's
-// transaction.
+// hook through the context so that the rebuild of every other message
+// about the issue is queued in the change's transaction, skipping this one
+// (the action rebuilds it itself).
 type origin struct {
 	integrationID int64
 	channel, ts   string
 	// refresh rebuilds the clicked message; nil when the reply itself
 	// carries the rebuilt message (legacy clicks).
 	refresh *RefreshCardArgs
-	// queued is set once the hook has queued the jobs, so that an update
-	// with two activities queues them once, and so that the caller knows
-	// whether it still has to queue the refresh (nothing changed).
-	queued bool
 }
 
 type originKey struct{}
@@ -190,29 +239,19 @@ func withOrigin(ctx context.Context, o *origin) context.Context {
 }
 
 // onIssueChange runs inside every issue change's transaction, whatever its
-// source: it queues the rebuild of the clicked message (if the change came
-// from one) and of every other remembered message about the issue.
+// source, and queues the rebuild of every remembered message about the
+// issue but the one the change came from.
 func (i *Integration) onIssueChange(ctx context.Context, tx *store.Tx, c issues.Change) error {
 	if i.jobs == nil {
 		return nil
 	}
-	o, _ := ctx.Value(originKey{}).(*origin)
-	skip := UpdateCardsArgs{IssueID: c.Issue.ID}
-	if o != nil {
-		if o.queued {
-			return nil
-		}
-		o.queued = true
-		if o.refresh != nil {
-			if err := i.jobs.Insert(ctx, tx, *o.refresh, interactiveOpts); err != nil {
-				return err
-			}
-		}
-		skip.SkipIntegration, skip.SkipChannel, skip.SkipTS = o.integrationID, o.channel, o.ts
+	args := UpdateCardsArgs{IssueID: c.Issue.ID}
+	if o, _ := ctx.Value(originKey{}).(*origin); o != nil {
+		args.SkipIntegration, args.SkipChannel, args.SkipTS = o.integrationID, o.channel, o.ts
 	}
-	others, err := tx.HasOtherSlackMessages(ctx, c.Issue.ID, skip.SkipIntegration, skip.SkipChannel, skip.SkipTS)
+	others, err := tx.HasOtherSlackMessages(ctx, c.Issue.ID, args.SkipIntegration, args.SkipChannel, args.SkipTS)
 	if err != nil || !others {
 		return err
 	}
-	return i.jobs.Insert(ctx, tx, skip, nil)
+	return i.jobs.Insert(ctx, tx, args, nil)
 }

@@ -42,30 +42,23 @@ func (i *Integration) handleOptions(ctx context.Context, payload []byte) reply {
 	if !ok {
 		return badRequest(badPayload("payload names no issue"))
 	}
-	in, issue, rep, ok := i.target(ctx, p.teamID(), issueID)
+	in, t, rep, ok := i.target(ctx, p.teamID(), p.userID(), issueID)
 	if !ok {
 		return rep
 	}
 	blockKit := p.Type == typeBlockSuggestion
 	none := reply{http.StatusOK, map[string]any{"options": []any{}}}
-	if in.Status != store.IntegrationActive {
+	if in.Status != store.IntegrationActive || t.UserID == 0 {
 		return none
 	}
-	id, err := i.d.Store.IdentityByExternalID(ctx, in.ID, p.userID())
-	if triage.ErrorCode(err) == triage.ENOTFOUND {
-		return none
-	} else if err != nil {
-		i.log.Error("slack options: load identity", "err", err)
-		return internalReply
-	}
-	if _, err := i.d.Issues.Get(ctx, id.UserID, issue.ID); err != nil {
+	if _, err := i.d.Issues.Get(ctx, t.UserID, t.IssueID); err != nil {
 		if code := triage.ErrorCode(err); code == triage.ENOTFOUND || code == triage.EFORBIDDEN {
 			return none
 		}
 		i.log.Error("slack options: check access", "err", err)
 		return internalReply
 	}
-	c, err := i.loadCard(ctx, i.d.Store.Queries, in.ID, issue.ID)
+	c, err := i.loadCard(ctx, i.d.Store.Queries, in.ID, t.IssueID)
 	if err != nil {
 		i.log.Error("slack options: load card", "err", err)
 		return internalReply

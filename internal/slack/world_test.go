@@ -186,7 +186,7 @@ func linkShared(team, eventID, channel, ts string, urls ...string) map[string]an
 func (w *world) blockAction(user string, container map[string]any, responseURL string, act map[string]any) map[string]any {
 	return map[string]any{
 		"type": "block_actions", "team": map[string]any{"id": "T1", "domain": "acme"},
-		"user":    map[string]any{"id": user, "username": strings.ToLower(user), "team_id": "T1"},
+		"user":       map[string]any{"id": user, "username": strings.ToLower(user), "team_id": "T1"},
 		"api_app_id": "A1", "token": "x", "container": container, "trigger_id": w.fake.NewTriggerID(),
 		"channel": map[string]any{"id": "C1", "name": "alerts"}, "response_url": responseURL,
 		"actions": []any{act},

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -199,22 +200,44 @@ func (q *Queries) BrokenAlertRules(ctx context.Context) (map[string]int64, error
 	return out, rows.Err()
 }
 
-// FireAlert takes the rule's throttle for the issue: it reports true, and
-// records now as the time the rule last fired, when the rule has not fired
-// for the issue since now - throttle. One statement, so two processes
-// evaluating the same issue at once cannot both fire.
+// FireAlert takes one rule's throttle for the issue; see FireAlerts.
 func (q *Queries) FireAlert(ctx context.Context, ruleID, issueID int64, now time.Time, throttle time.Duration) (bool, error) {
-	rows, err := q.q.QueryContext(ctx, `INSERT INTO alert_throttle (rule_id, issue_id, fired_at) VALUES ($1, $2, $3)
-		ON CONFLICT (rule_id, issue_id) DO UPDATE SET fired_at = excluded.fired_at
-		WHERE alert_throttle.fired_at <= $4 RETURNING rule_id`,
-		ruleID, issueID, micros(now), micros(now.Add(-throttle)))
+	fired, err := q.FireAlerts(ctx, issueID, now, map[int64]time.Duration{ruleID: throttle})
+	return fired[ruleID], err
+}
+
+// FireAlerts takes the throttle of each rule (rule id → throttle) for the
+// issue and returns the rules that fired: those that have been quiet for
+// the issue since the throttle they had when they last fired. One
+// statement, so two processes evaluating the same issue at once cannot
+// both fire a rule.
+func (q *Queries) FireAlerts(ctx context.Context, issueID int64, now time.Time, throttles map[int64]time.Duration) (map[int64]bool, error) {
+	fired := map[int64]bool{}
+	if len(throttles) == 0 {
+		return fired, nil
+	}
+	var sb strings.Builder
+	args := []any{issueID, micros(now)}
+	for _, id := range slices.Sorted(maps.Keys(throttles)) {
+		if len(args) > 2 {
+			sb.WriteString(", ")
+		}
+		args = append(args, id, micros(now.Add(throttles[id])))
+		fmt.Fprintf(&sb, "($%d, $1, $2, $%d)", len(args)-1, len(args))
+	}
+	rows, err := q.q.QueryContext(ctx, `INSERT INTO alert_throttle (rule_id, issue_id, fired_at, quiet_until) VALUES `+sb.String()+`
+		ON CONFLICT (rule_id, issue_id) DO UPDATE SET fired_at = excluded.fired_at, quiet_until = excluded.quiet_until
+		WHERE alert_throttle.quiet_until <= excluded.fired_at RETURNING rule_id`, args...)
 	if err != nil {
-		return false, fmt.Errorf("take throttle of alert rule %d: %w", ruleID, err)
+		return nil, fmt.Errorf("take throttles for issue %d: %w", issueID, err)
 	}
 	defer rows.Close()
-	fired := rows.Next()
-	if err := rows.Close(); err != nil {
-		return false, err
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		fired[id] = true
 	}
 	return fired, rows.Err()
 }
@@ -236,8 +259,8 @@ type AlertNotification struct {
 	FinishedAt    time.Time
 }
 
-const notificationCols = `id, COALESCE(rule_id, 0), issue_id, cause, integration_id, channel_id, status, reason,
-	message_ts, thread_ts, reserved_at, created_at, finished_at`
+const notificationCols = `n.id, COALESCE(n.rule_id, 0), n.issue_id, n.cause, n.integration_id, n.channel_id, n.status,
+	n.reason, n.message_ts, n.thread_ts, n.reserved_at, n.created_at, n.finished_at`
 
 func scanNotification(row interface{ Scan(...any) error }) (*AlertNotification, error) {
 	var n AlertNotification
@@ -257,35 +280,88 @@ func scanNotification(row interface{ Scan(...any) error }) (*AlertNotification, 
 	return &n, nil
 }
 
-// CreateAlertNotification records a pending notification and returns its
-// id, or 0 when the rule already has one for this issue and cause (the
-// job that evaluated the rules ran twice).
+// CreateAlertNotification records one pending notification; see
+// CreateAlertNotifications.
 func (q *Queries) CreateAlertNotification(ctx context.Context, n *AlertNotification) (int64, error) {
+	ids, err := q.CreateAlertNotifications(ctx, []*AlertNotification{n})
+	n.ID = ids[n.RuleID]
+	return n.ID, err
+}
+
+// CreateAlertNotifications records pending notifications, one per rule,
+// and returns their ids by rule. A rule that already has a notification
+// for the issue and cause (the job that evaluated the rules ran twice) is
+// left out.
+func (q *Queries) CreateAlertNotifications(ctx context.Context, ns []*AlertNotification) (map[int64]int64, error) {
+	ids := map[int64]int64{}
+	if len(ns) == 0 {
+		return ids, nil
+	}
+	var sb strings.Builder
+	args := []any{micros(q.now())}
+	for k, n := range ns {
+		if k > 0 {
+			sb.WriteString(", ")
+		}
+		args = append(args, n.RuleID, n.IssueID, n.Cause, n.IntegrationID, n.ChannelID)
+		b := len(args) - 5
+		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $1)", b+1, b+2, b+3, b+4, b+5)
+	}
 	rows, err := q.q.QueryContext(ctx, `INSERT INTO alert_notifications (rule_id, issue_id, cause, integration_id, channel_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (rule_id, issue_id, cause) DO NOTHING RETURNING id`,
-		n.RuleID, n.IssueID, n.Cause, n.IntegrationID, n.ChannelID, micros(q.now()))
+		VALUES `+sb.String()+` ON CONFLICT (rule_id, issue_id, cause) DO NOTHING RETURNING id, rule_id`, args...)
 	if err != nil {
-		return 0, fmt.Errorf("record alert notification: %w", err)
+		return ids, fmt.Errorf("record alert notifications: %w", err)
 	}
 	defer rows.Close()
-	var id int64
-	if rows.Next() {
-		if err := rows.Scan(&id); err != nil {
-			return 0, err
+	for rows.Next() {
+		var id, rule int64
+		if err := rows.Scan(&id, &rule); err != nil {
+			return ids, err
 		}
+		ids[rule] = id
 	}
-	if err := rows.Close(); err != nil {
-		return 0, err
-	}
-	n.ID = id
-	return id, rows.Err()
+	return ids, rows.Err()
 }
 
 // AlertNotification returns ENOTFOUND if there is none.
 func (q *Queries) AlertNotification(ctx context.Context, id int64) (*AlertNotification, error) {
 	n, err := scanNotification(q.q.QueryRowContext(ctx,
-		`SELECT `+notificationCols+` FROM alert_notifications WHERE id = $1`, id))
+		`SELECT `+notificationCols+` FROM alert_notifications n WHERE n.id = $1`, id))
 	return n, translate(err, "alert notification")
+}
+
+// AlertDelivery is what delivering a notification needs, read at once:
+// the notification, its rule (nil once deleted) and the ts of the issue's
+// card in the channel ("" when there is none yet).
+type AlertDelivery struct {
+	Notification *AlertNotification
+	Rule         *AlertRule
+	CardTS       string
+}
+
+// AlertDelivery returns ENOTFOUND if the notification is gone.
+func (q *Queries) AlertDelivery(ctx context.Context, id int64) (*AlertDelivery, error) {
+	var d AlertDelivery
+	var n AlertNotification
+	var reserved, created, finished int64
+	err := q.q.QueryRowContext(ctx, `SELECT `+notificationCols+`, COALESCE((SELECT c.message_ts FROM alert_notifications c
+		WHERE c.issue_id = n.issue_id AND c.integration_id = n.integration_id AND c.channel_id = n.channel_id
+		AND c.status = 'delivered' AND c.thread_ts = '' AND c.message_ts <> '' ORDER BY c.id LIMIT 1), '')
+		FROM alert_notifications n WHERE n.id = $1`, id).
+		Scan(&n.ID, &n.RuleID, &n.IssueID, &n.Cause, &n.IntegrationID, &n.ChannelID, &n.Status, &n.Reason,
+			&n.MessageTS, &n.ThreadTS, &reserved, &created, &finished, &d.CardTS)
+	if err != nil {
+		return nil, translate(err, "alert notification")
+	}
+	n.ReservedAt, n.CreatedAt, n.FinishedAt = optFromMicros(reserved), fromMicros(created), optFromMicros(finished)
+	d.Notification = &n
+	if n.RuleID != 0 {
+		d.Rule, err = q.AlertRuleByID(ctx, n.RuleID)
+		if triage.ErrorCode(err) == triage.ENOTFOUND {
+			d.Rule, err = nil, nil
+		}
+	}
+	return &d, err
 }
 
 // ReserveNotification remembers the send slot a snoozed notification holds.
@@ -321,6 +397,9 @@ type AlertCard struct {
 	IntegrationID int64
 	ChannelID     string
 	TS            string
+	// PendingID is the notification that will post the card, when it is
+	// not out yet (TS is then empty).
+	PendingID int64
 }
 
 // AlertCards lists the issue's cards, the first one per channel, oldest
@@ -362,6 +441,29 @@ func (q *Queries) AlertCardIn(ctx context.Context, issueID, integrationID int64,
 		return "", fmt.Errorf("find card of issue %d: %w", issueID, err)
 	}
 	return ts, nil
+}
+
+// PendingCards lists, per channel, the issue's first pending notification
+// where the issue has no card yet: each will post a card, whose thread a
+// change made now should reach once it is out.
+func (q *Queries) PendingCards(ctx context.Context, issueID int64) ([]int64, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT MIN(n.id) FROM alert_notifications n WHERE n.issue_id = $1 AND n.status = 'pending'
+		AND NOT EXISTS (SELECT 1 FROM alert_notifications c WHERE c.issue_id = n.issue_id AND c.integration_id = n.integration_id
+			AND c.channel_id = n.channel_id AND c.status = 'delivered' AND c.thread_ts = '' AND c.message_ts <> '')
+		GROUP BY n.integration_id, n.channel_id ORDER BY 1`, issueID)
+	if err != nil {
+		return nil, fmt.Errorf("list pending cards of issue %d: %w", issueID, err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 // HasAlertNotifications tells whether any notification about the issue
@@ -475,6 +577,67 @@ func (q *Queries) SavePace(ctx context.Context, p *Pace) error {
 		micros(p.TAT), micros(p.BlockedUntil), p.Key)
 	if err != nil {
 		return fmt.Errorf("save pace %s: %w", p.Key, err)
+	}
+	return nil
+}
+
+// ReservePace books the next send slot of one key in one statement (GCRA
+// with interval iv and tolerance tol, past any Retry-After) and returns it.
+func (q *Queries) ReservePace(ctx context.Context, key string, now time.Time, iv, tol time.Duration) (time.Time, error) {
+	greatest := "GREATEST"
+	if q.engine == SQLite {
+		greatest = "MAX" // SQLite's scalar max of several values
+	}
+	slot := greatest + `(CAST($2 AS BIGINT), alert_pacing.tat - CAST($4 AS BIGINT), alert_pacing.blocked_until)`
+	var at int64
+	// SET reads the row as it was, so slot and tat both start from the
+	// old schedule; a new key sends now.
+	err := q.q.QueryRowContext(ctx, `INSERT INTO alert_pacing (key, tat, blocked_until, last_slot) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), 0, $2)
+		ON CONFLICT (key) DO UPDATE SET last_slot = `+slot+`,
+		tat = `+greatest+`(alert_pacing.tat, `+slot+`) + CAST($3 AS BIGINT)
+		RETURNING last_slot`, key, micros(now), iv.Microseconds(), tol.Microseconds()).Scan(&at)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reserve pace %s: %w", key, err)
+	}
+	return fromMicros(at), nil
+}
+
+// ClaimSend checks one send against key's schedule of actual sends (GCRA
+// with interval iv and tolerance tol): when it conforms it is recorded and
+// ClaimSend returns 0; otherwise it returns how long to wait.
+func (q *Queries) ClaimSend(ctx context.Context, key string, now time.Time, iv, tol time.Duration) (time.Duration, error) {
+	greatest := "GREATEST"
+	if q.engine == SQLite {
+		greatest = "MAX"
+	}
+	var sentTAT, claim int64
+	n := micros(now)
+	err := q.q.QueryRowContext(ctx, `INSERT INTO alert_pacing (key, sent_tat, last_claim) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), $2)
+		ON CONFLICT (key) DO UPDATE SET
+		last_claim = CASE WHEN alert_pacing.sent_tat - CAST($4 AS BIGINT) <= CAST($2 AS BIGINT) THEN CAST($2 AS BIGINT) ELSE alert_pacing.last_claim END,
+		sent_tat = CASE WHEN alert_pacing.sent_tat - CAST($4 AS BIGINT) <= CAST($2 AS BIGINT)
+			THEN `+greatest+`(alert_pacing.sent_tat, CAST($2 AS BIGINT)) + CAST($3 AS BIGINT) ELSE alert_pacing.sent_tat END
+		RETURNING sent_tat, last_claim`, key, n, iv.Microseconds(), tol.Microseconds()).Scan(&sentTAT, &claim)
+	if err != nil {
+		return 0, fmt.Errorf("claim send on %s: %w", key, err)
+	}
+	if claim == n {
+		return 0, nil
+	}
+	return time.Duration(sentTAT-tol.Microseconds()-n) * time.Microsecond, nil
+}
+
+// BlockPace records a Retry-After on key: no slot before until.
+func (q *Queries) BlockPace(ctx context.Context, key string, until time.Time) error {
+	greatest := "GREATEST"
+	if q.engine == SQLite {
+		greatest = "MAX"
+	}
+	_, err := q.q.ExecContext(ctx, `INSERT INTO alert_pacing (key, tat, blocked_until, last_slot) VALUES ($1, $2, $2, 0)
+		ON CONFLICT (key) DO UPDATE SET blocked_until = `+greatest+`(alert_pacing.blocked_until, CAST($2 AS BIGINT)),
+		tat = `+greatest+`(alert_pacing.tat, CAST($2 AS BIGINT))`, key, micros(until))
+	if err != nil {
+		return fmt.Errorf("block pace %s: %w", key, err)
 	}
 	return nil
 }

@@ -174,8 +174,16 @@ func TestFireAlertThrottle(t *testing.T) {
 		if ok, _ := s.FireAlert(ctx, r.ID, f.issue.ID, t0.Add(30*time.Minute), 30*time.Minute); !ok {
 			t.Error("not fired after the throttle")
 		}
-		if ok, _ := s.FireAlert(ctx, r.ID, f.issue.ID, t0.Add(30*time.Minute), 0); !ok {
-			t.Error("throttle 0 did not fire")
+		// Throttle 0 fires every time; several rules in one statement.
+		r0 := &store.AlertRule{ProjectID: f.project.ID, Name: "r0", Conditions: "{}", IntegrationID: f.integration.ID, ChannelID: "C2"}
+		if err := s.CreateAlertRule(ctx, r0); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			got, err := s.FireAlerts(ctx, f.other.ID, t0.Add(time.Hour), map[int64]time.Duration{r.ID: 30 * time.Minute, r0.ID: 0})
+			if err != nil || !got[r0.ID] || got[r.ID] != (i == 0) {
+				t.Errorf("round %d: fired %v, %v; want r0 each time, r the first time", i, got, err)
+			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -105,16 +106,73 @@ func (q *Queries) SlackMessagesForIssue(ctx context.Context, issueID int64) ([]*
 	return out, rows.Err()
 }
 
+// SlackActionTarget is what an action from Slack needs before it may
+// change an issue, read in one statement: the issue's organization and
+// project, whether the workspace is attached to that organization, and who
+// the Slack user is linked to.
+type SlackActionTarget struct {
+	IssueID     int64 // 0 when there is no such issue
+	OrgID       int64
+	OrgSlug     string
+	ProjectID   int64
+	ProjectSlug string
+	Attached    bool
+	UserID      int64 // 0 when the Slack user is not linked in the workspace
+}
+
+// SlackActionTarget returns the workspace with team id teamID and the
+// target of an action by slackUser on issueID. It returns ENOTFOUND when
+// no workspace has that team id; a missing issue or link is reported in
+// the target, not as an error.
+func (q *Queries) SlackActionTarget(ctx context.Context, teamID, slackUser string, issueID int64) (*Integration, *SlackActionTarget, error) {
+	st, err := q.prepared(ctx, `SELECT `+integrationCols+`,
+		COALESCE(iss.id, 0), COALESCE(p.org_id, 0), COALESCE(o.slug, ''), COALESCE(p.id, 0), COALESCE(p.slug, ''),
+		EXISTS (SELECT 1 FROM organization_integrations oi WHERE oi.org_id = p.org_id AND oi.integration_id = i.id),
+		COALESCE((SELECT d.user_id FROM identities d WHERE d.integration_id = i.id AND d.external_id = $2), 0)
+		FROM integrations i
+		LEFT JOIN issues iss ON iss.id = $3
+		LEFT JOIN projects p ON p.id = iss.project_id
+		LEFT JOIN organizations o ON o.id = p.org_id
+		WHERE i.provider = 'slack' AND i.external_id = $1`)
+	if err != nil {
+		return nil, nil, err
+	}
+	var t SlackActionTarget
+	var extra scanExtra
+	in, err := scanIntegration(extra.wrap(st.QueryRowContext(ctx, teamID, slackUser, issueID),
+		&t.IssueID, &t.OrgID, &t.OrgSlug, &t.ProjectID, &t.ProjectSlug, &t.Attached, &t.UserID))
+	if err != nil {
+		return nil, nil, translate(err, "Slack workspace")
+	}
+	return in, &t, nil
+}
+
+// scanExtra appends destinations after the ones a scan function passes,
+// so that a row holding more columns reuses that function.
+type scanExtra struct {
+	row  interface{ Scan(...any) error }
+	more []any
+}
+
+func (e *scanExtra) wrap(row interface{ Scan(...any) error }, more ...any) *scanExtra {
+	e.row, e.more = row, more
+	return e
+}
+
+func (e *scanExtra) Scan(dest ...any) error { return e.row.Scan(append(dest, e.more...)...) }
+
 // HasOtherSlackMessages tells whether the issue has a remembered message
 // other than the one at (integrationID, channelID, ts); pass zero values to
 // skip none. It lets a change skip queueing an update when there is nothing
 // else to update.
 func (q *Queries) HasOtherSlackMessages(ctx context.Context, issueID, integrationID int64, channelID, ts string) (bool, error) {
-	var n int64
-	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM slack_messages WHERE issue_id = $1
-		AND NOT (integration_id = $2 AND channel_id = $3 AND ts = $4) LIMIT 1) x`,
-		issueID, integrationID, channelID, ts).Scan(&n)
+	st, err := q.prepared(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM slack_messages WHERE issue_id = $1
+		AND NOT (integration_id = $2 AND channel_id = $3 AND ts = $4) LIMIT 1) x`)
 	if err != nil {
+		return false, err
+	}
+	var n int64
+	if err := st.QueryRowContext(ctx, issueID, integrationID, channelID, ts).Scan(&n); err != nil {
 		return false, fmt.Errorf("check slack messages of issue %d: %w", issueID, err)
 	}
 	return n > 0, nil
@@ -155,6 +213,145 @@ func (q *Queries) SlackUserIDs(ctx context.Context, integrationID int64, userIDs
 			return nil, err
 		}
 		out[id] = ext
+	}
+	return out, rows.Err()
+}
+
+// SlackCard is everything the Slack card of an issue shows.
+type SlackCard struct {
+	Issue      *triage.Issue
+	HasRelease bool
+	// Teams and Users may be assigned the issue.
+	Teams []*triage.Team
+	Users []*triage.User
+	// Last is the issue's newest activity, nil when there is none.
+	Last *triage.Activity
+	// SlackIDs maps the people the card names (the last actor and the
+	// assignees) to their Slack user ids in the workspace, when linked.
+	SlackIDs map[int64]string
+}
+
+// slackCardIssue is issueSelect with whether the project has a release and
+// the newest activity (and its user) joined in.
+var slackCardIssue = strings.Replace(issueSelect, " FROM issues i ",
+	`, EXISTS (SELECT 1 FROM releases r WHERE r.project_id = i.project_id),
+	COALESCE(la.id, 0), COALESCE(la.type, ''), la.user_id, COALESCE(la.source, ''), COALESCE(la.data, '{}'),
+	COALESCE(la.created_at, 0), COALESCE(lu.email, ''), COALESCE(lu.name, '')
+	FROM issues i `, 1) + `
+	LEFT JOIN activities la ON la.id = (SELECT MAX(a2.id) FROM activities a2 WHERE a2.issue_id = i.id)
+	LEFT JOIN users lu ON lu.id = la.user_id
+	WHERE i.id = $1`
+
+// SlackCard reads an issue's card for one workspace in four prepared
+// statements (cards are rebuilt after every click). It returns ENOTFOUND
+// when the issue does not exist. The teams and people are those of
+// TeamsForProject and UsersWithProjectAccess.
+func (q *Queries) SlackCard(ctx context.Context, integrationID, issueID int64) (*SlackCard, error) {
+	st, err := q.prepared(ctx, slackCardIssue)
+	if err != nil {
+		return nil, err
+	}
+	c := &SlackCard{}
+	var a triage.Activity
+	var actType, source, data, email, name string
+	var actUser *int64
+	var created int64
+	var extra scanExtra
+	c.Issue, err = scanIssue(extra.wrap(st.QueryRowContext(ctx, issueID),
+		&c.HasRelease, &a.ID, &actType, &actUser, &source, &data, &created, &email, &name))
+	if err != nil {
+		return nil, translate(err, "issue")
+	}
+	people := []int64{0, 0, 0}
+	if a.ID != 0 {
+		a.IssueID, a.Type, a.Source, a.CreatedAt = issueID, actType, triage.Source(source), fromMicros(created)
+		if err := json.Unmarshal([]byte(data), &a.Data); err != nil {
+			return nil, fmt.Errorf("decode activity %d: %w", a.ID, err)
+		}
+		if actUser != nil {
+			a.User = &triage.User{ID: *actUser, Email: email, Name: name}
+			people[0] = *actUser
+		}
+		if id, ok := a.Data["assignee"].(string); ok && a.Data["assigneeType"] == "user" {
+			_, _ = fmt.Sscan(id, &people[1])
+		}
+		c.Last = &a
+	}
+	if as := c.Issue.Assignee; as != nil && as.Type == "user" {
+		people[2] = as.ID
+	}
+	if c.Teams, err = q.slackCardTeams(ctx, c.Issue.ProjectID); err != nil {
+		return nil, err
+	}
+	if c.Users, err = q.slackCardUsers(ctx, c.Issue.ProjectID); err != nil {
+		return nil, err
+	}
+	st, err = q.prepared(ctx, `SELECT user_id, external_id FROM identities
+		WHERE integration_id = $1 AND user_id IN ($2, $3, $4)`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, integrationID, people[0], people[1], people[2])
+	if err != nil {
+		return nil, fmt.Errorf("list slack user ids: %w", err)
+	}
+	defer rows.Close()
+	c.SlackIDs = map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			return nil, err
+		}
+		c.SlackIDs[id] = ext
+	}
+	return c, rows.Err()
+}
+
+func (q *Queries) slackCardTeams(ctx context.Context, projectID int64) ([]*triage.Team, error) {
+	st, err := q.prepared(ctx, `SELECT t.id, t.org_id, t.slug, t.name FROM teams t JOIN project_teams pt ON pt.team_id = t.id
+		WHERE pt.project_id = $1 ORDER BY t.slug`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("list project teams: %w", err)
+	}
+	defer rows.Close()
+	var out []*triage.Team
+	for rows.Next() {
+		var t triage.Team
+		if err := rows.Scan(&t.ID, &t.OrgID, &t.Slug, &t.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, &t)
+	}
+	return out, rows.Err()
+}
+
+func (q *Queries) slackCardUsers(ctx context.Context, projectID int64) ([]*triage.User, error) {
+	st, err := q.prepared(ctx, `SELECT `+userCols+` FROM users u JOIN members m ON m.user_id = u.id
+		JOIN projects p ON p.org_id = m.org_id AND p.id = $1
+		WHERE m.role IN ('owner', 'admin') OR EXISTS (
+			SELECT 1 FROM project_teams pt JOIN team_members tm ON tm.team_id = pt.team_id
+			WHERE pt.project_id = p.id AND tm.user_id = u.id)
+		ORDER BY u.email`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("list users with access: %w", err)
+	}
+	defer rows.Close()
+	var out []*triage.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
 	}
 	return out, rows.Err()
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -91,6 +92,47 @@ func TestSlackEventsSeenAndMessages(t *testing.T) {
 		ids, err := s.SlackUserIDs(ctx, in.ID, []int64{owner.ID, owner.ID + 100})
 		if err != nil || len(ids) != 1 || ids[owner.ID] != "U1" {
 			t.Errorf("SlackUserIDs = %v, %v", ids, err)
+		}
+
+		// The action target: one statement for workspace, issue,
+		// attachment and link.
+		got, tg, err := s.SlackActionTarget(ctx, "T1", "U1", issue.ID)
+		if err != nil || got.ID != in.ID || tg.IssueID != issue.ID || tg.OrgSlug != "acme" || tg.ProjectSlug != "web" || tg.Attached || tg.UserID != owner.ID {
+			t.Errorf("target before attaching = %+v, %v", tg, err)
+		}
+		if err := s.AttachIntegration(ctx, org.ID, in.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, tg, _ := s.SlackActionTarget(ctx, "T1", "U9", issue.ID); !tg.Attached || tg.UserID != 0 {
+			t.Errorf("target of an unlinked user = %+v", tg)
+		}
+		if _, tg, _ := s.SlackActionTarget(ctx, "T1", "U1", issue.ID+100); tg.IssueID != 0 || tg.Attached {
+			t.Errorf("target of a missing issue = %+v", tg)
+		}
+		if _, _, err := s.SlackActionTarget(ctx, "T9", "U1", issue.ID); triage.ErrorCode(err) != triage.ENOTFOUND {
+			t.Errorf("unknown team: %v", err)
+		}
+
+		// The card: the issue, release flag, assignable people, newest
+		// activity with its user, and Slack ids of the people it names.
+		card, err := s.SlackCard(ctx, in.ID, issue.ID)
+		if err != nil || card.Issue.ID != issue.ID || card.HasRelease || card.Last != nil || len(card.Users) != 1 || len(card.Teams) != 0 {
+			t.Fatalf("fresh card = %+v, %v", card, err)
+		}
+		if err := s.RecordRelease(ctx, p.ID, "1.0"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddActivity(ctx, &triage.Activity{IssueID: issue.ID, Type: triage.ActivityAssigned, User: owner, Source: triage.SourceSlack,
+			Data: map[string]any{"assignee": strconv.FormatInt(owner.ID, 10), "assigneeType": "user"}}); err != nil {
+			t.Fatal(err)
+		}
+		card, err = s.SlackCard(ctx, in.ID, issue.ID)
+		if err != nil || !card.HasRelease || card.Last == nil || card.Last.Type != triage.ActivityAssigned ||
+			card.Last.User.Email != "o@example.com" || card.SlackIDs[owner.ID] != "U1" {
+			t.Errorf("card = %+v %+v, %v", card, card.Last, err)
+		}
+		if _, err := s.SlackCard(ctx, in.ID, issue.ID+100); triage.ErrorCode(err) != triage.ENOTFOUND {
+			t.Errorf("missing issue: %v", err)
 		}
 	})
 }

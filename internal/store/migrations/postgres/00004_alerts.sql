@@ -23,11 +23,13 @@ CREATE TABLE alert_rules (
 CREATE INDEX alert_rules_project ON alert_rules(project_id);
 CREATE INDEX alert_rules_integration ON alert_rules(integration_id);
 
--- When a rule last fired for an issue: the throttle.
+-- When a rule last fired for an issue, and until when it stays quiet
+-- for it: the throttle.
 CREATE TABLE alert_throttle (
-    rule_id  BIGINT NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,
-    issue_id BIGINT NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
-    fired_at BIGINT NOT NULL,
+    rule_id     BIGINT NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,
+    issue_id    BIGINT NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    fired_at    BIGINT NOT NULL,
+    quiet_until BIGINT NOT NULL,
     PRIMARY KEY (rule_id, issue_id)
 );
 
@@ -54,12 +56,18 @@ CREATE TABLE alert_notifications (
 CREATE INDEX alert_notifications_issue ON alert_notifications(issue_id, integration_id, channel_id);
 CREATE INDEX alert_notifications_rule ON alert_notifications(rule_id, status);
 
--- Send slots shared by every process (GCRA: theoretical arrival time) and
--- the end of the last Retry-After, per channel and per workspace.
+-- Send pacing shared by every process, per channel and per workspace
+-- (GCRA): tat schedules the slots jobs book, sent_tat checks the sends as
+-- they happen (so that late jobs do not bunch up), blocked_until is the end
+-- of the last Retry-After; last_slot and last_claim return a statement's
+-- result.
 CREATE TABLE alert_pacing (
     key           TEXT PRIMARY KEY,
     tat           BIGINT NOT NULL DEFAULT 0,
-    blocked_until BIGINT NOT NULL DEFAULT 0
+    blocked_until BIGINT NOT NULL DEFAULT 0,
+    last_slot     BIGINT NOT NULL DEFAULT 0,
+    sent_tat      BIGINT NOT NULL DEFAULT 0,
+    last_claim    BIGINT NOT NULL DEFAULT 0
 );
 
 -- Channels of each workspace, filled in the background from

@@ -1,0 +1,214 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// Sending one message to a channel, on time:
+//
+//	reserveSlot  book a slot (or reuse the one booked before a snooze);
+//	             a far slot snoozes the job, a near one is waited for
+//	(render)     the caller renders the message shortly before the slot
+//	sendAt       look for a Retry-After just ahead of the slot, then post
+//	             at the slot, one post at a time per channel
+//
+// Rendering close to the slot keeps the card fresh, and keeps its
+// database reads from delaying (and so bunching up) the posts.
+
+// prepareLead is how long before its slot a job renders its message.
+const prepareLead = 150 * time.Millisecond
+
+// reserveSlot returns the job's send slot once it is at most prepareLead
+// away, and a release func to call when the job is done. A slot more than
+// MaxSleep away is remembered (persist) and the job snoozes until
+// MaxSleep/2 before it: River may start a job that snoozed for longer than
+// its scheduler interval up to that interval late. When too many workers
+// already wait for slots, the job snoozes until just before its own.
+func (s *Service) reserveSlot(ctx context.Context, keys []PaceKey, reserved time.Time, persist func(time.Time) error) (time.Time, func(), error) {
+	none := func() {}
+	now := s.now()
+	slot := reserved
+	// A job that snoozed comes back a little late (River polls for jobs):
+	// it keeps its place, and Claim keeps it from bunching up with the
+	// jobs booked after it. One much later (a restart) books again.
+	if slot.IsZero() || slot.Before(now.Add(-slotGrace)) {
+		var err error
+		if slot, err = s.pacer.Reserve(ctx, keys, now); err != nil {
+			return slot, none, err
+		}
+	}
+	snooze := func(d time.Duration) error {
+		if persist != nil {
+			if err := persist(slot); err != nil {
+				return err
+			}
+		}
+		return river.JobSnooze(max(d, 0))
+	}
+	wait := slot.Sub(now)
+	if wait > s.opts.MaxSleep {
+		return slot, none, snooze(wait - s.opts.MaxSleep/2)
+	}
+	if wait <= prepareLead {
+		return slot, none, nil
+	}
+	if !s.takeSleeper() {
+		// Come back shortly before the slot, and not at once: a busy loop
+		// of snoozes would only load the database.
+		return slot, none, snooze(max(wait-prepareLead-snoozeEarly, 100*time.Millisecond))
+	}
+	release := func() { <-s.sleepers }
+	if err := sleep(ctx, wait-prepareLead); err != nil {
+		release()
+		return slot, none, err
+	}
+	return slot, release, nil
+}
+
+// sendAt posts msg at its slot. Just before, it looks for a Retry-After
+// another worker or process received (a retryAfterError when there is
+// one); then, with the channel's lock held (so that in this process a 429
+// is known before the next post to the channel leaves), it claims the send
+// against the channel's rate as sends actually happen, waiting if a late
+// job just sent, and posts.
+func (s *Service) sendAt(ctx context.Context, keys []PaceKey, slot time.Time, msg Message, channelID, threadTS string) (string, error) {
+	if err := sleep(ctx, slot.Add(-s.checkLead()).Sub(s.now())); err != nil {
+		return "", err
+	}
+	blocked, err := s.pacer.BlockedUntil(ctx, keys)
+	if err != nil {
+		return "", err
+	}
+	if d := blocked.Sub(s.now()); d > 0 {
+		return "", retryAfterError{d}
+	}
+	if err := sleep(ctx, slot.Sub(s.now())); err != nil {
+		return "", err
+	}
+	key := keys[0].Name
+	mu := s.channelLock(key)
+	mu.Lock()
+	defer mu.Unlock()
+	for waited := time.Duration(0); ; {
+		s.blockMu.Lock()
+		until := s.blocks[key]
+		s.blockMu.Unlock()
+		if d := until.Sub(s.now()); d > 0 {
+			return "", retryAfterError{d}
+		}
+		wait, err := s.pacer.Claim(ctx, keys[0], s.now())
+		if err != nil {
+			return "", err
+		}
+		if wait <= 0 {
+			break
+		}
+		if waited += wait; waited > s.opts.MaxSleep {
+			return "", retryAfterError{wait} // far behind: come back later
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return "", err
+		}
+	}
+	ts, err := msg.Post(ctx, channelID, threadTS)
+	if d, ok := s.slack.RetryAfter(err); ok {
+		s.blockMu.Lock()
+		if u := s.now().Add(d); u.After(s.blocks[key]) {
+			s.blocks[key] = u
+		}
+		s.blockMu.Unlock()
+	}
+	return ts, err
+}
+
+// checkLead is how long before its slot a job looks for a Retry-After.
+func (s *Service) checkLead() time.Duration {
+	return min(s.opts.Limits.Channel.interval()/2, 50*time.Millisecond)
+}
+
+// slotGrace is how late a booked slot may still be used.
+const slotGrace = 5 * time.Second
+
+// snoozeEarly is how much earlier than needed a job snoozed for a near
+// slot comes back: River picks up snoozed jobs on its next poll.
+const snoozeEarly = 300 * time.Millisecond
+
+func (s *Service) takeSleeper() bool {
+	select {
+	case s.sleepers <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Service) channelLock(key string) *sync.Mutex {
+	s.blockMu.Lock()
+	defer s.blockMu.Unlock()
+	mu := s.sending[key]
+	if mu == nil {
+		mu = &sync.Mutex{}
+		s.sending[key] = mu
+	}
+	return mu
+}
+
+// retryAfterError is a Retry-After heard before sending: from another
+// worker, or another process through the pacer.
+type retryAfterError struct{ d time.Duration }
+
+func (e retryAfterError) Error() string { return "rate limited: retry after " + e.d.String() }
+
+// waitFor tells how long err asks to wait before trying again.
+func (s *Service) waitFor(err error) (time.Duration, bool) {
+	var ra retryAfterError
+	if errors.As(err, &ra) {
+		return ra.d, true
+	}
+	return s.slack.RetryAfter(err)
+}
+
+// cardTTL is how long a rendered card is reused: an alert to many
+// channels renders its card once. A change within that second is caught
+// by refreshIfChanged.
+const cardTTL = time.Second
+
+type cardKey struct{ integrationID, issueID int64 }
+
+type renderedCard struct {
+	msg Message
+	at  time.Time
+}
+
+// card renders the issue's card for a workspace, or reuses one rendered
+// within cardTTL, and says when it was rendered.
+func (s *Service) card(ctx context.Context, integrationID, issueID int64) (Message, time.Time, error) {
+	k := cardKey{integrationID, issueID}
+	now := s.now()
+	s.cardMu.Lock()
+	c, ok := s.cards[k]
+	if len(s.cards) > 1000 {
+		for key, v := range s.cards {
+			if now.Sub(v.at) > cardTTL {
+				delete(s.cards, key)
+			}
+		}
+	}
+	s.cardMu.Unlock()
+	if ok && now.Sub(c.at) <= cardTTL {
+		return c.msg, c.at, nil
+	}
+	msg, err := s.slack.PrepareCard(ctx, integrationID, issueID)
+	if err != nil {
+		return nil, now, err
+	}
+	s.cardMu.Lock()
+	s.cards[k] = renderedCard{msg, now}
+	s.cardMu.Unlock()
+	return msg, now, nil
+}
