@@ -64,6 +64,9 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 	if s.slack == nil {
 		return s.fail(ctx, n, rule, "slack_not_configured", errors.New("slack is not configured"))
 	}
+	if !d.Attached {
+		return s.fail(ctx, n, rule, "integration_detached", errors.New("the workspace is no longer attached to the organization"))
+	}
 	keys := s.paceKeys(n.IntegrationID, n.ChannelID)
 	persist := func(slot time.Time) error { return s.store.ReserveNotification(ctx, n.ID, slot) }
 	slot, release, err := s.reserveSlot(ctx, keys, n.ReservedAt, persist)

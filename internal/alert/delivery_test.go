@@ -2,6 +2,7 @@ package alert_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -244,7 +245,7 @@ func TestRuleService(t *testing.T) {
 	if _, err := create(w.member, ok); triage.ErrorCode(err) != triage.EFORBIDDEN {
 		t.Errorf("member create: %v, want EFORBIDDEN", err)
 	}
-	if _, err := create(w.ww, ok); triage.ErrorCode(err) != triage.ENOTFOUND {
+	if _, err := create(w.outsider, ok); triage.ErrorCode(err) != triage.ENOTFOUND {
 		t.Errorf("outsider create: %v, want ENOTFOUND", err)
 	}
 	r, err := create(w.owner, ok)
@@ -257,7 +258,7 @@ func TestRuleService(t *testing.T) {
 	if list, err := w.alerts.Rules(w.ctx, w.member.ID, "acme", "api"); err != nil || len(list) != 1 {
 		t.Errorf("member read: %v, %v", list, err)
 	}
-	if _, err := w.alerts.Rules(w.ctx, w.ww.ID, "acme", "api"); triage.ErrorCode(err) != triage.ENOTFOUND {
+	if _, err := w.alerts.Rules(w.ctx, w.outsider.ID, "acme", "api"); triage.ErrorCode(err) != triage.ENOTFOUND {
 		t.Errorf("outsider read: %v", err)
 	}
 
@@ -312,7 +313,7 @@ func TestChannelList(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, store.SQLite, worldOpts{})
 	for i := range 450 {
-		w.fake.AddChannel(slackfake.Channel{ID: "CX" + strings.ToUpper(strconv36(i)), TeamID: "T1", Name: "team-" + strconv36(i)})
+		w.fake.AddChannel(slackfake.Channel{ID: fmt.Sprintf("CX%04d", i), TeamID: "T1", Name: fmt.Sprintf("team-%04d", i)})
 	}
 	w.fake.SetMethodRateLimit("conversations.list", 20.0/60, 2)
 	if _, err := w.alerts.Channels(w.ctx, w.member.ID, "acme", w.integrationID, ""); triage.ErrorCode(err) != triage.EFORBIDDEN {
@@ -355,5 +356,3 @@ func TestChannelList(t *testing.T) {
 		t.Errorf("rate limit stats %+v", st)
 	}
 }
-
-func strconv36(i int) string { return strings.ToLower(strconvFormat(int64(i))) }

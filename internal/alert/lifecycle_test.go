@@ -99,8 +99,6 @@ func TestCardLifecycle(t *testing.T) {
 	}
 }
 
-func itoa(n int64) string { return strconvItoa(n) }
-
 // TestChangeWhileCardInFlight: a change made while the card is still on
 // its way reaches the card's thread once it is out, and the card shows
 // the change.

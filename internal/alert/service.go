@@ -2,7 +2,6 @@ package alert
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -153,6 +152,9 @@ type Rule struct {
 	Status    string
 	Reason    string
 	Hint      string
+	// Recent counts the rule's notifications of the last day by status
+	// (pending, delivered, failed, cancelled); filled by OrgRules.
+	Recent map[string]int64
 	ChangedAt time.Time
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -252,6 +254,17 @@ func (s *Service) OrgRules(ctx context.Context, userID int64, org *triage.Organi
 			return nil, err
 		}
 		out = append(out, views...)
+	}
+	ids := make([]int64, len(out))
+	for k, r := range out {
+		ids[k] = r.ID
+	}
+	counts, err := s.store.NotificationCounts(ctx, ids, s.now().Add(-24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range out {
+		r.Recent = counts[r.ID]
 	}
 	return out, nil
 }
@@ -363,145 +376,6 @@ func (s *Service) apply(ctx context.Context, org *triage.Organization, row *stor
 	return nil
 }
 
-// checkChannel resolves and checks a rule's channel: the workspace must be
-// attached to the organization and active, the channel must exist for the
-// bot (conversations.info) and not be archived. A private channel the bot
-// is not in gets the /invite hint, not "does not exist".
-func (s *Service) checkChannel(ctx context.Context, org *triage.Organization, integrationID int64, channel string) (Channel, error) {
-	const fInteg, fChan = "action.integrationId", "action.channel"
-	if s.slack == nil {
-		return Channel{}, invalid(fInteg, "Slack is not configured on this server")
-	}
-	if integrationID <= 0 {
-		return Channel{}, invalid(fInteg, "is required: the id of a Slack workspace installed in %s", org.Name)
-	}
-	attached, err := s.store.IntegrationAttached(ctx, org.ID, integrationID)
-	if err != nil {
-		return Channel{}, err
-	}
-	if !attached {
-		return Channel{}, invalid(fInteg, "no Slack workspace %d is installed in %s", integrationID, org.Name)
-	}
-	in, err := s.store.IntegrationByID(ctx, integrationID)
-	if err != nil {
-		return Channel{}, err
-	}
-	if in.Status != store.IntegrationActive {
-		return Channel{}, invalid(fInteg, "the Slack workspace %s is %s: reinstall Triage in it first", in.Name, strings.ReplaceAll(in.Status, "_", " "))
-	}
-	channel = strings.TrimSpace(channel)
-	var cached *store.SlackChannel
-	id := channel
-	if !channelIDPattern.MatchString(channel) {
-		name := strings.TrimPrefix(channel, "#")
-		if !channelNamePattern.MatchString(name) {
-			return Channel{}, invalid(fChan, "is required: a channel id (C…) or a channel name such as #alerts")
-		}
-		cached, err = s.store.SlackChannelByName(ctx, integrationID, name)
-		if triage.ErrorCode(err) == triage.ENOTFOUND {
-			return Channel{}, s.unknownName(ctx, in, name)
-		} else if err != nil {
-			return Channel{}, err
-		}
-		id = cached.ID
-	} else if c, err := s.store.SlackChannelByID(ctx, integrationID, id); err == nil {
-		cached = c
-	}
-	checkCtx, cancel := context.WithTimeout(ctx, s.opts.CheckTimeout)
-	defer cancel()
-	ch, err := s.slack.ChannelInfo(checkCtx, integrationID, id)
-	if err != nil {
-		return s.channelCheckFailed(ctx, in, id, cached, err)
-	}
-	if ch.IsArchived {
-		return Channel{}, invalid(fChan, "#%s is archived: unarchive it or pick another channel", ch.Name)
-	}
-	if ch.IsPrivate && !ch.IsMember {
-		return Channel{}, invalid(fChan, "#%s is private and the bot is not in it: type /invite @%s in #%s, then save again",
-			ch.Name, s.botName(ctx, integrationID), ch.Name)
-	}
-	if err := s.store.UpsertSlackChannel(ctx, store.SlackChannel{IntegrationID: integrationID, ID: ch.ID, Name: ch.Name,
-		IsPrivate: ch.IsPrivate, IsArchived: ch.IsArchived, IsMember: ch.IsMember}); err != nil {
-		return Channel{}, err
-	}
-	return ch, nil
-}
-
-// unknownName explains a channel name missing from the workspace's list,
-// and has the list fetched when it never was.
-func (s *Service) unknownName(ctx context.Context, in *store.Integration, name string) error {
-	bot := s.botName(ctx, in.ID)
-	st, err := s.store.ChannelSyncState(ctx, in.ID)
-	if err != nil {
-		return err
-	}
-	if st.FinishedAt.IsZero() {
-		if err := s.QueueChannelSync(ctx, in.ID); err != nil {
-			return err
-		}
-		return invalid("action.channel", "%s's channel list is being fetched: try #%s again in a minute, or enter the channel's id (in Slack: channel details, at the bottom). A private channel needs the bot first: type /invite @%s in it.",
-			in.Name, name, bot)
-	}
-	return invalid("action.channel", "no channel named #%s in %s's channel list. Private channels are listed once the bot is in them: type /invite @%s in the channel, or enter the channel's id (in Slack: channel details, at the bottom).",
-		name, in.Name, bot)
-}
-
-// channelCheckFailed turns a failed conversations.info into a precise
-// answer. When Slack is only slow or rate limited, a channel already in
-// the list is accepted as listed: saving a rule never waits on Slack.
-func (s *Service) channelCheckFailed(ctx context.Context, in *store.Integration, id string, cached *store.SlackChannel, err error) (Channel, error) {
-	const fInteg, fChan = "action.integrationId", "action.channel"
-	reason, permanent := s.slack.PermanentReason(err)
-	switch {
-	case permanent && reason == "channel_not_found":
-		bot := s.botName(ctx, in.ID)
-		if cached != nil && cached.IsPrivate {
-			return Channel{}, invalid(fChan, "#%s is a private channel the bot is not in: type /invite @%s in #%s, then save again",
-				cached.Name, bot, cached.Name)
-		}
-		return Channel{}, invalid(fChan, "Slack does not show channel %s to Triage's bot. If it is a private channel, invite the bot first: type /invite @%s in the channel, then save again.", id, bot)
-	case permanent && deadInstall[reason]:
-		return Channel{}, invalid(fInteg, "Slack refused Triage's token for %s (%s): reinstall Triage in that workspace", in.Name, reason)
-	case permanent:
-		return Channel{}, invalid(fChan, "Slack refused to look up channel %s: %s", id, reason)
-	}
-	if cached != nil && !cached.IsArchived {
-		s.log.Warn("channel check skipped: Slack unavailable, using the cached channel", "integration_id", in.ID, "err", err)
-		return Channel{ID: cached.ID, Name: cached.Name, IsPrivate: cached.IsPrivate, IsMember: cached.IsMember}, nil
-	}
-	if d, ok := s.slack.RetryAfter(err); ok {
-		return Channel{}, &FieldError{Field: fChan, Reason: fmt.Sprintf("Slack asks Triage to wait %s before checking the channel: try again then, or pick the channel from the list", d.Round(time.Second))}
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return Channel{}, invalid(fChan, "Slack did not answer in time: try again, or pick the channel from the list")
-	}
-	return Channel{}, fmt.Errorf("check channel %s: %w", id, err)
-}
-
-// botName is the workspace bot's name for /invite hints, remembered per
-// process; "triage" when Slack cannot tell.
-func (s *Service) botName(ctx context.Context, integrationID int64) string {
-	s.botMu.Lock()
-	name := s.botNames[integrationID]
-	s.botMu.Unlock()
-	if name != "" {
-		return name
-	}
-	if s.slack == nil {
-		return "triage"
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.CheckTimeout)
-	defer cancel()
-	name, err := s.slack.BotName(ctx, integrationID)
-	if err != nil || name == "" {
-		return "triage"
-	}
-	s.botMu.Lock()
-	s.botNames[integrationID] = name
-	s.botMu.Unlock()
-	return name
-}
-
 func (s *Service) views(ctx context.Context, projectSlug string, rows []*store.AlertRule) ([]*Rule, error) {
 	out := make([]*Rule, 0, len(rows))
 	for _, r := range rows {
@@ -539,13 +413,6 @@ func (s *Service) view(ctx context.Context, projectSlug string, r *store.AlertRu
 		v.Hint = reasonHint(v.Reason, bot)
 	}
 	return v, nil
-}
-
-// cachedBotName never calls Slack (pages must not wait on it).
-func (s *Service) cachedBotName(integrationID int64) string {
-	s.botMu.Lock()
-	defer s.botMu.Unlock()
-	return s.botNames[integrationID]
 }
 
 // SetJobs gives the service the jobs client its work is queued on; call it

@@ -81,6 +81,10 @@ func reasonHint(reason, bot string) string {
 		return "The Slack workspace is disabled or needs a reinstall: reinstall Triage from the organization's settings."
 	case "message_limit_exceeded":
 		return "The workspace reached the message limit of Slack's free plan: alerts resume when Slack allows messages again."
+	case "integration_detached":
+		return "The Slack workspace was removed from this organization: pick another workspace for the rule, or connect it again."
+	case "slack_not_configured":
+		return "Slack is not configured on this server: set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET."
 	case "missing_scope":
 		return "Triage's Slack app lacks a permission it needs: reinstall it from the organization's settings."
 	case "retries_exhausted":

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -43,11 +45,11 @@ type world struct {
 	fake *slackfake.Server
 	opts worldOpts
 
-	org                      *triage.Organization
-	project                  *triage.Project
-	owner, admin, member, ww *triage.User
-	integrationID            int64
-	eventSeq                 atomic.Int64
+	org                            *triage.Organization
+	project                        *triage.Project
+	owner, admin, member, outsider *triage.User
+	integrationID                  int64
+	eventSeq                       atomic.Int64
 }
 
 // proc is one Triage process: its own pool, Slack integration, alert
@@ -63,8 +65,7 @@ type proc struct {
 }
 
 type worldOpts struct {
-	limits  alert.PaceLimits
-	workers int
+	limits alert.PaceLimits
 }
 
 func newWorld(t *testing.T, engine store.Engine, o worldOpts) *world {
@@ -93,7 +94,7 @@ func newWorld(t *testing.T, engine store.Engine, o worldOpts) *world {
 		}
 		return u
 	}
-	w.owner, w.admin, w.member, w.ww = mk("owner@acme.test", "Olga"), mk("admin@acme.test", "Ada"), mk("member@acme.test", "Mel"), mk("out@acme.test", "")
+	w.owner, w.admin, w.member, w.outsider = mk("owner@acme.test", "Olga"), mk("admin@acme.test", "Ada"), mk("member@acme.test", "Mel"), mk("out@acme.test", "")
 	if w.org, err = w.s.CreateOrganization(ctx, "acme", "Acme", w.owner.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func (w *world) startProc(first bool) *proc {
 	p.integ = slack.New(slack.Deps{Logger: logger, Store: p.s, Config: cfg, Box: secretbox.New([]byte(secretKey)),
 		Signer: signing.New([]byte(secretKey)), HTTPClient: &http.Client{Timeout: 10 * time.Second}, Issues: p.issues})
 	p.alerts = alert.New(alert.Deps{Store: p.s, Slack: alert.FromSlack(p.integ), Metrics: alert.NewMetrics(p.reg, p.s),
-		Logger: logger, Options: alert.Options{Limits: w.opts.limits, Workers: w.opts.workers}})
+		Logger: logger, Options: alert.Options{Limits: w.opts.limits}})
 	p.issues.OnChange(p.alerts.OnIssueChange)
 	workers := river.NewWorkers()
 	p.alerts.Register(workers)
@@ -282,6 +283,47 @@ func (w *world) ruleStatus(id int64) (string, string) {
 	return r.ActionStatus, r.ActionReason
 }
 
-func strconvItoa(n int64) string { return fmt.Sprint(n) }
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func strconvFormat(n int64) string { return fmt.Sprintf("%04d", n) }
+// window summarises triage_alert_unrecorded_seconds of every process: the
+// mean and the bucket that holds 99% of the samples.
+func (w *world) window(procs []*proc) string {
+	var count uint64
+	var sum float64
+	buckets := map[float64]uint64{}
+	for _, p := range procs {
+		mfs, err := p.reg.Gather()
+		if err != nil {
+			return err.Error()
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "triage_alert_unrecorded_seconds" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				h := m.GetHistogram()
+				count += h.GetSampleCount()
+				sum += h.GetSampleSum()
+				for _, b := range h.GetBucket() {
+					buckets[b.GetUpperBound()] += b.GetCumulativeCount()
+				}
+			}
+		}
+	}
+	if count == 0 {
+		return "no samples"
+	}
+	p99 := "above 1s"
+	bounds := make([]float64, 0, len(buckets))
+	for b := range buckets {
+		bounds = append(bounds, b)
+	}
+	slices.Sort(bounds)
+	for _, b := range bounds {
+		if float64(buckets[b]) >= 0.99*float64(count) {
+			p99 = fmt.Sprintf("≤ %gms", b*1000)
+			break
+		}
+	}
+	return fmt.Sprintf("Slack answer → commit: mean %.1fms, p99 %s (%d samples)", sum/float64(count)*1000, p99, count)
+}

@@ -233,7 +233,7 @@ type SlackCard struct {
 
 // slackCardIssue is issueSelect with whether the project has a release and
 // the newest activity (and its user) joined in.
-var slackCardIssue = strings.Replace(issueSelect, " FROM issues i ",
+var slackCardIssue = strings.Replace(issueSelect, "FROM issues i ",
 	`, EXISTS (SELECT 1 FROM releases r WHERE r.project_id = i.project_id),
 	COALESCE(la.id, 0), COALESCE(la.type, ''), la.user_id, COALESCE(la.source, ''), COALESCE(la.data, '{}'),
 	COALESCE(la.created_at, 0), COALESCE(lu.email, ''), COALESCE(lu.name, '')

@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Pace is one key's send schedule: the GCRA theoretical arrival time and
+// the end of the last Retry-After.
+type Pace struct {
+	Key          string
+	TAT          time.Time
+	BlockedUntil time.Time
+}
+
+// LockPaces reads the schedules of keys, creating missing ones, and locks
+// them until the transaction ends (rows on PostgreSQL; SQLite's immediate
+// transaction holds the write lock already). Keys are locked in sorted
+// order, so two transactions cannot deadlock.
+func (q *Queries) LockPaces(ctx context.Context, keys []string) (map[string]*Pace, error) {
+	keys = slices.Sorted(slices.Values(keys))
+	lock := ""
+	if q.engine == Postgres {
+		lock = " FOR UPDATE"
+	}
+	out := map[string]*Pace{}
+	for _, k := range keys {
+		if _, err := q.q.ExecContext(ctx, `INSERT INTO alert_pacing (key, tat, blocked_until) VALUES ($1, 0, 0)
+			ON CONFLICT (key) DO NOTHING`, k); err != nil {
+			return nil, fmt.Errorf("create pace %s: %w", k, err)
+		}
+		var tat, blocked int64
+		if err := q.q.QueryRowContext(ctx, `SELECT tat, blocked_until FROM alert_pacing WHERE key = $1`+lock, k).
+			Scan(&tat, &blocked); err != nil {
+			return nil, fmt.Errorf("lock pace %s: %w", k, err)
+		}
+		out[k] = &Pace{Key: k, TAT: fromMicros(tat), BlockedUntil: fromMicros(blocked)}
+	}
+	return out, nil
+}
+
+// SavePace writes a schedule read with LockPaces.
+func (q *Queries) SavePace(ctx context.Context, p *Pace) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE alert_pacing SET tat = $1, blocked_until = $2 WHERE key = $3`,
+		micros(p.TAT), micros(p.BlockedUntil), p.Key)
+	if err != nil {
+		return fmt.Errorf("save pace %s: %w", p.Key, err)
+	}
+	return nil
+}
+
+// ReservePace books the next send slot of one key in one statement (GCRA
+// with interval iv and tolerance tol, past any Retry-After) and returns it.
+func (q *Queries) ReservePace(ctx context.Context, key string, now time.Time, iv, tol time.Duration) (time.Time, error) {
+	greatest := "GREATEST"
+	if q.engine == SQLite {
+		greatest = "MAX" // SQLite's scalar max of several values
+	}
+	slot := greatest + `(CAST($2 AS BIGINT), alert_pacing.tat - CAST($4 AS BIGINT), alert_pacing.blocked_until)`
+	var at int64
+	// SET reads the row as it was, so slot and tat both start from the
+	// old schedule; a new key sends now.
+	err := q.q.QueryRowContext(ctx, `INSERT INTO alert_pacing (key, tat, blocked_until, last_slot) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), 0, $2)
+		ON CONFLICT (key) DO UPDATE SET last_slot = `+slot+`,
+		tat = `+greatest+`(alert_pacing.tat, `+slot+`) + CAST($3 AS BIGINT)
+		RETURNING last_slot`, key, micros(now), iv.Microseconds(), tol.Microseconds()).Scan(&at)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reserve pace %s: %w", key, err)
+	}
+	return fromMicros(at), nil
+}
+
+// ClaimSend checks one send against key's schedule of actual sends (GCRA
+// with interval iv and tolerance tol): when it conforms it is recorded and
+// ClaimSend returns 0; otherwise it returns how long to wait.
+func (q *Queries) ClaimSend(ctx context.Context, key string, now time.Time, iv, tol time.Duration) (time.Duration, error) {
+	greatest := "GREATEST"
+	if q.engine == SQLite {
+		greatest = "MAX"
+	}
+	var sentTAT, claim int64
+	n := micros(now)
+	err := q.q.QueryRowContext(ctx, `INSERT INTO alert_pacing (key, sent_tat, last_claim) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), $2)
+		ON CONFLICT (key) DO UPDATE SET
+		last_claim = CASE WHEN alert_pacing.sent_tat - CAST($4 AS BIGINT) <= CAST($2 AS BIGINT) THEN CAST($2 AS BIGINT) ELSE alert_pacing.last_claim END,
+		sent_tat = CASE WHEN alert_pacing.sent_tat - CAST($4 AS BIGINT) <= CAST($2 AS BIGINT)
+			THEN `+greatest+`(alert_pacing.sent_tat, CAST($2 AS BIGINT)) + CAST($3 AS BIGINT) ELSE alert_pacing.sent_tat END
+		RETURNING sent_tat, last_claim`, key, n, iv.Microseconds(), tol.Microseconds()).Scan(&sentTAT, &claim)
+	if err != nil {
+		return 0, fmt.Errorf("claim send on %s: %w", key, err)
+	}
+	if claim == n {
+		return 0, nil
+	}
+	return time.Duration(sentTAT-tol.Microseconds()-n) * time.Microsecond, nil
+}
+
+// BlockPace records a Retry-After on key: no slot before until.
+func (q *Queries) BlockPace(ctx context.Context, key string, until time.Time) error {
+	greatest := "GREATEST"
+	if q.engine == SQLite {
+		greatest = "MAX"
+	}
+	_, err := q.q.ExecContext(ctx, `INSERT INTO alert_pacing (key, tat, blocked_until, last_slot) VALUES ($1, $2, $2, 0)
+		ON CONFLICT (key) DO UPDATE SET blocked_until = `+greatest+`(alert_pacing.blocked_until, CAST($2 AS BIGINT)),
+		tat = `+greatest+`(alert_pacing.tat, CAST($2 AS BIGINT))`, key, micros(until))
+	if err != nil {
+		return fmt.Errorf("block pace %s: %w", key, err)
+	}
+	return nil
+}
+
+// BlockedUntil returns the latest end of a Retry-After among keys (zero
+// when none is in force or known).
+func (q *Queries) BlockedUntil(ctx context.Context, keys []string) (time.Time, error) {
+	if len(keys) == 0 {
+		return time.Time{}, nil
+	}
+	args := make([]any, len(keys))
+	ph := make([]string, len(keys))
+	for k, key := range keys {
+		args[k] = key
+		ph[k] = fmt.Sprintf("$%d", k+1)
+	}
+	var until int64
+	err := q.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(blocked_until), 0) FROM alert_pacing
+		WHERE key IN (`+strings.Join(ph, ", ")+`)`, args...).Scan(&until)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read pace blocks: %w", err)
+	}
+	if until == 0 {
+		return time.Time{}, nil
+	}
+	return fromMicros(until), nil
+}
