@@ -133,6 +133,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("start background jobs: %w", err)
 	}
 	writer := eventwriter.New(s, jobClient, logger, time.Now)
+	writer.SetEventJobFilter(alerts.WantsEventJobs)
 	writerDone := make(chan struct{})
 	go func() { writer.Run(workCtx); close(writerDone) }()
 	events := eventview.New(s, writer)

@@ -80,14 +80,14 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 		threadTS = d.CardTS
 	}
 	var msg Message
-	var rendered time.Time
+	var seen int64
 	if threadTS != "" {
 		var text string
 		if text, err = s.repeatText(ctx, rule, n); err == nil {
 			msg, err = s.slack.PrepareReply(ctx, n.IntegrationID, text)
 		}
 	} else {
-		msg, rendered, err = s.card(ctx, n.IntegrationID, n.IssueID)
+		msg, seen, err = s.card(ctx, n.IntegrationID, n.IssueID)
 	}
 	if err != nil {
 		return s.failed(ctx, job, n, rule, err)
@@ -100,7 +100,7 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 		}
 		s.metrics.unrecorded(time.Since(answered))
 		if threadTS == "" {
-			return s.refreshIfChanged(ctx, n.IssueID, rendered)
+			return s.refreshIfChanged(ctx, n.IssueID, seen)
 		}
 		return nil
 	}
@@ -117,12 +117,13 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 	return s.failed(ctx, job, n, rule, err)
 }
 
-// refreshIfChanged queues a rebuild of the issue's cards when someone
-// changed the issue after the card just posted was rendered: the change's
-// own rebuild may have run before the card was remembered.
-func (s *Service) refreshIfChanged(ctx context.Context, issueID int64, rendered time.Time) error {
-	acts, err := s.store.Activities(ctx, issueID, 1)
-	if err != nil || len(acts) == 0 || acts[0].CreatedAt.Before(rendered.Add(-time.Second)) {
+// refreshIfChanged queues a rebuild of the issue's cards when the issue
+// changed after the card just posted was rendered (its newest activity
+// then was seen): the change's own rebuild may have run before the card
+// was remembered.
+func (s *Service) refreshIfChanged(ctx context.Context, issueID, seen int64) error {
+	newest, err := s.newestActivity(ctx, issueID)
+	if err != nil || newest == seen {
 		return err
 	}
 	return s.store.InTx(ctx, func(tx *store.Tx) error {

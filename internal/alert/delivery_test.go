@@ -298,8 +298,17 @@ func TestRuleService(t *testing.T) {
 	if err := w.alerts.DeleteRule(w.ctx, w.member.ID, "acme", "api", r.ID); triage.ErrorCode(err) != triage.EFORBIDDEN {
 		t.Errorf("member delete: %v", err)
 	}
+	if want, _ := w.alerts.WantsEventJobs(w.ctx, w.project.ID); !want {
+		t.Error("a rule on every event, and no event.received jobs wanted")
+	}
 	if err := w.alerts.DeleteRule(w.ctx, w.admin.ID, "acme", "api", r.ID); err != nil {
 		t.Fatal(err)
+	}
+	if err := w.alerts.DeleteRule(w.ctx, w.admin.ID, "acme", "api", secret.ID); err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := w.alerts.WantsEventJobs(w.ctx, w.project.ID); want {
+		t.Error("no rule on every event left, and event.received jobs still wanted")
 	}
 	if _, err := w.alerts.Rule(w.ctx, w.admin.ID, "acme", "api", r.ID); triage.ErrorCode(err) != triage.ENOTFOUND {
 		t.Errorf("deleted rule: %v", err)

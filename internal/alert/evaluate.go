@@ -145,3 +145,49 @@ func (s *Service) match(ctx context.Context, trig Trigger, issue *triage.Issue, 
 	}
 	return out, nil
 }
+
+// eventRulesTTL is how long WantsEventJobs trusts what it read: a rule
+// created in another process takes effect within it.
+const eventRulesTTL = 10 * time.Second
+
+type eventRules struct {
+	want bool
+	at   time.Time
+}
+
+// WantsEventJobs tells the event writer whether a project has a rule that
+// looks at every batch of events (one without "new issue" or
+// "regression"): without one, event.received jobs would do nothing. For
+// eventwriter.Writer.SetEventJobFilter.
+func (s *Service) WantsEventJobs(ctx context.Context, projectID int64) (bool, error) {
+	now := s.now()
+	s.eventMu.Lock()
+	e, ok := s.eventRules[projectID]
+	s.eventMu.Unlock()
+	if ok && now.Sub(e.at) < eventRulesTTL {
+		return e.want, nil
+	}
+	rules, err := s.store.AlertRules(ctx, projectID)
+	if err != nil {
+		return true, err
+	}
+	want := false
+	for _, r := range rules {
+		if c, err := decodeConditions(r.Conditions); err == nil && c.listensTo() == TriggerEvent {
+			want = true
+			break
+		}
+	}
+	s.eventMu.Lock()
+	s.eventRules[projectID] = eventRules{want, now}
+	s.eventMu.Unlock()
+	return want, nil
+}
+
+// forgetEventRules makes WantsEventJobs read the project's rules again
+// (after a change in this process).
+func (s *Service) forgetEventRules(projectID int64) {
+	s.eventMu.Lock()
+	delete(s.eventRules, projectID)
+	s.eventMu.Unlock()
+}

@@ -49,13 +49,13 @@ type Pacer interface {
 	// Block records a Retry-After: nothing is sent on key before until,
 	// and later slots start after it.
 	Block(ctx context.Context, key PaceKey, until time.Time) error
-	// BlockedUntil is the latest Retry-After in force among keys.
-	BlockedUntil(ctx context.Context, keys []PaceKey) (time.Time, error)
-	// Claim checks a send at now against key's rate as sends actually
-	// happen: it records the send and returns 0, or returns how long to
-	// wait. Jobs that run late would otherwise send closer together than
-	// their slots, and drain the burst allowance Slack keeps per channel.
-	Claim(ctx context.Context, key PaceKey, now time.Time) (time.Duration, error)
+	// Claim books the send time of a message whose slot has come, on
+	// key's schedule of actual sends: jobs that run late would otherwise
+	// send closer together than their slots, and drain the burst
+	// allowance Slack keeps per channel. It also returns the end of the
+	// key's last Retry-After, so that the last look before sending costs
+	// nothing more.
+	Claim(ctx context.Context, key PaceKey, now time.Time) (at, blockedUntil time.Time, err error)
 }
 
 // PaceKey names one schedule and its rate.
@@ -150,28 +150,13 @@ func (p *MemoryPacer) Block(_ context.Context, key PaceKey, until time.Time) err
 	return nil
 }
 
-func (p *MemoryPacer) Claim(_ context.Context, key PaceKey, now time.Time) (time.Duration, error) {
+func (p *MemoryPacer) Claim(_ context.Context, key PaceKey, now time.Time) (time.Time, time.Time, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	mp := p.get(key.Name)
 	at := gcraSlot(key.Rate, mp.sentTAT, time.Time{}, now)
-	if at.After(now) {
-		return at.Sub(now), nil
-	}
-	mp.sentTAT = gcraNext(key.Rate, mp.sentTAT, now)
-	return 0, nil
-}
-
-func (p *MemoryPacer) BlockedUntil(_ context.Context, keys []PaceKey) (time.Time, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var until time.Time
-	for _, k := range keys {
-		if mp := p.paces[k.Name]; mp != nil && mp.blocked.After(until) {
-			until = mp.blocked
-		}
-	}
-	return until, nil
+	mp.sentTAT = gcraNext(key.Rate, mp.sentTAT, at)
+	return at, mp.blocked, nil
 }
 
 // SQLPacer keeps the schedules in the database, so that several processes
@@ -229,14 +214,7 @@ func (p *SQLPacer) Block(ctx context.Context, key PaceKey, until time.Time) erro
 	return p.Store.BlockPace(ctx, key.Name, until)
 }
 
-func (p *SQLPacer) Claim(ctx context.Context, key PaceKey, now time.Time) (time.Duration, error) {
+func (p *SQLPacer) Claim(ctx context.Context, key PaceKey, now time.Time) (time.Time, time.Time, error) {
 	iv := key.Rate.interval()
-	if iv == 0 {
-		return 0, nil
-	}
 	return p.Store.ClaimSend(ctx, key.Name, now, iv, time.Duration(max(key.Rate.Burst, 1)-1)*iv)
-}
-
-func (p *SQLPacer) BlockedUntil(ctx context.Context, keys []PaceKey) (time.Time, error) {
-	return p.Store.BlockedUntil(ctx, names(keys))
 }

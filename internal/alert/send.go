@@ -14,8 +14,10 @@ import (
 //	reserveSlot  book a slot (or reuse the one booked before a snooze);
 //	             a far slot snoozes the job, a near one is waited for
 //	(render)     the caller renders the message shortly before the slot
-//	sendAt       look for a Retry-After just ahead of the slot, then post
-//	             at the slot, one post at a time per channel
+//	sendAt       at the slot, book the send itself on the schedule of
+//	             actual sends (late jobs do not bunch up), see any
+//	             Retry-After in force, and post: one post at a time per
+//	             channel in a process
 //
 // Rendering close to the slot keeps the card fresh, and keeps its
 // database reads from delaying (and so bunching up) the posts.
@@ -70,23 +72,12 @@ func (s *Service) reserveSlot(ctx context.Context, keys []PaceKey, reserved time
 	return slot, release, nil
 }
 
-// sendAt posts msg at its slot. Just before, it looks for a Retry-After
-// another worker or process received (a retryAfterError when there is
-// one); then, with the channel's lock held (so that in this process a 429
-// is known before the next post to the channel leaves), it claims the send
-// against the channel's rate as sends actually happen, waiting if a late
-// job just sent, and posts.
+// sendAt posts msg at its slot. With the channel's lock held (so that in
+// this process a 429 is known before the next post to the channel leaves)
+// it books the send on the channel's schedule of actual sends, which also
+// tells of a Retry-After another worker or process received (then it
+// returns a retryAfterError), waits for that time, and posts.
 func (s *Service) sendAt(ctx context.Context, keys []PaceKey, slot time.Time, msg Message, channelID, threadTS string) (string, error) {
-	if err := sleep(ctx, slot.Add(-s.checkLead()).Sub(s.now())); err != nil {
-		return "", err
-	}
-	blocked, err := s.pacer.BlockedUntil(ctx, keys)
-	if err != nil {
-		return "", err
-	}
-	if d := blocked.Sub(s.now()); d > 0 {
-		return "", retryAfterError{d}
-	}
 	if err := sleep(ctx, slot.Sub(s.now())); err != nil {
 		return "", err
 	}
@@ -94,26 +85,21 @@ func (s *Service) sendAt(ctx context.Context, keys []PaceKey, slot time.Time, ms
 	mu := s.channelLock(key)
 	mu.Lock()
 	defer mu.Unlock()
-	for waited := time.Duration(0); ; {
-		s.blockMu.Lock()
-		until := s.blocks[key]
-		s.blockMu.Unlock()
-		if d := until.Sub(s.now()); d > 0 {
-			return "", retryAfterError{d}
-		}
-		wait, err := s.pacer.Claim(ctx, keys[0], s.now())
-		if err != nil {
-			return "", err
-		}
-		if wait <= 0 {
-			break
-		}
-		if waited += wait; waited > s.opts.MaxSleep {
-			return "", retryAfterError{wait} // far behind: come back later
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return "", err
-		}
+	s.blockMu.Lock()
+	until := s.blocks[key]
+	s.blockMu.Unlock()
+	if d := until.Sub(s.now()); d > 0 {
+		return "", retryAfterError{d}
+	}
+	at, blocked, err := s.pacer.Claim(ctx, keys[0], s.now())
+	if err != nil {
+		return "", err
+	}
+	if d := blocked.Sub(at); d > 0 {
+		return "", retryAfterError{blocked.Sub(s.now())}
+	}
+	if err := sleep(ctx, at.Sub(s.now())); err != nil {
+		return "", err
 	}
 	ts, err := msg.Post(ctx, channelID, threadTS)
 	if d, ok := s.slack.RetryAfter(err); ok {
@@ -124,11 +110,6 @@ func (s *Service) sendAt(ctx context.Context, keys []PaceKey, slot time.Time, ms
 		s.blockMu.Unlock()
 	}
 	return ts, err
-}
-
-// checkLead is how long before its slot a job looks for a Retry-After.
-func (s *Service) checkLead() time.Duration {
-	return min(s.opts.Limits.Channel.interval()/2, 50*time.Millisecond)
 }
 
 // slotGrace is how late a booked slot may still be used.
@@ -174,7 +155,7 @@ func (s *Service) waitFor(err error) (time.Duration, bool) {
 }
 
 // cardTTL is how long a rendered card is reused: an alert to many
-// channels renders its card once. A change within that second is caught
+// channels renders its card once. A change after the rendering is caught
 // by refreshIfChanged.
 const cardTTL = time.Second
 
@@ -183,11 +164,13 @@ type cardKey struct{ integrationID, issueID int64 }
 type renderedCard struct {
 	msg Message
 	at  time.Time
+	// seen is the issue's newest activity when the card was rendered.
+	seen int64
 }
 
 // card renders the issue's card for a workspace, or reuses one rendered
-// within cardTTL, and says when it was rendered.
-func (s *Service) card(ctx context.Context, integrationID, issueID int64) (Message, time.Time, error) {
+// within cardTTL, and returns the newest activity it shows.
+func (s *Service) card(ctx context.Context, integrationID, issueID int64) (Message, int64, error) {
 	k := cardKey{integrationID, issueID}
 	now := s.now()
 	s.cardMu.Lock()
@@ -201,14 +184,26 @@ func (s *Service) card(ctx context.Context, integrationID, issueID int64) (Messa
 	}
 	s.cardMu.Unlock()
 	if ok && now.Sub(c.at) <= cardTTL {
-		return c.msg, c.at, nil
+		return c.msg, c.seen, nil
+	}
+	seen, err := s.newestActivity(ctx, issueID)
+	if err != nil {
+		return nil, 0, err
 	}
 	msg, err := s.slack.PrepareCard(ctx, integrationID, issueID)
 	if err != nil {
-		return nil, now, err
+		return nil, 0, err
 	}
 	s.cardMu.Lock()
-	s.cards[k] = renderedCard{msg, now}
+	s.cards[k] = renderedCard{msg, now, seen}
 	s.cardMu.Unlock()
-	return msg, now, nil
+	return msg, seen, nil
+}
+
+func (s *Service) newestActivity(ctx context.Context, issueID int64) (int64, error) {
+	acts, err := s.store.Activities(ctx, issueID, 1)
+	if err != nil || len(acts) == 0 {
+		return 0, err
+	}
+	return acts[0].ID, nil
 }

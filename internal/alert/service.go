@@ -108,6 +108,9 @@ type Service struct {
 
 	cardMu sync.Mutex
 	cards  map[cardKey]renderedCard
+
+	eventMu    sync.Mutex
+	eventRules map[int64]eventRules // by project, for WantsEventJobs
 }
 
 // New builds the service.
@@ -130,7 +133,7 @@ func New(d Deps) *Service {
 		store: d.Store, jobs: d.Jobs, slack: d.Slack, pacer: d.Pacer, metrics: d.Metrics,
 		log: d.Logger, now: d.Now, opts: opts, sleepers: make(chan struct{}, opts.Sleepers),
 		botNames: map[int64]string{}, blocks: map[string]time.Time{}, sending: map[string]*sync.Mutex{},
-		cards: map[cardKey]renderedCard{},
+		cards: map[cardKey]renderedCard{}, eventRules: map[int64]eventRules{},
 	}
 }
 
@@ -149,12 +152,12 @@ type Rule struct {
 	Thread          bool
 	// Status is "ok" or "broken"; Reason is Slack's code and Hint what an
 	// admin can do about it.
-	Status    string
-	Reason    string
-	Hint      string
+	Status string
+	Reason string
+	Hint   string
 	// Recent counts the rule's notifications of the last day by status
 	// (pending, delivered, failed, cancelled); filled by OrgRules.
-	Recent map[string]int64
+	Recent    map[string]int64
 	ChangedAt time.Time
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -304,6 +307,7 @@ func (s *Service) CreateRule(ctx context.Context, userID int64, orgSlug, project
 	if err := s.store.CreateAlertRule(ctx, row); err != nil {
 		return nil, err
 	}
+	s.forgetEventRules(p.ID)
 	s.log.Info("alert rule created", "rule_id", row.ID, "project", p.Slug, "user_id", userID)
 	return s.view(ctx, p.Slug, row)
 }
@@ -325,6 +329,7 @@ func (s *Service) UpdateRule(ctx context.Context, userID int64, orgSlug, project
 	if err := s.store.UpdateAlertRule(ctx, row); err != nil {
 		return nil, err
 	}
+	s.forgetEventRules(p.ID)
 	if row, err = s.store.AlertRule(ctx, p.ID, id); err != nil {
 		return nil, err
 	}
@@ -337,7 +342,11 @@ func (s *Service) DeleteRule(ctx context.Context, userID int64, orgSlug, project
 	if err != nil {
 		return err
 	}
-	return s.store.DeleteAlertRule(ctx, p.ID, id)
+	if err := s.store.DeleteAlertRule(ctx, p.ID, id); err != nil {
+		return err
+	}
+	s.forgetEventRules(p.ID)
+	return nil
 }
 
 // apply validates in onto row.

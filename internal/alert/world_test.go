@@ -180,6 +180,7 @@ func (w *world) startProc(first bool) *proc {
 	})
 	if first {
 		p.writer = eventwriter.New(p.s, p.jobs, logger, nil)
+		p.writer.SetEventJobFilter(p.alerts.WantsEventJobs)
 		go p.writer.Run(ctx)
 	}
 	return p

@@ -35,9 +35,10 @@ type eventEnvelope struct {
 	Event     json.RawMessage `json:"event"`
 }
 
-// linkSharedEvent is link_shared read from the raw JSON: slack-go's type
-// drops unfurl_id and source, which composer unfurls need.
-type linkSharedEvent struct {
+// callbackEvent is the inner event, read from the raw JSON: for
+// link_shared slack-go's type drops unfurl_id and source, which composer
+// unfurls need; tokens is tokens_revoked's.
+type callbackEvent struct {
 	Type      string `json:"type"`
 	Channel   string `json:"channel"`
 	MessageTS string `json:"message_ts"`
@@ -66,7 +67,7 @@ func (i *Integration) handleEvent(ctx context.Context, body []byte, retryNum str
 	default:
 		return replyOK // app_rate_limited and future envelope types: nothing to do
 	}
-	var ev linkSharedEvent
+	var ev callbackEvent
 	if env.TeamID == "" || env.EventID == "" || json.Unmarshal(env.Event, &ev) != nil || ev.Type == "" {
 		return badRequest(badPayload("malformed event"))
 	}
@@ -116,7 +117,7 @@ func (i *Integration) disable(ctx context.Context, tx *store.Tx, in *store.Integ
 
 // queueUnfurl queues the unfurl of the event's links to this instance's
 // issue pages; links elsewhere never reach a job.
-func (i *Integration) queueUnfurl(ctx context.Context, tx *store.Tx, in *store.Integration, ev *linkSharedEvent) error {
+func (i *Integration) queueUnfurl(ctx context.Context, tx *store.Tx, in *store.Integration, ev *callbackEvent) error {
 	if in.Status != store.IntegrationActive {
 		return nil
 	}

@@ -144,7 +144,7 @@ func (i *Integration) SetJobs(c *jobs.Client) { i.jobs = c }
 var interactiveOpts = &river.InsertOpts{MaxAttempts: 6}
 
 // maxDispatch bounds the deliveries running at once outside River.
-const maxDispatch = 64
+const maxDispatch = 16
 
 // dispatch delivers what a click's answer needs (the rebuilt message, an
 // ephemeral explanation) right away, in the background, and hands it to

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -73,29 +72,26 @@ func (q *Queries) ReservePace(ctx context.Context, key string, now time.Time, iv
 	return fromMicros(at), nil
 }
 
-// ClaimSend checks one send against key's schedule of actual sends (GCRA
-// with interval iv and tolerance tol): when it conforms it is recorded and
-// ClaimSend returns 0; otherwise it returns how long to wait.
-func (q *Queries) ClaimSend(ctx context.Context, key string, now time.Time, iv, tol time.Duration) (time.Duration, error) {
+// ClaimSend books the send time of one message on key's schedule of
+// actual sends (GCRA with interval iv and tolerance tol): the earliest time
+// at or after now that keeps the sends within the rate, however late the
+// job came. It returns that time and the end of the key's last
+// Retry-After, read in the same statement.
+func (q *Queries) ClaimSend(ctx context.Context, key string, now time.Time, iv, tol time.Duration) (time.Time, time.Time, error) {
 	greatest := "GREATEST"
 	if q.engine == SQLite {
 		greatest = "MAX"
 	}
-	var sentTAT, claim int64
-	n := micros(now)
+	at := greatest + `(CAST($2 AS BIGINT), alert_pacing.sent_tat - CAST($4 AS BIGINT))`
+	var claim, blocked int64
 	err := q.q.QueryRowContext(ctx, `INSERT INTO alert_pacing (key, sent_tat, last_claim) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), $2)
-		ON CONFLICT (key) DO UPDATE SET
-		last_claim = CASE WHEN alert_pacing.sent_tat - CAST($4 AS BIGINT) <= CAST($2 AS BIGINT) THEN CAST($2 AS BIGINT) ELSE alert_pacing.last_claim END,
-		sent_tat = CASE WHEN alert_pacing.sent_tat - CAST($4 AS BIGINT) <= CAST($2 AS BIGINT)
-			THEN `+greatest+`(alert_pacing.sent_tat, CAST($2 AS BIGINT)) + CAST($3 AS BIGINT) ELSE alert_pacing.sent_tat END
-		RETURNING sent_tat, last_claim`, key, n, iv.Microseconds(), tol.Microseconds()).Scan(&sentTAT, &claim)
+		ON CONFLICT (key) DO UPDATE SET last_claim = `+at+`,
+		sent_tat = `+greatest+`(alert_pacing.sent_tat, `+at+`) + CAST($3 AS BIGINT)
+		RETURNING last_claim, blocked_until`, key, micros(now), iv.Microseconds(), tol.Microseconds()).Scan(&claim, &blocked)
 	if err != nil {
-		return 0, fmt.Errorf("claim send on %s: %w", key, err)
+		return time.Time{}, time.Time{}, fmt.Errorf("claim send on %s: %w", key, err)
 	}
-	if claim == n {
-		return 0, nil
-	}
-	return time.Duration(sentTAT-tol.Microseconds()-n) * time.Microsecond, nil
+	return fromMicros(claim), optFromMicros(blocked), nil
 }
 
 // BlockPace records a Retry-After on key: no slot before until.
@@ -111,28 +107,4 @@ func (q *Queries) BlockPace(ctx context.Context, key string, until time.Time) er
 		return fmt.Errorf("block pace %s: %w", key, err)
 	}
 	return nil
-}
-
-// BlockedUntil returns the latest end of a Retry-After among keys (zero
-// when none is in force or known).
-func (q *Queries) BlockedUntil(ctx context.Context, keys []string) (time.Time, error) {
-	if len(keys) == 0 {
-		return time.Time{}, nil
-	}
-	args := make([]any, len(keys))
-	ph := make([]string, len(keys))
-	for k, key := range keys {
-		args[k] = key
-		ph[k] = fmt.Sprintf("$%d", k+1)
-	}
-	var until int64
-	err := q.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(blocked_until), 0) FROM alert_pacing
-		WHERE key IN (`+strings.Join(ph, ", ")+`)`, args...).Scan(&until)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("read pace blocks: %w", err)
-	}
-	if until == 0 {
-		return time.Time{}, nil
-	}
-	return fromMicros(until), nil
 }

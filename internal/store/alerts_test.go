@@ -209,8 +209,27 @@ func TestPacesAndChannels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if until, err := s.BlockedUntil(ctx, []string{"c:1:C1", "w:1", "nope"}); err != nil || !until.Equal(t0.Add(time.Second)) {
-			t.Errorf("blocked until %v, %v", until, err)
+		// Slots: a new key sends now; then one per interval, past a block.
+		iv := 50 * time.Millisecond
+		if at, err := s.ReservePace(ctx, "c:1:C2", t0, iv, 0); err != nil || !at.Equal(t0) {
+			t.Errorf("first slot %v, %v", at, err)
+		}
+		if at, _ := s.ReservePace(ctx, "c:1:C2", t0, iv, 0); !at.Equal(t0.Add(iv)) {
+			t.Errorf("second slot %v, want +50ms", at.Sub(t0))
+		}
+		if err := s.BlockPace(ctx, "c:1:C2", t0.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if at, _ := s.ReservePace(ctx, "c:1:C2", t0, iv, 0); !at.Equal(t0.Add(time.Second)) {
+			t.Errorf("slot after a block %v, want +1s", at.Sub(t0))
+		}
+		// Sends: booked on their own schedule, with the block returned.
+		at, blocked, err := s.ClaimSend(ctx, "c:1:C2", t0, iv, 0)
+		if err != nil || !at.Equal(t0) || !blocked.Equal(t0.Add(time.Second)) {
+			t.Errorf("claim %v %v, %v", at.Sub(t0), blocked.Sub(t0), err)
+		}
+		if at, _, _ := s.ClaimSend(ctx, "c:1:C2", t0, iv, 0); !at.Equal(t0.Add(iv)) {
+			t.Errorf("second claim %v, want +50ms", at.Sub(t0))
 		}
 
 		in := f.integration.ID
