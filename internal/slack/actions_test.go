@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -381,8 +382,18 @@ func TestActionRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec = w.postAction(w.legacyAction("U2", w.issue.ID, true, ru, resolve))
-		if text := ephemeralText(t, rec.Body.Bytes()); !strings.Contains(text, "/extensions/slack/unlink-identity/") || !strings.Contains(text, "not a member") {
+		text = ephemeralText(t, rec.Body.Bytes())
+		if !strings.Contains(text, "/extensions/slack/unlink-identity/") || !strings.Contains(text, "not a member") {
 			t.Errorf("removed member: %s", text)
+		}
+		// The offer works for them although they are in no organization
+		// the workspace serves any more.
+		if u := regexp.MustCompile(`https?://[^\s|>]+/unlink-identity/[^\s|>]+/`).FindString(text); u == "" {
+			t.Errorf("no unlink URL in %q", text)
+		} else if rec := w.do("POST", u, w.member, nil); rec.Code != http.StatusOK {
+			t.Errorf("removed member unlinking: %d %s", rec.Code, rec.Body)
+		} else if rec := w.postAction(w.legacyAction("U2", w.issue.ID, true, ru, resolve)); !strings.Contains(ephemeralText(t, rec.Body.Bytes()), "/extensions/slack/link-identity/") {
+			t.Errorf("after unlinking, the removed member is not offered a link: %s", rec.Body)
 		}
 		// Assignee without access: the reason.
 		rec = w.postAction(w.legacyAction("U1", w.issue.ID, true, ru, map[string]any{"name": "assign", "type": "select",

@@ -202,6 +202,18 @@ func (i *Integration) resolveLink(w http.ResponseWriter, r *http.Request, purpos
 			return nil, false
 		}
 	}
+	if len(mine) == 0 && purpose == "unlink" {
+		// Someone who has left every organization the workspace serves
+		// may still undo their own link: that is what the unlink offer
+		// to a person no longer allowed is for.
+		id, err := i.d.Store.IdentityByExternalID(ctx, in.ID, p.SlackUserID)
+		if err == nil && id.UserID == user.ID {
+			return &identityTarget{p: p, in: in}, true
+		} else if err != nil && triage.ErrorCode(err) != triage.ENOTFOUND {
+			i.internalError(w, r, "load identity", err)
+			return nil, false
+		}
+	}
 	if len(mine) == 0 {
 		return notFound()
 	}

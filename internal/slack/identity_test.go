@@ -102,8 +102,13 @@ func TestLinkIdentity(t *testing.T) {
 		}
 
 		// Bad links: 400 with how to get a new one, nothing changed.
+		// Tamper with one character of the signature, always changing it.
+		flip := "A"
+		if link[len(link)-5] == 'A' {
+			flip = "B"
+		}
 		bad := map[string]string{
-			"tampered":       link[:len(link)-5] + "A" + link[len(link)-4:],
+			"tampered":       link[:len(link)-5] + flip + link[len(link)-4:],
 			"unlink purpose": strings.Replace(unlink, "unlink-identity", "link-identity", 1),
 		}
 		for name, u := range bad {

@@ -371,6 +371,23 @@ func TestSocketModeStops(t *testing.T) {
 	if err := w.integ.RunSocketMode(w.ctx, socketAppToken); !errors.Is(err, slack.ErrSocketModeRunning) {
 		t.Errorf("second loop: %v", err)
 	}
+	// A warning: a new connection, then the old one is let go.
+	w.fake.SendDisconnect("warning")
+	ctx, cancel := w.wait()
+	defer cancel()
+	if err := w.fake.WaitForSocketConnections(ctx, 2); err != nil {
+		t.Fatalf("no reconnect after a warning: %v", err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if open, _ := w.fake.SocketConnections(); open == 1 {
+			break
+		}
+	}
+	if open, _ := w.fake.SocketConnections(); open != 1 {
+		t.Errorf("%d connections open after a warning, want 1", open)
+	}
+	w.ack(w.fake.SendEventsAPI(linkShared("T1", "EvW1", "C1", "1.1", "https://elsewhere.example.com/")))
+
 	w.fake.SendDisconnect("link_disabled")
 	for deadline := time.Now().Add(5 * time.Second); !w.integ.SocketState().Stopped && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
@@ -381,8 +398,6 @@ func TestSocketModeStops(t *testing.T) {
 	if st := w.integ.SocketState(); !st.Stopped || st.Connected || !strings.Contains(st.LastError, "link_disabled") {
 		t.Errorf("state: %+v", st)
 	}
-	ctx, cancel := w.wait()
-	defer cancel()
 	err := w.integ.RunSocketMode(ctx, "xapp-1-unknown")
 	if err == nil || !strings.Contains(err.Error(), "invalid_auth") {
 		t.Errorf("unknown app token: %v", err)
