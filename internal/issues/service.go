@@ -119,13 +119,16 @@ func (s *Service) Update(ctx context.Context, actor triage.Actor, issueID int64,
 	if err := validate(u); err != nil {
 		return nil, err
 	}
+	// Check access before taking the row lock, so that refusals cost no
+	// lock and the locked section stays short; a permission change racing
+	// with the update is as harmless as one arriving just after it.
+	if _, err := s.authorize(ctx, s.store.Queries, actor.UserID, issueID); err != nil {
+		return nil, err
+	}
 	var res Result
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		issue, err := tx.LockIssue(ctx, issueID)
 		if err != nil {
-			return err
-		}
-		if err := s.checkAccess(ctx, tx.Queries, actor.UserID, issue); err != nil {
 			return err
 		}
 		var acts []*triage.Activity
@@ -146,9 +149,6 @@ func (s *Service) Update(ctx context.Context, actor triage.Actor, issueID int64,
 			if a != nil {
 				acts = append(acts, a)
 			}
-		}
-		if issue, err = tx.IssueByID(ctx, issueID); err != nil {
-			return err
 		}
 		for _, a := range acts {
 			for _, h := range s.hooks {
@@ -253,6 +253,7 @@ func (s *Service) applyStatus(ctx context.Context, tx *store.Tx, actor triage.Ac
 	if err := tx.SetIssueStatus(ctx, issue.ID, c.Status, details, ignoreBase); err != nil {
 		return nil, err
 	}
+	issue.Status, issue.StatusDetails, issue.IgnoreBase = c.Status, details, ignoreBase
 	a := &triage.Activity{IssueID: issue.ID, Type: actType, User: &triage.User{ID: actor.UserID}, Source: actor.Source, Data: data, CreatedAt: now}
 	if actor.SlackUserID != "" {
 		data["slackUser"] = actor.SlackUserID
@@ -330,6 +331,11 @@ func (s *Service) applyAssign(ctx context.Context, tx *store.Tx, actor triage.Ac
 	}
 	if err := tx.SetIssueAssignee(ctx, issue.ID, to); err != nil {
 		return nil, err
+	}
+	if to == nil {
+		issue.Assignee = nil
+	} else {
+		issue.Assignee = &triage.Assignee{Type: to.Type, ID: to.ID, Name: data["assigneeName"].(string)}
 	}
 	if actor.SlackUserID != "" {
 		data["slackUser"] = actor.SlackUserID

@@ -55,13 +55,12 @@ func (q *Queries) IssueByID(ctx context.Context, id int64) (*triage.Issue, error
 // LockIssue reads the issue and, on PostgreSQL, locks its row until the
 // transaction ends, so concurrent changes to one issue run one after another.
 func (q *Queries) LockIssue(ctx context.Context, id int64) (*triage.Issue, error) {
+	query := issueSelect + ` WHERE i.id = $1`
 	if q.engine == Postgres {
-		var one int
-		if err := q.q.QueryRowContext(ctx, `SELECT 1 FROM issues WHERE id = $1 FOR UPDATE`, id).Scan(&one); err != nil {
-			return nil, translate(err, "issue")
-		}
+		query += ` FOR UPDATE OF i`
 	}
-	return q.IssueByID(ctx, id)
+	i, err := scanIssue(q.q.QueryRowContext(ctx, query, id))
+	return i, translate(err, "issue")
 }
 
 // IssueFilter selects issues for a list.
