@@ -22,10 +22,17 @@
 //
 // The row is the ledger: a job that runs again finds it delivered and stops,
 // so the only way to post twice is a crash between Slack's answer and the
-// commit that records it. Sends are paced per channel (about one a second,
-// with short bursts) and per workspace by a Pacer shared by every worker: in
-// memory on SQLite, in the database on PostgreSQL so that several processes
-// share one schedule and one Retry-After. A 429 snoozes the job for its
+// commit that records it (triage_alert_unrecorded_seconds measures that
+// window). Sends are paced per channel (about one a second, with short
+// bursts) and per workspace by a Pacer shared by every worker: in memory on
+// SQLite, in the database on PostgreSQL so that several processes share one
+// schedule and one Retry-After. A job books a slot, sleeps until just
+// before it (or snoozes, remembering the slot, when it is far), renders its
+// message, and at the slot books the send itself on a second schedule of
+// actual sends, so that jobs that run late never bunch up. Posting jobs run
+// on their own River queue (Queue; the jobs client must work Queues()), so
+// that waiting for slots never holds the workers other jobs need. A 429
+// snoozes the job for its
 // Retry-After without spending an attempt; transient failures retry with
 // River's backoff; a permanent failure (channel_not_found, is_archived,
 // not_in_channel, invalid_auth, account_inactive, token_revoked,

@@ -25,8 +25,9 @@ import (
 
 const (
 	// socketAckWithin is when an envelope is acknowledged at the latest,
-	// with whatever answer is ready: Slack gives up after 3 s.
-	socketAckWithin = 2500 * time.Millisecond
+	// with whatever answer is ready: Slack gives up after 3 s, and a busy
+	// machine needs some of the difference to send the ack.
+	socketAckWithin = 2 * time.Second
 	// socketHandlerTimeout bounds the work behind one envelope.
 	socketHandlerTimeout = 10 * time.Second
 	socketOpenTimeout    = 15 * time.Second
