@@ -138,6 +138,23 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	go func() { writer.Run(workCtx); close(writerDone) }()
 	events := eventview.New(s, writer)
 
+	// Socket Mode: Slack's events, interactions and commands also arrive
+	// over a websocket Triage opens, so Slack needs no route to this server.
+	if slackInteg != nil {
+		slackInteg.SetSocketMetrics(slack.NewSocketMetrics(reg))
+	}
+	socketDone := make(chan struct{})
+	if slackInteg != nil && cfg.SlackAppToken != "" {
+		go func() {
+			defer close(socketDone)
+			if err := slackInteg.RunSocketMode(workCtx, cfg.SlackAppToken); err != nil {
+				logger.Error("Slack Socket Mode stopped; HTTP endpoints keep working", "err", err)
+			}
+		}()
+	} else {
+		close(socketDone)
+	}
+
 	setupToken := ""
 	if users, err := s.CountUsers(ctx); err != nil {
 		return err
@@ -167,6 +184,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			}
 			if pending > 0 {
 				return fmt.Errorf("%d migrations pending", pending)
+			}
+			if slackInteg != nil {
+				if st := slackInteg.SocketState(); st.Enabled && st.Stopped {
+					return fmt.Errorf("slack socket mode stopped: %s", st.LastError)
+				}
 			}
 			return nil
 		},
@@ -207,9 +229,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			logger.Warn("shutdown did not finish in time", "err", err)
 		}
 	}
-	// In-flight requests are done: drain the writer, then stop the jobs.
+	// In-flight requests are done: drain the writer and the socket, then
+	// stop the jobs.
 	stopWork()
 	<-writerDone
+	<-socketDone
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := jobClient.Stop(stopCtx); err != nil {

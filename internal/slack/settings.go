@@ -83,7 +83,7 @@ func (i *Integration) SettingsSection(ctx context.Context, org *triage.Organizat
 		}
 	}
 	return render("settings", map[string]any{
-		"Workspaces": rows, "Identities": idents,
+		"Workspaces": rows, "Identities": idents, "Socket": i.SocketState(),
 		"Admin":      member != nil && member.Role.CanAdmin(),
 		"Configured": i.d.Config.SlackConfigured(),
 		"InstallURL": fmt.Sprintf("/organizations/%s/integrations/slack/setup/", url.PathEscape(org.Slug)),
