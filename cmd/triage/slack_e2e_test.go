@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -208,5 +209,54 @@ func TestSlackInstallAndLinkInBrowser(t *testing.T) {
 	}
 	if got := b.command(t, "U2", "link", ""); !strings.Contains(got, "bob@acme.test") {
 		t.Errorf("/triage link after linking: %q, want it to name the linked account", got)
+	}
+}
+
+// TestSocketModeThroughServe: with SLACK_APP_TOKEN, `triage serve` opens
+// Socket Mode and answers a slash command in the envelope's ack; /readyz
+// stays ready and the socket metrics count the connection.
+func TestSocketModeThroughServe(t *testing.T) {
+	t.Parallel()
+	fake := slackfake.New()
+	t.Cleanup(fake.Close)
+	fake.SetOAuthApp("cid.123", "client-secret")
+	fake.AddWorkspace(slackfake.Workspace{ID: "T1", Name: "Acme Slack", Domain: "acme", BotUserID: "UBOT"})
+	fake.AddAppToken("xapp-1-test")
+	e := env{
+		"TRIAGE_DATABASE_URL": dbtest.URL(t, store.SQLite), "TRIAGE_ADDR": freeAddr(t), "TRIAGE_SECRET_KEY": strings.Repeat("s", 40),
+		"SLACK_CLIENT_ID": "cid.123", "SLACK_CLIENT_SECRET": "client-secret", "SLACK_SIGNING_SECRET": signingSecret,
+		"SLACK_API_URL": fake.APIURL(), "SLACK_APP_TOKEN": "xapp-1-test",
+	}
+	base := startServe(t, e)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := fake.WaitForSocketConnections(ctx, 1); err != nil {
+		t.Fatalf("serve opened no Socket Mode connection: %v", err)
+	}
+	id := fake.SendSlashCommand(url.Values{"team_id": {"T9"}, "user_id": {"U1"}, "channel_id": {"C1"}, "command": {"/triage"}, "text": {"help"}})
+	ack, err := fake.WaitForAck(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// T9 has not installed Triage: the answer says so, in the ack.
+	if !strings.Contains(strings.ToLower(string(ack.Payload)), "not installed") {
+		t.Errorf("ack payload %s: want the not-installed answer", ack.Payload)
+	}
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/readyz %d with Socket Mode connected", resp.StatusCode)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "triage_slack_socket_connections_total 1") {
+		t.Errorf("metrics do not count the socket connection")
 	}
 }
