@@ -76,8 +76,8 @@ type request struct {
 
 // New returns a Writer; call Run to start it. jobs may be nil (no jobs).
 func New(s *store.Store, pub Publisher, logger *slog.Logger, now func() time.Time) *Writer {
-	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-	dec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	dec, _ := zstd.NewReader(nil)
 	if now == nil {
 		now = time.Now
 	}

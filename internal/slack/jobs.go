@@ -75,6 +75,16 @@ type PruneEventsSeenArgs struct{}
 
 func (PruneEventsSeenArgs) Kind() string { return "slack.prune_events_seen" }
 
+// RefreshTokensArgs renews rotating tokens before they expire, so that a
+// workspace nobody used for a day still works, and forgets expired install
+// states.
+type RefreshTokensArgs struct{}
+
+func (RefreshTokensArgs) Kind() string { return "slack.refresh_tokens" }
+
+// refreshInterval is how often the token job runs; tokens live 12 hours.
+const refreshInterval = 30 * time.Minute
+
 // eventsSeenRetention outlives Slack's retries (a few over about an hour).
 const eventsSeenRetention = 24 * time.Hour
 
@@ -127,12 +137,27 @@ func (i *Integration) RegisterWorkers(w *river.Workers) {
 		_, err := i.d.Store.DeleteSlackEventsSeenBefore(ctx, i.now().Add(-eventsSeenRetention))
 		return err
 	}})
+	river.AddWorker(w, &worker[RefreshTokensArgs]{work: func(ctx context.Context, _ RefreshTokensArgs) error {
+		if _, err := i.d.Store.DeleteOAuthStatesBefore(ctx, i.now()); err != nil {
+			return err
+		}
+		// A refused refresh marks its integration for reinstall and is not
+		// retried here; the next run tries the others again.
+		if n, err := i.RefreshDue(ctx, refreshInterval); err != nil {
+			i.log.Warn("refreshing Slack tokens", "refreshed", n, "err", err)
+		}
+		return nil
+	}})
 }
 
 // PeriodicJobs are the Slack jobs to schedule with the jobs client.
 func (i *Integration) PeriodicJobs() []*river.PeriodicJob {
-	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-		func() (river.JobArgs, *river.InsertOpts) { return PruneEventsSeenArgs{}, nil }, nil)}
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return PruneEventsSeenArgs{}, nil }, nil),
+		river.NewPeriodicJob(river.PeriodicInterval(refreshInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return RefreshTokensArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+	}
 }
 
 // SetJobs gives the integration the jobs client its workers run on; call
