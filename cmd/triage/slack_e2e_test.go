@@ -260,3 +260,48 @@ func TestSocketModeThroughServe(t *testing.T) {
 		t.Errorf("metrics do not count the socket connection")
 	}
 }
+
+// TestSlackRemoveWorkspace: an admin removes a workspace from the
+// organization; a member may not; the integrations list no longer has it.
+func TestSlackRemoveWorkspace(t *testing.T) {
+	t.Parallel()
+	b := setupSlack(t, store.SQLite)
+	b.install(t)
+	bob := b.login(t, "bob@acme.test", "battery staple")
+	remove := b.base + "/organizations/acme/integrations/slack/1/remove/"
+	resp, err := bob.PostForm(remove, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("member removing: %d, want 403", resp.StatusCode)
+	}
+	resp, err = b.admin.PostForm(remove, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("admin removing: %d, want 303 back to settings", resp.StatusCode)
+	}
+	out, _, err := triageCmd(t, b.env, "token", "create", "--email", "ada@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", b.base+"/api/0/organizations/acme/integrations/", nil)
+	req.Header.Set("Authorization", "Bearer "+lastLine(out))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(raw), "T1") {
+		t.Errorf("integrations after removal: %s", raw)
+	}
+	// Slack requests from the removed workspace no longer reach acme.
+	if got := b.command(t, "U1", "link", ""); !strings.Contains(strings.ToLower(got), "not installed") && !strings.Contains(strings.ToLower(got), "not connected") {
+		t.Errorf("/triage link after removal: %q", got)
+	}
+}

@@ -54,6 +54,17 @@ func (i *Integration) command(r *http.Request, form url.Values) (string, error) 
 	if len(words) > 0 {
 		sub = strings.ToLower(words[0])
 	}
+	if sub == "link" {
+		// A workspace removed from every organization serves nobody:
+		// linking would lead nowhere. Unlinking stays possible.
+		orgs, err := i.d.Store.OrganizationsForIntegration(ctx, in.ID)
+		if err != nil {
+			return "", err
+		}
+		if len(orgs) == 0 {
+			return "This Slack workspace is not connected to any Triage organization. An organization admin can add it from Triage's organization settings.", nil
+		}
+	}
 	params := LinkParams{
 		IntegrationID: in.ID, SlackUserID: form.Get("user_id"),
 		ChannelID: form.Get("channel_id"), ResponseURL: form.Get("response_url"),

@@ -53,7 +53,7 @@ func (i *Integration) SettingsSection(ctx context.Context, org *triage.Organizat
 	if err != nil {
 		return "", err
 	}
-	type ws struct{ TeamID, Name, Domain, Icon, Status, StatusText, Reason string }
+	type ws struct{ TeamID, Name, Domain, Icon, Status, StatusText, Reason, RemoveURL string }
 	type ident struct {
 		SlackUser, Workspace string
 		UnlinkURL            template.URL
@@ -62,7 +62,8 @@ func (i *Integration) SettingsSection(ctx context.Context, org *triage.Organizat
 	var rows []ws
 	for _, in := range list {
 		byID[in.ID] = in
-		rows = append(rows, ws{in.ExternalID, in.Name, in.DomainName, in.Icon, in.Status, statusText[in.Status], in.StatusReason})
+		rows = append(rows, ws{in.ExternalID, in.Name, in.DomainName, in.Icon, in.Status, statusText[in.Status], in.StatusReason,
+			fmt.Sprintf("/organizations/%s/integrations/slack/%d/remove/", url.PathEscape(org.Slug), in.ID)})
 	}
 	var idents []ident
 	if user != nil {

@@ -174,6 +174,7 @@ func (fakeSlack) text(s string) http.Handler {
 }
 func (f fakeSlack) InstallStart() http.Handler    { return f.text("install-start") }
 func (f fakeSlack) InstallCallback() http.Handler { return f.text("install-callback") }
+func (f fakeSlack) Remove() http.Handler          { return f.text("remove") }
 func (f fakeSlack) Action() http.Handler          { return f.text("action") }
 func (f fakeSlack) Event() http.Handler           { return f.text("event") }
 func (f fakeSlack) Command() http.Handler         { return f.text("command") }

@@ -39,6 +39,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// callbacks are verified by signature inside the Slack package.
 	mux.Handle("GET /organizations/{org}/integrations/slack/setup/{$}", s.authed(s.slackPage(SlackHandlers.InstallStart)))
 	mux.Handle("GET /extensions/slack/setup/{$}", s.authed(s.slackPage(SlackHandlers.InstallCallback)))
+	mux.Handle("POST /organizations/{org}/integrations/slack/{id}/remove/{$}", s.authed(s.slackPage(SlackHandlers.Remove)))
 	mux.Handle("GET /extensions/slack/link-identity/{signed}/{$}", s.authed(s.slackPage(SlackHandlers.LinkIdentity)))
 	mux.Handle("POST /extensions/slack/link-identity/{signed}/{$}", s.authed(s.slackPage(SlackHandlers.LinkIdentity)))
 	mux.Handle("GET /extensions/slack/unlink-identity/{signed}/{$}", s.authed(s.slackPage(SlackHandlers.UnlinkIdentity)))

@@ -49,6 +49,8 @@ type SlackHandlers interface {
 	// InstallCallback serves GET /extensions/slack/setup/ (OAuth redirect)
 	// for a logged-in user.
 	InstallCallback() http.Handler
+	// Remove detaches a workspace from the organization (POST, admins).
+	Remove() http.Handler
 	// Action, Event, Command and OptionsLoad serve Slack's signed POSTs;
 	// they get neither a session nor cross-origin protection.
 	Action() http.Handler
