@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -25,6 +26,7 @@ import (
 type Client struct {
 	river  *river.Client[*sql.Tx]
 	ownDB  *sql.DB // River's own single-connection pool on SQLite
+	listen *pgxpool.Pool // River's LISTEN connection on PostgreSQL
 	logger *slog.Logger
 }
 
@@ -51,6 +53,7 @@ type Options struct {
 func New(ctx context.Context, s *store.Store, databaseURL string, logger *slog.Logger, workers *river.Workers, opts Options) (*Client, error) {
 	var driver riverdriver.Driver[*sql.Tx]
 	var ownDB *sql.DB
+	var listenPool *pgxpool.Pool
 	if s.Engine == store.SQLite {
 		// River's SQLite driver wants a pool of its own with one
 		// connection; it shares the file (and busy timeout) with the app.
@@ -64,8 +67,32 @@ func New(ctx context.Context, s *store.Store, databaseURL string, logger *slog.L
 		ownDB.SetMaxOpenConns(1)
 		driver = riversqlite.New(ownDB)
 	} else {
-		driver = riverdatabasesql.New(s.DB)
+		// database/sql cannot LISTEN, which would leave River polling; a
+		// small pgx pool of its own carries the notifications, so a job
+		// inserted by any process starts at once in whichever process
+		// is free.
+		cfg, err := pgxpool.ParseConfig(databaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("parse database URL for River's listener: %w", err)
+		}
+		cfg.MaxConns = 2
+		if listenPool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("open River's listener pool: %w", err)
+		}
+		driver = riverdatabasesql.NewWithPgxListener(s.DB, listenPool)
 	}
+	built := false
+	defer func() {
+		if built {
+			return
+		}
+		if listenPool != nil {
+			listenPool.Close()
+		}
+		if ownDB != nil {
+			ownDB.Close()
+		}
+	}()
 	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quiet(logger)})
 	if err != nil {
 		return nil, fmt.Errorf("river migrator: %w", err)
@@ -101,7 +128,8 @@ func New(ctx context.Context, s *store.Store, databaseURL string, logger *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
-	return &Client{river: rc, ownDB: ownDB, logger: logger}, nil
+	built = true
+	return &Client{river: rc, ownDB: ownDB, listen: listenPool, logger: logger}, nil
 }
 
 // quiet keeps River's own chatter at warnings and above.
@@ -124,6 +152,9 @@ func (c *Client) Start(ctx context.Context) error { return c.river.Start(ctx) }
 // Stop finishes jobs in progress and releases River's pool.
 func (c *Client) Stop(ctx context.Context) error {
 	err := c.river.Stop(ctx)
+	if c.listen != nil {
+		c.listen.Close()
+	}
 	if c.ownDB != nil {
 		c.ownDB.Close()
 	}
