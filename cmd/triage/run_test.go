@@ -74,7 +74,11 @@ func startServe(t *testing.T, e env) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, e.get, io.Discard, io.Discard) }()
+	logs := io.Discard
+	if os.Getenv("TRIAGE_TEST_SERVE_LOG") == "1" {
+		logs = os.Stderr // to see what serve logs while debugging a test
+	}
+	go func() { done <- run(ctx, []string{"serve"}, e.get, io.Discard, logs) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

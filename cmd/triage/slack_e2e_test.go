@@ -25,8 +25,9 @@ import (
 const signingSecret = "e2e-signing-secret-0123456789abcdef"
 
 type slackBundle struct {
-	fake  *slackfake.Server
-	base  string
+	fake   *slackfake.Server
+	base   string // where this test reaches Triage
+	prefix string // TRIAGE_URL_PREFIX: what Triage calls itself
 	env   env
 	admin *http.Client // logged in as ada, follows no redirects
 }
@@ -35,6 +36,13 @@ type slackBundle struct {
 // channel C1) and Triage configured against it, with ada (owner) and bob
 // (member) in organization acme.
 func setupSlack(t *testing.T, engine store.Engine) *slackBundle {
+	t.Helper()
+	return setupSlackPrefix(t, engine, "")
+}
+
+// setupSlackPrefix is setupSlack with TRIAGE_URL_PREFIX set (as when
+// several processes sit behind one proxy); "" leaves the default.
+func setupSlackPrefix(t *testing.T, engine store.Engine, prefix string) *slackBundle {
 	t.Helper()
 	fake := slackfake.New()
 	t.Cleanup(fake.Close)
@@ -59,7 +67,14 @@ func setupSlack(t *testing.T, engine store.Engine) *slackBundle {
 			t.Fatalf("%v: %v", args, err)
 		}
 	}
+	if prefix != "" {
+		e["TRIAGE_URL_PREFIX"] = prefix
+	}
 	b := &slackBundle{fake: fake, env: e, base: startServe(t, e)}
+	b.prefix = b.base
+	if prefix != "" {
+		b.prefix = prefix
+	}
 	b.admin = b.login(t, "ada@acme.test", "correct horse")
 	return b
 }
@@ -93,7 +108,7 @@ func (b *slackBundle) install(t *testing.T) {
 		t.Fatalf("install start: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	q := loc.Query()
-	if q.Get("client_id") != "cid.123" || q.Get("redirect_uri") != b.base+"/extensions/slack/setup/" || q.Get("state") == "" {
+	if q.Get("client_id") != "cid.123" || q.Get("redirect_uri") != b.prefix+"/extensions/slack/setup/" || q.Get("state") == "" {
 		t.Fatalf("authorize URL %s", loc)
 	}
 	code := b.fake.NewOAuthCode(slackfake.Grant{TeamID: "T1", UserID: "U1", Scopes: slackfake.DefaultBotScopes(), RedirectURI: q.Get("redirect_uri")})
