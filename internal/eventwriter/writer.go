@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"maps"
 	"sync"
@@ -36,7 +37,7 @@ type Writer struct {
 	jobs    Publisher
 	logger  *slog.Logger
 	now     func() time.Time
-	in      chan *request
+	lanes   []*lane
 	maxWait time.Duration
 	enc     *zstd.Encoder
 	dec     *zstd.Decoder
@@ -47,8 +48,15 @@ type Writer struct {
 	// wantEventJobs, when set, says whether a project needs event.received
 	// jobs (some alert rule looks at every event); nil publishes them always.
 	wantEventJobs func(ctx context.Context, projectID int64) (bool, error)
+}
 
-	// Caches only the writer goroutine touches: an issue never changes
+// lane is one writing goroutine with its queue. SQLite has one writer, so
+// one lane; on PostgreSQL several lanes write at once, and each group of
+// events always goes to the same lane, so that two lanes never race to
+// create one issue or lock one issue's row.
+type lane struct {
+	in chan *request
+	// Caches only this lane's goroutine touches: an issue never changes
 	// its grouping hash, and a release once recorded stays recorded.
 	issueIDs map[groupKey]int64
 	releases map[groupKey]bool
@@ -81,9 +89,30 @@ func New(s *store.Store, pub Publisher, logger *slog.Logger, now func() time.Tim
 	if now == nil {
 		now = time.Now
 	}
-	return &Writer{store: s, jobs: pub, logger: logger, now: now, in: make(chan *request, 4096),
-		maxWait: 2 * time.Millisecond, enc: enc, dec: dec, keys: map[int64]keyEntry{},
-		issueIDs: map[groupKey]int64{}, releases: map[groupKey]bool{}}
+	n := 1
+	if s.Engine == store.Postgres {
+		n = postgresLanes
+	}
+	w := &Writer{store: s, jobs: pub, logger: logger, now: now,
+		maxWait: 2 * time.Millisecond, enc: enc, dec: dec, keys: map[int64]keyEntry{}}
+	for range n {
+		w.lanes = append(w.lanes, &lane{in: make(chan *request, 4096), issueIDs: map[groupKey]int64{}, releases: map[groupKey]bool{}})
+	}
+	return w
+}
+
+// postgresLanes is how many transactions write events at once on
+// PostgreSQL, where a writer mostly waits on round trips.
+const postgresLanes = 4
+
+// laneFor picks the lane of a request by its first event's group.
+func (w *Writer) laneFor(projectID int64, e *ingest.Event) *lane {
+	if len(w.lanes) == 1 {
+		return w.lanes[0]
+	}
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%d/%s", projectID, e.GroupingHash())
+	return w.lanes[h.Sum32()%uint32(len(w.lanes))]
 }
 
 // SetEventJobFilter limits event.received jobs to the projects f approves.
@@ -132,7 +161,7 @@ func (w *Writer) Save(ctx context.Context, projectID int64, events []*ingest.Eve
 		r.data[e] = b
 	}
 	select {
-	case w.in <- r:
+	case w.laneFor(projectID, events[0]).in <- r:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -148,15 +177,23 @@ func (w *Writer) Save(ctx context.Context, projectID int64, events []*ingest.Eve
 
 // Run writes batches until ctx is done, then drains what is queued.
 func (w *Writer) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, l := range w.lanes {
+		wg.Go(func() { w.runLane(ctx, l) })
+	}
+	wg.Wait()
+}
+
+func (w *Writer) runLane(ctx context.Context, l *lane) {
 	for {
 		var first *request
 		select {
-		case first = <-w.in:
+		case first = <-l.in:
 		case <-ctx.Done():
 			for {
 				select {
-				case r := <-w.in:
-					w.write(context.Background(), []*request{r})
+				case r := <-l.in:
+					w.write(context.Background(), l, []*request{r})
 				default:
 					return
 				}
@@ -168,7 +205,7 @@ func (w *Writer) Run(ctx context.Context) {
 	gather:
 		for n < 500 {
 			select {
-			case r := <-w.in:
+			case r := <-l.in:
 				batch = append(batch, r)
 				n += len(r.events)
 			case <-timer.C:
@@ -176,12 +213,34 @@ func (w *Writer) Run(ctx context.Context) {
 			}
 		}
 		timer.Stop()
-		w.write(context.Background(), batch)
+		w.write(context.Background(), l, batch)
 	}
 }
 
-func (w *Writer) write(ctx context.Context, batch []*request) {
-	err := w.store.InTx(ctx, func(tx *store.Tx) error {
+// write commits a batch, trying again when the database refused it for a
+// reason that passes (a deadlock, or a request whose later events belong to
+// another lane's new issue), so that one bad moment fails no request.
+func (w *Writer) write(ctx context.Context, l *lane, batch []*request) {
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		if err = w.writeOnce(ctx, l, batch); err == nil {
+			break
+		}
+		// The transaction rolled back: forget what it may have cached.
+		clear(l.issueIDs)
+		clear(l.releases)
+		w.logger.Warn("writing events failed", "requests", len(batch), "attempt", attempt, "err", err)
+	}
+	if err != nil {
+		w.logger.Error("events not stored", "requests", len(batch), "err", err)
+	}
+	for _, r := range batch {
+		r.done <- err
+	}
+}
+
+func (w *Writer) writeOnce(ctx context.Context, l *lane, batch []*request) error {
+	return w.store.InTx(ctx, func(tx *store.Tx) error {
 		var jobsToInsert []river.InsertManyParams
 		byProject := map[int64][]*ingest.Event{}
 		var order []int64
@@ -194,7 +253,7 @@ func (w *Writer) write(ctx context.Context, batch []*request) {
 			byProject[r.projectID] = append(byProject[r.projectID], r.events...)
 		}
 		for _, pid := range order {
-			js, err := w.writeProject(ctx, tx, pid, byProject[pid], data)
+			js, err := w.writeProject(ctx, tx, l, pid, byProject[pid], data)
 			if err != nil {
 				return fmt.Errorf("project %d: %w", pid, err)
 			}
@@ -205,15 +264,6 @@ func (w *Writer) write(ctx context.Context, batch []*request) {
 		}
 		return nil
 	})
-	if err != nil {
-		w.logger.Error("writing events failed", "requests", len(batch), "err", err)
-		// The transaction rolled back: forget what it may have cached.
-		clear(w.issueIDs)
-		clear(w.releases)
-	}
-	for _, r := range batch {
-		r.done <- err
-	}
 }
 
 // group is the events of one batch that share an issue.
@@ -224,7 +274,7 @@ type group struct {
 	created bool
 }
 
-func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, projectID int64, events []*ingest.Event, encoded map[*ingest.Event][]byte) ([]river.InsertManyParams, error) {
+func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projectID int64, events []*ingest.Event, encoded map[*ingest.Event][]byte) ([]river.InsertManyParams, error) {
 	groups := map[string]*group{}
 	var hashes []string
 	for _, e := range events {
@@ -236,20 +286,20 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, projectID int64
 			hashes = append(hashes, h)
 		}
 		g.events = append(g.events, e)
-		if e.Release != "" && !w.releases[groupKey{projectID, e.Release}] {
+		if e.Release != "" && !l.releases[groupKey{projectID, e.Release}] {
 			if err := tx.RecordRelease(ctx, projectID, e.Release); err != nil {
 				return nil, err
 			}
-			if len(w.releases) >= cacheLimit {
-				clear(w.releases)
+			if len(l.releases) >= cacheLimit {
+				clear(l.releases)
 			}
-			w.releases[groupKey{projectID, e.Release}] = true
+			l.releases[groupKey{projectID, e.Release}] = true
 		}
 	}
 	var rows []store.StoredEvent
 	for _, h := range hashes {
 		g := groups[h]
-		if err := w.findOrCreate(ctx, tx, projectID, g); err != nil {
+		if err := w.findOrCreate(ctx, tx, l, projectID, g); err != nil {
 			return nil, err
 		}
 		for _, e := range g.events {
@@ -291,9 +341,9 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, projectID int64
 
 // findOrCreate sets g.issueID, creating the issue (with its first_seen
 // activity) when the group is new.
-func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, projectID int64, g *group) error {
+func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, l *lane, projectID int64, g *group) error {
 	k := groupKey{projectID, g.hash}
-	if id, ok := w.issueIDs[k]; ok {
+	if id, ok := l.issueIDs[k]; ok {
 		g.issueID = id
 		return nil
 	}
@@ -316,10 +366,10 @@ func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, projectID int64
 	default:
 		return err
 	}
-	if len(w.issueIDs) >= cacheLimit {
-		clear(w.issueIDs)
+	if len(l.issueIDs) >= cacheLimit {
+		clear(l.issueIDs)
 	}
-	w.issueIDs[k] = g.issueID
+	l.issueIDs[k] = g.issueID
 	return nil
 }
 

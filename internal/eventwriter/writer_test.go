@@ -323,3 +323,41 @@ func TestEventJobFilter(t *testing.T) {
 		t.Errorf("jobs %v (filter asked %d times): want issue.created and no event.received", kinds, asked)
 	}
 }
+
+// TestConcurrentRequestsShareNewGroups: requests whose first events go to
+// different lanes but which all carry one new group race to create its
+// issue; each request is stored exactly once and the shared issue counts
+// every event.
+func TestConcurrentRequestsShareNewGroups(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		b := setup(t, s)
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Go(func() {
+				evs := []*ingest.Event{
+					event(t, 1000+i, "Own", "x", fmt.Sprintf("own%d", i), 1, ""),
+					event(t, 2000+i, "Shared", "y", "shared", 1, ""),
+				}
+				if err := b.w.Save(ctx, b.project.ID, evs); err != nil {
+					t.Errorf("save %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		list := b.issues(t)
+		if len(list) != 21 {
+			t.Fatalf("%d issues, want 21", len(list))
+		}
+		for _, is := range list {
+			want := int64(1)
+			if is.Title == "Shared: y" {
+				want = 20
+			}
+			if is.TimesSeen != want {
+				t.Errorf("%s seen %d times, want %d", is.Title, is.TimesSeen, want)
+			}
+		}
+	})
+}

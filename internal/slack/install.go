@@ -59,19 +59,8 @@ func (i *Integration) adminOf(w http.ResponseWriter, r *http.Request, user *tria
 // a single-use state bound to them and the organization.
 func (i *Integration) InstallStart() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user := i.currentUser(w, r)
-		if user == nil {
-			return
-		}
-		org, err := i.d.Store.OrganizationBySlug(r.Context(), r.PathValue("org"))
-		if triage.ErrorCode(err) == triage.ENOTFOUND {
-			i.errorPage(w, r, http.StatusNotFound, "Not found", "There is no such organization.", "")
-			return
-		} else if err != nil {
-			i.internalError(w, r, "load organization", err)
-			return
-		}
-		if !i.adminOf(w, r, user, org) {
+		user, org, ok := i.adminOrg(w, r)
+		if !ok {
 			return
 		}
 		if !i.d.Config.SlackConfigured() {
@@ -338,4 +327,25 @@ func (i *Integration) storeInstall(ctx context.Context, orgID, userID int64, in 
 // api is a Web API client for token on the configured base URL.
 func (i *Integration) api(token string) *slack.Client {
 	return slack.New(token, slack.OptionAPIURL(i.d.Config.SlackAPIURL), slack.OptionHTTPClient(i.d.HTTPClient))
+}
+
+// adminOrg reads the logged-in user and the {org} of the path, and answers
+// for the caller (login, 404, 403) unless the user is an owner or admin.
+func (i *Integration) adminOrg(w http.ResponseWriter, r *http.Request) (*triage.User, *triage.Organization, bool) {
+	user := i.currentUser(w, r)
+	if user == nil {
+		return nil, nil, false
+	}
+	org, err := i.d.Store.OrganizationBySlug(r.Context(), r.PathValue("org"))
+	if triage.ErrorCode(err) == triage.ENOTFOUND {
+		i.errorPage(w, r, http.StatusNotFound, "Not found", "There is no such organization.", "")
+		return nil, nil, false
+	} else if err != nil {
+		i.internalError(w, r, "load organization", err)
+		return nil, nil, false
+	}
+	if !i.adminOf(w, r, user, org) {
+		return nil, nil, false
+	}
+	return user, org, true
 }

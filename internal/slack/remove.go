@@ -14,19 +14,8 @@ import (
 // serves; its people's links stay, so re-adding it needs no relinking.
 func (i *Integration) Remove() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user := i.currentUser(w, r)
-		if user == nil {
-			return
-		}
-		org, err := i.d.Store.OrganizationBySlug(r.Context(), r.PathValue("org"))
-		if triage.ErrorCode(err) == triage.ENOTFOUND {
-			i.errorPage(w, r, http.StatusNotFound, "Not found", "There is no such organization.", "")
-			return
-		} else if err != nil {
-			i.internalError(w, r, "load organization", err)
-			return
-		}
-		if !i.adminOf(w, r, user, org) {
+		user, org, ok := i.adminOrg(w, r)
+		if !ok {
 			return
 		}
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
