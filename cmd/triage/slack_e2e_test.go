@@ -28,8 +28,8 @@ type slackBundle struct {
 	fake   *slackfake.Server
 	base   string // where this test reaches Triage
 	prefix string // TRIAGE_URL_PREFIX: what Triage calls itself
-	env   env
-	admin *http.Client // logged in as ada, follows no redirects
+	env    env
+	admin  *http.Client // logged in as ada, follows no redirects
 }
 
 // setupSlack starts a fake Slack with workspace T1 (users U1 ada, U2 bob;

@@ -25,7 +25,7 @@ import (
 // Client inserts and works jobs.
 type Client struct {
 	river  *river.Client[*sql.Tx]
-	ownDB  *sql.DB // River's own single-connection pool on SQLite
+	ownDB  *sql.DB       // River's own single-connection pool on SQLite
 	listen *pgxpool.Pool // River's LISTEN connection on PostgreSQL
 	logger *slog.Logger
 }
