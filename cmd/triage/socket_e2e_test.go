@@ -85,7 +85,7 @@ func TestSocketModeTwoProcesses(t *testing.T) {
 	send(5, 15) // redelivered: already handled by process 1
 	send(15, 30)
 
-	calls, err := fake.WaitForCalls(ctx, "chat.unfurl", 30)
+	_, err = fake.WaitForCalls(ctx, "chat.unfurl", 30)
 	if err != nil {
 		got := map[string]string{}
 		for _, c := range fake.Calls("chat.unfurl") {
@@ -99,7 +99,7 @@ func TestSocketModeTwoProcesses(t *testing.T) {
 		t.Fatalf("%d unfurls, want 30: %v", len(fake.Calls("chat.unfurl")), err)
 	}
 	time.Sleep(time.Second) // a duplicate would show up by now
-	calls = fake.Calls("chat.unfurl")
+	calls := fake.Calls("chat.unfurl")
 	seen := map[string]int{}
 	for _, c := range calls {
 		seen[c.Params["ts"]]++
