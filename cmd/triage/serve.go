@@ -134,6 +134,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	writer := eventwriter.New(s, jobClient, logger, time.Now)
 	writer.SetEventJobFilter(alerts.WantsEventJobs)
+	writer.SetCreatedJobFilter(alerts.WantsCreatedJobs)
 	writerDone := make(chan struct{})
 	go func() { writer.Run(workCtx); close(writerDone) }()
 	events := eventview.New(s, writer)

@@ -151,8 +151,9 @@ func (s *Service) match(ctx context.Context, trig Trigger, issue *triage.Issue, 
 const eventRulesTTL = 10 * time.Second
 
 type eventRules struct {
-	want bool
-	at   time.Time
+	events  bool // some rule listens to every batch of events
+	created bool // some rule listens to new issues
+	at      time.Time
 }
 
 // WantsEventJobs tells the event writer whether a project has a rule that
@@ -160,28 +161,48 @@ type eventRules struct {
 // "regression"): without one, event.received jobs would do nothing. For
 // eventwriter.Writer.SetEventJobFilter.
 func (s *Service) WantsEventJobs(ctx context.Context, projectID int64) (bool, error) {
+	r, err := s.projectTriggers(ctx, projectID)
+	return r.events, err
+}
+
+// WantsCreatedJobs tells the event writer whether a project has a rule
+// about new issues: without one, issue.created jobs would do nothing. For
+// eventwriter.Writer.SetCreatedJobFilter. (issue.regressed jobs are always
+// wanted: they also tell existing cards' threads.)
+func (s *Service) WantsCreatedJobs(ctx context.Context, projectID int64) (bool, error) {
+	r, err := s.projectTriggers(ctx, projectID)
+	return r.created, err
+}
+
+func (s *Service) projectTriggers(ctx context.Context, projectID int64) (eventRules, error) {
 	now := s.now()
 	s.eventMu.Lock()
 	e, ok := s.eventRules[projectID]
 	s.eventMu.Unlock()
 	if ok && now.Sub(e.at) < eventRulesTTL {
-		return e.want, nil
+		return e, nil
 	}
 	rules, err := s.store.AlertRules(ctx, projectID)
 	if err != nil {
-		return true, err
+		return eventRules{events: true, created: true}, err
 	}
-	want := false
+	e = eventRules{at: now}
 	for _, r := range rules {
-		if c, err := decodeConditions(r.Conditions); err == nil && c.listensTo() == TriggerEvent {
-			want = true
-			break
+		c, err := decodeConditions(r.Conditions)
+		if err != nil {
+			continue
+		}
+		switch c.listensTo() {
+		case TriggerEvent:
+			e.events = true
+		case TriggerCreated:
+			e.created = true
 		}
 	}
 	s.eventMu.Lock()
-	s.eventRules[projectID] = eventRules{want, now}
+	s.eventRules[projectID] = e
 	s.eventMu.Unlock()
-	return want, nil
+	return e, nil
 }
 
 // forgetEventRules makes WantsEventJobs read the project's rules again

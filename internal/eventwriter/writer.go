@@ -48,6 +48,8 @@ type Writer struct {
 	// wantEventJobs, when set, says whether a project needs event.received
 	// jobs (some alert rule looks at every event); nil publishes them always.
 	wantEventJobs func(ctx context.Context, projectID int64) (bool, error)
+	// wantCreatedJobs is the same for issue.created jobs.
+	wantCreatedJobs func(ctx context.Context, projectID int64) (bool, error)
 }
 
 // lane is one writing goroutine with its queue. SQLite has one writer, so
@@ -121,6 +123,12 @@ func (w *Writer) laneFor(projectID int64, e *ingest.Event) *lane {
 // Call it before Run.
 func (w *Writer) SetEventJobFilter(f func(ctx context.Context, projectID int64) (bool, error)) {
 	w.wantEventJobs = f
+}
+
+// SetCreatedJobFilter limits issue.created jobs to the projects f
+// approves (some alert rule is about new issues). Call it before Run.
+func (w *Writer) SetCreatedJobFilter(f func(ctx context.Context, projectID int64) (bool, error)) {
+	w.wantCreatedJobs = f
 }
 
 // Authenticate checks a DSN key against the project's, from a short-lived
@@ -311,9 +319,14 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 	if err != nil {
 		return nil, err
 	}
-	wantEvents := true
+	wantEvents, wantCreated := true, true
 	if w.wantEventJobs != nil {
 		if wantEvents, err = w.wantEventJobs(ctx, projectID); err != nil {
+			return nil, err
+		}
+	}
+	if w.wantCreatedJobs != nil {
+		if wantCreated, err = w.wantCreatedJobs(ctx, projectID); err != nil {
 			return nil, err
 		}
 	}
@@ -330,7 +343,7 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 		if len(fresh) == 0 {
 			continue
 		}
-		js, err := w.countAndTransition(ctx, tx, g, fresh, wantEvents)
+		js, err := w.countAndTransition(ctx, tx, g, fresh, wantEvents, wantCreated)
 		if err != nil {
 			return nil, err
 		}
@@ -373,7 +386,7 @@ func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, l *lane, projec
 	return nil
 }
 
-func (w *Writer) countAndTransition(ctx context.Context, tx *store.Tx, g *group, fresh []*ingest.Event, wantEvents bool) ([]river.InsertManyParams, error) {
+func (w *Writer) countAndTransition(ctx context.Context, tx *store.Tx, g *group, fresh []*ingest.Event, wantEvents, wantCreated bool) ([]river.InsertManyParams, error) {
 	newest := fresh[0]
 	for _, e := range fresh[1:] {
 		if e.Timestamp.After(newest.Timestamp) {
@@ -386,7 +399,7 @@ func (w *Writer) countAndTransition(ctx context.Context, tx *store.Tx, g *group,
 		return nil, err
 	}
 	var out []river.InsertManyParams
-	if g.created {
+	if g.created && wantCreated {
 		out = append(out, river.InsertManyParams{Args: jobs.IssueCreated{IssueID: g.issueID, EventID: g.events[0].EventID}})
 	}
 	switch issue.Status {
