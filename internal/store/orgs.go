@@ -220,9 +220,12 @@ func (q *Queries) AddTeamMember(ctx context.Context, teamID, userID int64) error
 
 // TeamsForProject lists the teams that own the project.
 func (q *Queries) TeamsForProject(ctx context.Context, projectID int64) ([]*triage.Team, error) {
-	rows, err := q.q.QueryContext(ctx,
-		`SELECT t.id, t.org_id, t.slug, t.name FROM teams t JOIN project_teams pt ON pt.team_id = t.id
-		 WHERE pt.project_id = $1 ORDER BY t.slug`, projectID)
+	st, err := q.prepared(ctx, `SELECT t.id, t.org_id, t.slug, t.name FROM teams t JOIN project_teams pt ON pt.team_id = t.id
+		 WHERE pt.project_id = $1 ORDER BY t.slug`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("list project teams: %w", err)
 	}
@@ -258,13 +261,17 @@ func (q *Queries) HasProjectAccess(ctx context.Context, userID, projectID int64)
 
 // UsersWithProjectAccess lists who may be assigned the project's issues.
 func (q *Queries) UsersWithProjectAccess(ctx context.Context, projectID int64) ([]*triage.User, error) {
-	rows, err := q.q.QueryContext(ctx, `
+	st, err := q.prepared(ctx, `
 		SELECT `+userCols+` FROM users u JOIN members m ON m.user_id = u.id
 		JOIN projects p ON p.org_id = m.org_id AND p.id = $1
 		WHERE m.role IN ('owner', 'admin') OR EXISTS (
 			SELECT 1 FROM project_teams pt JOIN team_members tm ON tm.team_id = pt.team_id
 			WHERE pt.project_id = p.id AND tm.user_id = u.id)
-		ORDER BY u.email`, projectID)
+		ORDER BY u.email`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("list users with access: %w", err)
 	}

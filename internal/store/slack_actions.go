@@ -280,10 +280,10 @@ func (q *Queries) SlackCard(ctx context.Context, integrationID, issueID int64) (
 	if as := c.Issue.Assignee; as != nil && as.Type == "user" {
 		people[2] = as.ID
 	}
-	if c.Teams, err = q.slackCardTeams(ctx, c.Issue.ProjectID); err != nil {
+	if c.Teams, err = q.TeamsForProject(ctx, c.Issue.ProjectID); err != nil {
 		return nil, err
 	}
-	if c.Users, err = q.slackCardUsers(ctx, c.Issue.ProjectID); err != nil {
+	if c.Users, err = q.UsersWithProjectAccess(ctx, c.Issue.ProjectID); err != nil {
 		return nil, err
 	}
 	st, err = q.prepared(ctx, `SELECT user_id, external_id FROM identities
@@ -308,50 +308,3 @@ func (q *Queries) SlackCard(ctx context.Context, integrationID, issueID int64) (
 	return c, rows.Err()
 }
 
-func (q *Queries) slackCardTeams(ctx context.Context, projectID int64) ([]*triage.Team, error) {
-	st, err := q.prepared(ctx, `SELECT t.id, t.org_id, t.slug, t.name FROM teams t JOIN project_teams pt ON pt.team_id = t.id
-		WHERE pt.project_id = $1 ORDER BY t.slug`)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, projectID)
-	if err != nil {
-		return nil, fmt.Errorf("list project teams: %w", err)
-	}
-	defer rows.Close()
-	var out []*triage.Team
-	for rows.Next() {
-		var t triage.Team
-		if err := rows.Scan(&t.ID, &t.OrgID, &t.Slug, &t.Name); err != nil {
-			return nil, err
-		}
-		out = append(out, &t)
-	}
-	return out, rows.Err()
-}
-
-func (q *Queries) slackCardUsers(ctx context.Context, projectID int64) ([]*triage.User, error) {
-	st, err := q.prepared(ctx, `SELECT `+userCols+` FROM users u JOIN members m ON m.user_id = u.id
-		JOIN projects p ON p.org_id = m.org_id AND p.id = $1
-		WHERE m.role IN ('owner', 'admin') OR EXISTS (
-			SELECT 1 FROM project_teams pt JOIN team_members tm ON tm.team_id = pt.team_id
-			WHERE pt.project_id = p.id AND tm.user_id = u.id)
-		ORDER BY u.email`)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, projectID)
-	if err != nil {
-		return nil, fmt.Errorf("list users with access: %w", err)
-	}
-	defer rows.Close()
-	var out []*triage.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
-}
