@@ -307,4 +307,3 @@ func (q *Queries) SlackCard(ctx context.Context, integrationID, issueID int64) (
 	}
 	return c, rows.Err()
 }
-
