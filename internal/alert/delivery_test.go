@@ -117,6 +117,13 @@ func TestPermanentFailuresAreReported(t *testing.T) {
 			}
 			w.send("after", "error", "", "")
 			w.waitFor("integration_inactive", func() bool { _, r := w.ruleStatus(private.ID); return r == "integration_inactive" })
+			// The rule may already have said integration_inactive after the
+			// revoked alert: wait for the last alert itself to be settled
+			// (failed, not left pending).
+			w.waitFor("every notification settled", func() bool {
+				return w.notifications(private.ID)[store.NotificationPending] == 0 &&
+					w.metric("triage_alert_notifications_total", "result", "failed") >= 5
+			})
 			counts := w.notifications(private.ID)
 			if counts[store.NotificationPending] != 0 {
 				t.Errorf("notifications left pending: %v", counts)
