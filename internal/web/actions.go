@@ -29,23 +29,8 @@ var issueActions = map[string]struct {
 func (s *Server) handleIssueAction() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, u := r.Context(), CurrentUser(r)
-		org, _, err := s.orgMember(ctx, r, u)
-		if err != nil {
-			s.pageError(w, r, err)
-			return
-		}
-		id, err := parseID(r.PathValue("id"), "issue")
-		if err != nil {
-			s.pageError(w, r, err)
-			return
-		}
-		// The issue must belong to the organization in the URL.
-		issue, err := s.issues.Get(ctx, u.ID, id)
-		if err == nil && issue.OrgID != org.ID {
-			err = triage.Errorf(triage.ENOTFOUND, "issue not found")
-		}
-		if err != nil {
-			s.pageError(w, r, err)
+		_, issue, ok := s.orgIssue(w, r)
+		if !ok {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)

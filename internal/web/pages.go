@@ -157,23 +157,8 @@ func (s *Server) handleIssuePage() http.Handler {
 // showIssue renders the issue page, with errMsg above it when an action
 // failed.
 func (s *Server) showIssue(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
-	ctx, u := r.Context(), CurrentUser(r)
-	org, _, err := s.orgMember(ctx, r, u)
-	if err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	id, err := parseID(r.PathValue("id"), "issue")
-	if err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	issue, err := s.issues.Get(ctx, u.ID, id)
-	if err == nil && issue.OrgID != org.ID {
-		err = triage.Errorf(triage.ENOTFOUND, "issue not found")
-	}
-	if err != nil {
-		s.pageError(w, r, err)
+	org, issue, ok := s.orgIssue(w, r)
+	if !ok {
 		return
 	}
 	d, err := s.issuePage(r, issue)
@@ -327,3 +312,29 @@ func (s *Server) handleSettings() http.Handler {
 
 // itoa is for ids in URLs and forms.
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// orgIssue loads the {id} issue of the {org} in the path for the logged-in
+// member, answering with the error page (404, 403) when they may not see it
+// or it belongs to another organization.
+func (s *Server) orgIssue(w http.ResponseWriter, r *http.Request) (*triage.Organization, *triage.Issue, bool) {
+	ctx, u := r.Context(), CurrentUser(r)
+	org, _, err := s.orgMember(ctx, r, u)
+	if err != nil {
+		s.pageError(w, r, err)
+		return nil, nil, false
+	}
+	id, err := parseID(r.PathValue("id"), "issue")
+	if err != nil {
+		s.pageError(w, r, err)
+		return nil, nil, false
+	}
+	issue, err := s.issues.Get(ctx, u.ID, id)
+	if err == nil && issue.OrgID != org.ID {
+		err = triage.Errorf(triage.ENOTFOUND, "issue not found")
+	}
+	if err != nil {
+		s.pageError(w, r, err)
+		return nil, nil, false
+	}
+	return org, issue, true
+}
