@@ -78,34 +78,23 @@ type Result struct {
 // and EFORBIDDEN when the user is in the organization without access to the
 // project.
 func (s *Service) Get(ctx context.Context, userID, issueID int64) (*triage.Issue, error) {
-	return s.authorize(ctx, s.store.Queries, userID, issueID)
+	return s.authorize(ctx, s.store.Queries, userID, issueID, false)
 }
 
-func (s *Service) authorize(ctx context.Context, q *store.Queries, userID, issueID int64) (*triage.Issue, error) {
-	issue, err := q.IssueByID(ctx, issueID)
+// authorize reads the issue and checks that userID may see and change it,
+// in one query; with lock (inside a transaction) the row stays locked.
+func (s *Service) authorize(ctx context.Context, q *store.Queries, userID, issueID int64, lock bool) (*triage.Issue, error) {
+	issue, acc, err := q.IssueForUser(ctx, issueID, userID, lock)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkAccess(ctx, q, userID, issue); err != nil {
-		return nil, err
+	if !acc.Member {
+		return nil, triage.Errorf(triage.ENOTFOUND, "issue not found")
+	}
+	if !acc.Project {
+		return nil, triage.Errorf(triage.EFORBIDDEN, "you do not have access to project %s", issue.ProjectSlug)
 	}
 	return issue, nil
-}
-
-func (s *Service) checkAccess(ctx context.Context, q *store.Queries, userID int64, issue *triage.Issue) error {
-	if _, err := q.Member(ctx, issue.OrgID, userID); triage.ErrorCode(err) == triage.ENOTFOUND {
-		return triage.Errorf(triage.ENOTFOUND, "issue not found")
-	} else if err != nil {
-		return err
-	}
-	ok, err := q.HasProjectAccess(ctx, userID, issue.ProjectID)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return triage.Errorf(triage.EFORBIDDEN, "you do not have access to project %s", issue.ProjectSlug)
-	}
-	return nil
 }
 
 // Update applies u to the issue as actor. It returns ENOTFOUND or EFORBIDDEN
@@ -119,15 +108,12 @@ func (s *Service) Update(ctx context.Context, actor triage.Actor, issueID int64,
 	if err := validate(u); err != nil {
 		return nil, err
 	}
-	// Check access before taking the row lock, so that refusals cost no
-	// lock and the locked section stays short; a permission change racing
-	// with the update is as harmless as one arriving just after it.
-	if _, err := s.authorize(ctx, s.store.Queries, actor.UserID, issueID); err != nil {
-		return nil, err
-	}
 	var res Result
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		issue, err := tx.LockIssue(ctx, issueID)
+		// One query locks the row and checks access: an action is a few
+		// round trips in all, and a refusal holds the lock only until the
+		// rollback.
+		issue, err := s.authorize(ctx, tx.Queries, actor.UserID, issueID, true)
 		if err != nil {
 			return err
 		}

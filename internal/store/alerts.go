@@ -307,6 +307,7 @@ func (q *Queries) CreateAlertNotifications(ctx context.Context, ns []*AlertNotif
 		b := len(args) - 5
 		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $1)", b+1, b+2, b+3, b+4, b+5)
 	}
+	q.forgetMessages()
 	rows, err := q.q.QueryContext(ctx, `INSERT INTO alert_notifications (rule_id, issue_id, cause, integration_id, channel_id, created_at)
 		VALUES `+sb.String()+` ON CONFLICT (rule_id, issue_id, cause) DO NOTHING RETURNING id, rule_id`, args...)
 	if err != nil {
@@ -388,6 +389,7 @@ func (q *Queries) FinishNotification(ctx context.Context, id int64, status, reas
 	default:
 		return false, triage.Errorf(triage.EINVALID, "unknown notification status %q", status)
 	}
+	q.forgetMessages()
 	res, err := q.q.ExecContext(ctx, `UPDATE alert_notifications SET status = $1, reason = $2, message_ts = $3,
 		thread_ts = $4, finished_at = $5 WHERE id = $6 AND status = 'pending'`,
 		status, reason, messageTS, threadTS, micros(q.now()), id)
@@ -475,6 +477,13 @@ func (q *Queries) PendingCards(ctx context.Context, issueID int64) ([]int64, err
 // HasAlertNotifications tells whether any notification about the issue
 // exists (pending or delivered): an issue change then has cards to update.
 func (q *Queries) HasAlertNotifications(ctx context.Context, issueID int64) (bool, error) {
+	if q.tx != nil {
+		m, err := q.messagesOf(ctx, issueID)
+		if err != nil {
+			return false, err
+		}
+		return m.alerts, nil
+	}
 	var n int64
 	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM alert_notifications WHERE issue_id = $1
 		AND status IN ('pending', 'delivered') LIMIT 1) x`, issueID).Scan(&n)

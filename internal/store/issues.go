@@ -254,3 +254,38 @@ func (q *Queries) Activities(ctx context.Context, issueID int64, limit int) ([]*
 	}
 	return out, rows.Err()
 }
+
+// IssueAccess is what a user may do with an issue: Member is whether they
+// belong to its organization, Project whether they can see and change its
+// project (an owner or admin, or on a team of the project).
+type IssueAccess struct {
+	Member  bool
+	Project bool
+}
+
+// issueForUser is issueSelect with the user's access ($2) joined in, so
+// that reading an issue and checking who may act on it is one round trip.
+var issueForUser = strings.Replace(issueSelect, "FROM issues i ",
+	`, EXISTS (SELECT 1 FROM members m WHERE m.org_id = p.org_id AND m.user_id = $2),
+	EXISTS (SELECT 1 FROM members m WHERE m.org_id = p.org_id AND m.user_id = $2 AND (m.role IN ('owner', 'admin') OR EXISTS (
+		SELECT 1 FROM project_teams pt JOIN team_members tm ON tm.team_id = pt.team_id
+		WHERE pt.project_id = p.id AND tm.user_id = $2)))
+	FROM issues i `, 1) + ` WHERE i.id = $1`
+
+// IssueForUser reads an issue with userID's access to it, in one query; with
+// lock, it locks the issue's row as LockIssue does. ENOTFOUND when there is
+// no such issue.
+func (q *Queries) IssueForUser(ctx context.Context, issueID, userID int64, lock bool) (*triage.Issue, IssueAccess, error) {
+	query := issueForUser
+	if lock && q.engine == Postgres {
+		query += ` FOR UPDATE OF i`
+	}
+	var acc IssueAccess
+	st, err := q.prepared(ctx, query)
+	if err != nil {
+		return nil, acc, err
+	}
+	var extra scanExtra
+	i, err := scanIssue(extra.wrap(st.QueryRowContext(ctx, issueID, userID), &acc.Member, &acc.Project))
+	return i, acc, translate(err, "issue")
+}

@@ -72,6 +72,7 @@ func (q *Queries) RememberSlackMessage(ctx context.Context, m *SlackMessage) err
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = q.now().UTC().Truncate(time.Microsecond)
 	}
+	q.forgetMessages()
 	err := q.q.QueryRowContext(ctx, `INSERT INTO slack_messages (issue_id, integration_id, channel_id, ts, thread_ts, kind, url, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (integration_id, channel_id, ts, issue_id) DO UPDATE SET
@@ -166,6 +167,18 @@ func (e *scanExtra) Scan(dest ...any) error { return e.row.Scan(append(dest, e.m
 // skip none. It lets a change skip queueing an update when there is nothing
 // else to update.
 func (q *Queries) HasOtherSlackMessages(ctx context.Context, issueID, integrationID int64, channelID, ts string) (bool, error) {
+	if q.tx != nil {
+		m, err := q.messagesOf(ctx, issueID)
+		if err != nil {
+			return false, err
+		}
+		for _, k := range m.slack {
+			if k != (slackMessageKey{integrationID, channelID, ts}) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
 	st, err := q.prepared(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM slack_messages WHERE issue_id = $1
 		AND NOT (integration_id = $2 AND channel_id = $3 AND ts = $4) LIMIT 1) x`)
 	if err != nil {
@@ -181,6 +194,7 @@ func (q *Queries) HasOtherSlackMessages(ctx context.Context, issueID, integratio
 // ForgetSlackMessage stops updating a message (deleted, or in a channel
 // Triage can no longer reach). Forgetting one that is gone is not an error.
 func (q *Queries) ForgetSlackMessage(ctx context.Context, id int64) error {
+	q.forgetMessages()
 	if _, err := q.q.ExecContext(ctx, `DELETE FROM slack_messages WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("forget slack message %d: %w", id, err)
 	}
@@ -242,7 +256,7 @@ var slackCardIssue = strings.Replace(issueSelect, "FROM issues i ",
 	LEFT JOIN users lu ON lu.id = la.user_id
 	WHERE i.id = $1`
 
-// SlackCard reads an issue's card for one workspace in four prepared
+// SlackCard reads an issue's card for one workspace in two prepared
 // statements (cards are rebuilt after every click). It returns ENOTFOUND
 // when the issue does not exist. The teams and people are those of
 // TeamsForProject and UsersWithProjectAccess.
@@ -280,30 +294,45 @@ func (q *Queries) SlackCard(ctx context.Context, integrationID, issueID int64) (
 	if as := c.Issue.Assignee; as != nil && as.Type == "user" {
 		people[2] = as.ID
 	}
-	if c.Teams, err = q.TeamsForProject(ctx, c.Issue.ProjectID); err != nil {
-		return nil, err
-	}
-	if c.Users, err = q.UsersWithProjectAccess(ctx, c.Issue.ProjectID); err != nil {
-		return nil, err
-	}
-	st, err = q.prepared(ctx, `SELECT user_id, external_id FROM identities
-		WHERE integration_id = $1 AND user_id IN ($2, $3, $4)`)
+	// The project's teams and the people with access (the assign menu) and
+	// the Slack ids of the people the card names, in one more query.
+	st, err = q.prepared(ctx, `
+		SELECT 0, t.id, t.org_id, t.slug, t.name, FALSE, 0 FROM teams t JOIN project_teams pt ON pt.team_id = t.id
+		WHERE pt.project_id = $1
+		UNION ALL
+		SELECT 1, u.id, 0, u.email, u.name, u.is_superuser, u.created_at FROM users u JOIN members m ON m.user_id = u.id
+		JOIN projects p ON p.org_id = m.org_id AND p.id = $1
+		WHERE m.role IN ('owner', 'admin') OR EXISTS (
+			SELECT 1 FROM project_teams pt JOIN team_members tm ON tm.team_id = pt.team_id
+			WHERE pt.project_id = p.id AND tm.user_id = u.id)
+		UNION ALL
+		SELECT 2, user_id, 0, external_id, '', FALSE, 0 FROM identities
+		WHERE integration_id = $2 AND user_id IN ($3, $4, $5)
+		ORDER BY 1, 4`)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.QueryContext(ctx, integrationID, people[0], people[1], people[2])
+	rows, err := st.QueryContext(ctx, c.Issue.ProjectID, integrationID, people[0], people[1], people[2])
 	if err != nil {
-		return nil, fmt.Errorf("list slack user ids: %w", err)
+		return nil, fmt.Errorf("list the card's teams and people: %w", err)
 	}
 	defer rows.Close()
 	c.SlackIDs = map[int64]string{}
 	for rows.Next() {
-		var id int64
-		var ext string
-		if err := rows.Scan(&id, &ext); err != nil {
+		var kind, id, orgID, created int64
+		var text, name string
+		var superuser bool
+		if err := rows.Scan(&kind, &id, &orgID, &text, &name, &superuser, &created); err != nil {
 			return nil, err
 		}
-		c.SlackIDs[id] = ext
+		switch kind {
+		case 0:
+			c.Teams = append(c.Teams, &triage.Team{ID: id, OrgID: orgID, Slug: text, Name: name})
+		case 1:
+			c.Users = append(c.Users, &triage.User{ID: id, Email: text, Name: name, IsSuperuser: superuser, CreatedAt: fromMicros(created)})
+		case 2:
+			c.SlackIDs[id] = text
+		}
 	}
 	return c, rows.Err()
 }

@@ -96,7 +96,7 @@ func Open(ctx context.Context, rawURL string, now func() time.Time) (*Store, err
 	if now == nil {
 		now = time.Now
 	}
-	stmts := &stmtCache{db: db, m: map[string]*sql.Stmt{}}
+	stmts := newStmtCache(db, engine)
 	return &Store{Queries: &Queries{q: db, engine: engine, now: now, stmts: stmts}, DB: db, Engine: engine, now: now}, nil
 }
 
@@ -186,7 +186,8 @@ type Queries struct {
 	engine Engine
 	now    func() time.Time
 	stmts  *stmtCache
-	tx     *sql.Tx // set inside a transaction
+	tx     *sql.Tx        // set inside a transaction
+	msgs   *issueMessages // inside a transaction: see messagesOf
 }
 
 // Dialect tells which database the queries run on.

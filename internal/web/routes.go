@@ -34,6 +34,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /organizations/{org}/projects/{$}", s.authed(s.handleProjects()))
 	mux.Handle("GET /organizations/{org}/settings/{$}", s.authed(s.handleSettings()))
 	mux.Handle("GET /organizations/{org}/settings/alerts/{$}", s.authed(s.handleAlertSettings()))
+	mux.Handle("GET /organizations/{org}/settings/alerts/new/{$}", s.authed(s.handleRuleNew()))
+	mux.Handle("POST /organizations/{org}/settings/alerts/new/{$}", s.authed(s.handleRuleNew()))
+	mux.Handle("GET /organizations/{org}/settings/alerts/{id}/{$}", s.authed(s.handleRuleEdit()))
+	mux.Handle("POST /organizations/{org}/settings/alerts/{id}/{$}", s.authed(s.handleRuleEdit()))
+	mux.Handle("POST /organizations/{org}/settings/alerts/{id}/delete/{$}", s.authed(s.handleRuleDelete()))
 
 	// Slack: install and identity pages need a logged-in user; Slack's own
 	// callbacks are verified by signature inside the Slack package.

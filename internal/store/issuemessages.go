@@ -1,0 +1,61 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// issueMessages is what a transaction knows of the messages about one
+// issue: whether alert notifications are pending or out, and up to two of
+// its remembered Slack messages. The hooks of an issue change each ask one
+// of these questions; inside a transaction one query answers both, and
+// writes of either table in the transaction forget the answer.
+type issueMessages struct {
+	issueID int64
+	alerts  bool
+	slack   []slackMessageKey // at most two: enough to tell "another one"
+}
+
+type slackMessageKey struct {
+	integrationID int64
+	channelID, ts string
+}
+
+// messagesOf returns the transaction's answer for issueID, querying once.
+func (q *Queries) messagesOf(ctx context.Context, issueID int64) (*issueMessages, error) {
+	if m := q.msgs; m != nil && m.issueID == issueID {
+		return m, nil
+	}
+	st, err := q.prepared(ctx, `SELECT 0, '', '' FROM (SELECT 1 FROM alert_notifications WHERE issue_id = $1
+		AND status IN ('pending', 'delivered') LIMIT 1) a
+		UNION ALL SELECT * FROM (SELECT integration_id, channel_id, ts FROM slack_messages WHERE issue_id = $1 LIMIT 2) s`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, issueID)
+	if err != nil {
+		return nil, fmt.Errorf("check messages of issue %d: %w", issueID, err)
+	}
+	defer rows.Close()
+	m := &issueMessages{issueID: issueID}
+	for rows.Next() {
+		var k slackMessageKey
+		if err := rows.Scan(&k.integrationID, &k.channelID, &k.ts); err != nil {
+			return nil, fmt.Errorf("check messages of issue %d: %w", issueID, err)
+		}
+		if k.integrationID == 0 {
+			m.alerts = true
+		} else {
+			m.slack = append(m.slack, k)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("check messages of issue %d: %w", issueID, err)
+	}
+	q.msgs = m
+	return m, nil
+}
+
+// forgetMessages drops the transaction's answer after a write that may
+// change it.
+func (q *Queries) forgetMessages() { q.msgs = nil }
