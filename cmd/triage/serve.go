@@ -237,6 +237,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	<-socketDone
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	if slackInteg != nil {
+		if err := slackInteg.Drain(stopCtx); err != nil {
+			logger.Warn("shutdown did not finish in time", "err", err)
+		}
+	}
 	if err := jobClient.Stop(stopCtx); err != nil {
 		logger.Warn("background jobs did not stop cleanly", "err", err)
 	}

@@ -236,17 +236,14 @@ func (s *Service) applyStatus(ctx context.Context, tx *store.Tx, actor triage.Ac
 		return nil, nil
 	}
 	details.ActorID = actor.UserID
-	if err := tx.SetIssueStatus(ctx, issue.ID, c.Status, details, ignoreBase); err != nil {
-		return nil, err
-	}
-	issue.Status, issue.StatusDetails, issue.IgnoreBase = c.Status, details, ignoreBase
 	a := &triage.Activity{IssueID: issue.ID, Type: actType, User: &triage.User{ID: actor.UserID}, Source: actor.Source, Data: data, CreatedAt: now}
 	if actor.SlackUserID != "" {
 		data["slackUser"] = actor.SlackUserID
 	}
-	if err := tx.AddActivity(ctx, a); err != nil {
+	if err := tx.SetIssueStatusLogged(ctx, issue.ID, c.Status, details, ignoreBase, a); err != nil {
 		return nil, err
 	}
+	issue.Status, issue.StatusDetails, issue.IgnoreBase = c.Status, details, ignoreBase
 	return a, nil
 }
 

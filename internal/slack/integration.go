@@ -59,8 +59,9 @@ type Integration struct {
 	// changes of one issue on PostgreSQL; see serializeWrites.
 	writes  sync.Mutex
 	stripes [64]sync.Mutex
-	// slots bounds the deliveries dispatch runs at once.
-	slots chan struct{}
+	// lanes run what dispatch delivers outside River.
+	lanes     [dispatchLanes]dispatchLane
+	lanesBusy sync.WaitGroup // one per running lane
 }
 
 // serializeWrites makes this process's Slack write transactions take turns
@@ -114,7 +115,6 @@ func New(d Deps) *Integration {
 			Logger:            d.Logger,
 		},
 		refreshing: map[int64]*sync.Mutex{},
-		slots:      make(chan struct{}, maxDispatch),
 	}
 	if d.Issues != nil {
 		d.Issues.OnChange(i.onIssueChange)

@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -168,45 +169,136 @@ func (i *Integration) SetJobs(c *jobs.Client) { i.jobs = c }
 // after 30 minutes anyway.
 var interactiveOpts = &river.InsertOpts{MaxAttempts: 6}
 
-// maxDispatch bounds the deliveries running at once outside River.
-const maxDispatch = 16
+// Deliveries outside River run in dispatchLanes lanes, each at most
+// laneQueue deep; a lane's goroutine exists only while it has work.
+const (
+	dispatchLanes = 16
+	laneQueue     = 64
+)
+
+// dispatchLane runs its deliveries one after another, in the order they
+// came. Refreshes of one issue share a lane, so the last one to run reads
+// the issue's latest state: a card is never left showing an older state
+// because two rebuilds crossed.
+type dispatchLane struct {
+	mu      sync.Mutex
+	queue   []river.JobArgs
+	running bool
+}
 
 // dispatch delivers what a click's answer needs (the rebuilt message, an
 // ephemeral explanation) right away, in the background, and hands it to
-// River only when that fails in a way a retry may fix, or when too many
-// deliveries are running already. A click thus costs the database no job
-// row and the person sees the result without River's polling delay, while
-// a slow or failing Slack still gets retries and never fails the action.
-// (A crash between the change and the delivery leaves that one message
-// stale until the issue's next change; the change itself is stored.)
+// River only when that fails in a way a retry may fix, or when its lane's
+// queue is full. A click thus costs the database no job row and the person
+// sees the result without River's polling delay, while a slow or failing
+// Slack still gets retries and never fails the action. (A crash between
+// the change and the delivery leaves that one message stale until the
+// issue's next change; the change itself is stored.)
 func (i *Integration) dispatch(ctx context.Context, args river.JobArgs) {
-	select {
-	case i.slots <- struct{}{}:
-	default:
+	var key uint64
+	switch a := args.(type) {
+	case RefreshCardArgs:
+		key = uint64(a.IssueID)
+	case RespondArgs:
+		key = uint64(a.IntegrationID) + uint64(len(a.ResponseURL))
+	}
+	l := &i.lanes[key%dispatchLanes]
+	l.mu.Lock()
+	if r, ok := args.(RefreshCardArgs); ok {
+		// A rebuild of the same message still waiting would show the same
+		// state as this one: keep one, with the newest response URL.
+		for k, q := range l.queue {
+			if o, ok := q.(RefreshCardArgs); ok && sameMessage(o, r) {
+				l.queue[k] = r
+				l.mu.Unlock()
+				return
+			}
+		}
+	}
+	if len(l.queue) >= laneQueue {
+		l.mu.Unlock()
 		i.enqueue(ctx, args, interactiveOpts)
 		return
 	}
+	l.queue = append(l.queue, args)
+	start := !l.running
+	l.running = true
+	l.mu.Unlock()
+	if start {
+		i.lanesBusy.Add(1)
+		go i.runLane(l)
+	}
+}
+
+// Drain waits until the deliveries dispatched so far are done (those that
+// fail are handed to River), or ctx ends. Call it on shutdown, after the
+// last request and before the jobs and the database stop.
+func (i *Integration) Drain(ctx context.Context) error {
+	done := make(chan struct{})
 	go func() {
-		defer func() { <-i.slots }()
-		wctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		err := i.work(wctx, args)
-		if err == nil {
-			return
-		}
-		opts := *interactiveOpts
-		if d, ok := RetryAfter(err); ok {
-			opts.ScheduledAt = i.now().Add(d)
-		} else if hopeless(err) {
-			i.log.Info("slack delivery given up", "kind", args.Kind(), "err", err)
-			return // will not heal
-		}
-		if i.jobs == nil {
-			i.log.Warn("slack delivery failed", "kind", args.Kind(), "err", err)
-			return
-		}
-		i.enqueue(wctx, args, &opts)
+		i.lanesBusy.Wait()
+		close(done)
 	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("slack deliveries still running: %w", ctx.Err())
+	}
+}
+
+// sameMessage tells whether two rebuilds are of one message: the bot's
+// message or unfurl at (channel, ts), or else one response URL.
+func sameMessage(a, b RefreshCardArgs) bool {
+	if a.IntegrationID != b.IntegrationID || a.IssueID != b.IssueID || a.Legacy != b.Legacy ||
+		a.IsMessage != b.IsMessage || a.UnfurlURL != b.UnfurlURL {
+		return false
+	}
+	if a.Channel != "" && a.TS != "" {
+		return a.Channel == b.Channel && a.TS == b.TS
+	}
+	return a.ResponseURL == b.ResponseURL && b.Channel == "" && b.TS == ""
+}
+
+// runLane delivers a lane's queue until it is empty, then ends.
+func (i *Integration) runLane(l *dispatchLane) {
+	for {
+		l.mu.Lock()
+		if len(l.queue) == 0 {
+			l.running = false
+			l.mu.Unlock()
+			i.lanesBusy.Done()
+			return
+		}
+		args := l.queue[0]
+		l.queue[0] = nil
+		l.queue = l.queue[1:]
+		l.mu.Unlock()
+		i.deliver(args)
+	}
+}
+
+// deliver does one dispatched delivery, leaving a retry to River when one
+// may help.
+func (i *Integration) deliver(args river.JobArgs) {
+	wctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := i.work(wctx, args)
+	if err == nil {
+		return
+	}
+	opts := *interactiveOpts
+	if d, ok := RetryAfter(err); ok {
+		opts.ScheduledAt = i.now().Add(d)
+	} else if hopeless(err) {
+		i.log.Info("slack delivery given up", "kind", args.Kind(), "err", err)
+		return // will not heal
+	}
+	if i.jobs == nil {
+		i.log.Warn("slack delivery failed", "kind", args.Kind(), "err", err)
+		return
+	}
+	i.enqueue(wctx, args, &opts)
 }
 
 // enqueue inserts a job in a transaction of its own. Without a jobs client

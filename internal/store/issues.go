@@ -139,6 +139,34 @@ func (q *Queries) SetIssueStatus(ctx context.Context, id int64, status triage.St
 	return nil
 }
 
+// SetIssueStatusLogged is SetIssueStatus and AddActivity(a) together: on
+// PostgreSQL one statement, which keeps the issue's row locked one round
+// trip less.
+func (q *Queries) SetIssueStatusLogged(ctx context.Context, id int64, status triage.Status, details triage.StatusDetails, ignoreBase int64, a *triage.Activity) error {
+	if q.engine != Postgres {
+		if err := q.SetIssueStatus(ctx, id, status, details, ignoreBase); err != nil {
+			return err
+		}
+		return q.AddActivity(ctx, a)
+	}
+	b, err := json.Marshal(details)
+	if err != nil {
+		return fmt.Errorf("encode status details: %w", err)
+	}
+	data, userID, err := activityRow(q, a)
+	if err != nil {
+		return err
+	}
+	err = q.q.QueryRowContext(ctx, `WITH u AS (UPDATE issues SET status = $1, status_details = $2, ignore_base = $3 WHERE id = $4)
+		INSERT INTO activities (issue_id, type, user_id, source, data, created_at) VALUES ($5, $6, $7, $8, $9, $10) RETURNING id`,
+		string(status), string(b), ignoreBase, id,
+		a.IssueID, a.Type, userID, string(a.Source), data, micros(a.CreatedAt)).Scan(&a.ID)
+	if err != nil {
+		return fmt.Errorf("set issue %d status: %w", id, err)
+	}
+	return nil
+}
+
 // SetIssueAssignee assigns the issue to a user or a team, or nobody (nil).
 func (q *Queries) SetIssueAssignee(ctx context.Context, id int64, a *triage.Assignee) error {
 	var userID, teamID *int64
@@ -196,28 +224,37 @@ func (q *Queries) IssueByHash(ctx context.Context, projectID int64, hash string)
 
 // AddActivity appends an entry to an issue's log.
 func (q *Queries) AddActivity(ctx context.Context, a *triage.Activity) error {
-	data := a.Data
-	if data == nil {
-		data = map[string]any{}
-	}
-	b, err := json.Marshal(data)
+	data, userID, err := activityRow(q, a)
 	if err != nil {
-		return fmt.Errorf("encode activity data: %w", err)
+		return err
 	}
-	var userID *int64
+	err = q.q.QueryRowContext(ctx,
+		`INSERT INTO activities (issue_id, type, user_id, source, data, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		a.IssueID, a.Type, userID, string(a.Source), data, micros(a.CreatedAt)).Scan(&a.ID)
+	if err != nil {
+		return fmt.Errorf("add activity: %w", err)
+	}
+	return nil
+}
+
+// activityRow encodes an activity's data and user for its row, setting
+// its time when it has none.
+func activityRow(q *Queries, a *triage.Activity) (data string, userID *int64, err error) {
+	m := a.Data
+	if m == nil {
+		m = map[string]any{}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", nil, fmt.Errorf("encode activity data: %w", err)
+	}
 	if a.User != nil && a.User.ID != 0 {
 		userID = &a.User.ID
 	}
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = q.now()
 	}
-	err = q.q.QueryRowContext(ctx,
-		`INSERT INTO activities (issue_id, type, user_id, source, data, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		a.IssueID, a.Type, userID, string(a.Source), string(b), micros(a.CreatedAt)).Scan(&a.ID)
-	if err != nil {
-		return fmt.Errorf("add activity: %w", err)
-	}
-	return nil
+	return string(b), userID, nil
 }
 
 // Activities returns an issue's log, newest first.

@@ -1,0 +1,81 @@
+package slack_test
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"triage"
+)
+
+// TestBurstOfClicksEndsOnTheLatestState: many people click Resolve and
+// Unresolve on one card at once. Every click is answered, and when the
+// rebuilds settle the card shows the state the issue was left in, never an
+// older one that crossed a newer rebuild.
+func TestBurstOfClicksEndsOnTheLatestState(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, func(t *testing.T, w *world) {
+		ts, err := w.integ.PostCard(w.ctx, w.in.ID, "C1", "", w.plain.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := w.fake.GetMessage("C1", ts)
+		blockID, _ := element(t, m.Blocks, "status:resolve")
+		const clicks = 40
+		var wg sync.WaitGroup
+		var urls []string
+		for k := range clicks {
+			ru := w.fake.NewMessageResponseURL("T1", "C1", "U2", ts)
+			urls = append(urls, ru)
+			action, value := "status:resolve", "resolved"
+			if k%2 == 1 {
+				action, value = "status:unresolve", "unresolved"
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rec := w.postAction(w.blockAction("U2", map[string]any{"type": "message", "message_ts": ts, "channel_id": "C1"}, ru,
+					map[string]any{"action_id": action, "block_id": blockID, "type": "button", "value": value}))
+				if rec.Code != http.StatusOK {
+					t.Errorf("click %d: %d %s", k, rec.Code, rec.Body)
+				}
+			}()
+		}
+		wg.Wait()
+		want := "*Reopened by <@U2>*"
+		if w.reload(w.plain).Status == triage.StatusResolved {
+			want = "*Resolved by <@U2>*"
+		}
+		// Settled: the card shows the final state and no post is coming.
+		deadline := time.Now().Add(15 * time.Second)
+		var posts int
+		for stable := 0; stable < 10; {
+			if time.Now().After(deadline) {
+				m, _ := w.fake.GetMessage("C1", ts)
+				t.Fatalf("the card never settled on %q: %s", want, m.Blocks)
+			}
+			time.Sleep(50 * time.Millisecond)
+			n := 0
+			for _, ru := range urls {
+				for _, p := range w.fake.ResponseURLPosts(ru) {
+					n++
+					if p.Status != http.StatusOK {
+						t.Fatalf("response url post: %d %s", p.Status, p.Body)
+					}
+				}
+			}
+			m, _ := w.fake.GetMessage("C1", ts)
+			if n == posts && strings.Contains(plainJSON(m.Blocks), want) {
+				stable++
+			} else {
+				stable = 0
+			}
+			posts = n
+		}
+		if posts == 0 || posts > clicks {
+			t.Errorf("%d rebuilds for %d clicks", posts, clicks)
+		}
+	})
+}
