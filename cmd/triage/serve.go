@@ -86,7 +86,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		slackInteg = slack.New(slack.Deps{
 			Logger: logger, Store: s, Config: cfg, Now: time.Now,
 			Signer: signing.New(key), Box: secretbox.New(key),
-			HTTPClient: &http.Client{Timeout: 10 * time.Second},
+			HTTPClient: slack.NewHTTPClient(),
 			RenderPage: web.PageStatus,
 			LoginURL:   web.LoginURL,
 			Issues:     issueService,
@@ -104,9 +104,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	periodic := []*river.PeriodicJob{jobs.PrunePeriodic()}
 	river.AddWorker(workers, &jobs.PruneWorker{Store: s, Retention: cfg.EventRetention, Now: time.Now, Logger: logger})
 	// Alerts: rules are evaluated on issue.created, issue.regressed and
-	// event.received; notifications, card threads and channel lists are
-	// their own jobs. On PostgreSQL the send pacing lives in the database,
-	// shared by every process.
+	// event.received; issue.unignored tells the cards' threads (Register
+	// adds its worker too); notifications, card threads and channel lists
+	// are their own jobs. On PostgreSQL the send pacing lives in the
+	// database, shared by every process.
 	var alertSlack alert.Slack
 	if slackInteg != nil {
 		slackInteg.RegisterWorkers(workers)

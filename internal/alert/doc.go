@@ -15,7 +15,7 @@
 // its cause, so nothing is lost to a crash and nothing is sent for a change
 // that rolled back:
 //
-//	ingestion tx ─ issue.created / issue.regressed / event.received
+//	ingestion tx ─ issue.created / issue.regressed / issue.unignored / event.received
 //	  └ evaluation tx ─ throttle taken + alert_notifications row + alert.notify job
 //	      └ alert.notify ─ chat.postMessage (a card, or a reply in the card's thread)
 //	                      then the row is marked delivered with the message's ts

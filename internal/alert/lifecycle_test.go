@@ -1,12 +1,18 @@
 package alert_test
 
 import (
+	"fmt"
+	"io"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"triage"
+	"triage/internal/eventwriter"
 	"triage/internal/issues"
+	"triage/internal/jobs"
 	"triage/internal/store"
 	"triage/internal/testutil/dbtest"
 )
@@ -122,4 +128,163 @@ func TestChangeWhileCardInFlight(t *testing.T) {
 		return len(m) == 1 && len(m[0].Replies) == 1 && m[0].Replies[0].Text == "*Resolved by <@U1>*" &&
 			strings.Contains(string(m[0].Blocks), "Resolved")
 	})
+}
+
+// TestUnignoredCard: an issue ignored until it happens 2 more times, or
+// until a time, comes back on ingestion without going through the issue
+// service; its card is rebuilt to show it unresolved and its thread hears
+// once why. A second run of the job while the reply is on its way posts
+// nothing more.
+func TestUnignoredCard(t *testing.T) {
+	t.Parallel()
+	for _, engine := range dbtest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			t.Run("count", func(t *testing.T) {
+				t.Parallel()
+				w := newWorld(t, engine, worldOpts{})
+				issue := w.cardFor("recount")
+				w.ignore(issue.ID, issues.StatusChange{IgnoreCount: 2})
+				w.waitFor("the ignore reply and the card showing it", func() bool {
+					m := w.messages("C1")[0]
+					return len(m.Replies) == 1 && strings.Contains(string(m.Blocks), "*Ignored until it happens 2 more times*")
+				})
+
+				w.send("recount", "error", "", "")
+				if got := w.status(issue.ID); got != triage.StatusIgnored {
+					t.Fatalf("status %s after 1 of 2 events, want ignored", got)
+				}
+				// Slow replies keep the first reply pending while the job
+				// runs a second time, as a retry would.
+				w.fake.SetLatency("chat.postMessage", time.Second)
+				w.send("recount", "error", "", "")
+				if got := w.status(issue.ID); got != triage.StatusUnresolved {
+					t.Fatalf("status %s after 2 of 2 events, want unresolved", got)
+				}
+				eventID := fmt.Sprintf("%032x", w.eventSeq.Load())
+				if err := w.alerts.HandleUnignored(w.ctx, jobs.IssueUnignored{IssueID: issue.ID, EventID: eventID,
+					Reason: "ignoreCount", Count: 2}); err != nil {
+					t.Fatal(err)
+				}
+				want := "*No longer ignored*: it was ignored until it happened 2 more times, and it did"
+				w.waitUnignored(want)
+			})
+
+			t.Run("until", func(t *testing.T) {
+				t.Parallel()
+				w := newWorld(t, engine, worldOpts{})
+				clock := w.clockedWriter()
+				issue := w.cardFor("later")
+				until := time.Now().UTC().Add(time.Hour).Truncate(time.Minute)
+				w.ignore(issue.ID, issues.StatusChange{IgnoreUntil: &until})
+				w.waitFor("the ignore reply and the card showing it", func() bool {
+					m := w.messages("C1")[0]
+					return len(m.Replies) == 1 && strings.Contains(string(m.Blocks), "*Ignored until ")
+				})
+
+				w.send("later", "error", "", "")
+				if got := w.status(issue.ID); got != triage.StatusIgnored {
+					t.Fatalf("status %s before the time, want ignored", got)
+				}
+				clock.Set(until.Add(time.Minute))
+				w.send("later", "error", "", "")
+				if got := w.status(issue.ID); got != triage.StatusUnresolved {
+					t.Fatalf("status %s after the time, want unresolved", got)
+				}
+				w.waitUnignored("*No longer ignored*: it was ignored until " + until.Format("2006-01-02 15:04") +
+					" UTC, and a new event arrived")
+			})
+		})
+	}
+}
+
+// cardFor sends the first event of kind under a "new issues" rule and
+// waits for its card in C1.
+func (w *world) cardFor(kind string) *triage.Issue {
+	w.t.Helper()
+	w.rule(`{"name": "New issues", "conditions": {"firstSeen": true}, "action": {"integrationId": "` +
+		itoa(w.integrationID) + `", "channel": "C1"}}`)
+	w.send(kind, "error", "", "")
+	w.waitFor("the card", func() bool { return len(w.messages("C1")) == 1 })
+	return w.issueOf(kind)
+}
+
+// ignore ignores the issue as Ada would on the web.
+func (w *world) ignore(issueID int64, c issues.StatusChange) {
+	w.t.Helper()
+	c.Status = triage.StatusIgnored
+	if _, err := w.issues.Update(w.ctx, triage.Actor{UserID: w.admin.ID, Source: triage.SourceWeb}, issueID,
+		issues.Update{Status: &c}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) status(issueID int64) triage.Status {
+	w.t.Helper()
+	i, err := w.s.IssueByID(w.ctx, issueID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return i.Status
+}
+
+// waitUnignored waits for the card to show the issue unresolved and for
+// want in its thread, then checks that the thread says it only once.
+func (w *world) waitUnignored(want string) {
+	w.t.Helper()
+	count := func() int {
+		n := 0
+		for _, r := range w.messages("C1")[0].Replies {
+			if strings.HasPrefix(r.Text, "*No longer ignored*") {
+				n++
+			}
+		}
+		return n
+	}
+	w.waitFor("the card showing Unresolved and the reply", func() bool {
+		return strings.Contains(string(w.messages("C1")[0].Blocks), "*Unresolved*") && count() > 0
+	})
+	// A duplicate would follow within the fake's latency.
+	time.Sleep(2 * time.Second)
+	var thread []string
+	for _, r := range w.messages("C1")[0].Replies {
+		thread = append(thread, r.Text)
+	}
+	if n := count(); n != 1 || len(thread) != 2 {
+		w.t.Fatalf("thread %q: want the ignore reply and one No longer ignored", thread)
+	}
+	if thread[1] != want {
+		w.t.Errorf("reply %q, want %q", thread[1], want)
+	}
+	if n := len(w.messages("C1")); n != 1 {
+		w.t.Errorf("%d top-level messages, want the one card", n)
+	}
+}
+
+// clockedWriter puts in the world's place an event writer whose clock the
+// test sets (the world's own writer runs on the wall clock); it starts at
+// the wall clock's now.
+func (w *world) clockedWriter() *testClock {
+	clock := &testClock{t: time.Now()}
+	w.writer = eventwriter.New(w.s, w.jobs, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.Now)
+	w.writer.SetEventJobFilter(w.alerts.WantsEventJobs)
+	go w.writer.Run(w.ctx)
+	return clock
+}
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }

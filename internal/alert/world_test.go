@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -158,7 +157,7 @@ func (w *world) startProc(first bool) *proc {
 	}
 	p.issues = issues.New(p.s, nil)
 	p.integ = slack.New(slack.Deps{Logger: logger, Store: p.s, Config: cfg, Box: secretbox.New([]byte(secretKey)),
-		Signer: signing.New([]byte(secretKey)), HTTPClient: &http.Client{Timeout: 10 * time.Second}, Issues: p.issues})
+		Signer: signing.New([]byte(secretKey)), HTTPClient: slack.NewHTTPClient(), Issues: p.issues})
 	p.alerts = alert.New(alert.Deps{Store: p.s, Slack: alert.FromSlack(p.integ), Metrics: alert.NewMetrics(p.reg, p.s),
 		Logger: logger, Options: alert.Options{Limits: w.opts.limits}})
 	p.issues.OnChange(p.alerts.OnIssueChange)

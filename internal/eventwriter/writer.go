@@ -432,6 +432,9 @@ func (w *Writer) countAndTransition(ctx context.Context, tx *store.Tx, g *group,
 			if err := w.reopen(ctx, tx, g.issueID, triage.ActivitySetUnresolved, map[string]any{"reason": reason}); err != nil {
 				return nil, err
 			}
+			// Always published (it is rare): the cards still say "Ignored".
+			out = append(out, river.InsertManyParams{Args: jobs.IssueUnignored{IssueID: g.issueID, EventID: newest.EventID,
+				Reason: reason, Until: d.IgnoreUntil, Minutes: d.IgnoreMinutes, Count: d.IgnoreCount}})
 		}
 	}
 	if wantEvents {

@@ -2,6 +2,7 @@ package eventwriter_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"triage/internal/eventwriter"
 	"triage/internal/ingest"
 	"triage/internal/issues"
+	"triage/internal/jobs"
 	"triage/internal/store"
 	"triage/internal/testutil/dbtest"
 )
@@ -260,6 +262,142 @@ func TestIgnoreUntil(t *testing.T) {
 		save(5)
 		if status() != triage.StatusIgnored {
 			t.Fatal("an issue ignored forever came back")
+		}
+	})
+}
+
+// unignoreProbe stands in for River and looks inside the writer's
+// transaction: when a batch publishes issue.unignored it reads the issue
+// through that transaction, and it can refuse the batch.
+type unignoreProbe struct {
+	mu     sync.Mutex
+	fail   int // batches with an issue.unignored job still to refuse
+	jobs   []jobs.IssueUnignored
+	inside []triage.Status // the issue's status, read through the writer's transaction
+}
+
+func (p *unignoreProbe) InsertMany(ctx context.Context, tx *store.Tx, ps []river.InsertManyParams) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var found []jobs.IssueUnignored
+	for _, x := range ps {
+		if u, ok := x.Args.(jobs.IssueUnignored); ok {
+			i, err := tx.IssueByID(ctx, u.IssueID)
+			if err != nil {
+				return err
+			}
+			p.inside = append(p.inside, i.Status)
+			found = append(found, u)
+		}
+	}
+	if len(found) > 0 && p.fail > 0 {
+		p.fail--
+		return errors.New("queue unavailable")
+	}
+	p.jobs = append(p.jobs, found...)
+	return nil
+}
+
+func (p *unignoreProbe) take() ([]jobs.IssueUnignored, []triage.Status) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	j, in := p.jobs, p.inside
+	p.jobs, p.inside = nil, nil
+	return j, in
+}
+
+// TestUnignoreJob: the event that ends an ignore publishes issue.unignored
+// with what the ignore was, in the transaction that reopens the issue (a
+// refused job leaves the issue ignored), even when no alert rule wants
+// the other ingestion jobs.
+func TestUnignoreJob(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		b := setup(t, s)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		probe := &unignoreProbe{}
+		w := eventwriter.New(s, probe, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return *b.clock })
+		w.SetEventJobFilter(func(context.Context, int64) (bool, error) { return false, nil })
+		w.SetCreatedJobFilter(func(context.Context, int64) (bool, error) { return false, nil })
+		go w.Run(ctx)
+		n := 0
+		save := func() (string, error) {
+			n++
+			e := event(t, n, "Panic", "x", "run", 1, "")
+			return e.EventID, w.Save(ctx, b.project.ID, []*ingest.Event{e})
+		}
+		mustSave := func() string {
+			t.Helper()
+			id, err := save()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		mustSave()
+		issue := b.issues(t)[0]
+		ignore := func(c issues.StatusChange) *triage.Issue {
+			t.Helper()
+			c.Status = triage.StatusIgnored
+			if _, err := b.svc.Update(ctx, triage.Actor{UserID: b.owner.ID, Source: triage.SourceWeb}, issue.ID, issues.Update{Status: &c}); err != nil {
+				t.Fatal(err)
+			}
+			i, err := s.IssueByID(ctx, issue.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return i
+		}
+		status := func() triage.Status {
+			t.Helper()
+			i, err := s.IssueByID(ctx, issue.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return i.Status
+		}
+
+		ignore(issues.StatusChange{IgnoreCount: 2})
+		mustSave()
+		if j, _ := probe.take(); len(j) != 0 || status() != triage.StatusIgnored {
+			t.Fatalf("jobs %+v, status %s after 1 of 2 events: want none, ignored", j, status())
+		}
+		// The queue refuses the job: the unignore rolls back with it.
+		probe.fail = 3 // the writer's attempts
+		if _, err := save(); err == nil {
+			t.Fatal("the batch was stored although its job was refused")
+		}
+		j, inside := probe.take()
+		if len(j) != 0 || len(inside) == 0 || inside[0] != triage.StatusUnresolved {
+			t.Fatalf("jobs %+v, status inside the transaction %v: want the job refused after the reopen", j, inside)
+		}
+		if got := status(); got != triage.StatusIgnored {
+			t.Fatalf("status %s after the refused batch, want ignored", got)
+		}
+		id := mustSave()
+		j, _ = probe.take()
+		if want := (jobs.IssueUnignored{IssueID: issue.ID, EventID: id, Reason: "ignoreCount", Count: 2}); len(j) != 1 || j[0] != want {
+			t.Fatalf("jobs %+v, want %+v", j, want)
+		}
+		if got := status(); got != triage.StatusUnresolved {
+			t.Fatalf("status %s, want unresolved", got)
+		}
+
+		until := *ignore(issues.StatusChange{IgnoreMinutes: 30}).StatusDetails.IgnoreUntil
+		*b.clock = b.clock.Add(31 * time.Minute)
+		id = mustSave()
+		j, _ = probe.take()
+		if len(j) != 1 || j[0].EventID != id || j[0].Reason != "ignoreUntil" || j[0].Minutes != 30 ||
+			j[0].Until == nil || !j[0].Until.Equal(until) || j[0].Count != 0 {
+			t.Fatalf("jobs %+v, want one ignoreUntil job for %s, 30 minutes until %s", j, id, until)
+		}
+
+		ignore(issues.StatusChange{})
+		*b.clock = b.clock.Add(24 * time.Hour)
+		mustSave()
+		if j, _ := probe.take(); len(j) != 0 || status() != triage.StatusIgnored {
+			t.Fatalf("jobs %+v, status %s: an issue ignored forever came back", j, status())
 		}
 	})
 }

@@ -87,6 +87,17 @@ func (i *Integration) serializeWrites(issueID int64) func() {
 	return m.Unlock
 }
 
+// NewHTTPClient is a client for Slack's Web API and response URLs. Every
+// call goes to one host, so it keeps many idle connections to it: with
+// Go's default of two, a burst of alerts to a few channels opens a new
+// connection for nearly every post, which costs time in the very moments
+// the posts are paced.
+func NewHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return &http.Client{Timeout: 10 * time.Second, Transport: t}
+}
+
 // New builds the integration. Missing optional dependencies get safe
 // defaults: a discarding logger, the wall clock, a client with a timeout.
 func New(d Deps) *Integration {
@@ -97,7 +108,7 @@ func New(d Deps) *Integration {
 		d.Now = time.Now
 	}
 	if d.HTTPClient == nil {
-		d.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		d.HTTPClient = NewHTTPClient()
 	}
 	if d.LoginURL == nil {
 		d.LoginURL = func(next string) string { return "/auth/login/?next=" + url.QueryEscape(next) }

@@ -1,0 +1,136 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"triage"
+	"triage/internal/store"
+	"triage/internal/testutil/dbtest"
+)
+
+// TestCountIssuesEvents: one statement counts events of many issues, an
+// issue named twice counts both, last seen only moves forward, an empty
+// level keeps the issue's, and each issue's state comes back with its
+// count as it was before.
+func TestCountIssuesEvents(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		u, _ := s.CreateUser(ctx, "a@example.com", "", "h", false)
+		org, _ := s.CreateOrganization(ctx, "acme", "", u.ID)
+		p, _ := s.CreateProject(ctx, org.ID, "web", "")
+		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		var issues []*triage.Issue
+		err := s.InTx(ctx, func(tx *store.Tx) error {
+			for _, h := range []string{"a", "b", "c"} {
+				is, err := tx.CreateIssue(ctx, store.NewIssue{ProjectID: p.ID, GroupHash: h, Title: h, Level: "error", SeenAt: now})
+				if err != nil {
+					return err
+				}
+				issues = append(issues, is)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b, c := issues[0].ID, issues[1].ID, issues[2].ID
+		if _, err := s.CountIssueEvents(ctx, a, 5, now, ""); err != nil {
+			t.Fatal(err)
+		}
+		var states map[int64]*store.IssueState
+		err = s.InTx(ctx, func(tx *store.Tx) error {
+			states, err = tx.CountIssuesEvents(ctx, []store.IssueCount{
+				{IssueID: a, N: 2, LastSeen: now.Add(time.Hour), Level: "fatal"},
+				{IssueID: b, N: 1, LastSeen: now.Add(-time.Hour), Level: ""},
+				{IssueID: a, N: 3, LastSeen: now.Add(time.Minute), Level: "warning"},
+			})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(states) != 2 || states[a] == nil || states[b] == nil {
+			t.Fatalf("states = %v, want issues %d and %d", states, a, b)
+		}
+		if states[a].TimesSeen != 5 || states[b].TimesSeen != 0 || states[a].ProjectID != p.ID || states[a].Status != triage.StatusUnresolved {
+			t.Errorf("states before counting: a %+v, b %+v", states[a], states[b])
+		}
+		for _, want := range []struct {
+			id    int64
+			seen  int64
+			last  time.Time
+			level string
+		}{{a, 10, now.Add(time.Hour), "warning"}, {b, 1, now, "error"}, {c, 0, now, "error"}} {
+			got, err := s.IssueByID(ctx, want.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.TimesSeen != want.seen || !got.LastSeen.Equal(want.last) || got.Level != want.level {
+				t.Errorf("issue %s: seen %d, last %v, level %s; want %d, %v, %s", got.Title, got.TimesSeen, got.LastSeen, got.Level, want.seen, want.last, want.level)
+			}
+		}
+	})
+}
+
+// TestCreateIssuesInABatch: new issues get consecutive short ids after the
+// existing ones, their first_seen activity, and are found by hash; a hash
+// already taken is refused and leaves nothing behind.
+func TestCreateIssuesInABatch(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		u, _ := s.CreateUser(ctx, "a@example.com", "", "h", false)
+		org, _ := s.CreateOrganization(ctx, "acme", "", u.ID)
+		p, _ := s.CreateProject(ctx, org.ID, "web", "")
+		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		if err := s.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.CreateIssue(ctx, store.NewIssue{ProjectID: p.ID, GroupHash: "old", Title: "Old", SeenAt: now})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var ids map[string]int64
+		err := s.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			ids, err = tx.CreateIssues(ctx, p.ID, []store.FirstSeen{
+				{NewIssue: store.NewIssue{GroupHash: "x", Title: "X", Culprit: "main.x", Level: "error", Release: "1.0", SeenAt: now}, EventID: "ex"},
+				{NewIssue: store.NewIssue{GroupHash: "y", Title: "Y", Level: "warning", SeenAt: now.Add(time.Second)}, EventID: "ey"},
+			})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found, err := s.IssueIDsByHash(ctx, p.ID, []string{"old", "x", "y", "nope"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(found) != 3 || found["x"] != ids["x"] || found["y"] != ids["y"] || found["nope"] != 0 {
+			t.Fatalf("by hash %v, created %v", found, ids)
+		}
+		x, _ := s.IssueByID(ctx, ids["x"])
+		y, _ := s.IssueByID(ctx, ids["y"])
+		if x.ShortID() != "WEB-2" || y.ShortID() != "WEB-3" || x.Title != "X" || x.Culprit != "main.x" || x.FirstRelease != "1.0" ||
+			y.Level != "warning" || !y.FirstSeen.Equal(now.Add(time.Second)) || !y.LastSeen.Equal(y.FirstSeen) {
+			t.Errorf("created: %+v / %+v", x, y)
+		}
+		acts, err := s.Activities(ctx, ids["y"], 10)
+		if err != nil || len(acts) != 1 || acts[0].Type != triage.ActivityFirstSeen || acts[0].Data["eventId"] != "ey" {
+			t.Errorf("activities of Y: %+v, %v", acts, err)
+		}
+		err = s.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.CreateIssues(ctx, p.ID, []store.FirstSeen{{NewIssue: store.NewIssue{GroupHash: "z", Title: "Z", SeenAt: now}},
+				{NewIssue: store.NewIssue{GroupHash: "x", Title: "X again", SeenAt: now}}})
+			return err
+		})
+		if triage.ErrorCode(err) != triage.ECONFLICT {
+			t.Fatalf("a taken hash: %v, want ECONFLICT", err)
+		}
+		if found, _ := s.IssueIDsByHash(ctx, p.ID, []string{"z"}); len(found) != 0 {
+			t.Error("the refused batch left an issue behind")
+		}
+	})
+}

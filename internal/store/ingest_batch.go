@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"triage"
+)
+
+// The batch forms of the queries ingestion runs for each new group: a
+// batch of events may bring dozens of new issues, and a round trip each
+// was most of its time on PostgreSQL.
+
+// IssueIDsByHash returns the ids of the project's issues with those
+// grouping hashes; hashes without an issue are absent from the map.
+func (q *Queries) IssueIDsByHash(ctx context.Context, projectID int64, hashes []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(hashes))
+	const chunk = 500
+	for len(hashes) > 0 {
+		part := hashes[:min(chunk, len(hashes))]
+		hashes = hashes[len(part):]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, projectID)
+		ph := make([]string, len(part))
+		for k, h := range part {
+			args = append(args, h)
+			ph[k] = fmt.Sprintf("$%d", k+2)
+		}
+		rows, err := q.q.QueryContext(ctx, `SELECT group_hash, id FROM issues WHERE project_id = $1 AND group_hash IN (`+strings.Join(ph, ", ")+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("find issues by hash: %w", err)
+		}
+		for rows.Next() {
+			var h string
+			var id int64
+			if err := rows.Scan(&h, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("find issues by hash: %w", err)
+			}
+			out[h] = id
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("find issues by hash: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// FirstSeen is a new issue and the event that opened it.
+type FirstSeen struct {
+	NewIssue
+	EventID string
+}
+
+// CreateIssues inserts a project's new issues with consecutive short
+// numbers, each with its first_seen activity, in three statements, and
+// returns their ids by grouping hash. Call it in a transaction; the hashes
+// must be new and distinct (ECONFLICT otherwise).
+func (q *Queries) CreateIssues(ctx context.Context, projectID int64, issues []FirstSeen) (map[string]int64, error) {
+	ids := make(map[string]int64, len(issues))
+	if len(issues) == 0 {
+		return ids, nil
+	}
+	var base int64
+	err := q.q.QueryRowContext(ctx,
+		`UPDATE projects SET next_short_num = next_short_num + $2 WHERE id = $1 RETURNING next_short_num - $2`,
+		projectID, int64(len(issues))).Scan(&base)
+	if err != nil {
+		return nil, translate(err, "project")
+	}
+	const chunk = 500 // 8 parameters a row
+	for off := 0; off < len(issues); off += chunk {
+		part := issues[off:min(off+chunk, len(issues))]
+		var sb strings.Builder
+		args := make([]any, 0, 8*len(part))
+		for k, n := range part {
+			if k > 0 {
+				sb.WriteString(", ")
+			}
+			b := 8 * k
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", b+1, b+2, b+3, b+4, b+5, b+6, b+7, b+7, b+8)
+			at := micros(n.SeenAt)
+			args = append(args, projectID, base+int64(off+k), n.GroupHash, n.Title, n.Culprit, n.Level, at, n.Release)
+		}
+		rows, err := q.q.QueryContext(ctx, `INSERT INTO issues (project_id, short_num, group_hash, title, culprit, level, first_seen, last_seen, first_release)
+			VALUES `+sb.String()+` RETURNING id, group_hash`, args...)
+		if err != nil {
+			return nil, translate(err, "issue")
+		}
+		for rows.Next() {
+			var id int64
+			var h string
+			if err := rows.Scan(&id, &h); err != nil {
+				rows.Close()
+				return nil, translate(err, "issue")
+			}
+			ids[h] = id
+		}
+		if err := rows.Close(); err != nil {
+			return nil, translate(err, "issue")
+		}
+		if err := rows.Err(); err != nil {
+			return nil, translate(err, "issue")
+		}
+	}
+	acts := make([]*triage.Activity, len(issues))
+	now := q.now()
+	for k, n := range issues {
+		acts[k] = &triage.Activity{IssueID: ids[n.GroupHash], Type: triage.ActivityFirstSeen, Source: triage.SourceSystem,
+			Data: map[string]any{"eventId": n.EventID}, CreatedAt: now}
+	}
+	if err := q.AddActivities(ctx, acts); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// AddActivities appends several entries to issues' logs in one statement
+// per 1,000 (their ids are not read back).
+func (q *Queries) AddActivities(ctx context.Context, acts []*triage.Activity) error {
+	const chunk = 1000 // 6 parameters a row
+	for off := 0; off < len(acts); off += chunk {
+		part := acts[off:min(off+chunk, len(acts))]
+		var sb strings.Builder
+		args := make([]any, 0, 6*len(part))
+		for k, a := range part {
+			data, userID, err := activityRow(q, a)
+			if err != nil {
+				return err
+			}
+			if k > 0 {
+				sb.WriteString(", ")
+			}
+			b := 6 * k
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d)", b+1, b+2, b+3, b+4, b+5, b+6)
+			args = append(args, a.IssueID, a.Type, userID, string(a.Source), data, micros(a.CreatedAt))
+		}
+		if _, err := q.q.ExecContext(ctx, `INSERT INTO activities (issue_id, type, user_id, source, data, created_at) VALUES `+sb.String(), args...); err != nil {
+			return fmt.Errorf("add activities: %w", err)
+		}
+	}
+	return nil
+}
