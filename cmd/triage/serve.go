@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +48,9 @@ func secretKey(ctx context.Context, cfg *config.Config, s *store.Store, logger *
 	return []byte(key), nil
 }
 
+// serveGCPercent is the garbage collector's target for serve.
+const serveGCPercent = 300
+
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, warnings, err := config.Load(append([]string{}, args...), getenv, stderr)
 	if err != nil {
@@ -59,6 +63,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	jobTimeout, rescueAfter, err := jobTimes(getenv)
 	if err != nil {
 		return err
+	}
+	// Ingestion allocates a little per event and keeps almost nothing: the
+	// collector ran often over a small heap and took a tenth of the CPU
+	// under load. A larger heap (about 70 MiB at 6,000 events/s) halves
+	// that. GOGC, when set, still decides.
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	for _, w := range warnings {

@@ -105,7 +105,7 @@ func New(s *store.Store, pub Publisher, logger *slog.Logger, now func() time.Tim
 
 // postgresLanes is how many transactions write events at once on
 // PostgreSQL, where a writer mostly waits on round trips.
-const postgresLanes = 4
+const postgresLanes = 2
 
 // laneFor picks the lane of a request by its first event's group.
 func (w *Writer) laneFor(projectID int64, e *ingest.Event) *lane {
@@ -304,12 +304,12 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 			l.releases[groupKey{projectID, e.Release}] = true
 		}
 	}
+	if err := w.findOrCreate(ctx, tx, l, projectID, hashes, groups); err != nil {
+		return nil, err
+	}
 	var rows []store.StoredEvent
 	for _, h := range hashes {
 		g := groups[h]
-		if err := w.findOrCreate(ctx, tx, l, projectID, g); err != nil {
-			return nil, err
-		}
 		for _, e := range g.events {
 			rows = append(rows, store.StoredEvent{ProjectID: projectID, IssueID: g.issueID, EventID: e.EventID,
 				Timestamp: e.Timestamp, Received: e.Received, Release: e.Release, Environment: e.Environment, Data: encoded[e]})
@@ -330,20 +330,46 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 			return nil, err
 		}
 	}
-	var out []river.InsertManyParams
+	// Count every issue's new events in one statement, then decide each
+	// issue's transition from the state that statement returned.
+	fresh := make(map[*group][]*ingest.Event, len(hashes))
+	var counts []store.IssueCount
 	for _, h := range hashes {
 		g := groups[h]
-		var fresh []*ingest.Event
 		for _, e := range g.events {
 			if inserted[e.EventID] { // a resent event id counts once
-				fresh = append(fresh, e)
+				fresh[g] = append(fresh[g], e)
 				inserted[e.EventID] = false
 			}
 		}
-		if len(fresh) == 0 {
+		if f := fresh[g]; len(f) > 0 {
+			newest := f[0]
+			for _, e := range f[1:] {
+				if e.Timestamp.After(newest.Timestamp) {
+					newest = e
+				}
+			}
+			counts = append(counts, store.IssueCount{IssueID: g.issueID, N: int64(len(f)), LastSeen: newest.Timestamp, Level: f[len(f)-1].Level})
+		}
+	}
+	if len(counts) == 0 {
+		return nil, nil
+	}
+	states, err := tx.CountIssuesEvents(ctx, counts)
+	if err != nil {
+		return nil, err
+	}
+	var out []river.InsertManyParams
+	for _, h := range hashes {
+		g := groups[h]
+		if len(fresh[g]) == 0 {
 			continue
 		}
-		js, err := w.countAndTransition(ctx, tx, g, fresh, wantEvents, wantCreated)
+		issue := states[g.issueID]
+		if issue == nil {
+			return nil, fmt.Errorf("issue %d vanished while counting its events", g.issueID)
+		}
+		js, err := w.transition(ctx, tx, g, fresh[g], issue, wantEvents, wantCreated)
 		if err != nil {
 			return nil, err
 		}
@@ -352,51 +378,62 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 	return out, nil
 }
 
-// findOrCreate sets g.issueID, creating the issue (with its first_seen
-// activity) when the group is new.
-func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, l *lane, projectID int64, g *group) error {
-	k := groupKey{projectID, g.hash}
-	if id, ok := l.issueIDs[k]; ok {
-		g.issueID = id
+// findOrCreate sets each group's issueID, creating the issues (with their
+// first_seen activities) of the groups that are new: one query for the
+// groups the lane has not cached, and three for all the new ones.
+func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, l *lane, projectID int64, hashes []string, groups map[string]*group) error {
+	var misses []string
+	for _, h := range hashes {
+		if id, ok := l.issueIDs[groupKey{projectID, h}]; ok {
+			groups[h].issueID = id
+		} else {
+			misses = append(misses, h)
+		}
+	}
+	if len(misses) == 0 {
 		return nil
 	}
-	id, err := tx.IssueIDByHash(ctx, projectID, g.hash)
-	switch triage.ErrorCode(err) {
-	case "":
-		g.issueID = id
-	case triage.ENOTFOUND:
-		first := g.events[0]
-		issue, err := tx.CreateIssue(ctx, store.NewIssue{ProjectID: projectID, GroupHash: g.hash, Title: first.Title(),
-			Culprit: first.Culprit(), Level: first.Level, Release: first.Release, SeenAt: first.Timestamp})
-		if err != nil {
-			return err
-		}
-		g.issueID, g.created = issue.ID, true
-		if err := tx.AddActivity(ctx, &triage.Activity{IssueID: issue.ID, Type: triage.ActivityFirstSeen,
-			Source: triage.SourceSystem, Data: map[string]any{"eventId": first.EventID}}); err != nil {
-			return err
-		}
-	default:
+	found, err := tx.IssueIDsByHash(ctx, projectID, misses)
+	if err != nil {
 		return err
 	}
-	if len(l.issueIDs) >= cacheLimit {
+	var fresh []store.FirstSeen
+	for _, h := range misses {
+		if _, ok := found[h]; ok {
+			continue
+		}
+		first := groups[h].events[0]
+		fresh = append(fresh, store.FirstSeen{EventID: first.EventID, NewIssue: store.NewIssue{ProjectID: projectID, GroupHash: h,
+			Title: first.Title(), Culprit: first.Culprit(), Level: first.Level, Release: first.Release, SeenAt: first.Timestamp}})
+	}
+	created, err := tx.CreateIssues(ctx, projectID, fresh)
+	if err != nil {
+		return err
+	}
+	if len(l.issueIDs)+len(misses) > cacheLimit {
 		clear(l.issueIDs)
 	}
-	l.issueIDs[k] = g.issueID
+	for _, h := range misses {
+		g := groups[h]
+		if id, ok := created[h]; ok {
+			g.issueID, g.created = id, true
+		} else {
+			g.issueID = found[h]
+		}
+		l.issueIDs[groupKey{projectID, h}] = g.issueID
+	}
 	return nil
 }
 
-func (w *Writer) countAndTransition(ctx context.Context, tx *store.Tx, g *group, fresh []*ingest.Event, wantEvents, wantCreated bool) ([]river.InsertManyParams, error) {
+// transition publishes what a group's new events mean for its issue, whose
+// state (before counting them) is issue: a new issue, a regression, an
+// ignore that ended, events for rules that look at every event.
+func (w *Writer) transition(ctx context.Context, tx *store.Tx, g *group, fresh []*ingest.Event, issue *store.IssueState, wantEvents, wantCreated bool) ([]river.InsertManyParams, error) {
 	newest := fresh[0]
 	for _, e := range fresh[1:] {
 		if e.Timestamp.After(newest.Timestamp) {
 			newest = e
 		}
-	}
-	last := fresh[len(fresh)-1]
-	issue, err := tx.CountIssueEvents(ctx, g.issueID, int64(len(fresh)), newest.Timestamp, last.Level)
-	if err != nil {
-		return nil, err
 	}
 	var out []river.InsertManyParams
 	if g.created && wantCreated {

@@ -65,8 +65,20 @@ func (q *Queries) CreateIssues(ctx context.Context, projectID int64, issues []Fi
 	if len(issues) == 0 {
 		return ids, nil
 	}
+	// On PostgreSQL the short numbers are taken in a statement of their
+	// own, committed at once: inside the batch's transaction the project's
+	// row stayed locked until its commit, and every other writer creating
+	// an issue in the project waited for it. A batch that then rolls back
+	// leaves a gap in the short ids, as Sentry's counter does. (The pool
+	// has many more connections than there are writers asking for one
+	// while holding a transaction.) SQLite has one writer: the counter
+	// stays in the transaction.
+	counter := q.q
+	if q.engine == Postgres && q.stmts != nil {
+		counter = q.stmts.db
+	}
 	var base int64
-	err := q.q.QueryRowContext(ctx,
+	err := counter.QueryRowContext(ctx,
 		`UPDATE projects SET next_short_num = next_short_num + $2 WHERE id = $1 RETURNING next_short_num - $2`,
 		projectID, int64(len(issues))).Scan(&base)
 	if err != nil {
