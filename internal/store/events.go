@@ -69,7 +69,7 @@ func (q *Queries) InsertEvents(ctx context.Context, events []StoredEvent) (map[s
 func (q *Queries) IssueEvents(ctx context.Context, issueID int64, limit int) ([]StoredEvent, error) {
 	rows, err := q.q.QueryContext(ctx,
 		`SELECT id, project_id, issue_id, event_id, timestamp, received_at, release, environment, data
-		 FROM events WHERE issue_id = $1 ORDER BY id DESC LIMIT $2`, issueID, limit)
+		 FROM events WHERE issue_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2`, issueID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
