@@ -67,14 +67,11 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 	if !d.Attached {
 		return s.fail(ctx, n, rule, "integration_detached", errors.New("the workspace is no longer attached to the organization"))
 	}
-	keys := s.paceKeys(n.IntegrationID, n.ChannelID)
-	persist := func(slot time.Time) error { return s.store.ReserveNotification(ctx, n.ID, slot) }
-	slot, release, err := s.reserveSlot(ctx, keys, n.ReservedAt, persist)
-	if err != nil {
-		return err
-	}
-	defer release()
-
+	// The message is rendered before the wait for its slot, so that when
+	// the slot comes only the post is left: rendering at the slot waited
+	// on the database behind every other worker and made sends late,
+	// which the channel's schedule then never made up. (A change to the
+	// issue meanwhile is caught by refreshIfChanged.)
 	threadTS := ""
 	if rule.Thread {
 		threadTS = d.CardTS
@@ -92,6 +89,14 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 	if err != nil {
 		return s.failed(ctx, job, n, rule, err)
 	}
+	keys := s.paceKeys(n.IntegrationID, n.ChannelID)
+	persist := func(slot time.Time) error { return s.store.ReserveNotification(ctx, n.ID, slot) }
+	slot, release, err := s.reserveSlot(ctx, keys, n.ReservedAt, persist)
+	if err != nil {
+		return err
+	}
+	defer release()
+
 	ts, err := s.sendAt(ctx, keys, slot, msg, n.ChannelID, threadTS)
 	if err == nil {
 		answered := time.Now()
