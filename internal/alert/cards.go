@@ -227,7 +227,7 @@ func (w *replyWorker) Work(ctx context.Context, job *river.Job[ReplyArgs]) error
 		a.ThreadTS = ts
 	}
 	keys := s.paceKeys(a.IntegrationID, a.ChannelID)
-	slot, release, err := s.reserveSlot(ctx, keys, time.Time{}, nil)
+	slot, release, err := s.reserveSlot(ctx, keys, time.Time{}, nil, func() error { return nil })
 	if err != nil {
 		return err
 	}

@@ -67,32 +67,35 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 	if !d.Attached {
 		return s.fail(ctx, n, rule, "integration_detached", errors.New("the workspace is no longer attached to the organization"))
 	}
-	// The message is rendered before the wait for its slot, so that when
-	// the slot comes only the post is left: rendering at the slot waited
-	// on the database behind every other worker and made sends late,
-	// which the channel's schedule then never made up. (A change to the
-	// issue meanwhile is caught by refreshIfChanged.)
 	threadTS := ""
 	if rule.Thread {
 		threadTS = d.CardTS
 	}
 	var msg Message
 	var seen int64
-	if threadTS != "" {
-		var text string
-		if text, err = s.repeatText(ctx, rule, n); err == nil {
+	prepare := func() error {
+		if threadTS != "" {
+			text, err := s.repeatText(ctx, rule, n)
+			if err != nil {
+				return err
+			}
 			msg, err = s.slack.PrepareReply(ctx, n.IntegrationID, text)
+			return err
 		}
-	} else {
+		var err error
 		msg, seen, err = s.card(ctx, n.IntegrationID, n.IssueID)
-	}
-	if err != nil {
-		return s.failed(ctx, job, n, rule, err)
+		return err
 	}
 	keys := s.paceKeys(n.IntegrationID, n.ChannelID)
 	persist := func(slot time.Time) error { return s.store.ReserveNotification(ctx, n.ID, slot) }
-	slot, release, err := s.reserveSlot(ctx, keys, n.ReservedAt, persist)
-	if err != nil {
+	var prepErr error
+	slot, release, err := s.reserveSlot(ctx, keys, n.ReservedAt, persist, func() error {
+		prepErr = prepare()
+		return prepErr
+	})
+	if prepErr != nil {
+		return s.failed(ctx, job, n, rule, prepErr)
+	} else if err != nil {
 		return err
 	}
 	defer release()

@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
@@ -31,7 +32,7 @@ const prepareLead = 150 * time.Millisecond
 // MaxSleep/2 before it: River may start a job that snoozed for longer than
 // its scheduler interval up to that interval late. When too many workers
 // already wait for slots, the job snoozes until just before its own.
-func (s *Service) reserveSlot(ctx context.Context, keys []PaceKey, reserved time.Time, persist func(time.Time) error) (time.Time, func(), error) {
+func (s *Service) reserveSlot(ctx context.Context, keys []PaceKey, reserved time.Time, persist func(time.Time) error, prepare func() error) (time.Time, func(), error) {
 	none := func() {}
 	now := s.now()
 	slot := reserved
@@ -56,6 +57,14 @@ func (s *Service) reserveSlot(ctx context.Context, keys []PaceKey, reserved time
 	if wait > s.opts.MaxSleep {
 		return slot, none, snooze(wait - s.opts.MaxSleep/2)
 	}
+	// The message is rendered now, before the wait, so that when the slot
+	// comes only the post is left: rendering at the slot waited on the
+	// database behind every other worker, and a late post pushes the
+	// channel's schedule back for good.
+	if err := prepare(); err != nil {
+		return slot, none, err
+	}
+	wait = slot.Sub(s.now())
 	if wait <= prepareLead {
 		return slot, none, nil
 	}
@@ -186,18 +195,28 @@ func (s *Service) card(ctx context.Context, integrationID, issueID int64) (Messa
 	if ok && now.Sub(c.at) <= cardTTL {
 		return c.msg, c.seen, nil
 	}
-	seen, err := s.newestActivity(ctx, issueID)
+	// An alert to twenty channels starts twenty jobs at once, each missing
+	// the cache: one of them renders, the others wait for its card.
+	v, err, _ := s.rendering.Do(strconv.FormatInt(integrationID, 10)+":"+strconv.FormatInt(issueID, 10), func() (any, error) {
+		seen, err := s.newestActivity(ctx, issueID)
+		if err != nil {
+			return nil, err
+		}
+		msg, err := s.slack.PrepareCard(ctx, integrationID, issueID)
+		if err != nil {
+			return nil, err
+		}
+		rc := renderedCard{msg, now, seen}
+		s.cardMu.Lock()
+		s.cards[k] = rc
+		s.cardMu.Unlock()
+		return rc, nil
+	})
 	if err != nil {
 		return nil, 0, err
 	}
-	msg, err := s.slack.PrepareCard(ctx, integrationID, issueID)
-	if err != nil {
-		return nil, 0, err
-	}
-	s.cardMu.Lock()
-	s.cards[k] = renderedCard{msg, now, seen}
-	s.cardMu.Unlock()
-	return msg, seen, nil
+	rc := v.(renderedCard)
+	return rc.msg, rc.seen, nil
 }
 
 func (s *Service) newestActivity(ctx context.Context, issueID int64) (int64, error) {

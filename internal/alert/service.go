@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"golang.org/x/sync/singleflight"
 
 	"triage"
 	"triage/internal/store"
@@ -107,7 +108,9 @@ type Service struct {
 	sending map[string]*sync.Mutex
 
 	cardMu sync.Mutex
-	cards  map[cardKey]renderedCard
+	// rendering shares one render of a card among the jobs that want it.
+	rendering singleflight.Group
+	cards     map[cardKey]renderedCard
 
 	eventMu    sync.Mutex
 	eventRules map[int64]eventRules // by project, for WantsEventJobs
