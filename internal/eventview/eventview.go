@@ -22,7 +22,7 @@ var files embed.FS
 
 // Decoder reads a stored event; *eventwriter.Writer is one.
 type Decoder interface {
-	Decode(data []byte) (*ingest.Event, error)
+	Decode(row store.StoredEvent) (*ingest.Event, error)
 }
 
 // View renders events.
@@ -65,7 +65,7 @@ func (v *View) Section(ctx context.Context, issue *triage.Issue) (template.HTML,
 		Recent     []recentView
 	}{}
 	if len(rows) > 0 {
-		ev, err := v.dec.Decode(rows[0].Data)
+		ev, err := v.dec.Decode(rows[0])
 		if err != nil {
 			return "", fmt.Errorf("decode latest event of issue %d: %w", issue.ID, err)
 		}

@@ -96,12 +96,15 @@ func New(s *store.Store, pub Publisher, logger *slog.Logger, now func() time.Tim
 		n = postgresLanes
 	}
 	w := &Writer{store: s, jobs: pub, logger: logger, now: now,
-		maxWait: 2 * time.Millisecond, enc: enc, dec: dec, keys: map[int64]keyEntry{}}
+		maxWait: 500 * time.Microsecond, enc: enc, dec: dec, keys: map[int64]keyEntry{}}
 	for range n {
 		w.lanes = append(w.lanes, &lane{in: make(chan *request, 4096), issueIDs: map[groupKey]int64{}, releases: map[groupKey]bool{}})
 	}
 	return w
 }
+
+// maxBatch bounds the events of one transaction.
+const maxBatch = 500
 
 // postgresLanes is how many transactions write events at once on
 // PostgreSQL, where a writer mostly waits on round trips.
@@ -207,20 +210,35 @@ func (w *Writer) runLane(ctx context.Context, l *lane) {
 				}
 			}
 		}
+		// The batch is what queued while the last one was written: under
+		// load that is every sender's request, and none waits on a timer.
+		// Only a lone request lingers briefly for company.
 		batch := []*request{first}
 		n := len(first.events)
-		timer := time.NewTimer(w.maxWait)
-	gather:
-		for n < 500 {
+	drain:
+		for n < maxBatch {
 			select {
 			case r := <-l.in:
 				batch = append(batch, r)
 				n += len(r.events)
-			case <-timer.C:
-				break gather
+			default:
+				break drain
 			}
 		}
-		timer.Stop()
+		if len(batch) == 1 && w.maxWait > 0 {
+			timer := time.NewTimer(w.maxWait)
+		linger:
+			for n < maxBatch {
+				select {
+				case r := <-l.in:
+					batch = append(batch, r)
+					n += len(r.events)
+				case <-timer.C:
+					break linger
+				}
+			}
+			timer.Stop()
+		}
 		w.write(context.Background(), l, batch)
 	}
 }
@@ -514,21 +532,36 @@ func (w *Writer) reopen(ctx context.Context, tx *store.Tx, issueID int64, actTyp
 	return tx.AddActivity(ctx, &triage.Activity{IssueID: issueID, Type: actType, Source: triage.SourceSystem, Data: data})
 }
 
-// encode stores the normalized event's JSON, a newline, and the raw JSON
-// the SDK sent, zstd-compressed. json.Marshal escapes newlines inside
-// strings, so the first newline separates the two.
+// encode stores the JSON the SDK sent, zstd-compressed behind a format
+// byte. The normalized event is not stored: Decode normalizes the raw JSON
+// again with the row's event id and arrival time, which is all
+// normalization takes, and an event is read far less often than written.
+// (Storing both doubled what was compressed and written for every event.)
 func (w *Writer) encode(e *ingest.Event) ([]byte, error) {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return nil, fmt.Errorf("encode event %s: %w", e.EventID, err)
-	}
-	b = append(b, '\n')
-	b = append(b, e.Raw...)
-	return w.enc.EncodeAll(b, nil), nil
+	out := make([]byte, 1, 1+len(e.Raw)/2)
+	out[0] = formatRaw
+	return w.enc.EncodeAll(e.Raw, out), nil
 }
 
+// formatRaw starts a stored event holding only the SDK's JSON. Older rows
+// are a zstd frame (which starts with 0x28) of the normalized JSON, a
+// newline and the SDK's JSON.
+const formatRaw = 0x02
+
 // Decode reads an event stored by the writer.
-func (w *Writer) Decode(data []byte) (*ingest.Event, error) {
+func (w *Writer) Decode(row store.StoredEvent) (*ingest.Event, error) {
+	data := row.Data
+	if len(data) > 0 && data[0] == formatRaw {
+		raw, err := w.dec.DecodeAll(data[1:], nil)
+		if err != nil {
+			return nil, fmt.Errorf("decompress event: %w", err)
+		}
+		e, err := ingest.Normalize(raw, ingest.NormalizeOptions{EventID: row.EventID, Received: row.Received})
+		if err != nil {
+			return nil, fmt.Errorf("decode event: %w", err)
+		}
+		return e, nil
+	}
 	b, err := w.dec.DecodeAll(data, nil)
 	if err != nil {
 		return nil, fmt.Errorf("decompress event: %w", err)

@@ -428,7 +428,7 @@ func TestStoredEventsDecode(t *testing.T) {
 		if len(rows[0].Data) >= len(in.Raw) {
 			t.Errorf("stored %d bytes for a %d-byte event: not compressed", len(rows[0].Data), len(in.Raw))
 		}
-		out, err := b.w.Decode(rows[0].Data)
+		out, err := b.w.Decode(rows[0])
 		if err != nil {
 			t.Fatal(err)
 		}
