@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
 
@@ -199,8 +200,10 @@ func (i *Integration) dispatch(ctx context.Context, args river.JobArgs) {
 	switch a := args.(type) {
 	case RefreshCardArgs:
 		key = uint64(a.IssueID)
-	case RespondArgs:
-		key = uint64(a.IntegrationID) + uint64(len(a.ResponseURL))
+	case RespondArgs: // one person's messages, in order
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d/%s/%s", a.IntegrationID, a.User, a.ResponseURL)
+		key = h.Sum64()
 	}
 	l := &i.lanes[key%dispatchLanes]
 	l.mu.Lock()
