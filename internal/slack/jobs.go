@@ -202,7 +202,7 @@ func (i *Integration) dispatch(ctx context.Context, args river.JobArgs) {
 		key = uint64(a.IssueID)
 	case RespondArgs: // one person's messages, in order
 		h := fnv.New64a()
-		fmt.Fprintf(h, "%d/%s/%s", a.IntegrationID, a.User, a.ResponseURL)
+		fmt.Fprintf(h, "%d/%s", a.IntegrationID, a.User)
 		key = h.Sum64()
 	}
 	l := &i.lanes[key%dispatchLanes]
