@@ -79,3 +79,35 @@ func TestBurstOfClicksEndsOnTheLatestState(t *testing.T) {
 		}
 	})
 }
+
+// TestDrainWaitsForDeliveries: on shutdown, a card rebuild already on its
+// way (here a slow chat.update) is finished before the database closes.
+func TestDrainWaitsForDeliveries(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, func(t *testing.T, w *world) {
+		ts, err := w.integ.PostCard(w.ctx, w.in.ID, "C1", "", w.plain.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := w.fake.GetMessage("C1", ts)
+		blockID, _ := element(t, m.Blocks, "status:resolve")
+		w.fake.SetLatency("chat.update", 700*time.Millisecond)
+		rec := w.postAction(w.blockAction("U2", map[string]any{"type": "message", "message_ts": ts, "channel_id": "C1"}, "",
+			map[string]any{"action_id": "status:resolve", "block_id": blockID, "type": "button", "value": "resolved"}))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("click: %d %s", rec.Code, rec.Body)
+		}
+		ctx, cancel := w.wait()
+		defer cancel()
+		if err := w.integ.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		calls := w.fake.Calls("chat.update")
+		if len(calls) != 1 || calls[0].Error != "" {
+			t.Fatalf("after Drain: chat.update calls %+v, want the rebuild done", calls)
+		}
+		if m, _ := w.fake.GetMessage("C1", ts); !strings.Contains(plainJSON(m.Blocks), "*Resolved by <@U2>*") {
+			t.Errorf("card after Drain: %s", m.Blocks)
+		}
+	})
+}
