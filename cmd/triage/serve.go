@@ -80,6 +80,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer s.Close()
+	s.SetMaxConns(cfg.DatabaseMaxConns)
 	n, err := s.Migrate(ctx)
 	if err != nil {
 		return err

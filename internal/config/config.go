@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,6 +36,9 @@ type Config struct {
 	IngestRateLimit float64
 	// EventRetention is how long events are kept.
 	EventRetention time.Duration
+	// DatabaseMaxConns is the PostgreSQL connection pool's size per
+	// process; 0 keeps store.DefaultPostgresConns.
+	DatabaseMaxConns int
 	// ShutdownTimeout bounds how long in-flight requests may finish.
 	ShutdownTimeout time.Duration
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) on a
@@ -105,6 +109,13 @@ func Load(args []string, getenv Getenv, stderr io.Writer) (*Config, []string, er
 	if v := getenv("TRIAGE_INGEST_RATE_LIMIT"); v != "" {
 		if _, err := fmt.Sscanf(v, "%g", &c.IngestRateLimit); err != nil || c.IngestRateLimit < 0 {
 			problems = append(problems, fmt.Sprintf("TRIAGE_INGEST_RATE_LIMIT %q: want events per second, 0 for no limit", v))
+		}
+	}
+	if v := getenv("TRIAGE_DATABASE_MAX_CONNS"); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 2 || n > 1000 {
+			problems = append(problems, fmt.Sprintf("TRIAGE_DATABASE_MAX_CONNS %q: want a number of connections from 2 to 1000", v))
+		} else {
+			c.DatabaseMaxConns = n
 		}
 	}
 	if v := getenv("TRIAGE_EVENT_RETENTION"); v != "" {

@@ -28,13 +28,13 @@ func TestOverridesAndFlags(t *testing.T) {
 	t.Parallel()
 	c, _, err := Load([]string{"--addr", "127.0.0.1:9999", "--url-prefix", "https://triage.example.com/"}, env(map[string]string{
 		"TRIAGE_ADDR": "127.0.0.1:1", "SLACK_OAUTH_FLOW": "workspace", "SLACK_API_URL": "http://127.0.0.1:5/api",
-		"TRIAGE_EVENT_RETENTION": "30d",
+		"TRIAGE_EVENT_RETENTION": "30d", "TRIAGE_DATABASE_MAX_CONNS": "40",
 	}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:9999" || c.URLPrefix != "https://triage.example.com" || c.SlackAuthorizeURL != "https://slack.com/oauth/authorize" ||
-		c.SlackAPIURL != "http://127.0.0.1:5/api/" || c.EventRetention != 30*24*time.Hour {
+		c.SlackAPIURL != "http://127.0.0.1:5/api/" || c.EventRetention != 30*24*time.Hour || c.DatabaseMaxConns != 40 {
 		t.Errorf("overrides: %+v", c)
 	}
 }
@@ -70,14 +70,14 @@ func TestEveryProblemNamed(t *testing.T) {
 		"TRIAGE_ADDR": "nope", "TRIAGE_URL_PREFIX": "ftp://x", "TRIAGE_SECRET_KEY": "short",
 		"SLACK_CLIENT_ID": "1.2", "SLACK_OAUTH_FLOW": "v9", "SLACK_APP_TOKEN": "xoxb-wrong",
 		"SLACK_API_URL": "not a url", "TRIAGE_EVENT_RETENTION": "forever", "TRIAGE_INGEST_RATE_LIMIT": "-3",
-		"SLACK_CLIENT_SECRET": "x", "SLACK_CLIENT_SECRET_FILE": "/nonexistent",
+		"TRIAGE_DATABASE_MAX_CONNS": "1", "SLACK_CLIENT_SECRET": "x", "SLACK_CLIENT_SECRET_FILE": "/nonexistent",
 	}), io.Discard)
 	if err == nil {
 		t.Fatal("a bad configuration loaded")
 	}
 	for _, want := range []string{"TRIAGE_ADDR", "TRIAGE_URL_PREFIX", "TRIAGE_SECRET_KEY is too short", "SLACK_SIGNING_SECRET",
 		"SLACK_OAUTH_FLOW", "SLACK_APP_TOKEN", "SLACK_API_URL", "TRIAGE_EVENT_RETENTION", "TRIAGE_INGEST_RATE_LIMIT",
-		"SLACK_CLIENT_SECRET and SLACK_CLIENT_SECRET_FILE are both set"} {
+		"TRIAGE_DATABASE_MAX_CONNS", "SLACK_CLIENT_SECRET and SLACK_CLIENT_SECRET_FILE are both set"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %q:\n%v", want, err)
 		}
