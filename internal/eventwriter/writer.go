@@ -266,20 +266,32 @@ func (w *Writer) write(ctx context.Context, l *lane, batch []*request) {
 }
 
 func (w *Writer) writeOnce(ctx context.Context, l *lane, batch []*request) error {
+	byProject := map[int64][]*ingest.Event{}
+	var order []int64
+	data := map[*ingest.Event][]byte{}
+	for _, r := range batch {
+		maps.Copy(data, r.data)
+		if _, ok := byProject[r.projectID]; !ok {
+			order = append(order, r.projectID)
+		}
+		byProject[r.projectID] = append(byProject[r.projectID], r.events...)
+	}
+	// Which jobs each project wants is asked before the transaction: the
+	// filters may read the database, and a writer holding a transaction
+	// must not wait for a second connection (they may all be in
+	// transactions waiting for this one).
+	wants := make(map[int64]jobWants, len(order))
+	for _, pid := range order {
+		wj, err := w.jobWants(ctx, pid)
+		if err != nil {
+			return fmt.Errorf("project %d: %w", pid, err)
+		}
+		wants[pid] = wj
+	}
 	return w.store.InTx(ctx, func(tx *store.Tx) error {
 		var jobsToInsert []river.InsertManyParams
-		byProject := map[int64][]*ingest.Event{}
-		var order []int64
-		data := map[*ingest.Event][]byte{}
-		for _, r := range batch {
-			maps.Copy(data, r.data)
-			if _, ok := byProject[r.projectID]; !ok {
-				order = append(order, r.projectID)
-			}
-			byProject[r.projectID] = append(byProject[r.projectID], r.events...)
-		}
 		for _, pid := range order {
-			js, err := w.writeProject(ctx, tx, l, pid, byProject[pid], data)
+			js, err := w.writeProject(ctx, tx, l, pid, byProject[pid], data, wants[pid])
 			if err != nil {
 				return fmt.Errorf("project %d: %w", pid, err)
 			}
@@ -300,7 +312,26 @@ type group struct {
 	created bool
 }
 
-func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projectID int64, events []*ingest.Event, encoded map[*ingest.Event][]byte) ([]river.InsertManyParams, error) {
+// jobWants is which optional jobs a project's alert rules use.
+type jobWants struct{ events, created bool }
+
+func (w *Writer) jobWants(ctx context.Context, projectID int64) (jobWants, error) {
+	wj := jobWants{events: true, created: true}
+	var err error
+	if w.wantEventJobs != nil {
+		if wj.events, err = w.wantEventJobs(ctx, projectID); err != nil {
+			return wj, err
+		}
+	}
+	if w.wantCreatedJobs != nil {
+		if wj.created, err = w.wantCreatedJobs(ctx, projectID); err != nil {
+			return wj, err
+		}
+	}
+	return wj, nil
+}
+
+func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projectID int64, events []*ingest.Event, encoded map[*ingest.Event][]byte, wants jobWants) ([]river.InsertManyParams, error) {
 	groups := map[string]*group{}
 	var hashes []string
 	for _, e := range events {
@@ -337,17 +368,7 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 	if err != nil {
 		return nil, err
 	}
-	wantEvents, wantCreated := true, true
-	if w.wantEventJobs != nil {
-		if wantEvents, err = w.wantEventJobs(ctx, projectID); err != nil {
-			return nil, err
-		}
-	}
-	if w.wantCreatedJobs != nil {
-		if wantCreated, err = w.wantCreatedJobs(ctx, projectID); err != nil {
-			return nil, err
-		}
-	}
+	wantEvents, wantCreated := wants.events, wants.created
 	// Count every issue's new events in one statement, then decide each
 	// issue's transition from the state that statement returned.
 	fresh := make(map[*group][]*ingest.Event, len(hashes))

@@ -66,16 +66,15 @@ func (q *Queries) CreateIssues(ctx context.Context, projectID int64, issues []Fi
 		return ids, nil
 	}
 	// On PostgreSQL the short numbers are taken in a statement of their
-	// own, committed at once: inside the batch's transaction the project's
-	// row stayed locked until its commit, and every other writer creating
-	// an issue in the project waited for it. A batch that then rolls back
-	// leaves a gap in the short ids, as Sentry's counter does. (The pool
-	// has many more connections than there are writers asking for one
-	// while holding a transaction.) SQLite has one writer: the counter
-	// stays in the transaction.
-	counter := q.q
-	if q.engine == Postgres && q.stmts != nil {
-		counter = q.stmts.db
+	// own, committed at once, on connections kept for it: inside the
+	// batch's transaction the project's row stayed locked until its
+	// commit, and every other writer creating an issue in the project
+	// waited for it. A batch that then rolls back leaves a gap in the
+	// short ids, as Sentry's counter does. SQLite has one writer: the
+	// counter stays in the transaction.
+	var counter queryer = q.q
+	if q.engine == Postgres && q.counters != nil {
+		counter = q.counters
 	}
 	var base int64
 	err := counter.QueryRowContext(ctx,

@@ -18,6 +18,12 @@ import (
 // run anyway.
 func TestTransactionsNeverWaitForASecondConnection(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		u, _ := s.CreateUser(context.Background(), "a@example.com", "", "h", false)
+		org, _ := s.CreateOrganization(context.Background(), "acme", "", u.ID)
+		p, err := s.CreateProject(context.Background(), org.ID, "web", "")
+		if err != nil {
+			t.Fatal(err)
+		}
 		const n = 3
 		s.DB.SetMaxOpenConns(n)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -29,7 +35,7 @@ func TestTransactionsNeverWaitForASecondConnection(t *testing.T) {
 			}
 			defer c.Close()
 		}
-		err := s.InTx(ctx, func(tx *store.Tx) error {
+		err = s.InTx(ctx, func(tx *store.Tx) error {
 			for k, lock := range []bool{false, true} {
 				if _, _, err := tx.IssueForUser(ctx, int64(1000+k), 1, lock); triage.ErrorCode(err) != triage.ENOTFOUND {
 					return err
@@ -39,7 +45,13 @@ func TestTransactionsNeverWaitForASecondConnection(t *testing.T) {
 			if triage.ErrorCode(err) != triage.ENOTFOUND {
 				return err
 			}
-			return nil
+			// New issues take their short ids apart from the transaction
+			// on PostgreSQL: not from the busy pool either.
+			ids, err := tx.CreateIssues(ctx, p.ID, []store.FirstSeen{{NewIssue: store.NewIssue{GroupHash: "h", Title: "T", SeenAt: time.Now()}}})
+			if err == nil && ids["h"] == 0 {
+				t.Error("CreateIssues returned no id")
+			}
+			return err
 		})
 		if err != nil {
 			t.Fatalf("transaction: %v (it waited for a second connection)", err)

@@ -64,9 +64,10 @@ func ParseURL(raw string) (Engine, string, string, error) {
 // transaction alike.
 type Store struct {
 	*Queries
-	DB     *sql.DB
-	Engine Engine
-	now    func() time.Time
+	DB       *sql.DB
+	Engine   Engine
+	now      func() time.Time
+	counters *sql.DB // PostgreSQL: see CreateIssues
 }
 
 // DefaultPostgresConns is the connection pool's size on PostgreSQL. On the
@@ -115,12 +116,29 @@ func Open(ctx context.Context, rawURL string, now func() time.Time) (*Store, err
 		now = time.Now
 	}
 	stmts := newStmtCache(db, engine)
-	return &Store{Queries: &Queries{q: db, engine: engine, now: now, stmts: stmts}, DB: db, Engine: engine, now: now}, nil
+	st := &Store{Queries: &Queries{q: db, engine: engine, now: now, stmts: stmts}, DB: db, Engine: engine, now: now}
+	if engine == Postgres {
+		// The short-id counter's own connections (see CreateIssues): a
+		// writer holding a transaction must never wait for the main pool,
+		// whose connections may all be in transactions waiting on the
+		// writer's row locks.
+		if st.counters, err = sql.Open(driver, dsn); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s database: %w", engine, err)
+		}
+		st.counters.SetMaxOpenConns(2)
+		st.counters.SetMaxIdleConns(2)
+		st.Queries.counters = st.counters
+	}
+	return st, nil
 }
 
-// Close closes the prepared statements and the connection pool.
+// Close closes the prepared statements and the connection pools.
 func (s *Store) Close() error {
 	s.stmts.close()
+	if s.counters != nil {
+		s.counters.Close()
+	}
 	return s.DB.Close()
 }
 
@@ -181,7 +199,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{Queries: &Queries{q: sqlTx, engine: s.Engine, now: s.now, stmts: s.stmts, tx: sqlTx}, SQL: sqlTx}
+	tx := &Tx{Queries: &Queries{q: sqlTx, engine: s.Engine, now: s.now, stmts: s.stmts, tx: sqlTx, counters: s.counters}, SQL: sqlTx}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -206,6 +224,9 @@ type Queries struct {
 	stmts  *stmtCache
 	tx     *sql.Tx        // set inside a transaction
 	msgs   *issueMessages // inside a transaction: see messagesOf
+	// counters runs the short-id counter outside transactions on
+	// PostgreSQL (nil on SQLite).
+	counters *sql.DB
 }
 
 // Dialect tells which database the queries run on.
