@@ -23,6 +23,9 @@ type slackMessageKey struct {
 
 // messagesOf returns the transaction's answer for issueID, querying once.
 func (q *Queries) messagesOf(ctx context.Context, issueID int64) (*issueMessages, error) {
+	if q.tx == nil {
+		return nil, fmt.Errorf("messagesOf outside a transaction")
+	}
 	if m := q.msgs; m != nil && m.issueID == issueID {
 		return m, nil
 	}
@@ -57,5 +60,10 @@ func (q *Queries) messagesOf(ctx context.Context, issueID int64) (*issueMessages
 }
 
 // forgetMessages drops the transaction's answer after a write that may
-// change it.
-func (q *Queries) forgetMessages() { q.msgs = nil }
+// change it. Outside a transaction there is none (and the Store's Queries
+// are shared by every goroutine).
+func (q *Queries) forgetMessages() {
+	if q.tx != nil {
+		q.msgs = nil
+	}
+}
