@@ -309,20 +309,58 @@ var issueForUser = strings.Replace(issueSelect, "FROM issues i ",
 		WHERE pt.project_id = p.id AND tm.user_id = $2)))
 	FROM issues i `, 1) + ` WHERE i.id = $1`
 
+// issueForChange is issueForUser with what the change hooks ask about
+// the issue's messages (see messagesOf): whether alert notifications are
+// out, how many Slack messages it has (up to two) and the first one.
+var issueForChange = strings.Replace(issueForUser, "\n\tFROM issues i ",
+	`,
+	EXISTS (SELECT 1 FROM alert_notifications an WHERE an.issue_id = i.id AND an.status IN ('pending', 'delivered')),
+	(SELECT COUNT(*) FROM (SELECT 1 FROM slack_messages sm WHERE sm.issue_id = i.id LIMIT 2) sm2),
+	COALESCE((SELECT sm.integration_id FROM slack_messages sm WHERE sm.issue_id = i.id ORDER BY sm.id LIMIT 1), 0),
+	COALESCE((SELECT sm.channel_id FROM slack_messages sm WHERE sm.issue_id = i.id ORDER BY sm.id LIMIT 1), ''),
+	COALESCE((SELECT sm.ts FROM slack_messages sm WHERE sm.issue_id = i.id ORDER BY sm.id LIMIT 1), '')
+	FROM issues i `, 1)
+
 // IssueForUser reads an issue with userID's access to it, in one query; with
 // lock, it locks the issue's row as LockIssue does. ENOTFOUND when there is
-// no such issue.
+// no such issue. In a transaction with lock, the same query answers the
+// change hooks' question about the issue's messages (messagesOf), which
+// is one round trip less while the row is locked.
 func (q *Queries) IssueForUser(ctx context.Context, issueID, userID int64, lock bool) (*triage.Issue, IssueAccess, error) {
+	var acc IssueAccess
+	change := lock && q.tx != nil
 	query := issueForUser
+	if change {
+		query = issueForChange
+	}
 	if lock && q.engine == Postgres {
 		query += ` FOR UPDATE OF i`
 	}
-	var acc IssueAccess
 	st, err := q.prepared(ctx, query)
 	if err != nil {
 		return nil, acc, err
 	}
 	var extra scanExtra
-	i, err := scanIssue(extra.wrap(st.QueryRowContext(ctx, issueID, userID), &acc.Member, &acc.Project))
-	return i, acc, translate(err, "issue")
+	var m issueMessages
+	var slackN int64
+	var first slackMessageKey
+	dest := []any{&acc.Member, &acc.Project}
+	if change {
+		dest = append(dest, &m.alerts, &slackN, &first.integrationID, &first.channelID, &first.ts)
+	}
+	i, err := scanIssue(extra.wrap(st.QueryRowContext(ctx, issueID, userID), dest...))
+	if err != nil {
+		return nil, acc, translate(err, "issue")
+	}
+	if change {
+		m.issueID = issueID
+		if slackN > 0 {
+			m.slack = append(m.slack, first)
+		}
+		if slackN > 1 { // another one, whatever it is: no key matches this
+			m.slack = append(m.slack, slackMessageKey{integrationID: -1})
+		}
+		q.msgs = &m
+	}
+	return i, acc, nil
 }
