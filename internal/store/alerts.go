@@ -54,7 +54,7 @@ func alertRuleCols(alias string) string {
 	@created_at, @updated_at`, "@", alias)
 }
 
-func scanAlertRule(row interface{ Scan(...any) error }) (*AlertRule, error) {
+func scanAlertRule(row rowScanner) (*AlertRule, error) {
 	var r AlertRule
 	var changed, created, updated int64
 	err := row.Scan(&r.ID, &r.ProjectID, &r.Name, &r.Conditions, &r.IntegrationID, &r.ChannelID, &r.ChannelName,
@@ -149,19 +149,7 @@ func (q *Queries) AlertRulesForOrg(ctx context.Context, orgID int64) ([]*AlertRu
 
 func (q *Queries) alertRules(ctx context.Context, query string, args ...any) ([]*AlertRule, error) {
 	rows, err := q.q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list alert rules: %w", err)
-	}
-	defer rows.Close()
-	var out []*AlertRule
-	for rows.Next() {
-		r, err := scanAlertRule(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list alert rules", scanAlertRule)
 }
 
 // SetAlertActionStatus records whether the rule's action works and why not;
@@ -262,7 +250,7 @@ type AlertNotification struct {
 const notificationCols = `n.id, COALESCE(n.rule_id, 0), n.issue_id, n.cause, n.integration_id, n.channel_id, n.status,
 	n.reason, n.message_ts, n.thread_ts, n.reserved_at, n.created_at, n.finished_at`
 
-func scanNotification(row interface{ Scan(...any) error }) (*AlertNotification, error) {
+func scanNotification(row rowScanner) (*AlertNotification, error) {
 	var n AlertNotification
 	var reserved, created, finished int64
 	err := row.Scan(&n.ID, &n.RuleID, &n.IssueID, &n.Cause, &n.IntegrationID, &n.ChannelID, &n.Status, &n.Reason,

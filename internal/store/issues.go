@@ -17,7 +17,7 @@ const issueSelect = `SELECT i.id, i.project_id, p.org_id, p.slug, o.slug, i.shor
 	FROM issues i JOIN projects p ON p.id = i.project_id JOIN organizations o ON o.id = p.org_id
 	LEFT JOIN users au ON au.id = i.assignee_user_id LEFT JOIN teams at ON at.id = i.assignee_team_id`
 
-func scanIssue(row interface{ Scan(...any) error }) (*triage.Issue, error) {
+func scanIssue(row rowScanner) (*triage.Issue, error) {
 	var i triage.Issue
 	var status, details, auName, auEmail, atSlug string
 	var auID, atID *int64
@@ -108,19 +108,7 @@ func (q *Queries) Issues(ctx context.Context, f IssueFilter) ([]*triage.Issue, e
 	query := issueSelect + " WHERE " + strings.Join(where, " AND ") +
 		fmt.Sprintf(" ORDER BY i.last_seen DESC, i.id DESC LIMIT $%d OFFSET $%d", len(args)-1, len(args))
 	rows, err := q.q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list issues: %w", err)
-	}
-	defer rows.Close()
-	var out []*triage.Issue
-	for rows.Next() {
-		i, err := scanIssue(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, i)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list issues", scanIssue)
 }
 
 // SetIssueStatus writes an issue's status, its details and the count an

@@ -33,7 +33,7 @@ func (q *Queries) CreateOrganization(ctx context.Context, slug, name string, own
 	return q.OrganizationByID(ctx, id)
 }
 
-func scanOrg(row interface{ Scan(...any) error }) (*triage.Organization, error) {
+func scanOrg(row rowScanner) (*triage.Organization, error) {
 	var o triage.Organization
 	var created int64
 	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &created); err != nil {
@@ -60,19 +60,7 @@ func (q *Queries) OrganizationsForUser(ctx context.Context, userID int64) ([]*tr
 	rows, err := q.q.QueryContext(ctx,
 		`SELECT o.id, o.slug, o.name, o.created_at FROM organizations o
 		 JOIN members m ON m.org_id = o.id WHERE m.user_id = $1 ORDER BY o.slug`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("list organizations: %w", err)
-	}
-	defer rows.Close()
-	var out []*triage.Organization
-	for rows.Next() {
-		o, err := scanOrg(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list organizations", scanOrg)
 }
 
 // AddMember adds the user to the organization; ECONFLICT if already a member.
@@ -99,7 +87,7 @@ func (q *Queries) Member(ctx context.Context, orgID, userID int64) (*triage.Memb
 	return m, translate(err, "membership")
 }
 
-func scanMember(row interface{ Scan(...any) error }) (*triage.Member, error) {
+func scanMember(row rowScanner) (*triage.Member, error) {
 	var m triage.Member
 	var role string
 	var created int64
@@ -116,19 +104,7 @@ func (q *Queries) Members(ctx context.Context, orgID int64) ([]*triage.Member, e
 	rows, err := q.q.QueryContext(ctx,
 		`SELECT m.id, m.org_id, m.role, `+userCols+` FROM members m JOIN users u ON u.id = m.user_id
 		 WHERE m.org_id = $1 ORDER BY u.email`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("list members: %w", err)
-	}
-	defer rows.Close()
-	var out []*triage.Member
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list members", scanMember)
 }
 
 // RemoveMember removes the user from the organization and its teams. It
@@ -272,17 +248,5 @@ func (q *Queries) UsersWithProjectAccess(ctx context.Context, projectID int64) (
 		return nil, err
 	}
 	rows, err := st.QueryContext(ctx, projectID)
-	if err != nil {
-		return nil, fmt.Errorf("list users with access: %w", err)
-	}
-	defer rows.Close()
-	var out []*triage.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list users with access", scanUser)
 }

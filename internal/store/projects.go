@@ -12,7 +12,7 @@ import (
 
 const projectCols = `p.id, p.org_id, p.slug, p.name, p.public_key, p.created_at`
 
-func scanProject(row interface{ Scan(...any) error }) (*triage.Project, error) {
+func scanProject(row rowScanner) (*triage.Project, error) {
 	var p triage.Project
 	var created int64
 	if err := row.Scan(&p.ID, &p.OrgID, &p.Slug, &p.Name, &p.PublicKey, &created); err != nil {
@@ -74,19 +74,7 @@ func (q *Queries) ProjectBySlug(ctx context.Context, orgID int64, slug string) (
 // Projects lists an organization's projects by slug.
 func (q *Queries) Projects(ctx context.Context, orgID int64) ([]*triage.Project, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT `+projectCols+` FROM projects p WHERE p.org_id = $1 ORDER BY p.slug`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("list projects: %w", err)
-	}
-	defer rows.Close()
-	var out []*triage.Project
-	for rows.Next() {
-		p, err := scanProject(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list projects", scanProject)
 }
 
 // Release is one release version seen in a project's events.

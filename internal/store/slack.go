@@ -54,7 +54,7 @@ const integrationCols = `i.id, i.provider, i.external_id, i.name, i.domain_name,
 	i.app_id, i.scopes, i.install_type, i.access_token_enc, i.refresh_token_enc, i.token_expires_at,
 	i.status, i.status_reason, i.created_at, i.updated_at`
 
-func scanIntegration(row interface{ Scan(...any) error }) (*Integration, error) {
+func scanIntegration(row rowScanner) (*Integration, error) {
 	var in Integration
 	var expires, created, updated int64
 	err := row.Scan(&in.ID, &in.Provider, &in.ExternalID, &in.Name, &in.DomainName, &in.Icon, &in.BotUserID,
@@ -125,19 +125,7 @@ func (q *Queries) IntegrationsForOrg(ctx context.Context, orgID int64) ([]*Integ
 	rows, err := q.q.QueryContext(ctx, `SELECT `+integrationCols+` FROM integrations i
 		JOIN organization_integrations oi ON oi.integration_id = i.id
 		WHERE oi.org_id = $1 ORDER BY i.name, i.id`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("list integrations: %w", err)
-	}
-	defer rows.Close()
-	var out []*Integration
-	for rows.Next() {
-		in, err := scanIntegration(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, in)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list integrations", scanIntegration)
 }
 
 // AttachIntegration attaches a workspace to an organization; attaching
@@ -182,19 +170,7 @@ func (q *Queries) OrganizationsForIntegration(ctx context.Context, integrationID
 	rows, err := q.q.QueryContext(ctx, `SELECT o.id, o.slug, o.name, o.created_at FROM organizations o
 		JOIN organization_integrations oi ON oi.org_id = o.id
 		WHERE oi.integration_id = $1 ORDER BY o.slug`, integrationID)
-	if err != nil {
-		return nil, fmt.Errorf("list organizations of integration %d: %w", integrationID, err)
-	}
-	defer rows.Close()
-	var out []*triage.Organization
-	for rows.Next() {
-		o, err := scanOrg(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return collect(rows, err, fmt.Sprintf("list organizations of integration %d", integrationID), scanOrg)
 }
 
 // UpdateIntegrationTokens stores a rotated token pair in one statement, but
@@ -264,7 +240,7 @@ func (q *Queries) UnlinkIdentity(ctx context.Context, integrationID int64, exter
 	return nil
 }
 
-func scanIdentity(row interface{ Scan(...any) error }) (*Identity, error) {
+func scanIdentity(row rowScanner) (*Identity, error) {
 	var id Identity
 	var created int64
 	if err := row.Scan(&id.ID, &id.IntegrationID, &id.ExternalID, &id.UserID, &created); err != nil {
@@ -286,19 +262,7 @@ func (q *Queries) IdentityByExternalID(ctx context.Context, integrationID int64,
 func (q *Queries) IdentitiesForUser(ctx context.Context, userID int64) ([]*Identity, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT id, integration_id, external_id, user_id, created_at
 		FROM identities WHERE user_id = $1 ORDER BY created_at, id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("list identities: %w", err)
-	}
-	defer rows.Close()
-	var out []*Identity
-	for rows.Next() {
-		id, err := scanIdentity(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list identities", scanIdentity)
 }
 
 // CreateOAuthState remembers an install's state (by its hash) for the user
@@ -343,17 +307,5 @@ func (q *Queries) DeleteOAuthStatesBefore(ctx context.Context, t time.Time) (int
 func (q *Queries) IntegrationsDueForRefresh(ctx context.Context, t time.Time) ([]int64, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT id FROM integrations WHERE status = 'active'
 		AND refresh_token_enc <> '' AND token_expires_at <> 0 AND token_expires_at < $1 ORDER BY id`, micros(t))
-	if err != nil {
-		return nil, fmt.Errorf("list integrations due for refresh: %w", err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list integrations due for refresh", scanID)
 }

@@ -151,11 +151,11 @@ func (q *Queries) SlackActionTarget(ctx context.Context, teamID, slackUser strin
 // scanExtra appends destinations after the ones a scan function passes,
 // so that a row holding more columns reuses that function.
 type scanExtra struct {
-	row  interface{ Scan(...any) error }
+	row  rowScanner
 	more []any
 }
 
-func (e *scanExtra) wrap(row interface{ Scan(...any) error }, more ...any) *scanExtra {
+func (e *scanExtra) wrap(row rowScanner, more ...any) *scanExtra {
 	e.row, e.more = row, more
 	return e
 }

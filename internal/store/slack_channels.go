@@ -145,17 +145,5 @@ func (q *Queries) SaveChannelSync(ctx context.Context, s *ChannelSync) error {
 // ActiveIntegrationIDs lists the workspaces whose tokens may be used.
 func (q *Queries) ActiveIntegrationIDs(ctx context.Context) ([]int64, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT id FROM integrations WHERE status = 'active' ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list active integrations: %w", err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list active integrations", scanID)
 }

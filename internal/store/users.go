@@ -12,7 +12,7 @@ import (
 
 const userCols = `u.id, u.email, u.name, u.is_superuser, u.created_at`
 
-func scanUser(row interface{ Scan(...any) error }) (*triage.User, error) {
+func scanUser(row rowScanner) (*triage.User, error) {
 	var u triage.User
 	var created int64
 	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.IsSuperuser, &created); err != nil {
