@@ -310,6 +310,10 @@ type group struct {
 	events  []*ingest.Event
 	issueID int64
 	created bool
+	// fresh are the events stored for the first time (a resent event id
+	// counts once), newest the latest of them.
+	fresh  []*ingest.Event
+	newest *ingest.Event
 }
 
 // jobWants is which optional jobs a project's alert rules use.
@@ -368,27 +372,22 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 	if err != nil {
 		return nil, err
 	}
-	wantEvents, wantCreated := wants.events, wants.created
 	// Count every issue's new events in one statement, then decide each
 	// issue's transition from the state that statement returned.
-	fresh := make(map[*group][]*ingest.Event, len(hashes))
 	var counts []store.IssueCount
 	for _, h := range hashes {
 		g := groups[h]
 		for _, e := range g.events {
 			if inserted[e.EventID] { // a resent event id counts once
-				fresh[g] = append(fresh[g], e)
+				g.fresh = append(g.fresh, e)
 				inserted[e.EventID] = false
-			}
-		}
-		if f := fresh[g]; len(f) > 0 {
-			newest := f[0]
-			for _, e := range f[1:] {
-				if e.Timestamp.After(newest.Timestamp) {
-					newest = e
+				if g.newest == nil || e.Timestamp.After(g.newest.Timestamp) {
+					g.newest = e
 				}
 			}
-			counts = append(counts, store.IssueCount{IssueID: g.issueID, N: int64(len(f)), LastSeen: newest.Timestamp, Level: f[len(f)-1].Level})
+		}
+		if len(g.fresh) > 0 {
+			counts = append(counts, store.IssueCount{IssueID: g.issueID, N: int64(len(g.fresh)), LastSeen: g.newest.Timestamp, Level: g.fresh[len(g.fresh)-1].Level})
 		}
 	}
 	if len(counts) == 0 {
@@ -401,14 +400,14 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 	var out []river.InsertManyParams
 	for _, h := range hashes {
 		g := groups[h]
-		if len(fresh[g]) == 0 {
+		if len(g.fresh) == 0 {
 			continue
 		}
 		issue := states[g.issueID]
 		if issue == nil {
 			return nil, fmt.Errorf("issue %d vanished while counting its events", g.issueID)
 		}
-		js, err := w.transition(ctx, tx, g, fresh[g], issue, wantEvents, wantCreated)
+		js, err := w.transition(ctx, tx, g, issue, wants)
 		if err != nil {
 			return nil, err
 		}
@@ -467,15 +466,10 @@ func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, l *lane, projec
 // transition publishes what a group's new events mean for its issue, whose
 // state (before counting them) is issue: a new issue, a regression, an
 // ignore that ended, events for rules that look at every event.
-func (w *Writer) transition(ctx context.Context, tx *store.Tx, g *group, fresh []*ingest.Event, issue *store.IssueState, wantEvents, wantCreated bool) ([]river.InsertManyParams, error) {
-	newest := fresh[0]
-	for _, e := range fresh[1:] {
-		if e.Timestamp.After(newest.Timestamp) {
-			newest = e
-		}
-	}
+func (w *Writer) transition(ctx context.Context, tx *store.Tx, g *group, issue *store.IssueState, wants jobWants) ([]river.InsertManyParams, error) {
+	fresh, newest := g.fresh, g.newest
 	var out []river.InsertManyParams
-	if g.created && wantCreated {
+	if g.created && wants.created {
 		out = append(out, river.InsertManyParams{Args: jobs.IssueCreated{IssueID: g.issueID, EventID: g.events[0].EventID}})
 	}
 	switch issue.Status {
@@ -513,7 +507,7 @@ func (w *Writer) transition(ctx context.Context, tx *store.Tx, g *group, fresh [
 				Reason: reason, Until: d.IgnoreUntil, Minutes: d.IgnoreMinutes, Count: d.IgnoreCount}})
 		}
 	}
-	if wantEvents {
+	if wants.events {
 		out = append(out, river.InsertManyParams{Args: jobs.EventReceived{IssueID: g.issueID, EventID: newest.EventID, Count: int64(len(fresh))}})
 	}
 	return out, nil
