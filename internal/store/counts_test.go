@@ -37,7 +37,7 @@ func TestCountIssuesEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		a, b, c := issues[0].ID, issues[1].ID, issues[2].ID
-		if _, err := s.CountIssueEvents(ctx, a, 5, now, ""); err != nil {
+		if _, err := s.CountIssuesEvents(ctx, []store.IssueCount{{IssueID: a, N: 5, LastSeen: now}}); err != nil {
 			t.Fatal(err)
 		}
 		var states map[int64]*store.IssueState

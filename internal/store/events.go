@@ -143,18 +143,6 @@ func (q *Queries) InsertEvent(ctx context.Context, e StoredEvent) (bool, error) 
 	return n == 1, err
 }
 
-// IssueIDByHash returns the id of the project's issue with that grouping
-// hash; ENOTFOUND when the group is new.
-func (q *Queries) IssueIDByHash(ctx context.Context, projectID int64, hash string) (int64, error) {
-	st, err := q.prepared(ctx, `SELECT id FROM issues WHERE project_id = $1 AND group_hash = $2`)
-	if err != nil {
-		return 0, err
-	}
-	var id int64
-	err = st.QueryRowContext(ctx, projectID, hash).Scan(&id)
-	return id, translate(err, "issue")
-}
-
 // IssueState is what ingestion needs to decide a transition.
 type IssueState struct {
 	ProjectID     int64
@@ -162,29 +150,6 @@ type IssueState struct {
 	StatusDetails triage.StatusDetails
 	TimesSeen     int64
 	IgnoreBase    int64
-}
-
-// CountIssueEvents adds n events to an issue's counters and returns its
-// state, with TimesSeen as it was before: one statement, which also locks
-// the row until the transaction ends.
-func (q *Queries) CountIssueEvents(ctx context.Context, id, n int64, lastSeen time.Time, level string) (*IssueState, error) {
-	st, err := q.prepared(ctx, `UPDATE issues SET times_seen = times_seen + $1,
-		 last_seen = CASE WHEN last_seen < $2 THEN $2 ELSE last_seen END,
-		 level = CASE WHEN $3 = '' THEN level ELSE $3 END WHERE id = $4
-		 RETURNING project_id, status, status_details, times_seen - $1, ignore_base`)
-	if err != nil {
-		return nil, err
-	}
-	var s IssueState
-	var status, details string
-	if err := st.QueryRowContext(ctx, n, micros(lastSeen), level, id).Scan(&s.ProjectID, &status, &details, &s.TimesSeen, &s.IgnoreBase); err != nil {
-		return nil, translate(err, "issue")
-	}
-	s.Status = triage.Status(status)
-	if err := json.Unmarshal([]byte(details), &s.StatusDetails); err != nil {
-		return nil, fmt.Errorf("decode status details of issue %d: %w", id, err)
-	}
-	return &s, nil
 }
 
 // IssueCount is n more events of an issue, the newest seen at LastSeen;
@@ -196,8 +161,10 @@ type IssueCount struct {
 	Level    string
 }
 
-// CountIssuesEvents is CountIssueEvents for many issues in one statement
-// (a batch of events touches many issues; one round trip each was most of
+// CountIssuesEvents adds events to issues' counters and returns each
+// issue's state by id, with TimesSeen as it was before, in one statement
+// that also locks the rows until the transaction ends (a batch of events
+// touches many issues; one round trip each was most of
 // a batch's time on PostgreSQL). It returns each issue's state by id.
 func (q *Queries) CountIssuesEvents(ctx context.Context, counts []IssueCount) (map[int64]*IssueState, error) {
 	out := make(map[int64]*IssueState, len(counts))

@@ -52,17 +52,6 @@ func (q *Queries) IssueByID(ctx context.Context, id int64) (*triage.Issue, error
 	return i, translate(err, "issue")
 }
 
-// LockIssue reads the issue and, on PostgreSQL, locks its row until the
-// transaction ends, so concurrent changes to one issue run one after another.
-func (q *Queries) LockIssue(ctx context.Context, id int64) (*triage.Issue, error) {
-	query := issueSelect + ` WHERE i.id = $1`
-	if q.engine == Postgres {
-		query += ` FOR UPDATE OF i`
-	}
-	i, err := scanIssue(q.q.QueryRowContext(ctx, query, id))
-	return i, translate(err, "issue")
-}
-
 // IssueFilter selects issues for a list.
 type IssueFilter struct {
 	OrgID      int64
@@ -310,7 +299,8 @@ var issueForChange = strings.Replace(issueForUser, "\n\tFROM issues i ",
 	FROM issues i `, 1)
 
 // IssueForUser reads an issue with userID's access to it, in one query; with
-// lock, it locks the issue's row as LockIssue does. ENOTFOUND when there is
+// lock, it locks the issue's row (on PostgreSQL; SQLite's write
+// transactions hold the whole database) until the transaction ends. ENOTFOUND when there is
 // no such issue. In a transaction with lock, the same query answers the
 // change hooks' question about the issue's messages (messagesOf), which
 // is one round trip less while the row is locked.

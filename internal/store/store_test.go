@@ -164,7 +164,7 @@ func TestIssuesShortIDsAndCounts(t *testing.T) {
 		if !issue.FirstSeen.Equal(now) || issue.OrgSlug != "acme" || issue.Status != triage.StatusUnresolved {
 			t.Errorf("issue = %+v", issue)
 		}
-		if _, err := s.CountIssueEvents(ctx, issue.ID, 3, now.Add(time.Hour), "fatal"); err != nil {
+		if _, err := s.CountIssuesEvents(ctx, []store.IssueCount{{IssueID: issue.ID, N: 3, LastSeen: now.Add(time.Hour), Level: "fatal"}}); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := s.IssueByID(ctx, issue.ID)

@@ -173,7 +173,7 @@ func (b *bundle) newIssue(projectID int64, hash, title string, seen time.Time) *
 		if err != nil {
 			return err
 		}
-		_, err = tx.CountIssueEvents(context.Background(), i.ID, 3, seen, "error")
+		_, err = tx.CountIssuesEvents(context.Background(), []store.IssueCount{{IssueID: i.ID, N: 3, LastSeen: seen, Level: "error"}})
 		return err
 	})
 	if err != nil {
