@@ -240,3 +240,14 @@ type APIToken struct {
 	Name      string
 	CreatedAt time.Time
 }
+
+// IssueFilter selects issues for a list.
+type IssueFilter struct {
+	OrgID      int64
+	ProjectIDs []int64 // empty: every project of the organization
+	// UserID, when set, limits the list to projects the user can access.
+	UserID int64
+	Status Status // "" for any
+	Limit  int
+	Offset int
+}

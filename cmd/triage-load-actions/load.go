@@ -303,7 +303,7 @@ func Setup(ctx context.Context, c SetupConfig) ([]int64, error) {
 	err = s.InTx(ctx, func(tx *store.Tx) error {
 		in, err := tx.IntegrationByTeam(ctx, c.Team)
 		if triage.ErrorCode(err) == triage.ENOTFOUND {
-			in, err = tx.UpsertIntegration(ctx, &store.Integration{ExternalID: c.Team, Name: "Load test workspace",
+			in, err = tx.UpsertIntegration(ctx, &triage.Integration{ExternalID: c.Team, Name: "Load test workspace",
 				InstallType: "v2", AccessTokenEnc: "unused-by-the-load-test"})
 		}
 		if err != nil {

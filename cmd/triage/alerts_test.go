@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"triage"
 
 	"github.com/getsentry/sentry-go"
 
@@ -103,7 +104,7 @@ func prepareAlerts(t *testing.T, engine store.Engine) (*alertWorld, env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := s.UpsertIntegration(ctx, &store.Integration{ExternalID: "T1", Name: "Acme Slack", DomainName: "acme.slack.com",
+	in, err := s.UpsertIntegration(ctx, &triage.Integration{ExternalID: "T1", Name: "Acme Slack", DomainName: "acme.slack.com",
 		BotUserID: "U1BOT", InstallType: "v2", AccessTokenEnc: enc, Scopes: strings.Join(slackfake.DefaultBotScopes(), ",")})
 	if err != nil {
 		t.Fatal(err)

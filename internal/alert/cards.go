@@ -269,11 +269,11 @@ func (s *Service) threadOf(ctx context.Context, notificationID int64) (string, e
 		return "", err
 	}
 	switch {
-	case n.Status == store.NotificationDelivered && n.ThreadTS != "":
+	case n.Status == triage.NotificationDelivered && n.ThreadTS != "":
 		return n.ThreadTS, nil
-	case n.Status == store.NotificationDelivered:
+	case n.Status == triage.NotificationDelivered:
 		return n.MessageTS, nil
-	case n.Status == store.NotificationPending && s.now().Sub(n.CreatedAt) < 10*time.Minute:
+	case n.Status == triage.NotificationPending && s.now().Sub(n.CreatedAt) < 10*time.Minute:
 		return "", river.JobSnooze(2 * time.Second)
 	}
 	return "", nil

@@ -16,7 +16,7 @@ import (
 // ChannelList is a workspace's channels as cached, and how fresh the
 // cache is.
 type ChannelList struct {
-	Channels []store.SlackChannel
+	Channels []triage.SlackChannel
 	// Syncing: a listing is under way (or was just queued).
 	Syncing  bool
 	SyncedAt time.Time // the end of the last full listing; zero if none
@@ -138,9 +138,9 @@ func (w *channelSyncWorker) Work(ctx context.Context, job *river.Job[ChannelSync
 		}
 		return err
 	}
-	rows := make([]store.SlackChannel, 0, len(chans))
+	rows := make([]triage.SlackChannel, 0, len(chans))
 	for _, c := range chans {
-		rows = append(rows, store.SlackChannel{IntegrationID: id, ID: c.ID, Name: c.Name, IsPrivate: c.IsPrivate,
+		rows = append(rows, triage.SlackChannel{IntegrationID: id, ID: c.ID, Name: c.Name, IsPrivate: c.IsPrivate,
 			IsArchived: c.IsArchived, IsMember: c.IsMember})
 	}
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
@@ -186,11 +186,11 @@ func (s *Service) checkChannel(ctx context.Context, org *triage.Organization, in
 	if err != nil {
 		return Channel{}, err
 	}
-	if in.Status != store.IntegrationActive {
+	if in.Status != triage.IntegrationActive {
 		return Channel{}, invalid(fInteg, "the Slack workspace %s is %s: reinstall Triage in it first", in.Name, strings.ReplaceAll(in.Status, "_", " "))
 	}
 	channel = strings.TrimSpace(channel)
-	var cached *store.SlackChannel
+	var cached *triage.SlackChannel
 	id := channel
 	if !channelIDPattern.MatchString(channel) {
 		name := strings.TrimPrefix(channel, "#")
@@ -220,7 +220,7 @@ func (s *Service) checkChannel(ctx context.Context, org *triage.Organization, in
 		return Channel{}, invalid(fChan, "#%s is private and the bot is not in it: type /invite @%s in #%s, then save again",
 			ch.Name, s.botName(ctx, integrationID), ch.Name)
 	}
-	if err := s.store.UpsertSlackChannel(ctx, store.SlackChannel{IntegrationID: integrationID, ID: ch.ID, Name: ch.Name,
+	if err := s.store.UpsertSlackChannel(ctx, triage.SlackChannel{IntegrationID: integrationID, ID: ch.ID, Name: ch.Name,
 		IsPrivate: ch.IsPrivate, IsArchived: ch.IsArchived, IsMember: ch.IsMember}); err != nil {
 		return Channel{}, err
 	}
@@ -229,7 +229,7 @@ func (s *Service) checkChannel(ctx context.Context, org *triage.Organization, in
 
 // unknownName explains a channel name missing from the workspace's list,
 // and has the list fetched when it never was.
-func (s *Service) unknownName(ctx context.Context, in *store.Integration, name string) error {
+func (s *Service) unknownName(ctx context.Context, in *triage.Integration, name string) error {
 	bot := s.botName(ctx, in.ID)
 	st, err := s.store.ChannelSyncState(ctx, in.ID)
 	if err != nil {
@@ -249,7 +249,7 @@ func (s *Service) unknownName(ctx context.Context, in *store.Integration, name s
 // channelCheckFailed turns a failed conversations.info into a precise
 // answer. When Slack is only slow or rate limited, a channel already in
 // the list is accepted as listed: saving a rule never waits on Slack.
-func (s *Service) channelCheckFailed(ctx context.Context, in *store.Integration, id string, cached *store.SlackChannel, err error) (Channel, error) {
+func (s *Service) channelCheckFailed(ctx context.Context, in *triage.Integration, id string, cached *triage.SlackChannel, err error) (Channel, error) {
 	const fInteg, fChan = "action.integrationId", "action.channel"
 	reason, permanent := s.slack.PermanentReason(err)
 	switch {

@@ -53,11 +53,11 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 		return err
 	}
 	n, rule := d.Notification, d.Rule
-	if n.Status != store.NotificationPending {
+	if n.Status != triage.NotificationPending {
 		return nil // delivered (or given up) by an earlier run
 	}
 	if rule == nil {
-		_, err := s.store.FinishNotification(ctx, n.ID, store.NotificationCancelled, "rule_deleted", "", "")
+		_, err := s.store.FinishNotification(ctx, n.ID, triage.NotificationCancelled, "rule_deleted", "", "")
 		s.metrics.result(resultCancelled)
 		return err
 	}
@@ -141,7 +141,7 @@ func (s *Service) refreshIfChanged(ctx context.Context, issueID, seen int64) err
 
 // failed handles an error that is not a rate limit: a permanent one, or
 // the last attempt, stops the notification; any other is retried.
-func (s *Service) failed(ctx context.Context, job *river.Job[NotifyArgs], n *store.AlertNotification, rule *store.AlertRule, err error) error {
+func (s *Service) failed(ctx context.Context, job *river.Job[NotifyArgs], n *triage.AlertNotification, rule *triage.AlertRule, err error) error {
 	if reason, ok := s.slack.PermanentReason(err); ok {
 		return s.fail(ctx, n, rule, reason, err)
 	}
@@ -156,23 +156,23 @@ func (s *Service) failed(ctx context.Context, job *river.Job[NotifyArgs], n *sto
 // delivered records the message, in the ledger and (a card) among the
 // Slack messages to keep up to date, in one commit, and marks the rule's
 // action ok again.
-func (s *Service) delivered(ctx context.Context, n *store.AlertNotification, rule *store.AlertRule, ts, threadTS string) error {
+func (s *Service) delivered(ctx context.Context, n *triage.AlertNotification, rule *triage.AlertRule, ts, threadTS string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.FinishNotification(ctx, n.ID, store.NotificationDelivered, "", ts, threadTS); err != nil {
+		if _, err := tx.FinishNotification(ctx, n.ID, triage.NotificationDelivered, "", ts, threadTS); err != nil {
 			return err
 		}
 		if threadTS == "" {
 			// A card: remembered for the Slack integration, which rebuilds
 			// it when the issue changes.
-			if err := tx.RememberSlackMessage(ctx, &store.SlackMessage{IssueID: n.IssueID, IntegrationID: n.IntegrationID,
-				ChannelID: n.ChannelID, TS: ts, Kind: store.SlackMessageCard}); err != nil {
+			if err := tx.RememberSlackMessage(ctx, &triage.SlackMessage{IssueID: n.IssueID, IntegrationID: n.IntegrationID,
+				ChannelID: n.ChannelID, TS: ts, Kind: triage.SlackMessageCard}); err != nil {
 				return err
 			}
 		}
-		if rule.ActionStatus != store.ActionOK {
-			if _, err := tx.SetAlertActionStatus(ctx, rule.ID, store.ActionOK, ""); err != nil {
+		if rule.ActionStatus != triage.AlertActionOK {
+			if _, err := tx.SetAlertActionStatus(ctx, rule.ID, triage.AlertActionOK, ""); err != nil {
 				return err
 			}
 		}
@@ -193,16 +193,16 @@ func (s *Service) delivered(ctx context.Context, n *store.AlertNotification, rul
 // notification and on the rule (broken), logs and counts it. Nothing is
 // dropped without a trace. (A dead token also marks the workspace for a
 // reinstall: the Slack integration does that where it sees the error.)
-func (s *Service) fail(ctx context.Context, n *store.AlertNotification, rule *store.AlertRule, reason string, cause error) error {
+func (s *Service) fail(ctx context.Context, n *triage.AlertNotification, rule *triage.AlertRule, reason string, cause error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	changed := false
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.FinishNotification(ctx, n.ID, store.NotificationFailed, reason, "", ""); err != nil {
+		if _, err := tx.FinishNotification(ctx, n.ID, triage.NotificationFailed, reason, "", ""); err != nil {
 			return err
 		}
 		var err error
-		if changed, err = tx.SetAlertActionStatus(ctx, rule.ID, store.ActionBroken, reason); err != nil {
+		if changed, err = tx.SetAlertActionStatus(ctx, rule.ID, triage.AlertActionBroken, reason); err != nil {
 			return err
 		}
 		return nil
@@ -223,7 +223,7 @@ func (s *Service) fail(ctx context.Context, n *store.AlertNotification, rule *st
 
 // repeatText is the thread reply for an alert about an issue that already
 // has a card in the channel.
-func (s *Service) repeatText(ctx context.Context, rule *store.AlertRule, n *store.AlertNotification) (string, error) {
+func (s *Service) repeatText(ctx context.Context, rule *triage.AlertRule, n *triage.AlertNotification) (string, error) {
 	issue, err := s.store.IssueByID(ctx, n.IssueID)
 	if err != nil {
 		return "", err

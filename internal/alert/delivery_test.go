@@ -43,7 +43,7 @@ func TestPermanentFailuresAreReported(t *testing.T) {
 			w.fake.UpdateChannel("C4", func(c *slackfake.Channel) { c.IsArchived = true })
 			w.send("payment", "error", "", "")
 			w.waitFor("both failures", func() bool {
-				return w.notifications(private.ID)[store.NotificationFailed] == 1 && w.notifications(archived.ID)[store.NotificationFailed] == 1
+				return w.notifications(private.ID)[triage.NotificationFailed] == 1 && w.notifications(archived.ID)[triage.NotificationFailed] == 1
 			})
 			for _, c := range []struct {
 				rule   *alert.Rule
@@ -57,7 +57,7 @@ func TestPermanentFailuresAreReported(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got.Status != store.ActionBroken || got.Reason != c.reason || !strings.Contains(got.Hint, c.hint) {
+				if got.Status != triage.AlertActionBroken || got.Reason != c.reason || !strings.Contains(got.Hint, c.hint) {
 					t.Errorf("rule %q: %s %s %q; want broken %s with a hint about %q", got.Name, got.Status, got.Reason, got.Hint, c.reason, c.hint)
 				}
 				if v := w.metric("triage_alert_delivery_failures_total", "reason", c.reason); v != 1 {
@@ -76,7 +76,7 @@ func TestPermanentFailuresAreReported(t *testing.T) {
 			}
 			w.send("payment", "error", "", "")
 			w.waitFor("the healed delivery", func() bool { return len(w.messages("C1")) == 1 })
-			w.waitFor("the rule marked ok", func() bool { st, _ := w.ruleStatus(private.ID); return st == store.ActionOK })
+			w.waitFor("the rule marked ok", func() bool { st, _ := w.ruleStatus(private.ID); return st == triage.AlertActionOK })
 
 			// Over the free plan's message limit: 429 without Retry-After.
 			w.fake.SetMessageLimitExceeded("T1", true)
@@ -107,7 +107,7 @@ func TestPermanentFailuresAreReported(t *testing.T) {
 				t.Errorf("hint %q, want a reinstall hint", got.Hint)
 			}
 			in, _ := w.s.IntegrationByID(w.ctx, w.integrationID)
-			if in.Status != store.IntegrationNeedsReinstall {
+			if in.Status != triage.IntegrationNeedsReinstall {
 				t.Errorf("workspace status %s, want needs_reinstall", in.Status)
 			}
 			// Later alerts for that workspace fail at once, recorded, with
@@ -121,11 +121,11 @@ func TestPermanentFailuresAreReported(t *testing.T) {
 			// revoked alert: wait for the last alert itself to be settled
 			// (failed, not left pending).
 			w.waitFor("every notification settled", func() bool {
-				return w.notifications(private.ID)[store.NotificationPending] == 0 &&
+				return w.notifications(private.ID)[triage.NotificationPending] == 0 &&
 					w.metric("triage_alert_notifications_total", "result", "failed") >= 5
 			})
 			counts := w.notifications(private.ID)
-			if counts[store.NotificationPending] != 0 {
+			if counts[triage.NotificationPending] != 0 {
 				t.Errorf("notifications left pending: %v", counts)
 			}
 			if v := w.metric("triage_alert_notifications_total", "result", "failed"); v < 5 {
@@ -184,7 +184,7 @@ func TestThrottle(t *testing.T) {
 			w.send("other", "error", "", "") // another issue is not throttled by the first
 			w.waitFor("the other issue's card", func() bool { return len(w.messages("C1")) == 2 })
 			time.Sleep(500 * time.Millisecond)
-			if n := w.notifications(r.ID)[store.NotificationDelivered]; n != 2 {
+			if n := w.notifications(r.ID)[triage.NotificationDelivered]; n != 2 {
 				t.Fatalf("%d notifications, want 2 (one per issue)", n)
 			}
 			// 31 minutes later.

@@ -73,10 +73,10 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 		if err != nil {
 			return err
 		}
-		var ns []*store.AlertNotification
+		var ns []*triage.AlertNotification
 		for _, r := range matched {
 			if fired[r.ID] {
-				ns = append(ns, &store.AlertNotification{RuleID: r.ID, IssueID: issue.ID, Cause: cause,
+				ns = append(ns, &triage.AlertNotification{RuleID: r.ID, IssueID: issue.ID, Cause: cause,
 					IntegrationID: r.IntegrationID, ChannelID: r.ChannelID})
 			}
 		}
@@ -110,12 +110,12 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 }
 
 // match returns the rules whose conditions all hold.
-func (s *Service) match(ctx context.Context, trig Trigger, issue *triage.Issue, eventID string, rules []*store.AlertRule) ([]*store.AlertRule, error) {
+func (s *Service) match(ctx context.Context, trig Trigger, issue *triage.Issue, eventID string, rules []*triage.AlertRule) ([]*triage.AlertRule, error) {
 	var env *string
 	facts := Facts{Trigger: trig, Issue: issue, RecentEvents: func(window time.Duration, limit int64) (int64, error) {
 		return s.store.CountRecentEvents(ctx, issue.ID, s.now().Add(-window), limit)
 	}}
-	var out []*store.AlertRule
+	var out []*triage.AlertRule
 	for _, r := range rules {
 		c, err := decodeConditions(r.Conditions)
 		if err != nil {

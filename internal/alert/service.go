@@ -296,7 +296,7 @@ func (s *Service) CreateRule(ctx context.Context, userID int64, orgSlug, project
 	if err != nil {
 		return nil, err
 	}
-	row := &store.AlertRule{ProjectID: p.ID, ThrottleMinutes: DefaultThrottle, Thread: true, CreatedBy: userID,
+	row := &triage.AlertRule{ProjectID: p.ID, ThrottleMinutes: DefaultThrottle, Thread: true, CreatedBy: userID,
 		Conditions: encodeConditions(Conditions{})}
 	if in.Name == nil {
 		return nil, invalid("name", "is required")
@@ -353,7 +353,7 @@ func (s *Service) DeleteRule(ctx context.Context, userID int64, orgSlug, project
 }
 
 // apply validates in onto row.
-func (s *Service) apply(ctx context.Context, org *triage.Organization, row *store.AlertRule, in RuleInput) error {
+func (s *Service) apply(ctx context.Context, org *triage.Organization, row *triage.AlertRule, in RuleInput) error {
 	if in.Name != nil {
 		name, err := validateName(*in.Name)
 		if err != nil {
@@ -388,7 +388,7 @@ func (s *Service) apply(ctx context.Context, org *triage.Organization, row *stor
 	return nil
 }
 
-func (s *Service) views(ctx context.Context, projectSlug string, rows []*store.AlertRule) ([]*Rule, error) {
+func (s *Service) views(ctx context.Context, projectSlug string, rows []*triage.AlertRule) ([]*Rule, error) {
 	out := make([]*Rule, 0, len(rows))
 	for _, r := range rows {
 		v, err := s.view(ctx, projectSlug, r)
@@ -400,7 +400,7 @@ func (s *Service) views(ctx context.Context, projectSlug string, rows []*store.A
 	return out, nil
 }
 
-func (s *Service) view(ctx context.Context, projectSlug string, r *store.AlertRule) (*Rule, error) {
+func (s *Service) view(ctx context.Context, projectSlug string, r *triage.AlertRule) (*Rule, error) {
 	c, err := decodeConditions(r.Conditions)
 	if err != nil {
 		return nil, fmt.Errorf("decode conditions of alert rule %d: %w", r.ID, err)
@@ -414,7 +414,7 @@ func (s *Service) view(ctx context.Context, projectSlug string, r *store.AlertRu
 	} else if triage.ErrorCode(err) != triage.ENOTFOUND {
 		return nil, err
 	}
-	if v.Status == store.ActionBroken {
+	if v.Status == triage.AlertActionBroken {
 		bot := ""
 		if v.Reason == "channel_not_found" || v.Reason == "not_in_channel" {
 			// Once per process and workspace, and only for a broken rule.

@@ -117,7 +117,7 @@ func newWorld(t *testing.T, engine store.Engine, o worldOpts) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := w.s.UpsertIntegration(ctx, &store.Integration{ExternalID: "T1", Name: "Acme Slack", DomainName: "acme.slack.com",
+	in, err := w.s.UpsertIntegration(ctx, &triage.Integration{ExternalID: "T1", Name: "Acme Slack", DomainName: "acme.slack.com",
 		BotUserID: "U1BOT", InstallType: "v2", AccessTokenEnc: enc, Scopes: strings.Join(slackfake.DefaultBotScopes(), ",")})
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +220,7 @@ func (w *world) send(kind, level, env, release string) {
 // issueOf finds the issue of an event kind sent with send.
 func (w *world) issueOf(kind string) *triage.Issue {
 	w.t.Helper()
-	list, err := w.s.Issues(w.ctx, store.IssueFilter{OrgID: w.org.ID, Limit: 1000})
+	list, err := w.s.Issues(w.ctx, triage.IssueFilter{OrgID: w.org.ID, Limit: 1000})
 	if err != nil {
 		w.t.Fatal(err)
 	}

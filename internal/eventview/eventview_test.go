@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"triage"
 
 	"triage/internal/eventview"
 	"triage/internal/eventwriter"
@@ -36,7 +37,7 @@ func TestSectionShowsTheLatestEvent(t *testing.T) {
 	if err := w.Save(ctx, p.ID, []*ingest.Event{e}); err != nil {
 		t.Fatal(err)
 	}
-	issues, err := s.Issues(ctx, store.IssueFilter{OrgID: org.ID})
+	issues, err := s.Issues(ctx, triage.IssueFilter{OrgID: org.ID})
 	if err != nil || len(issues) != 1 {
 		t.Fatalf("%d issues, %v", len(issues), err)
 	}

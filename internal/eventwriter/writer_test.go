@@ -90,7 +90,7 @@ func event(t *testing.T, id int, typ, value, function string, line int, release 
 
 func (b *bundle) issues(t *testing.T) []*triage.Issue {
 	t.Helper()
-	list, err := b.s.Issues(context.Background(), store.IssueFilter{OrgID: b.project.OrgID, Limit: 100})
+	list, err := b.s.Issues(context.Background(), triage.IssueFilter{OrgID: b.project.OrgID, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func BenchmarkList(b *testing.B) {
 			ctx := context.Background()
 			b.ResetTimer()
 			for b.Loop() {
-				list, err := bb.svc.List(ctx, bb.dev.ID, store.IssueFilter{OrgID: bb.org.ID, Status: triage.StatusUnresolved, Limit: 25})
+				list, err := bb.svc.List(ctx, bb.dev.ID, triage.IssueFilter{OrgID: bb.org.ID, Status: triage.StatusUnresolved, Limit: 25})
 				if err != nil || len(list) != 25 {
 					b.Fatalf("%d issues, %v", len(list), err)
 				}

@@ -338,7 +338,7 @@ func sameAssignee(a, b *triage.Assignee) bool {
 }
 
 // List returns the issues of an organization that the user may see.
-func (s *Service) List(ctx context.Context, userID int64, f store.IssueFilter) ([]*triage.Issue, error) {
+func (s *Service) List(ctx context.Context, userID int64, f triage.IssueFilter) ([]*triage.Issue, error) {
 	if _, err := s.store.Member(ctx, f.OrgID, userID); err != nil {
 		if triage.ErrorCode(err) == triage.ENOTFOUND {
 			return nil, triage.Errorf(triage.ENOTFOUND, "organization not found")

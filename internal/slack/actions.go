@@ -63,7 +63,7 @@ var internalReply = reply{http.StatusInternalServerError, map[string]string{"det
 type action struct {
 	p      *interaction
 	req    *request
-	in     *store.Integration
+	in     *triage.Integration
 	t      *store.SlackActionTarget
 	userID int64
 }
@@ -100,7 +100,7 @@ func (i *Integration) handleAction(ctx context.Context, payload []byte) reply {
 		return rep
 	}
 	a := &action{p: p, req: req, in: in, t: t, userID: t.UserID}
-	if in.Status != store.IntegrationActive {
+	if in.Status != triage.IntegrationActive {
 		return i.refuse(ctx, a, disabledText(in), "")
 	}
 	if a.userID == 0 {
@@ -115,7 +115,7 @@ func (i *Integration) handleAction(ctx context.Context, payload []byte) reply {
 // target finds the workspace, the issue (which must belong to an
 // organization the workspace is attached to: 403 otherwise) and who the
 // Slack user is linked to, in one query: this runs on every click.
-func (i *Integration) target(ctx context.Context, teamID, slackUser string, issueID int64) (*store.Integration, *store.SlackActionTarget, reply, bool) {
+func (i *Integration) target(ctx context.Context, teamID, slackUser string, issueID int64) (*triage.Integration, *store.SlackActionTarget, reply, bool) {
 	in, t, err := i.d.Store.SlackActionTarget(ctx, teamID, slackUser, issueID)
 	if triage.ErrorCode(err) == triage.ENOTFOUND {
 		return nil, nil, forbidden("Triage is not installed in this Slack workspace"), false
@@ -284,7 +284,7 @@ func (i *Integration) unlinkOffer(ctx context.Context, a *action, why string) re
 		"<%s|Unlink your Slack identity>, then link the right account with `/triage link`.", escapeMrkdwn(why), u), "")
 }
 
-func disabledText(in *store.Integration) string {
+func disabledText(in *triage.Integration) string {
 	state := strings.ToLower(statusText[in.Status])
 	if state == "" {
 		state = in.Status
@@ -319,7 +319,7 @@ func (i *Integration) refuse(ctx context.Context, a *action, text, invalid strin
 		}
 	}
 	args := RespondArgs{IntegrationID: a.in.ID, ResponseURL: a.responseURL(), Channel: a.channel(), User: a.p.userID(), Text: text}
-	if a.in.Status != store.IntegrationActive {
+	if a.in.Status != triage.IntegrationActive {
 		args.Channel = "" // its token is no longer used: the response URL needs none
 	}
 	if args.ResponseURL == "" && args.Channel == "" {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"triage"
 
 	"github.com/riverqueue/river"
 
@@ -45,7 +46,7 @@ func BenchmarkBlockAction(b *testing.B) {
 			owner, _ := s.CreateUser(ctx, "owner@example.com", "", "h", false)
 			org, _ := s.CreateOrganization(ctx, "acme", "Acme", owner.ID)
 			p, _ := s.CreateProject(ctx, org.ID, "web", "Web")
-			in, _ := s.UpsertIntegration(ctx, &store.Integration{ExternalID: "T1", Name: "One", InstallType: "v2", AccessTokenEnc: "x"})
+			in, _ := s.UpsertIntegration(ctx, &triage.Integration{ExternalID: "T1", Name: "One", InstallType: "v2", AccessTokenEnc: "x"})
 			_ = s.AttachIntegration(ctx, org.ID, in.ID)
 			_, _ = s.LinkIdentity(ctx, in.ID, "U1", owner.ID)
 			var issueID int64

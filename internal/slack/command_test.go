@@ -174,7 +174,7 @@ func TestTokenRotation(t *testing.T) {
 			t.Fatalf("failed refresh: %v", err)
 		}
 		after, _ = s.IntegrationByID(ctx, in.ID)
-		if after.Status != store.IntegrationNeedsReinstall || !strings.Contains(after.StatusReason, "invalid_refresh_token") {
+		if after.Status != triage.IntegrationNeedsReinstall || !strings.Contains(after.StatusReason, "invalid_refresh_token") {
 			t.Errorf("after failed refresh: %s %q", after.Status, after.StatusReason)
 		}
 		html, err := b.integ.SettingsSection(ctx, b.org, b.owner, &triage.Member{Role: triage.RoleOwner})

@@ -110,15 +110,15 @@ func (i *Integration) handleEvent(ctx context.Context, body []byte, retryNum str
 	return replyOK
 }
 
-func (i *Integration) disable(ctx context.Context, tx *store.Tx, in *store.Integration, reason string) error {
+func (i *Integration) disable(ctx context.Context, tx *store.Tx, in *triage.Integration, reason string) error {
 	i.log.Warn("slack integration disabled", "integration_id", in.ID, "reason", reason)
-	return tx.SetIntegrationStatus(ctx, in.ID, store.IntegrationDisabled, reason)
+	return tx.SetIntegrationStatus(ctx, in.ID, triage.IntegrationDisabled, reason)
 }
 
 // queueUnfurl queues the unfurl of the event's links to this instance's
 // issue pages; links elsewhere never reach a job.
-func (i *Integration) queueUnfurl(ctx context.Context, tx *store.Tx, in *store.Integration, ev *callbackEvent) error {
-	if in.Status != store.IntegrationActive {
+func (i *Integration) queueUnfurl(ctx context.Context, tx *store.Tx, in *triage.Integration, ev *callbackEvent) error {
+	if in.Status != triage.IntegrationActive {
 		return nil
 	}
 	args := UnfurlArgs{IntegrationID: in.ID}
@@ -249,7 +249,7 @@ func (i *Integration) unfurl(ctx context.Context, a UnfurlArgs) error {
 		return nil // a message still in the composer cannot be updated later
 	}
 	for _, id := range order {
-		m := &store.SlackMessage{IssueID: id, IntegrationID: a.IntegrationID, ChannelID: a.Channel, TS: a.TS, Kind: store.SlackMessageUnfurl, URL: last[id]}
+		m := &triage.SlackMessage{IssueID: id, IntegrationID: a.IntegrationID, ChannelID: a.Channel, TS: a.TS, Kind: triage.SlackMessageUnfurl, URL: last[id]}
 		if err := i.d.Store.RememberSlackMessage(ctx, m); err != nil {
 			return err
 		}

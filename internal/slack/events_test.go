@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"triage"
-	"triage/internal/store"
 )
 
 // TestLinkSharedFiveLinks: of five links (the same acme issue in both
@@ -54,7 +53,7 @@ func TestLinkSharedFiveLinks(t *testing.T) {
 			t.Errorf("chat.unfurl calls = %d, want 2", n)
 		}
 		msgs, _ := w.s.SlackMessagesForIssue(w.ctx, w.issue.ID)
-		if len(msgs) != 1 || msgs[0].Kind != store.SlackMessageUnfurl || msgs[0].URL != urls[4] || msgs[0].TS != ts {
+		if len(msgs) != 1 || msgs[0].Kind != triage.SlackMessageUnfurl || msgs[0].URL != urls[4] || msgs[0].TS != ts {
 			t.Errorf("remembered = %+v", msgs)
 		}
 
@@ -110,7 +109,7 @@ func TestAppUninstalled(t *testing.T) {
 			t.Fatalf("app_uninstalled: %d", rec.Code)
 		}
 		in, _ := w.s.IntegrationByID(w.ctx, w.in.ID)
-		if in.Status != store.IntegrationDisabled || !strings.Contains(in.StatusReason, "uninstalled") {
+		if in.Status != triage.IntegrationDisabled || !strings.Contains(in.StatusReason, "uninstalled") {
 			t.Fatalf("integration = %s %q", in.Status, in.StatusReason)
 		}
 		if _, err := w.integ.Client(w.ctx, w.in.ID); triage.ErrorCode(err) != triage.EINVALID {
@@ -169,12 +168,12 @@ func TestEventEnvelope(t *testing.T) {
 		// tokens_revoked for user tokens only leaves the bot alone.
 		w.postEvent(map[string]any{"type": "event_callback", "team_id": "T1", "event_id": "Ev2",
 			"event": map[string]any{"type": "tokens_revoked", "tokens": map[string]any{"oauth": []string{"U1"}}}}, 0)
-		if in, _ := w.s.IntegrationByID(w.ctx, w.in.ID); in.Status != store.IntegrationActive {
+		if in, _ := w.s.IntegrationByID(w.ctx, w.in.ID); in.Status != triage.IntegrationActive {
 			t.Errorf("user token revocation disabled the workspace")
 		}
 		w.postEvent(map[string]any{"type": "event_callback", "team_id": "T1", "event_id": "Ev3",
 			"event": map[string]any{"type": "tokens_revoked", "tokens": map[string]any{"bot": []string{"B1"}}}}, 0)
-		if in, _ := w.s.IntegrationByID(w.ctx, w.in.ID); in.Status != store.IntegrationDisabled {
+		if in, _ := w.s.IntegrationByID(w.ctx, w.in.ID); in.Status != triage.IntegrationDisabled {
 			t.Errorf("bot token revocation: %s", in.Status)
 		}
 	})

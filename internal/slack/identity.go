@@ -70,7 +70,7 @@ func (i *Integration) UnlinkIdentity() http.Handler { return i.identityHandler(P
 // the user may act in through it.
 type identityTarget struct {
 	p    LinkParams
-	in   *store.Integration
+	in   *triage.Integration
 	orgs []*triage.Organization
 }
 

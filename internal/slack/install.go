@@ -164,7 +164,7 @@ func (i *Integration) InstallCallback() http.Handler {
 		}
 		g, err := i.exchange(ctx, code)
 		if err == nil {
-			var in *store.Integration
+			var in *triage.Integration
 			in, err = i.buildIntegration(ctx, g)
 			if err == nil {
 				err = i.storeInstall(ctx, org.ID, user.ID, in, g.InstallerID)
@@ -267,7 +267,7 @@ func (i *Integration) exchangeWorkspace(ctx context.Context, code string) (*gran
 }
 
 // buildIntegration reads team.info and seals the tokens.
-func (i *Integration) buildIntegration(ctx context.Context, g *grant) (*store.Integration, error) {
+func (i *Integration) buildIntegration(ctx context.Context, g *grant) (*triage.Integration, error) {
 	if g.TeamID == "" || g.AccessToken == "" {
 		return nil, errors.New("oauth response lacks team id or access token")
 	}
@@ -276,7 +276,7 @@ func (i *Integration) buildIntegration(ctx context.Context, g *grant) (*store.In
 	if err != nil {
 		return nil, asSlackError("team.info", err)
 	}
-	in := &store.Integration{
+	in := &triage.Integration{
 		Provider: "slack", ExternalID: g.TeamID, Name: g.TeamName, BotUserID: g.BotUserID, AppID: g.AppID,
 		Scopes: g.Scope, InstallType: g.InstallType,
 	}
@@ -305,7 +305,7 @@ func (i *Integration) buildIntegration(ctx context.Context, g *grant) (*store.In
 
 // storeInstall saves the workspace, attaches it and links the installer,
 // all or nothing.
-func (i *Integration) storeInstall(ctx context.Context, orgID, userID int64, in *store.Integration, installer string) error {
+func (i *Integration) storeInstall(ctx context.Context, orgID, userID int64, in *triage.Integration, installer string) error {
 	return i.d.Store.InTx(ctx, func(tx *store.Tx) error {
 		saved, err := tx.UpsertIntegration(ctx, in)
 		if err != nil {

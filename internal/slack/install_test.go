@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"triage"
 
 	"triage/internal/store"
 	"triage/internal/testutil/dbtest"
@@ -37,7 +38,7 @@ func TestInstallV2ReinstallAndSecondWorkspace(t *testing.T) {
 			t.Fatal(err)
 		}
 		if in.Name != "Acme Slack" || in.DomainName != "acme.slack.com" || in.Icon != "https://example.com/acme.png" ||
-			in.BotUserID != "U1BOT" || in.InstallType != "v2" || in.Status != store.IntegrationActive || in.AppID == "" {
+			in.BotUserID != "U1BOT" || in.InstallType != "v2" || in.Status != triage.IntegrationActive || in.AppID == "" {
 			t.Errorf("integration = %+v", in)
 		}
 		token := b.lastAccessToken("oauth.v2.access")

@@ -10,7 +10,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"triage"
-	"triage/internal/store"
 )
 
 // OptionsLoad serves the assignee menu's options once a project has more
@@ -48,7 +47,7 @@ func (i *Integration) handleOptions(ctx context.Context, payload []byte) reply {
 	}
 	blockKit := p.Type == typeBlockSuggestion
 	none := reply{http.StatusOK, map[string]any{"options": []any{}}}
-	if in.Status != store.IntegrationActive || t.UserID == 0 {
+	if in.Status != triage.IntegrationActive || t.UserID == 0 {
 		return none
 	}
 	if _, err := i.d.Issues.Get(ctx, t.UserID, t.IssueID); err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"triage"
-	"triage/internal/store"
 )
 
 // permanentCodes are Slack errors that retrying will not fix.
@@ -163,7 +162,7 @@ func (i *Integration) PostCard(ctx context.Context, integrationID int64, channel
 	if err != nil {
 		return "", i.slackFailed(ctx, integrationID, "chat.postMessage", err)
 	}
-	m := &store.SlackMessage{IssueID: issueID, IntegrationID: integrationID, ChannelID: ch, TS: ts, ThreadTS: threadTS, Kind: store.SlackMessageCard}
+	m := &triage.SlackMessage{IssueID: issueID, IntegrationID: integrationID, ChannelID: ch, TS: ts, ThreadTS: threadTS, Kind: triage.SlackMessageCard}
 	if err := i.d.Store.RememberSlackMessage(ctx, m); err != nil {
 		return ts, err
 	}
@@ -217,7 +216,7 @@ func (i *Integration) updateCards(ctx context.Context, a UpdateCardsArgs) error 
 			apis[m.IntegrationID], cards[m.IntegrationID] = api, c
 		}
 		api, c := apis[m.IntegrationID], cards[m.IntegrationID]
-		if m.Kind == store.SlackMessageUnfurl {
+		if m.Kind == triage.SlackMessageUnfurl {
 			_, _, _, err = api.UnfurlMessageContext(ctx, m.ChannelID, m.TS, map[string]slack.Attachment{m.URL: c.unfurlAttachment()})
 		} else {
 			_, _, _, err = api.UpdateMessageContext(ctx, m.ChannelID, m.TS,
@@ -254,7 +253,7 @@ func (i *Integration) updateCards(ctx context.Context, a UpdateCardsArgs) error 
 func (i *Integration) slackFailed(ctx context.Context, integrationID int64, what string, err error) error {
 	err = fmt.Errorf("%s: %w", what, err)
 	if code := slackCode(err); deadInstall[code] {
-		if serr := i.d.Store.SetIntegrationStatus(ctx, integrationID, store.IntegrationNeedsReinstall, "Slack answered "+code); serr != nil {
+		if serr := i.d.Store.SetIntegrationStatus(ctx, integrationID, triage.IntegrationNeedsReinstall, "Slack answered "+code); serr != nil {
 			i.log.Error("mark integration", "integration_id", integrationID, "err", serr)
 		}
 		i.log.Warn("slack install is dead", "integration_id", integrationID, "slack_error", code)

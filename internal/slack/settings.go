@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"triage"
-	"triage/internal/store"
 )
 
 // IntegrationJSON is one workspace in GET /api/0/organizations/{org}/integrations/.
@@ -40,9 +39,9 @@ func (i *Integration) IntegrationsJSON(ctx context.Context, orgID int64) (any, e
 }
 
 var statusText = map[string]string{
-	store.IntegrationActive:         "Active",
-	store.IntegrationNeedsReinstall: "Needs reinstall",
-	store.IntegrationDisabled:       "Disabled",
+	triage.IntegrationActive:         "Active",
+	triage.IntegrationNeedsReinstall: "Needs reinstall",
+	triage.IntegrationDisabled:       "Disabled",
 }
 
 // SettingsSection is the Slack block of the organization settings page:
@@ -58,7 +57,7 @@ func (i *Integration) SettingsSection(ctx context.Context, org *triage.Organizat
 		SlackUser, Workspace string
 		UnlinkURL            template.URL
 	}
-	byID := map[int64]*store.Integration{}
+	byID := map[int64]*triage.Integration{}
 	var rows []ws
 	for _, in := range list {
 		byID[in.ID] = in

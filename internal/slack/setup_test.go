@@ -169,7 +169,7 @@ func (b *bundle) callback(user *triage.User, state, code string) *httptest.Respo
 }
 
 // install runs the whole flow and expects success.
-func (b *bundle) install(user *triage.User, team, installer string, opts ...grantOpt) *store.Integration {
+func (b *bundle) install(user *triage.User, team, installer string, opts ...grantOpt) *triage.Integration {
 	b.t.Helper()
 	state := b.startInstall(user)
 	w := b.callback(user, state, b.code(team, installer, opts...))
@@ -184,7 +184,7 @@ func (b *bundle) install(user *triage.User, team, installer string, opts ...gran
 }
 
 // linkedUser returns who the Slack user is linked to, 0 for nobody.
-func (b *bundle) linkedUser(in *store.Integration, slackUser string) int64 {
+func (b *bundle) linkedUser(in *triage.Integration, slackUser string) int64 {
 	b.t.Helper()
 	id, err := b.s.IdentityByExternalID(context.Background(), in.ID, slackUser)
 	if triage.ErrorCode(err) == triage.ENOTFOUND {
@@ -195,7 +195,7 @@ func (b *bundle) linkedUser(in *store.Integration, slackUser string) int64 {
 	return id.UserID
 }
 
-func (b *bundle) orgIntegrations() []*store.Integration {
+func (b *bundle) orgIntegrations() []*triage.Integration {
 	b.t.Helper()
 	list, err := b.s.IntegrationsForOrg(context.Background(), b.org.ID)
 	if err != nil {

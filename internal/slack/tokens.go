@@ -10,7 +10,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"triage"
-	"triage/internal/store"
 )
 
 // refreshMargin is how long before expiry a rotating token is renewed, so
@@ -25,7 +24,7 @@ func (i *Integration) Client(ctx context.Context, integrationID int64) (*slack.C
 	if err != nil {
 		return nil, fmt.Errorf("load integration %d: %w", integrationID, err)
 	}
-	if in.Status != store.IntegrationActive {
+	if in.Status != triage.IntegrationActive {
 		return nil, triage.Errorf(triage.EINVALID, "the Slack workspace %s is %s: reinstall Triage in it", in.Name, in.Status)
 	}
 	if in.RefreshTokenEnc != "" && !in.TokenExpiresAt.IsZero() && i.now().Add(refreshMargin).After(in.TokenExpiresAt) {
@@ -78,7 +77,7 @@ func (i *Integration) lockFor(id int64) *sync.Mutex {
 // lives longer than margin. Within a process one refresh runs at a time; across processes the conditional update lets the
 // first writer win and the others reload its pair. When Slack refuses the
 // refresh token the integration is marked as needing a reinstall.
-func (i *Integration) refreshBefore(ctx context.Context, id int64, margin time.Duration) (*store.Integration, error) {
+func (i *Integration) refreshBefore(ctx context.Context, id int64, margin time.Duration) (*triage.Integration, error) {
 	m := i.lockFor(id)
 	m.Lock()
 	defer m.Unlock()
@@ -101,7 +100,7 @@ func (i *Integration) refreshBefore(ctx context.Context, id int64, margin time.D
 		var se *slackError
 		if errors.As(err, &se) {
 			reason := "token refresh failed: " + se.Code
-			if serr := i.d.Store.SetIntegrationStatus(ctx, id, store.IntegrationNeedsReinstall, reason); serr != nil {
+			if serr := i.d.Store.SetIntegrationStatus(ctx, id, triage.IntegrationNeedsReinstall, reason); serr != nil {
 				i.log.Error("mark integration", "integration_id", id, "err", serr)
 			}
 			i.log.Warn("slack token refresh refused", "integration_id", id, "slack_error", se.Code)

@@ -33,7 +33,7 @@ import (
 type world struct {
 	*bundle
 	svc      *issues.Service
-	in       *store.Integration
+	in       *triage.Integration
 	team     *triage.Team
 	web, api *triage.Project
 	issue    *triage.Issue // acme/web, resolvable in a release

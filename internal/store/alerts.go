@@ -13,40 +13,6 @@ import (
 	"triage"
 )
 
-// Alert rule action statuses.
-const (
-	ActionOK     = "ok"
-	ActionBroken = "broken"
-)
-
-// Notification statuses.
-const (
-	NotificationPending   = "pending"
-	NotificationDelivered = "delivered"
-	NotificationFailed    = "failed"
-	NotificationCancelled = "cancelled"
-)
-
-// AlertRule is a rule as stored. Conditions is JSON that the alert package
-// owns (it validates and evaluates it); the store only keeps it.
-type AlertRule struct {
-	ID              int64
-	ProjectID       int64
-	Name            string
-	Conditions      string
-	IntegrationID   int64
-	ChannelID       string
-	ChannelName     string
-	ThrottleMinutes int64
-	Thread          bool
-	ActionStatus    string
-	ActionReason    string
-	ActionChangedAt time.Time
-	CreatedBy       int64
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-}
-
 // alertRuleCols lists a rule's columns, qualified with alias ("r." or "").
 func alertRuleCols(alias string) string {
 	return strings.ReplaceAll(`@id, @project_id, @name, @conditions, @integration_id, @channel_id, @channel_name,
@@ -54,8 +20,8 @@ func alertRuleCols(alias string) string {
 	@created_at, @updated_at`, "@", alias)
 }
 
-func scanAlertRule(row rowScanner) (*AlertRule, error) {
-	var r AlertRule
+func scanAlertRule(row rowScanner) (*triage.AlertRule, error) {
+	var r triage.AlertRule
 	var changed, created, updated int64
 	err := row.Scan(&r.ID, &r.ProjectID, &r.Name, &r.Conditions, &r.IntegrationID, &r.ChannelID, &r.ChannelName,
 		&r.ThrottleMinutes, &r.Thread, &r.ActionStatus, &r.ActionReason, &changed, &r.CreatedBy, &created, &updated)
@@ -71,7 +37,7 @@ func scanAlertRule(row rowScanner) (*AlertRule, error) {
 
 // CreateAlertRule inserts r (its ID and times are filled in); the action
 // starts ok.
-func (q *Queries) CreateAlertRule(ctx context.Context, r *AlertRule) error {
+func (q *Queries) CreateAlertRule(ctx context.Context, r *triage.AlertRule) error {
 	now := q.now().UTC().Truncate(time.Microsecond)
 	var createdBy *int64
 	if r.CreatedBy != 0 {
@@ -85,14 +51,14 @@ func (q *Queries) CreateAlertRule(ctx context.Context, r *AlertRule) error {
 	if err != nil {
 		return translate(err, "alert rule")
 	}
-	r.ActionStatus, r.ActionReason, r.CreatedAt, r.UpdatedAt = ActionOK, "", now, now
+	r.ActionStatus, r.ActionReason, r.CreatedAt, r.UpdatedAt = triage.AlertActionOK, "", now, now
 	return nil
 }
 
 // UpdateAlertRule rewrites the rule's settings. A changed action (workspace
 // or channel) was just checked, so its status goes back to ok. ENOTFOUND if
 // the rule is gone.
-func (q *Queries) UpdateAlertRule(ctx context.Context, r *AlertRule) error {
+func (q *Queries) UpdateAlertRule(ctx context.Context, r *triage.AlertRule) error {
 	now := micros(q.now())
 	res, err := q.q.ExecContext(ctx, `UPDATE alert_rules SET name = $1, conditions = $2, integration_id = $3,
 		channel_id = $4, channel_name = $5, throttle_minutes = $6, thread = $7, updated_at = $8,
@@ -123,31 +89,31 @@ func (q *Queries) DeleteAlertRule(ctx context.Context, projectID, id int64) erro
 }
 
 // AlertRule returns a project's rule; ENOTFOUND if it has no such rule.
-func (q *Queries) AlertRule(ctx context.Context, projectID, id int64) (*AlertRule, error) {
+func (q *Queries) AlertRule(ctx context.Context, projectID, id int64) (*triage.AlertRule, error) {
 	r, err := scanAlertRule(q.q.QueryRowContext(ctx,
 		`SELECT `+alertRuleCols("")+` FROM alert_rules WHERE id = $1 AND project_id = $2`, id, projectID))
 	return r, translate(err, "alert rule")
 }
 
 // AlertRuleByID returns a rule of any project; ENOTFOUND if there is none.
-func (q *Queries) AlertRuleByID(ctx context.Context, id int64) (*AlertRule, error) {
+func (q *Queries) AlertRuleByID(ctx context.Context, id int64) (*triage.AlertRule, error) {
 	r, err := scanAlertRule(q.q.QueryRowContext(ctx, `SELECT `+alertRuleCols("")+` FROM alert_rules WHERE id = $1`, id))
 	return r, translate(err, "alert rule")
 }
 
 // AlertRules lists a project's rules, oldest first.
-func (q *Queries) AlertRules(ctx context.Context, projectID int64) ([]*AlertRule, error) {
+func (q *Queries) AlertRules(ctx context.Context, projectID int64) ([]*triage.AlertRule, error) {
 	return q.alertRules(ctx, `SELECT `+alertRuleCols("")+` FROM alert_rules WHERE project_id = $1 ORDER BY id`, projectID)
 }
 
 // AlertRulesForOrg lists the rules of every project of an organization, by
 // project then age.
-func (q *Queries) AlertRulesForOrg(ctx context.Context, orgID int64) ([]*AlertRule, error) {
+func (q *Queries) AlertRulesForOrg(ctx context.Context, orgID int64) ([]*triage.AlertRule, error) {
 	return q.alertRules(ctx, `SELECT `+alertRuleCols("r.")+` FROM alert_rules r
 		JOIN projects p ON p.id = r.project_id WHERE p.org_id = $1 ORDER BY p.slug, r.id`, orgID)
 }
 
-func (q *Queries) alertRules(ctx context.Context, query string, args ...any) ([]*AlertRule, error) {
+func (q *Queries) alertRules(ctx context.Context, query string, args ...any) ([]*triage.AlertRule, error) {
 	rows, err := q.q.QueryContext(ctx, query, args...)
 	return collect(rows, err, "list alert rules", scanAlertRule)
 }
@@ -156,7 +122,7 @@ func (q *Queries) alertRules(ctx context.Context, query string, args ...any) ([]
 // it reports whether the status changed (so that callers log and count a
 // rule breaking once, not once per notification).
 func (q *Queries) SetAlertActionStatus(ctx context.Context, ruleID int64, status, reason string) (bool, error) {
-	if status != ActionOK && status != ActionBroken {
+	if status != triage.AlertActionOK && status != triage.AlertActionBroken {
 		return false, triage.Errorf(triage.EINVALID, "unknown action status %q", status)
 	}
 	res, err := q.q.ExecContext(ctx, `UPDATE alert_rules SET action_status = $1, action_reason = $2, action_changed_at = $3
@@ -230,28 +196,11 @@ func (q *Queries) FireAlerts(ctx context.Context, issueID int64, now time.Time, 
 	return fired, rows.Err()
 }
 
-// AlertNotification is one notification of one rule about one issue.
-type AlertNotification struct {
-	ID            int64
-	RuleID        int64 // 0 once the rule is deleted
-	IssueID       int64
-	Cause         string
-	IntegrationID int64
-	ChannelID     string
-	Status        string
-	Reason        string
-	MessageTS     string
-	ThreadTS      string
-	ReservedAt    time.Time
-	CreatedAt     time.Time
-	FinishedAt    time.Time
-}
-
 const notificationCols = `n.id, COALESCE(n.rule_id, 0), n.issue_id, n.cause, n.integration_id, n.channel_id, n.status,
 	n.reason, n.message_ts, n.thread_ts, n.reserved_at, n.created_at, n.finished_at`
 
-func scanNotification(row rowScanner) (*AlertNotification, error) {
-	var n AlertNotification
+func scanNotification(row rowScanner) (*triage.AlertNotification, error) {
+	var n triage.AlertNotification
 	var reserved, created, finished int64
 	err := row.Scan(&n.ID, &n.RuleID, &n.IssueID, &n.Cause, &n.IntegrationID, &n.ChannelID, &n.Status, &n.Reason,
 		&n.MessageTS, &n.ThreadTS, &reserved, &created, &finished)
@@ -270,8 +219,8 @@ func scanNotification(row rowScanner) (*AlertNotification, error) {
 
 // CreateAlertNotification records one pending notification; see
 // CreateAlertNotifications.
-func (q *Queries) CreateAlertNotification(ctx context.Context, n *AlertNotification) (int64, error) {
-	ids, err := q.CreateAlertNotifications(ctx, []*AlertNotification{n})
+func (q *Queries) CreateAlertNotification(ctx context.Context, n *triage.AlertNotification) (int64, error) {
+	ids, err := q.CreateAlertNotifications(ctx, []*triage.AlertNotification{n})
 	n.ID = ids[n.RuleID]
 	return n.ID, err
 }
@@ -280,7 +229,7 @@ func (q *Queries) CreateAlertNotification(ctx context.Context, n *AlertNotificat
 // and returns their ids by rule. A rule that already has a notification
 // for the issue and cause (the job that evaluated the rules ran twice) is
 // left out.
-func (q *Queries) CreateAlertNotifications(ctx context.Context, ns []*AlertNotification) (map[int64]int64, error) {
+func (q *Queries) CreateAlertNotifications(ctx context.Context, ns []*triage.AlertNotification) (map[int64]int64, error) {
 	ids := map[int64]int64{}
 	if len(ns) == 0 {
 		return ids, nil
@@ -313,7 +262,7 @@ func (q *Queries) CreateAlertNotifications(ctx context.Context, ns []*AlertNotif
 }
 
 // AlertNotification returns ENOTFOUND if there is none.
-func (q *Queries) AlertNotification(ctx context.Context, id int64) (*AlertNotification, error) {
+func (q *Queries) AlertNotification(ctx context.Context, id int64) (*triage.AlertNotification, error) {
 	n, err := scanNotification(q.q.QueryRowContext(ctx,
 		`SELECT `+notificationCols+` FROM alert_notifications n WHERE n.id = $1`, id))
 	return n, translate(err, "alert notification")
@@ -323,8 +272,8 @@ func (q *Queries) AlertNotification(ctx context.Context, id int64) (*AlertNotifi
 // the notification, its rule (nil once deleted) and the ts of the issue's
 // card in the channel ("" when there is none yet).
 type AlertDelivery struct {
-	Notification *AlertNotification
-	Rule         *AlertRule
+	Notification *triage.AlertNotification
+	Rule         *triage.AlertRule
 	CardTS       string
 	// Attached: the workspace is still attached to the issue's
 	// organization.
@@ -334,7 +283,7 @@ type AlertDelivery struct {
 // AlertDelivery returns ENOTFOUND if the notification is gone.
 func (q *Queries) AlertDelivery(ctx context.Context, id int64) (*AlertDelivery, error) {
 	var d AlertDelivery
-	var n AlertNotification
+	var n triage.AlertNotification
 	var reserved, created, finished int64
 	err := q.q.QueryRowContext(ctx, `SELECT `+notificationCols+`, COALESCE((SELECT c.message_ts FROM alert_notifications c
 		WHERE c.issue_id = n.issue_id AND c.integration_id = n.integration_id AND c.channel_id = n.channel_id
@@ -373,7 +322,7 @@ func (q *Queries) ReserveNotification(ctx context.Context, id int64, at time.Tim
 // false when the notification was not pending any more.
 func (q *Queries) FinishNotification(ctx context.Context, id int64, status, reason, messageTS, threadTS string) (bool, error) {
 	switch status {
-	case NotificationDelivered, NotificationFailed, NotificationCancelled:
+	case triage.NotificationDelivered, triage.NotificationFailed, triage.NotificationCancelled:
 	default:
 		return false, triage.Errorf(triage.EINVALID, "unknown notification status %q", status)
 	}

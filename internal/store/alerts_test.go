@@ -14,7 +14,7 @@ import (
 type alertFixture struct {
 	issue, other *triage.Issue
 	project      *triage.Project
-	integration  *store.Integration
+	integration  *triage.Integration
 }
 
 func alertSetup(t *testing.T, s *store.Store) alertFixture {
@@ -37,7 +37,7 @@ func alertSetup(t *testing.T, s *store.Store) alertFixture {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if f.integration, err = s.UpsertIntegration(ctx, &store.Integration{ExternalID: "T1", Name: "One", InstallType: "v2", AccessTokenEnc: "x"}); err != nil {
+	if f.integration, err = s.UpsertIntegration(ctx, &triage.Integration{ExternalID: "T1", Name: "One", InstallType: "v2", AccessTokenEnc: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -48,23 +48,23 @@ func TestAlertRulesAndLedger(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := alertSetup(t, s)
-		r := &store.AlertRule{ProjectID: f.project.ID, Name: "new", Conditions: `{"firstSeen":true}`, IntegrationID: f.integration.ID,
+		r := &triage.AlertRule{ProjectID: f.project.ID, Name: "new", Conditions: `{"firstSeen":true}`, IntegrationID: f.integration.ID,
 			ChannelID: "C1", ChannelName: "alerts", ThrottleMinutes: 30, Thread: true}
 		if err := s.CreateAlertRule(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.AlertRule(ctx, f.project.ID, r.ID)
-		if err != nil || got.Name != "new" || got.ActionStatus != store.ActionOK || !got.Thread || got.ChannelName != "alerts" {
+		if err != nil || got.Name != "new" || got.ActionStatus != triage.AlertActionOK || !got.Thread || got.ChannelName != "alerts" {
 			t.Fatalf("rule %+v, %v", got, err)
 		}
 		if _, err := s.AlertRule(ctx, f.project.ID+1, r.ID); triage.ErrorCode(err) != triage.ENOTFOUND {
 			t.Errorf("rule of another project: %v", err)
 		}
 		// Broken once: a second report of the same reason changes nothing.
-		if changed, err := s.SetAlertActionStatus(ctx, r.ID, store.ActionBroken, "is_archived"); err != nil || !changed {
+		if changed, err := s.SetAlertActionStatus(ctx, r.ID, triage.AlertActionBroken, "is_archived"); err != nil || !changed {
 			t.Fatalf("break: %v %v", changed, err)
 		}
-		if changed, _ := s.SetAlertActionStatus(ctx, r.ID, store.ActionBroken, "is_archived"); changed {
+		if changed, _ := s.SetAlertActionStatus(ctx, r.ID, triage.AlertActionBroken, "is_archived"); changed {
 			t.Error("the same status counted as a change")
 		}
 		if counts, err := s.BrokenAlertRules(ctx); err != nil || counts["is_archived"] != 1 {
@@ -75,7 +75,7 @@ func TestAlertRulesAndLedger(t *testing.T) {
 		if err := s.UpdateAlertRule(ctx, r); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.AlertRule(ctx, f.project.ID, r.ID); got.Name != "renamed" || got.ActionStatus != store.ActionOK {
+		if got, _ := s.AlertRule(ctx, f.project.ID, r.ID); got.Name != "renamed" || got.ActionStatus != triage.AlertActionOK {
 			t.Errorf("after update: %+v", got)
 		}
 		if list, _ := s.AlertRulesForOrg(ctx, f.project.OrgID); len(list) != 1 || list[0].ID != r.ID {
@@ -83,7 +83,7 @@ func TestAlertRulesAndLedger(t *testing.T) {
 		}
 
 		// The ledger: one notification per rule, issue and cause.
-		n := &store.AlertNotification{RuleID: r.ID, IssueID: f.issue.ID, Cause: "issue.created:e1", IntegrationID: f.integration.ID, ChannelID: "C1"}
+		n := &triage.AlertNotification{RuleID: r.ID, IssueID: f.issue.ID, Cause: "issue.created:e1", IntegrationID: f.integration.ID, ChannelID: "C1"}
 		id, err := s.CreateAlertNotification(ctx, n)
 		if err != nil || id == 0 {
 			t.Fatalf("notification %d, %v", id, err)
@@ -97,15 +97,15 @@ func TestAlertRulesAndLedger(t *testing.T) {
 		if ts, _ := s.AlertCardIn(ctx, f.issue.ID, f.integration.ID, "C1"); ts != "" {
 			t.Errorf("card %q before delivery", ts)
 		}
-		if ok, err := s.FinishNotification(ctx, id, store.NotificationDelivered, "", "111.1", ""); err != nil || !ok {
+		if ok, err := s.FinishNotification(ctx, id, triage.NotificationDelivered, "", "111.1", ""); err != nil || !ok {
 			t.Fatalf("finish: %v %v", ok, err)
 		}
-		if ok, _ := s.FinishNotification(ctx, id, store.NotificationFailed, "x", "", ""); ok {
+		if ok, _ := s.FinishNotification(ctx, id, triage.NotificationFailed, "x", "", ""); ok {
 			t.Error("a delivered notification was finished again")
 		}
-		reply, _ := s.CreateAlertNotification(ctx, &store.AlertNotification{RuleID: r.ID, IssueID: f.issue.ID, Cause: "event.received:e2",
+		reply, _ := s.CreateAlertNotification(ctx, &triage.AlertNotification{RuleID: r.ID, IssueID: f.issue.ID, Cause: "event.received:e2",
 			IntegrationID: f.integration.ID, ChannelID: "C1"})
-		if _, err := s.FinishNotification(ctx, reply, store.NotificationDelivered, "", "", "111.1"); err != nil {
+		if _, err := s.FinishNotification(ctx, reply, triage.NotificationDelivered, "", "", "111.1"); err != nil {
 			t.Fatal(err)
 		}
 		if ts, _ := s.AlertCardIn(ctx, f.issue.ID, f.integration.ID, "C1"); ts != "111.1" {
@@ -114,7 +114,7 @@ func TestAlertRulesAndLedger(t *testing.T) {
 		if cards, _ := s.AlertCards(ctx, f.issue.ID); len(cards) != 1 || cards[0].TS != "111.1" {
 			t.Errorf("cards %+v: want the one card, not the thread reply", cards)
 		}
-		if counts, _ := s.NotificationCounts(ctx, []int64{r.ID}, time.Time{}); counts[r.ID][store.NotificationDelivered] != 2 {
+		if counts, _ := s.NotificationCounts(ctx, []int64{r.ID}, time.Time{}); counts[r.ID][triage.NotificationDelivered] != 2 {
 			t.Errorf("counts %v", counts)
 		}
 		// Deleting the rule keeps the ledger (the cards stay live).
@@ -137,7 +137,7 @@ func TestFireAlertThrottle(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := alertSetup(t, s)
-		r := &store.AlertRule{ProjectID: f.project.ID, Name: "r", Conditions: "{}", IntegrationID: f.integration.ID, ChannelID: "C1", ThrottleMinutes: 30}
+		r := &triage.AlertRule{ProjectID: f.project.ID, Name: "r", Conditions: "{}", IntegrationID: f.integration.ID, ChannelID: "C1", ThrottleMinutes: 30}
 		if err := s.CreateAlertRule(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +175,7 @@ func TestFireAlertThrottle(t *testing.T) {
 			t.Error("not fired after the throttle")
 		}
 		// Throttle 0 fires every time; several rules in one statement.
-		r0 := &store.AlertRule{ProjectID: f.project.ID, Name: "r0", Conditions: "{}", IntegrationID: f.integration.ID, ChannelID: "C2"}
+		r0 := &triage.AlertRule{ProjectID: f.project.ID, Name: "r0", Conditions: "{}", IntegrationID: f.integration.ID, ChannelID: "C2"}
 		if err := s.CreateAlertRule(ctx, r0); err != nil {
 			t.Fatal(err)
 		}
@@ -234,7 +234,7 @@ func TestPacesAndChannels(t *testing.T) {
 
 		in := f.integration.ID
 		seen := time.Now()
-		chans := []store.SlackChannel{{ID: "C1", Name: "alerts"}, {ID: "C2", Name: "alerts_eu", IsPrivate: true, IsMember: true}, {ID: "C3", Name: "ops%"}}
+		chans := []triage.SlackChannel{{ID: "C1", Name: "alerts"}, {ID: "C2", Name: "alerts_eu", IsPrivate: true, IsMember: true}, {ID: "C3", Name: "ops%"}}
 		if err := s.UpsertSlackChannels(ctx, in, chans, seen); err != nil {
 			t.Fatal(err)
 		}

@@ -52,19 +52,8 @@ func (q *Queries) IssueByID(ctx context.Context, id int64) (*triage.Issue, error
 	return i, translate(err, "issue")
 }
 
-// IssueFilter selects issues for a list.
-type IssueFilter struct {
-	OrgID      int64
-	ProjectIDs []int64 // empty: every project of the organization
-	// UserID, when set, limits the list to projects the user can access.
-	UserID int64
-	Status triage.Status // "" for any
-	Limit  int
-	Offset int
-}
-
 // Issues lists issues, most recently seen first.
-func (q *Queries) Issues(ctx context.Context, f IssueFilter) ([]*triage.Issue, error) {
+func (q *Queries) Issues(ctx context.Context, f triage.IssueFilter) ([]*triage.Issue, error) {
 	var where []string
 	args := []any{f.OrgID}
 	where = append(where, "p.org_id = $1")

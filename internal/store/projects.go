@@ -77,12 +77,6 @@ func (q *Queries) Projects(ctx context.Context, orgID int64) ([]*triage.Project,
 	return collect(rows, err, "list projects", scanProject)
 }
 
-// Release is one release version seen in a project's events.
-type Release struct {
-	Version   string
-	FirstSeen int64
-}
-
 // RecordRelease notes a release version for the project (idempotent).
 func (q *Queries) RecordRelease(ctx context.Context, projectID int64, version string) error {
 	if version == "" {

@@ -8,54 +8,12 @@ import (
 	"triage"
 )
 
-// Integration statuses.
-const (
-	IntegrationActive         = "active"
-	IntegrationNeedsReinstall = "needs_reinstall"
-	IntegrationDisabled       = "disabled"
-)
-
-// Integration is one installed Slack workspace as stored. The token fields
-// hold secretbox-sealed text, never the tokens themselves: the slack
-// package seals before writing and opens after reading.
-type Integration struct {
-	ID          int64
-	Provider    string
-	ExternalID  string // Slack team id
-	Name        string
-	DomainName  string
-	Icon        string
-	BotUserID   string
-	AppID       string
-	Scopes      string
-	InstallType string // "v2" or "workspace"
-
-	AccessTokenEnc  string
-	RefreshTokenEnc string
-	// TokenExpiresAt is zero when the token does not rotate.
-	TokenExpiresAt time.Time
-
-	Status       string
-	StatusReason string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-}
-
-// Identity links a Slack user of one workspace to a Triage user.
-type Identity struct {
-	ID            int64
-	IntegrationID int64
-	ExternalID    string // Slack user id
-	UserID        int64
-	CreatedAt     time.Time
-}
-
 const integrationCols = `i.id, i.provider, i.external_id, i.name, i.domain_name, i.icon, i.bot_user_id,
 	i.app_id, i.scopes, i.install_type, i.access_token_enc, i.refresh_token_enc, i.token_expires_at,
 	i.status, i.status_reason, i.created_at, i.updated_at`
 
-func scanIntegration(row rowScanner) (*Integration, error) {
-	var in Integration
+func scanIntegration(row rowScanner) (*triage.Integration, error) {
+	var in triage.Integration
 	var expires, created, updated int64
 	err := row.Scan(&in.ID, &in.Provider, &in.ExternalID, &in.Name, &in.DomainName, &in.Icon, &in.BotUserID,
 		&in.AppID, &in.Scopes, &in.InstallType, &in.AccessTokenEnc, &in.RefreshTokenEnc, &expires,
@@ -79,7 +37,7 @@ func optMicros(t time.Time) int64 {
 
 // UpsertIntegration stores a workspace by its team id: a reinstall updates
 // the row (and makes it active again) instead of adding another.
-func (q *Queries) UpsertIntegration(ctx context.Context, in *Integration) (*Integration, error) {
+func (q *Queries) UpsertIntegration(ctx context.Context, in *triage.Integration) (*triage.Integration, error) {
 	if in.Provider == "" {
 		in.Provider = "slack"
 	}
@@ -106,7 +64,7 @@ func (q *Queries) UpsertIntegration(ctx context.Context, in *Integration) (*Inte
 }
 
 // IntegrationByID returns ENOTFOUND if there is none.
-func (q *Queries) IntegrationByID(ctx context.Context, id int64) (*Integration, error) {
+func (q *Queries) IntegrationByID(ctx context.Context, id int64) (*triage.Integration, error) {
 	in, err := scanIntegration(q.q.QueryRowContext(ctx,
 		`SELECT `+integrationCols+` FROM integrations i WHERE i.id = $1`, id))
 	return in, translate(err, "integration")
@@ -114,14 +72,14 @@ func (q *Queries) IntegrationByID(ctx context.Context, id int64) (*Integration, 
 
 // IntegrationByTeam finds a workspace by its Slack team id; ENOTFOUND if
 // it was never installed.
-func (q *Queries) IntegrationByTeam(ctx context.Context, teamID string) (*Integration, error) {
+func (q *Queries) IntegrationByTeam(ctx context.Context, teamID string) (*triage.Integration, error) {
 	in, err := scanIntegration(q.q.QueryRowContext(ctx,
 		`SELECT `+integrationCols+` FROM integrations i WHERE i.provider = 'slack' AND i.external_id = $1`, teamID))
 	return in, translate(err, "Slack workspace")
 }
 
 // IntegrationsForOrg lists the workspaces attached to an organization, by name.
-func (q *Queries) IntegrationsForOrg(ctx context.Context, orgID int64) ([]*Integration, error) {
+func (q *Queries) IntegrationsForOrg(ctx context.Context, orgID int64) ([]*triage.Integration, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT `+integrationCols+` FROM integrations i
 		JOIN organization_integrations oi ON oi.integration_id = i.id
 		WHERE oi.org_id = $1 ORDER BY i.name, i.id`, orgID)
@@ -190,7 +148,7 @@ func (q *Queries) UpdateIntegrationTokens(ctx context.Context, id int64, oldRefr
 // SetIntegrationStatus records a status and why (shown to admins).
 func (q *Queries) SetIntegrationStatus(ctx context.Context, id int64, status, reason string) error {
 	switch status {
-	case IntegrationActive, IntegrationNeedsReinstall, IntegrationDisabled:
+	case triage.IntegrationActive, triage.IntegrationNeedsReinstall, triage.IntegrationDisabled:
 	default:
 		return triage.Errorf(triage.EINVALID, "unknown integration status %q", status)
 	}
@@ -209,7 +167,7 @@ func (q *Queries) SetIntegrationStatus(ctx context.Context, id int64, status, re
 // newest link wins on both sides: any earlier link of that Slack user, or
 // of that Triage user, in the workspace is removed first. Call it in a
 // transaction so that the removal and the insert happen together.
-func (q *Queries) LinkIdentity(ctx context.Context, integrationID int64, externalID string, userID int64) (*Identity, error) {
+func (q *Queries) LinkIdentity(ctx context.Context, integrationID int64, externalID string, userID int64) (*triage.Identity, error) {
 	if externalID == "" {
 		return nil, triage.Errorf(triage.EINVALID, "Slack user id is empty")
 	}
@@ -217,7 +175,7 @@ func (q *Queries) LinkIdentity(ctx context.Context, integrationID int64, externa
 		integrationID, externalID, userID); err != nil {
 		return nil, fmt.Errorf("replace identity links: %w", err)
 	}
-	id := Identity{IntegrationID: integrationID, ExternalID: externalID, UserID: userID, CreatedAt: q.now().UTC().Truncate(time.Microsecond)}
+	id := triage.Identity{IntegrationID: integrationID, ExternalID: externalID, UserID: userID, CreatedAt: q.now().UTC().Truncate(time.Microsecond)}
 	err := q.q.QueryRowContext(ctx, `INSERT INTO identities (integration_id, external_id, user_id, created_at)
 		VALUES ($1, $2, $3, $4) RETURNING id`, integrationID, externalID, userID, micros(id.CreatedAt)).Scan(&id.ID)
 	if err != nil {
@@ -240,8 +198,8 @@ func (q *Queries) UnlinkIdentity(ctx context.Context, integrationID int64, exter
 	return nil
 }
 
-func scanIdentity(row rowScanner) (*Identity, error) {
-	var id Identity
+func scanIdentity(row rowScanner) (*triage.Identity, error) {
+	var id triage.Identity
 	var created int64
 	if err := row.Scan(&id.ID, &id.IntegrationID, &id.ExternalID, &id.UserID, &created); err != nil {
 		return nil, err
@@ -252,14 +210,14 @@ func scanIdentity(row rowScanner) (*Identity, error) {
 
 // IdentityByExternalID returns the link of a Slack user in a workspace;
 // ENOTFOUND if not linked.
-func (q *Queries) IdentityByExternalID(ctx context.Context, integrationID int64, externalID string) (*Identity, error) {
+func (q *Queries) IdentityByExternalID(ctx context.Context, integrationID int64, externalID string) (*triage.Identity, error) {
 	id, err := scanIdentity(q.q.QueryRowContext(ctx, `SELECT id, integration_id, external_id, user_id, created_at
 		FROM identities WHERE integration_id = $1 AND external_id = $2`, integrationID, externalID))
 	return id, translate(err, "identity")
 }
 
 // IdentitiesForUser lists a Triage user's Slack links, oldest first.
-func (q *Queries) IdentitiesForUser(ctx context.Context, userID int64) ([]*Identity, error) {
+func (q *Queries) IdentitiesForUser(ctx context.Context, userID int64) ([]*triage.Identity, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT id, integration_id, external_id, user_id, created_at
 		FROM identities WHERE user_id = $1 ORDER BY created_at, id`, userID)
 	return collect(rows, err, "list identities", scanIdentity)

@@ -10,30 +10,6 @@ import (
 	"triage"
 )
 
-// Kinds of remembered Slack messages.
-const (
-	// SlackMessageCard is a message Triage posted; chat.update edits it.
-	SlackMessageCard = "card"
-	// SlackMessageUnfurl is a person's message whose link Triage unfurled;
-	// chat.unfurl with the same URL replaces the unfurl.
-	SlackMessageUnfurl = "unfurl"
-)
-
-// SlackMessage is one Slack message Triage posted or unfurled about an
-// issue, remembered so that a change to the issue can rebuild it.
-type SlackMessage struct {
-	ID            int64
-	IssueID       int64
-	IntegrationID int64
-	ChannelID     string
-	TS            string
-	ThreadTS      string
-	Kind          string
-	// URL is the link as shared, for unfurls.
-	URL       string
-	CreatedAt time.Time
-}
-
 // MarkSlackEventSeen records an Events API delivery by its event_id and
 // reports whether it is the first time: false means an earlier delivery was
 // handled already (in a committed transaction) and this one is a retry.
@@ -62,11 +38,11 @@ func (q *Queries) DeleteSlackEventsSeenBefore(ctx context.Context, t time.Time) 
 
 // RememberSlackMessage stores m; remembering the same message for the same
 // issue again updates its thread and URL instead of adding a row.
-func (q *Queries) RememberSlackMessage(ctx context.Context, m *SlackMessage) error {
+func (q *Queries) RememberSlackMessage(ctx context.Context, m *triage.SlackMessage) error {
 	if m.ChannelID == "" || m.TS == "" {
 		return triage.Errorf(triage.EINVALID, "a remembered Slack message needs a channel and a ts")
 	}
-	if m.Kind != SlackMessageCard && m.Kind != SlackMessageUnfurl {
+	if m.Kind != triage.SlackMessageCard && m.Kind != triage.SlackMessageUnfurl {
 		return triage.Errorf(triage.EINVALID, "unknown Slack message kind %q", m.Kind)
 	}
 	if m.CreatedAt.IsZero() {
@@ -87,16 +63,16 @@ func (q *Queries) RememberSlackMessage(ctx context.Context, m *SlackMessage) err
 
 // SlackMessagesForIssue lists the remembered messages about an issue,
 // oldest first.
-func (q *Queries) SlackMessagesForIssue(ctx context.Context, issueID int64) ([]*SlackMessage, error) {
+func (q *Queries) SlackMessagesForIssue(ctx context.Context, issueID int64) ([]*triage.SlackMessage, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT id, issue_id, integration_id, channel_id, ts, thread_ts, kind, url, created_at
 		FROM slack_messages WHERE issue_id = $1 ORDER BY id`, issueID)
 	if err != nil {
 		return nil, fmt.Errorf("list slack messages of issue %d: %w", issueID, err)
 	}
 	defer rows.Close()
-	var out []*SlackMessage
+	var out []*triage.SlackMessage
 	for rows.Next() {
-		var m SlackMessage
+		var m triage.SlackMessage
 		var created int64
 		if err := rows.Scan(&m.ID, &m.IssueID, &m.IntegrationID, &m.ChannelID, &m.TS, &m.ThreadTS, &m.Kind, &m.URL, &created); err != nil {
 			return nil, err
@@ -125,7 +101,7 @@ type SlackActionTarget struct {
 // target of an action by slackUser on issueID. It returns ENOTFOUND when
 // no workspace has that team id; a missing issue or link is reported in
 // the target, not as an error.
-func (q *Queries) SlackActionTarget(ctx context.Context, teamID, slackUser string, issueID int64) (*Integration, *SlackActionTarget, error) {
+func (q *Queries) SlackActionTarget(ctx context.Context, teamID, slackUser string, issueID int64) (*triage.Integration, *SlackActionTarget, error) {
 	st, err := q.prepared(ctx, `SELECT `+integrationCols+`,
 		COALESCE(iss.id, 0), COALESCE(p.org_id, 0), COALESCE(o.slug, ''), COALESCE(p.id, 0), COALESCE(p.slug, ''),
 		EXISTS (SELECT 1 FROM organization_integrations oi WHERE oi.org_id = p.org_id AND oi.integration_id = i.id),

@@ -53,27 +53,27 @@ func TestSlackEventsSeenAndMessages(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		in, _ := s.UpsertIntegration(ctx, &store.Integration{ExternalID: "T1", Name: "One", InstallType: "v2", AccessTokenEnc: "x"})
+		in, _ := s.UpsertIntegration(ctx, &triage.Integration{ExternalID: "T1", Name: "One", InstallType: "v2", AccessTokenEnc: "x"})
 
 		if has, _ := s.HasOtherSlackMessages(ctx, issue.ID, 0, "", ""); has {
 			t.Error("messages before any was remembered")
 		}
-		m := &store.SlackMessage{IssueID: issue.ID, IntegrationID: in.ID, ChannelID: "C1", TS: "1.1", Kind: store.SlackMessageUnfurl, URL: "https://a/1"}
+		m := &triage.SlackMessage{IssueID: issue.ID, IntegrationID: in.ID, ChannelID: "C1", TS: "1.1", Kind: triage.SlackMessageUnfurl, URL: "https://a/1"}
 		if err := s.RememberSlackMessage(ctx, m); err != nil {
 			t.Fatal(err)
 		}
-		again := &store.SlackMessage{IssueID: issue.ID, IntegrationID: in.ID, ChannelID: "C1", TS: "1.1", Kind: store.SlackMessageUnfurl, URL: "https://a/2"}
+		again := &triage.SlackMessage{IssueID: issue.ID, IntegrationID: in.ID, ChannelID: "C1", TS: "1.1", Kind: triage.SlackMessageUnfurl, URL: "https://a/2"}
 		if err := s.RememberSlackMessage(ctx, again); err != nil || again.ID != m.ID {
 			t.Fatalf("remember again: %v, id %d want %d", err, again.ID, m.ID)
 		}
-		if err := s.RememberSlackMessage(ctx, &store.SlackMessage{IssueID: issue.ID, IntegrationID: in.ID, ChannelID: "C1", TS: "2.2", Kind: store.SlackMessageCard}); err != nil {
+		if err := s.RememberSlackMessage(ctx, &triage.SlackMessage{IssueID: issue.ID, IntegrationID: in.ID, ChannelID: "C1", TS: "2.2", Kind: triage.SlackMessageCard}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.RememberSlackMessage(ctx, &store.SlackMessage{IssueID: issue.ID, IntegrationID: in.ID, ChannelID: "C1", TS: "3", Kind: "nope"}); triage.ErrorCode(err) != triage.EINVALID {
+		if err := s.RememberSlackMessage(ctx, &triage.SlackMessage{IssueID: issue.ID, IntegrationID: in.ID, ChannelID: "C1", TS: "3", Kind: "nope"}); triage.ErrorCode(err) != triage.EINVALID {
 			t.Errorf("bad kind: %v", err)
 		}
 		list, err := s.SlackMessagesForIssue(ctx, issue.ID)
-		if err != nil || len(list) != 2 || list[0].URL != "https://a/2" || list[1].Kind != store.SlackMessageCard {
+		if err != nil || len(list) != 2 || list[0].URL != "https://a/2" || list[1].Kind != triage.SlackMessageCard {
 			t.Fatalf("messages = %+v, %v", list, err)
 		}
 		if has, _ := s.HasOtherSlackMessages(ctx, issue.ID, in.ID, "C1", "1.1"); !has {

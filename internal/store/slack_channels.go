@@ -7,21 +7,11 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"triage"
 )
 
-// SlackChannel is one channel of a workspace as last listed.
-type SlackChannel struct {
-	IntegrationID int64
-	ID            string
-	Name          string
-	IsPrivate     bool
-	IsArchived    bool
-	IsMember      bool
-	SeenAt        time.Time
-}
-
 // UpsertSlackChannels stores one page of conversations.list.
-func (q *Queries) UpsertSlackChannels(ctx context.Context, integrationID int64, chans []SlackChannel, seen time.Time) error {
+func (q *Queries) UpsertSlackChannels(ctx context.Context, integrationID int64, chans []triage.SlackChannel, seen time.Time) error {
 	for _, c := range chans {
 		_, err := q.q.ExecContext(ctx, `INSERT INTO slack_channels (integration_id, channel_id, name, is_private,
 			is_archived, is_member, seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -37,8 +27,8 @@ func (q *Queries) UpsertSlackChannels(ctx context.Context, integrationID int64, 
 }
 
 // UpsertSlackChannel stores one channel (as conversations.info saw it).
-func (q *Queries) UpsertSlackChannel(ctx context.Context, c SlackChannel) error {
-	return q.UpsertSlackChannels(ctx, c.IntegrationID, []SlackChannel{c}, q.now())
+func (q *Queries) UpsertSlackChannel(ctx context.Context, c triage.SlackChannel) error {
+	return q.UpsertSlackChannels(ctx, c.IntegrationID, []triage.SlackChannel{c}, q.now())
 }
 
 // DeleteSlackChannelsBefore forgets channels a full listing that began at
@@ -54,7 +44,7 @@ func (q *Queries) DeleteSlackChannelsBefore(ctx context.Context, integrationID i
 
 // SlackChannels lists a workspace's cached channels whose name contains
 // query (any when ""), by name, at most limit.
-func (q *Queries) SlackChannels(ctx context.Context, integrationID int64, query string, limit int) ([]SlackChannel, error) {
+func (q *Queries) SlackChannels(ctx context.Context, integrationID int64, query string, limit int) ([]triage.SlackChannel, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
@@ -66,9 +56,9 @@ func (q *Queries) SlackChannels(ctx context.Context, integrationID int64, query 
 		return nil, fmt.Errorf("list channels: %w", err)
 	}
 	defer rows.Close()
-	var out []SlackChannel
+	var out []triage.SlackChannel
 	for rows.Next() {
-		var c SlackChannel
+		var c triage.SlackChannel
 		var seen int64
 		if err := rows.Scan(&c.IntegrationID, &c.ID, &c.Name, &c.IsPrivate, &c.IsArchived, &c.IsMember, &seen); err != nil {
 			return nil, err
@@ -80,8 +70,8 @@ func (q *Queries) SlackChannels(ctx context.Context, integrationID int64, query 
 }
 
 // SlackChannelByID returns a cached channel; ENOTFOUND if it is not cached.
-func (q *Queries) SlackChannelByID(ctx context.Context, integrationID int64, channelID string) (*SlackChannel, error) {
-	var c SlackChannel
+func (q *Queries) SlackChannelByID(ctx context.Context, integrationID int64, channelID string) (*triage.SlackChannel, error) {
+	var c triage.SlackChannel
 	var seen int64
 	err := q.q.QueryRowContext(ctx, `SELECT integration_id, channel_id, name, is_private, is_archived, is_member, seen_at
 		FROM slack_channels WHERE integration_id = $1 AND channel_id = $2`, integrationID, channelID).
@@ -94,7 +84,7 @@ func (q *Queries) SlackChannelByID(ctx context.Context, integrationID int64, cha
 }
 
 // SlackChannelByName returns a cached channel by name; ENOTFOUND if none.
-func (q *Queries) SlackChannelByName(ctx context.Context, integrationID int64, name string) (*SlackChannel, error) {
+func (q *Queries) SlackChannelByName(ctx context.Context, integrationID int64, name string) (*triage.SlackChannel, error) {
 	var id string
 	err := q.q.QueryRowContext(ctx, `SELECT channel_id FROM slack_channels WHERE integration_id = $1 AND name = $2
 		ORDER BY is_archived, channel_id LIMIT 1`, integrationID, name).Scan(&id)

@@ -21,22 +21,22 @@ func TestSlackIntegrationsAndIdentities(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		in, err := s.UpsertIntegration(ctx, &store.Integration{ExternalID: "T1", Name: "One", InstallType: "v2",
+		in, err := s.UpsertIntegration(ctx, &triage.Integration{ExternalID: "T1", Name: "One", InstallType: "v2",
 			AccessTokenEnc: "v1:a", RefreshTokenEnc: "v1:r", TokenExpiresAt: time.Unix(2000000000, 0)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if in.Status != store.IntegrationActive || in.Provider != "slack" || in.TokenExpiresAt.Unix() != 2000000000 {
+		if in.Status != triage.IntegrationActive || in.Provider != "slack" || in.TokenExpiresAt.Unix() != 2000000000 {
 			t.Errorf("integration = %+v", in)
 		}
-		if err := s.SetIntegrationStatus(ctx, in.ID, store.IntegrationNeedsReinstall, "refresh failed"); err != nil {
+		if err := s.SetIntegrationStatus(ctx, in.ID, triage.IntegrationNeedsReinstall, "refresh failed"); err != nil {
 			t.Fatal(err)
 		}
-		again, err := s.UpsertIntegration(ctx, &store.Integration{ExternalID: "T1", Name: "Renamed", InstallType: "v2", AccessTokenEnc: "v1:b"})
+		again, err := s.UpsertIntegration(ctx, &triage.Integration{ExternalID: "T1", Name: "Renamed", InstallType: "v2", AccessTokenEnc: "v1:b"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if again.ID != in.ID || again.Name != "Renamed" || again.Status != store.IntegrationActive || !again.TokenExpiresAt.IsZero() {
+		if again.ID != in.ID || again.Name != "Renamed" || again.Status != triage.IntegrationActive || !again.TokenExpiresAt.IsZero() {
 			t.Errorf("reinstall = %+v, want same id, new name, active, no expiry", again)
 		}
 		if _, err := s.IntegrationByTeam(ctx, "T9"); triage.ErrorCode(err) != triage.ENOTFOUND {

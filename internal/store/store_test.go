@@ -171,7 +171,7 @@ func TestIssuesShortIDsAndCounts(t *testing.T) {
 		if got.TimesSeen != 3 || !got.LastSeen.Equal(now.Add(time.Hour)) || got.Level != "fatal" {
 			t.Errorf("after counting: seen %d last %v level %s", got.TimesSeen, got.LastSeen, got.Level)
 		}
-		list, err := s.Issues(ctx, store.IssueFilter{OrgID: org.ID, Status: triage.StatusUnresolved, Limit: 5})
+		list, err := s.Issues(ctx, triage.IssueFilter{OrgID: org.ID, Status: triage.StatusUnresolved, Limit: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func TestIssuesShortIDsAndCounts(t *testing.T) {
 		}
 		// The API asks for one more than a page to learn whether a next
 		// page exists: a limit over 100 must not shrink the page.
-		if list, _ := s.Issues(ctx, store.IssueFilter{OrgID: org.ID, Limit: 101}); len(list) != 40 {
+		if list, _ := s.Issues(ctx, triage.IssueFilter{OrgID: org.ID, Limit: 101}); len(list) != 40 {
 			t.Errorf("limit 101: %d issues, want all 40", len(list))
 		}
 	})

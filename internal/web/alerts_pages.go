@@ -10,7 +10,6 @@ import (
 
 	"triage"
 	"triage/internal/alert"
-	"triage/internal/store"
 )
 
 // Alert rule pages, for owners and admins of the organization:
@@ -358,7 +357,7 @@ func (s *Server) ruleWorkspaces(r *http.Request, org *triage.Organization, p *ru
 	bot, listed := "", false
 	for _, in := range integrations {
 		ws := ruleWorkspace{ID: itoa(in.ID), Name: in.Name, Selected: p.Form.Integration == itoa(in.ID)}
-		if in.Status != store.IntegrationActive {
+		if in.Status != triage.IntegrationActive {
 			ws.Status = strings.ReplaceAll(in.Status, "_", " ")
 		}
 		list, err := s.d.Alerts.Channels(ctx, u.ID, org.Slug, in.ID, "")

@@ -100,9 +100,9 @@ func setupRulePages(t *testing.T, engine store.Engine) *rulePages {
 	t.Cleanup(ts.Close)
 	b.srv, b.ts, b.url = srv, ts, base
 
-	p.acmeSlack = p.workspace(b.acme, "T1", "Acme Slack", store.SlackChannel{ID: "C1", Name: "alerts", IsMember: true},
-		store.SlackChannel{ID: "C2", Name: "ops"})
-	otherSlack := p.workspace(b.other, "T2", "Other Slack", store.SlackChannel{ID: "C5", Name: "other-alerts"})
+	p.acmeSlack = p.workspace(b.acme, "T1", "Acme Slack", triage.SlackChannel{ID: "C1", Name: "alerts", IsMember: true},
+		triage.SlackChannel{ID: "C2", Name: "ops"})
+	otherSlack := p.workspace(b.other, "T2", "Other Slack", triage.SlackChannel{ID: "C5", Name: "other-alerts"})
 	name := "Other's rule"
 	p.otherRule = must(p.alerts.CreateRule(context.Background(), b.dave.ID, "other", "secret",
 		alert.RuleInput{Name: &name, Action: &alert.ActionInput{IntegrationID: otherSlack, Channel: "C5"}}))
@@ -110,10 +110,10 @@ func setupRulePages(t *testing.T, engine store.Engine) *rulePages {
 }
 
 // workspace installs a Slack workspace in org with a fresh channel list.
-func (p *rulePages) workspace(org *triage.Organization, team, name string, chans ...store.SlackChannel) int64 {
+func (p *rulePages) workspace(org *triage.Organization, team, name string, chans ...triage.SlackChannel) int64 {
 	p.t.Helper()
 	ctx, now := context.Background(), time.Now()
-	in := must(p.store.UpsertIntegration(ctx, &store.Integration{ExternalID: team, Name: name, InstallType: "v2"}))
+	in := must(p.store.UpsertIntegration(ctx, &triage.Integration{ExternalID: team, Name: name, InstallType: "v2"}))
 	if err := p.store.AttachIntegration(ctx, org.ID, in.ID); err != nil {
 		p.t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func (p *rulePages) workspace(org *triage.Organization, team, name string, chans
 }
 
 // acmeRules is what the database holds for acme.
-func (p *rulePages) acmeRules() []*store.AlertRule {
+func (p *rulePages) acmeRules() []*triage.AlertRule {
 	p.t.Helper()
 	return must(p.store.AlertRulesForOrg(context.Background(), p.acme.ID))
 }

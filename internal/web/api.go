@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"triage"
-	"triage/internal/store"
 )
 
 // apiIssue is Sentry's group shape, as far as Triage has its fields.
@@ -109,7 +108,7 @@ func (s *Server) apiIssueList() http.Handler {
 				return
 			}
 		}
-		f := store.IssueFilter{OrgID: org.ID, Status: status, Limit: limit + 1, Offset: offset}
+		f := triage.IssueFilter{OrgID: org.ID, Status: status, Limit: limit + 1, Offset: offset}
 		for _, p := range q["project"] {
 			id, err := strconv.ParseInt(p, 10, 64)
 			if err != nil || id == 0 {

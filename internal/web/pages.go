@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"triage"
-	"triage/internal/store"
 )
 
 const pageSize = 25
@@ -63,7 +62,7 @@ func (s *Server) handleIssueList() http.Handler {
 }
 
 func (s *Server) issueList(r *http.Request, org *triage.Organization, u *triage.User, status triage.Status, rawQuery string, present bool, offset int) (issueListData, error) {
-	list, err := s.issues.List(r.Context(), u.ID, store.IssueFilter{OrgID: org.ID, Status: status, Limit: pageSize + 1, Offset: offset})
+	list, err := s.issues.List(r.Context(), u.ID, triage.IssueFilter{OrgID: org.ID, Status: status, Limit: pageSize + 1, Offset: offset})
 	if err != nil {
 		return issueListData{}, err
 	}
