@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"triage"
+	"triage/internal/access"
 	"triage/internal/config"
 	"triage/internal/password"
 	"triage/internal/store"
@@ -154,18 +155,16 @@ func orgCreate(ctx context.Context, cfg *config.Config, s *store.Store, args []s
 	if err := parse(fs, args, "slug", "owner"); err != nil {
 		return err
 	}
-	return s.InTx(ctx, func(tx *store.Tx) error {
-		u, err := tx.UserByEmail(ctx, *owner)
-		if err != nil {
-			return err
-		}
-		o, err := tx.CreateOrganization(ctx, *slug, *name, u.ID)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "created organization %s owned by %s\n%d\n", o.Slug, u.Email, o.ID)
-		return nil
-	})
+	u, err := s.UserByEmail(ctx, *owner)
+	if err != nil {
+		return err
+	}
+	o, err := s.CreateOrganization(ctx, *slug, *name, u.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created organization %s owned by %s\n%d\n", o.Slug, u.Email, o.ID)
+	return nil
 }
 
 func memberAdd(ctx context.Context, cfg *config.Config, s *store.Store, args []string, stdout, _ io.Writer) error {
@@ -250,7 +249,7 @@ func teamCreate(ctx context.Context, cfg *config.Config, s *store.Store, args []
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Member(ctx, o.ID, u.ID); triage.ErrorCode(err) == triage.ENOTFOUND {
+			if _, err := access.New(tx).Member(ctx, o, u.ID); triage.ErrorCode(err) == triage.ENOTFOUND {
 				return triage.Errorf(triage.EINVALID, "%s is not a member of %s: add them with `triage member add` first", u.Email, o.Slug)
 			} else if err != nil {
 				return err

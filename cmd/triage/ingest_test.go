@@ -252,7 +252,7 @@ func TestIngestAnswers(t *testing.T) {
 	}
 	defer s.Close()
 	var n int
-	s.DB.QueryRow(`SELECT COUNT(*) FROM events`).Scan(&n)
+	s.Pool().QueryRow(`SELECT COUNT(*) FROM events`).Scan(&n)
 	if n != 3 {
 		t.Errorf("%d events stored, want 3", n)
 	}

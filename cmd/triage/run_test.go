@@ -60,7 +60,7 @@ func dbFingerprint(t *testing.T, url string) string {
 	h := sha256.New()
 	for _, table := range []string{"users", "organizations", "members", "teams", "team_members", "projects", "project_teams", "api_tokens"} {
 		var n int64
-		if err := s.DB.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
+		if err := s.Pool().QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(h, "%s=%d;", table, n)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/riverqueue/river"
 
+	"triage/internal/access"
 	"triage/internal/alert"
 	"triage/internal/config"
 	"triage/internal/eventview"
@@ -92,6 +93,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	issueService := issues.New(s, time.Now)
+	accessService := access.New(s)
 	var slackHandlers web.SlackHandlers
 	var slackInteg *slack.Integration
 	if cfg.SlackConfigured() {
@@ -102,6 +104,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			RenderPage: web.PageStatus,
 			LoginURL:   web.LoginURL,
 			Issues:     issueService,
+			Access:     accessService,
 		})
 		slackHandlers = slackInteg
 	} else {
@@ -126,7 +129,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		periodic = append(periodic, slackInteg.PeriodicJobs()...)
 		alertSlack = alert.FromSlack(slackInteg)
 	}
-	alerts := alert.New(alert.Deps{Store: s, Slack: alertSlack, Metrics: alert.NewMetrics(reg, s),
+	alerts := alert.New(alert.Deps{Store: s, Access: accessService, Slack: alertSlack, Metrics: alert.NewMetrics(reg, s),
 		Logger: logger, Now: time.Now, Options: alertOpts})
 	alerts.Register(workers)
 	periodic = append(periodic, alerts.Periodic()...)
@@ -183,10 +186,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Logger:        logger,
 		Config:        cfg,
 		Store:         s,
+		Access:        accessService,
 		Issues:        issueService,
 		Now:           time.Now,
 		SetupToken:    setupToken,
 		Registry:      reg,
+		DBStats:       collectors.NewDBStatsCollector(s.Pool(), string(s.Engine)),
 		Ingest:        newIngest(logger, writer, cfg),
 		Slack:         slackHandlers,
 		EventsSection: events.Section,

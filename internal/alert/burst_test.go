@@ -93,7 +93,7 @@ func TestDeliveryBurst(t *testing.T) {
 			var queued time.Duration
 			w.waitFor("the notifications queued", func() bool {
 				var n int64
-				_ = w.s.DB.QueryRowContext(w.ctx, `SELECT COUNT(*) FROM alert_notifications`).Scan(&n)
+				_ = w.s.Pool().QueryRowContext(w.ctx, `SELECT COUNT(*) FROM alert_notifications`).Scan(&n)
 				queued = time.Since(start)
 				return n == int64(total)
 			})
@@ -140,7 +140,7 @@ func TestDeliveryBurst(t *testing.T) {
 				}
 			}
 			var pending int64
-			if err := w.s.DB.QueryRowContext(w.ctx, `SELECT COUNT(*) FROM alert_notifications WHERE status <> 'delivered'`).Scan(&pending); err != nil {
+			if err := w.s.Pool().QueryRowContext(w.ctx, `SELECT COUNT(*) FROM alert_notifications WHERE status <> 'delivered'`).Scan(&pending); err != nil {
 				t.Fatal(err)
 			}
 			st := w.fake.RateLimitStats()
@@ -178,11 +178,11 @@ func TestDeliveryBurst(t *testing.T) {
 func riverStats(w *world) string {
 	var snoozes, attempts, jobsN int64
 	q := `SELECT COUNT(*), COALESCE(SUM(attempt), 0) FROM river_job WHERE kind = 'alert.notify'`
-	if err := w.s.DB.QueryRowContext(w.ctx, q).Scan(&jobsN, &attempts); err != nil {
+	if err := w.s.Pool().QueryRowContext(w.ctx, q).Scan(&jobsN, &attempts); err != nil {
 		return err.Error()
 	}
 	q = `SELECT COUNT(*) FROM river_job WHERE kind = 'alert.notify' AND CAST(metadata AS TEXT) LIKE '%snoozes%'`
-	if err := w.s.DB.QueryRowContext(w.ctx, q).Scan(&snoozes); err != nil {
+	if err := w.s.Pool().QueryRowContext(w.ctx, q).Scan(&snoozes); err != nil {
 		return err.Error()
 	}
 	return fmt.Sprintf("river: %d notify jobs, %d attempts, %d snoozed at least once", jobsN, attempts, snoozes)

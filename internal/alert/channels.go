@@ -29,27 +29,8 @@ type ChannelList struct {
 // is stale, gets a listing queued in the background. Only those who may
 // change rules (owners and admins) may list.
 func (s *Service) Channels(ctx context.Context, userID int64, orgSlug string, integrationID int64, query string) (*ChannelList, error) {
-	org, err := s.store.OrganizationBySlug(ctx, orgSlug)
-	if triage.ErrorCode(err) == triage.ENOTFOUND {
-		return nil, triage.Errorf(triage.ENOTFOUND, "organization not found")
-	} else if err != nil {
+	if _, err := s.acc.Integration(ctx, userID, orgSlug, integrationID, "pick channels for alert rules"); err != nil {
 		return nil, err
-	}
-	m, err := s.store.Member(ctx, org.ID, userID)
-	if triage.ErrorCode(err) == triage.ENOTFOUND {
-		return nil, triage.Errorf(triage.ENOTFOUND, "organization not found")
-	} else if err != nil {
-		return nil, err
-	}
-	if !m.Role.CanAdmin() {
-		return nil, triage.Errorf(triage.EFORBIDDEN, "only an owner or admin of %s can pick channels for alert rules", org.Name)
-	}
-	attached, err := s.store.IntegrationAttached(ctx, org.ID, integrationID)
-	if err != nil {
-		return nil, err
-	}
-	if !attached {
-		return nil, triage.Errorf(triage.ENOTFOUND, "Slack workspace not found")
 	}
 	chans, err := s.store.SlackChannels(ctx, integrationID, query, 200)
 	if err != nil {

@@ -71,7 +71,7 @@ func TestPermanentFailuresAreReported(t *testing.T) {
 			// The bot is invited back: the next alert goes out and the rule
 			// heals.
 			w.fake.UpdateChannel("C1", func(c *slackfake.Channel) { c.BotMember = true })
-			if _, err := w.s.DB.ExecContext(w.ctx, `DELETE FROM alert_throttle`); err != nil {
+			if _, err := w.s.Pool().ExecContext(w.ctx, `DELETE FROM alert_throttle`); err != nil {
 				t.Fatal(err)
 			}
 			w.send("payment", "error", "", "")
@@ -80,7 +80,7 @@ func TestPermanentFailuresAreReported(t *testing.T) {
 
 			// Over the free plan's message limit: 429 without Retry-After.
 			w.fake.SetMessageLimitExceeded("T1", true)
-			if _, err := w.s.DB.ExecContext(w.ctx, `DELETE FROM alert_throttle`); err != nil {
+			if _, err := w.s.Pool().ExecContext(w.ctx, `DELETE FROM alert_throttle`); err != nil {
 				t.Fatal(err)
 			}
 			w.send("limits", "error", "", "")
@@ -112,7 +112,7 @@ func TestPermanentFailuresAreReported(t *testing.T) {
 			}
 			// Later alerts for that workspace fail at once, recorded, with
 			// the workspace's reason.
-			if _, err := w.s.DB.ExecContext(w.ctx, `DELETE FROM alert_throttle`); err != nil {
+			if _, err := w.s.Pool().ExecContext(w.ctx, `DELETE FROM alert_throttle`); err != nil {
 				t.Fatal(err)
 			}
 			w.send("after", "error", "", "")
@@ -188,7 +188,7 @@ func TestThrottle(t *testing.T) {
 				t.Fatalf("%d notifications, want 2 (one per issue)", n)
 			}
 			// 31 minutes later.
-			if _, err := w.s.DB.ExecContext(w.ctx, `UPDATE alert_throttle SET fired_at = fired_at - $1, quiet_until = quiet_until - $1`,
+			if _, err := w.s.Pool().ExecContext(w.ctx, `UPDATE alert_throttle SET fired_at = fired_at - $1, quiet_until = quiet_until - $1`,
 				(31 * time.Minute).Microseconds()); err != nil {
 				t.Fatal(err)
 			}

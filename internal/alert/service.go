@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"triage"
+	"triage/internal/access"
 	"triage/internal/store"
 )
 
@@ -74,7 +75,10 @@ func (o Options) withDefaults() Options {
 // Deps is what the alert service needs, built by cmd/triage.
 type Deps struct {
 	Store *store.Store
-	Jobs  Inserter
+	// Access decides who may see and change rules; nil builds one over
+	// Store.
+	Access *access.Service
+	Jobs   Inserter
 	// Slack is nil when Slack is not configured: rules cannot be saved and
 	// notifications fail with a reason.
 	Slack   Slack
@@ -88,6 +92,7 @@ type Deps struct {
 // Service owns alert rules and their delivery.
 type Service struct {
 	store   *store.Store
+	acc     *access.Service
 	jobs    Inserter
 	slack   Slack
 	pacer   Pacer
@@ -131,9 +136,12 @@ func New(d Deps) *Service {
 			d.Pacer = NewMemoryPacer()
 		}
 	}
+	if d.Access == nil {
+		d.Access = access.New(d.Store)
+	}
 	opts := d.Options.withDefaults()
 	return &Service{
-		store: d.Store, jobs: d.Jobs, slack: d.Slack, pacer: d.Pacer, metrics: d.Metrics,
+		store: d.Store, acc: d.Access, jobs: d.Jobs, slack: d.Slack, pacer: d.Pacer, metrics: d.Metrics,
 		log: d.Logger, now: d.Now, opts: opts, sleepers: make(chan struct{}, opts.Sleepers),
 		botNames: map[int64]string{}, blocks: map[string]time.Time{}, sending: map[string]*sync.Mutex{},
 		cards: map[cardKey]renderedCard{}, eventRules: map[int64]eventRules{},
@@ -184,47 +192,28 @@ type RuleInput struct {
 	Thread          *bool
 }
 
-// access loads the project for the user: ENOTFOUND when the organization or
-// project does not exist or the user is not a member, EFORBIDDEN when they
-// may not see the project, or (write) may not change its rules. Reading
-// needs access to the project's issues; writing needs an owner or admin
-// of the organization, as installing Slack does.
-func (s *Service) access(ctx context.Context, userID int64, orgSlug, projectSlug string, write bool) (*triage.Organization, *triage.Project, error) {
-	notFound := triage.Errorf(triage.ENOTFOUND, "project not found")
-	org, err := s.store.OrganizationBySlug(ctx, orgSlug)
-	if triage.ErrorCode(err) == triage.ENOTFOUND {
-		return nil, nil, notFound
-	} else if err != nil {
-		return nil, nil, err
-	}
-	m, err := s.store.Member(ctx, org.ID, userID)
-	if triage.ErrorCode(err) == triage.ENOTFOUND {
-		return nil, nil, notFound
-	} else if err != nil {
-		return nil, nil, err
-	}
-	p, err := s.store.ProjectBySlug(ctx, org.ID, projectSlug)
-	if triage.ErrorCode(err) == triage.ENOTFOUND {
-		return nil, nil, notFound
-	} else if err != nil {
-		return nil, nil, err
-	}
-	ok, err := s.store.HasProjectAccess(ctx, userID, p.ID)
+// projectFor loads the project for the user through access.Service:
+// ENOTFOUND when the organization or project does not exist or the user is
+// not a member, EFORBIDDEN when they may not see the project, or (write)
+// may not change its rules. Reading needs access to the project's issues;
+// writing needs an owner or admin of the organization, as installing
+// Slack does.
+func (s *Service) projectFor(ctx context.Context, userID int64, orgSlug, projectSlug string, write bool) (*triage.Organization, *triage.Project, error) {
+	org, m, p, err := s.acc.Project(ctx, userID, orgSlug, projectSlug)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !ok {
-		return nil, nil, triage.Errorf(triage.EFORBIDDEN, "you do not have access to project %s", p.Slug)
-	}
-	if write && !m.Role.CanAdmin() {
-		return nil, nil, triage.Errorf(triage.EFORBIDDEN, "only an owner or admin of %s can change alert rules", org.Name)
+	if write {
+		if err := access.RequireAdmin(org, m, "change alert rules"); err != nil {
+			return nil, nil, err
+		}
 	}
 	return org, p, nil
 }
 
 // Rules lists a project's rules.
 func (s *Service) Rules(ctx context.Context, userID int64, orgSlug, projectSlug string) ([]*Rule, error) {
-	_, p, err := s.access(ctx, userID, orgSlug, projectSlug, false)
+	_, p, err := s.projectFor(ctx, userID, orgSlug, projectSlug, false)
 	if err != nil {
 		return nil, err
 	}
@@ -238,19 +227,12 @@ func (s *Service) Rules(ctx context.Context, userID int64, orgSlug, projectSlug 
 // OrgRules lists the rules of every project of the organization the user
 // can see, for the settings page.
 func (s *Service) OrgRules(ctx context.Context, userID int64, org *triage.Organization) ([]*Rule, error) {
-	projects, err := s.store.Projects(ctx, org.ID)
+	projects, err := s.acc.VisibleProjects(ctx, userID, org.ID)
 	if err != nil {
 		return nil, err
 	}
 	var out []*Rule
 	for _, p := range projects {
-		ok, err := s.store.HasProjectAccess(ctx, userID, p.ID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
 		rows, err := s.store.AlertRules(ctx, p.ID)
 		if err != nil {
 			return nil, err
@@ -277,7 +259,7 @@ func (s *Service) OrgRules(ctx context.Context, userID int64, org *triage.Organi
 
 // Rule returns one rule of the project.
 func (s *Service) Rule(ctx context.Context, userID int64, orgSlug, projectSlug string, id int64) (*Rule, error) {
-	_, p, err := s.access(ctx, userID, orgSlug, projectSlug, false)
+	_, p, err := s.projectFor(ctx, userID, orgSlug, projectSlug, false)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +274,7 @@ func (s *Service) Rule(ctx context.Context, userID int64, orgSlug, projectSlug s
 // required; conditions default to "any event", the throttle to 30
 // minutes, threading to on. Invalid input returns a *FieldError.
 func (s *Service) CreateRule(ctx context.Context, userID int64, orgSlug, projectSlug string, in RuleInput) (*Rule, error) {
-	org, p, err := s.access(ctx, userID, orgSlug, projectSlug, true)
+	org, p, err := s.projectFor(ctx, userID, orgSlug, projectSlug, true)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +300,7 @@ func (s *Service) CreateRule(ctx context.Context, userID int64, orgSlug, project
 // UpdateRule changes the fields set in in; the action is checked again
 // when it changes, and its status goes back to ok.
 func (s *Service) UpdateRule(ctx context.Context, userID int64, orgSlug, projectSlug string, id int64, in RuleInput) (*Rule, error) {
-	org, p, err := s.access(ctx, userID, orgSlug, projectSlug, true)
+	org, p, err := s.projectFor(ctx, userID, orgSlug, projectSlug, true)
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +323,7 @@ func (s *Service) UpdateRule(ctx context.Context, userID int64, orgSlug, project
 
 // DeleteRule removes a rule.
 func (s *Service) DeleteRule(ctx context.Context, userID int64, orgSlug, projectSlug string, id int64) error {
-	_, p, err := s.access(ctx, userID, orgSlug, projectSlug, true)
+	_, p, err := s.projectFor(ctx, userID, orgSlug, projectSlug, true)
 	if err != nil {
 		return err
 	}

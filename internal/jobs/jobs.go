@@ -79,7 +79,7 @@ func New(ctx context.Context, s *store.Store, databaseURL string, logger *slog.L
 		if listenPool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 			return nil, fmt.Errorf("open River's listener pool: %w", err)
 		}
-		driver = riverdatabasesql.NewWithPgxListener(s.DB, listenPool)
+		driver = riverdatabasesql.NewWithPgxListener(s.Pool(), listenPool)
 	}
 	built := false
 	defer func() {

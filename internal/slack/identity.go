@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -189,18 +190,13 @@ func (i *Integration) resolveLink(w http.ResponseWriter, r *http.Request, purpos
 		i.internalError(w, r, "load organizations", err)
 		return nil, false
 	}
-	var mine []*triage.Organization
-	for _, o := range orgs {
-		if p.OrgID != 0 && o.ID != p.OrgID {
-			continue
-		}
-		_, err := i.d.Store.Member(ctx, o.ID, user.ID)
-		if err == nil {
-			mine = append(mine, o)
-		} else if triage.ErrorCode(err) != triage.ENOTFOUND {
-			i.internalError(w, r, "load membership", err)
-			return nil, false
-		}
+	if p.OrgID != 0 {
+		orgs = slices.DeleteFunc(orgs, func(o *triage.Organization) bool { return o.ID != p.OrgID })
+	}
+	mine, err := i.d.Access.VisibleOrgs(ctx, user.ID, orgs)
+	if err != nil {
+		i.internalError(w, r, "load memberships", err)
+		return nil, false
 	}
 	if len(mine) == 0 && purpose == "unlink" {
 		// Someone who has left every organization the workspace serves

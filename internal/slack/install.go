@@ -18,6 +18,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"triage"
+	"triage/internal/access"
 	"triage/internal/store"
 )
 
@@ -35,24 +36,35 @@ func hashState(state string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// adminOf loads the organization named in the path and the user's
-// membership, answering 404 (unknown or not a member) or 403 (not an
-// admin) itself; ok is false when it did.
+// adminOf checks through access.Service that the user may connect a
+// workspace to org (an owner or admin), answering 404 (not a member) or
+// 403 (not an admin) itself; ok is false when it did.
 func (i *Integration) adminOf(w http.ResponseWriter, r *http.Request, user *triage.User, org *triage.Organization) bool {
-	m, err := i.d.Store.Member(r.Context(), org.ID, user.ID)
-	switch {
-	case triage.ErrorCode(err) == triage.ENOTFOUND:
-		i.errorPage(w, r, http.StatusNotFound, "Not found", "There is no such organization.", "")
-		return false
-	case err != nil:
-		i.internalError(w, r, "load membership", err)
-		return false
-	case !m.Role.CanAdmin():
-		i.errorPage(w, r, http.StatusForbidden, "Not allowed",
-			"Only an owner or admin of "+org.Name+" can connect a Slack workspace to it.", "Ask one of them to install Triage in Slack.")
-		return false
+	m, err := i.d.Access.Member(r.Context(), org, user.ID)
+	if err == nil {
+		err = access.RequireAdmin(org, m, installDoing)
 	}
-	return true
+	return i.allowed(w, r, err)
+}
+
+// installDoing ends access's refusal: "Only an owner or admin of Acme can …".
+const installDoing = "connect a Slack workspace to it"
+
+// allowed answers an access refusal (404 for those outside the
+// organization, 403 for members who are not admins) and reports whether
+// err is nil.
+func (i *Integration) allowed(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch triage.ErrorCode(err) {
+	case "":
+		return true
+	case triage.ENOTFOUND:
+		i.errorPage(w, r, http.StatusNotFound, "Not found", "There is no such organization.", "")
+	case triage.EFORBIDDEN:
+		i.errorPage(w, r, http.StatusForbidden, "Not allowed", triage.ErrorMessage(err), "Ask one of them to install Triage in Slack.")
+	default:
+		i.internalError(w, r, "check access", err)
+	}
+	return false
 }
 
 // InstallStart redirects an organization admin to Slack's consent page with
@@ -336,15 +348,8 @@ func (i *Integration) adminOrg(w http.ResponseWriter, r *http.Request) (*triage.
 	if user == nil {
 		return nil, nil, false
 	}
-	org, err := i.d.Store.OrganizationBySlug(r.Context(), r.PathValue("org"))
-	if triage.ErrorCode(err) == triage.ENOTFOUND {
-		i.errorPage(w, r, http.StatusNotFound, "Not found", "There is no such organization.", "")
-		return nil, nil, false
-	} else if err != nil {
-		i.internalError(w, r, "load organization", err)
-		return nil, nil, false
-	}
-	if !i.adminOf(w, r, user, org) {
+	org, _, err := i.d.Access.AdminOrg(r.Context(), user.ID, r.PathValue("org"), installDoing)
+	if !i.allowed(w, r, err) {
 		return nil, nil, false
 	}
 	return user, org, true

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"triage"
+	"triage/internal/access"
 	"triage/internal/config"
 	"triage/internal/issues"
 	"triage/internal/jobs"
@@ -41,6 +42,9 @@ type Deps struct {
 	// Issues changes issues for actions taken in Slack; New registers a
 	// change hook on it that queues the rebuild of Slack messages.
 	Issues *issues.Service
+	// Access decides who may install, link and unlink; nil builds one
+	// over Store.
+	Access *access.Service
 }
 
 // Integration serves the Slack endpoints and calls Slack's Web API.
@@ -115,6 +119,9 @@ func New(d Deps) *Integration {
 	}
 	if d.RenderPage == nil {
 		d.RenderPage = barePage
+	}
+	if d.Access == nil {
+		d.Access = access.New(d.Store)
 	}
 	i := &Integration{
 		d:   d,

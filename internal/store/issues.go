@@ -72,9 +72,9 @@ func (q *Queries) Issues(ctx context.Context, f triage.IssueFilter) ([]*triage.I
 	if f.UserID != 0 {
 		args = append(args, f.UserID)
 		n := len(args)
-		where = append(where, fmt.Sprintf(`EXISTS (SELECT 1 FROM members m WHERE m.org_id = p.org_id AND m.user_id = $%d
-			AND (m.role IN ('owner', 'admin') OR EXISTS (SELECT 1 FROM project_teams pt JOIN team_members tm
-			ON tm.team_id = pt.team_id WHERE pt.project_id = p.id AND tm.user_id = $%d)))`, n, n))
+		user := fmt.Sprintf("$%d", n)
+		where = append(where, `EXISTS (SELECT 1 FROM members m WHERE m.org_id = p.org_id AND m.user_id = `+user+`
+			AND `+projectAccess("m", "p", user)+`)`)
 	}
 	switch {
 	case f.Limit <= 0:
@@ -270,9 +270,7 @@ type IssueAccess struct {
 // that reading an issue and checking who may act on it is one round trip.
 var issueForUser = strings.Replace(issueSelect, "FROM issues i ",
 	`, EXISTS (SELECT 1 FROM members m WHERE m.org_id = p.org_id AND m.user_id = $2),
-	EXISTS (SELECT 1 FROM members m WHERE m.org_id = p.org_id AND m.user_id = $2 AND (m.role IN ('owner', 'admin') OR EXISTS (
-		SELECT 1 FROM project_teams pt JOIN team_members tm ON tm.team_id = pt.team_id
-		WHERE pt.project_id = p.id AND tm.user_id = $2)))
+	EXISTS (SELECT 1 FROM members m WHERE m.org_id = p.org_id AND m.user_id = $2 AND `+projectAccess("m", "p", "$2")+`)
 	FROM issues i `, 1) + ` WHERE i.id = $1`
 
 // issueForChange is issueForUser with what the change hooks ask about

@@ -10,8 +10,10 @@ import (
 	"triage"
 )
 
-// CreateOrganization creates an organization and makes owner its owner.
-// Call it in a transaction so that both happen or neither.
+// CreateOrganization creates an organization and makes ownerID its owner:
+// the one place an organization comes to be, with its owner. Inside a Tx
+// both happen in that transaction; Store.CreateOrganization runs its own.
+// It returns EINVALID for a bad slug, ECONFLICT for a taken one.
 func (q *Queries) CreateOrganization(ctx context.Context, slug, name string, ownerID int64) (*triage.Organization, error) {
 	if err := triage.ValidateSlug("organization", slug); err != nil {
 		return nil, err
@@ -31,6 +33,45 @@ func (q *Queries) CreateOrganization(ctx context.Context, slug, name string, own
 		return nil, err
 	}
 	return q.OrganizationByID(ctx, id)
+}
+
+// CreateOrganization creates an organization owned by ownerID in one
+// transaction: both or neither. Errors as Queries.CreateOrganization.
+func (s *Store) CreateOrganization(ctx context.Context, slug, name string, ownerID int64) (*triage.Organization, error) {
+	var org *triage.Organization
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var err error
+		org, err = tx.CreateOrganization(ctx, slug, name, ownerID)
+		return err
+	})
+	return org, err
+}
+
+var (
+	_ triage.AccountStore   = (*Store)(nil)
+	_ triage.DirectoryStore = (*Store)(nil)
+)
+
+// CreateFirstOwner creates the first user, a superuser, and the
+// organization they own, in one transaction. Two setups at once: only
+// the first creates anything, the other gets ENOTFOUND ("setup is done").
+func (s *Store) CreateFirstOwner(ctx context.Context, email, name, passwordHash, orgSlug string) (*triage.User, *triage.Organization, error) {
+	var u *triage.User
+	var org *triage.Organization
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if n, err := tx.CountUsers(ctx); err != nil {
+			return err
+		} else if n > 0 {
+			return triage.Errorf(triage.ENOTFOUND, "setup is done")
+		}
+		var err error
+		if u, err = tx.CreateUser(ctx, email, name, passwordHash, true); err != nil {
+			return err
+		}
+		org, err = tx.CreateOrganization(ctx, orgSlug, orgSlug, u.ID)
+		return err
+	})
+	return u, org, err
 }
 
 func scanOrg(row rowScanner) (*triage.Organization, error) {
@@ -224,9 +265,7 @@ func (q *Queries) HasProjectAccess(ctx context.Context, userID, projectID int64)
 	var one int
 	err := q.q.QueryRowContext(ctx, `
 		SELECT 1 FROM projects p JOIN members m ON m.org_id = p.org_id AND m.user_id = $1
-		WHERE p.id = $2 AND (m.role IN ('owner', 'admin') OR EXISTS (
-			SELECT 1 FROM project_teams pt JOIN team_members tm ON tm.team_id = pt.team_id
-			WHERE pt.project_id = p.id AND tm.user_id = $1))`, userID, projectID).Scan(&one)
+		WHERE p.id = $2 AND `+projectAccess("m", "p", "$1"), userID, projectID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
@@ -240,9 +279,7 @@ func (q *Queries) UsersWithProjectAccess(ctx context.Context, projectID int64) (
 	st, err := q.prepared(ctx, `
 		SELECT `+userCols+` FROM users u JOIN members m ON m.user_id = u.id
 		JOIN projects p ON p.org_id = m.org_id AND p.id = $1
-		WHERE m.role IN ('owner', 'admin') OR EXISTS (
-			SELECT 1 FROM project_teams pt JOIN team_members tm ON tm.team_id = pt.team_id
-			WHERE pt.project_id = p.id AND tm.user_id = u.id)
+		WHERE `+projectAccess("m", "p", "u.id")+`
 		ORDER BY u.email`)
 	if err != nil {
 		return nil, err

@@ -278,9 +278,7 @@ func (q *Queries) SlackCard(ctx context.Context, integrationID, issueID int64) (
 		UNION ALL
 		SELECT 1, u.id, 0, u.email, u.name, u.is_superuser, u.created_at FROM users u JOIN members m ON m.user_id = u.id
 		JOIN projects p ON p.org_id = m.org_id AND p.id = $1
-		WHERE m.role IN ('owner', 'admin') OR EXISTS (
-			SELECT 1 FROM project_teams pt JOIN team_members tm ON tm.team_id = pt.team_id
-			WHERE pt.project_id = p.id AND tm.user_id = u.id)
+		WHERE `+projectAccess("m", "p", "u.id")+`
 		UNION ALL
 		SELECT 2, user_id, 0, external_id, '', FALSE, 0 FROM identities
 		WHERE integration_id = $2 AND user_id IN ($3, $4, $5)

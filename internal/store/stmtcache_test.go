@@ -25,11 +25,11 @@ func TestTransactionsNeverWaitForASecondConnection(t *testing.T) {
 			t.Fatal(err)
 		}
 		const n = 3
-		s.DB.SetMaxOpenConns(n)
+		s.Pool().SetMaxOpenConns(n)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		for range n - 1 {
-			c, err := s.DB.Conn(ctx)
+			c, err := s.Pool().Conn(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,7 +62,7 @@ func TestTransactionsNeverWaitForASecondConnection(t *testing.T) {
 			t.Fatalf("IssueForUser: %v", err)
 		}
 		var one int
-		if err := s.DB.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil && err != sql.ErrNoRows {
+		if err := s.Pool().QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil && err != sql.ErrNoRows {
 			t.Fatal(err)
 		}
 	})

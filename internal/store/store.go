@@ -64,7 +64,7 @@ func ParseURL(raw string) (Engine, string, string, error) {
 // transaction alike.
 type Store struct {
 	*Queries
-	DB       *sql.DB
+	db       *sql.DB
 	Engine   Engine
 	now      func() time.Time
 	counters *sql.DB // PostgreSQL: see CreateIssues
@@ -83,8 +83,8 @@ const DefaultPostgresConns = 12
 // its own).
 func (s *Store) SetMaxConns(n int) {
 	if s.Engine == Postgres && n > 0 {
-		s.DB.SetMaxOpenConns(n)
-		s.DB.SetMaxIdleConns(n)
+		s.db.SetMaxOpenConns(n)
+		s.db.SetMaxIdleConns(n)
 	}
 }
 
@@ -116,7 +116,7 @@ func Open(ctx context.Context, rawURL string, now func() time.Time) (*Store, err
 		now = time.Now
 	}
 	stmts := newStmtCache(db, engine)
-	st := &Store{Queries: &Queries{q: db, engine: engine, now: now, stmts: stmts}, DB: db, Engine: engine, now: now}
+	st := &Store{Queries: &Queries{q: db, engine: engine, now: now, stmts: stmts}, db: db, Engine: engine, now: now}
 	if engine == Postgres {
 		// The short-id counter's own connections (see CreateIssues): a
 		// writer holding a transaction must never wait for the main pool,
@@ -139,8 +139,18 @@ func (s *Store) Close() error {
 	if s.counters != nil {
 		s.counters.Close()
 	}
-	return s.DB.Close()
+	return s.db.Close()
 }
+
+// Pool is the connection pool, for what must hold the pool itself rather
+// than ask the store: River's driver and the pool's metrics. Tests use it
+// to look at tables directly. Application queries belong in this package.
+func (s *Store) Pool() *sql.DB { return s.db }
+
+var _ triage.HealthStore = (*Store)(nil)
+
+// Ping reaches the database (for /readyz).
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 func (s *Store) migrationsFS() (fs.FS, goose.Dialect) {
 	if s.Engine == Postgres {
@@ -154,7 +164,7 @@ func (s *Store) migrationsFS() (fs.FS, goose.Dialect) {
 // Migrate applies every pending migration and returns how many it applied.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	fsys, dialect := s.migrationsFS()
-	p, err := goose.NewProvider(dialect, s.DB, fsys)
+	p, err := goose.NewProvider(dialect, s.db, fsys)
 	if err != nil {
 		return 0, fmt.Errorf("load migrations: %w", err)
 	}
@@ -168,7 +178,7 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 // Pending reports how many migrations are not applied yet (for /readyz).
 func (s *Store) Pending(ctx context.Context) (int, error) {
 	fsys, dialect := s.migrationsFS()
-	p, err := goose.NewProvider(dialect, s.DB, fsys)
+	p, err := goose.NewProvider(dialect, s.db, fsys)
 	if err != nil {
 		return 0, fmt.Errorf("load migrations: %w", err)
 	}
@@ -195,7 +205,7 @@ type Tx struct {
 // InTx runs fn in a transaction, committing when it returns nil and rolling
 // back otherwise. On SQLite the transaction takes the write lock at once.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	sqlTx, err := s.DB.BeginTx(ctx, nil)
+	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"triage"
+	"triage/internal/access"
 	"triage/internal/alert"
 )
 
@@ -214,12 +215,10 @@ func (s *Server) handleRuleDelete() http.Handler {
 // members who are not owners or admins (the service's rule for writing).
 func (s *Server) ruleAdmin(w http.ResponseWriter, r *http.Request) (*triage.Organization, bool) {
 	org, me, err := s.orgMember(r.Context(), r, CurrentUser(r))
-	switch {
-	case err != nil:
-	case s.d.Alerts == nil:
+	if err == nil && s.d.Alerts == nil {
 		err = triage.Errorf(triage.ENOTIMPLEMENTED, "Alert rules are not available on this server.")
-	case !me.Role.CanAdmin():
-		err = triage.Errorf(triage.EFORBIDDEN, "Only an owner or admin of %s can change alert rules.", org.Name)
+	} else if err == nil {
+		err = access.RequireAdmin(org, me, "change alert rules")
 	}
 	if err != nil {
 		s.pageError(w, r, err)
@@ -236,16 +235,9 @@ func (s *Server) orgRule(r *http.Request, org *triage.Organization) (*alert.Rule
 	if err != nil {
 		return nil, err
 	}
-	row, err := s.store.AlertRuleByID(ctx, id)
+	_, p, err := s.access.Rule(ctx, CurrentUser(r).ID, org, id)
 	if err != nil {
 		return nil, err
-	}
-	p, err := s.store.ProjectByID(ctx, row.ProjectID)
-	if err != nil {
-		return nil, err
-	}
-	if p.OrgID != org.ID {
-		return nil, triage.Errorf(triage.ENOTFOUND, "alert rule not found")
 	}
 	return s.d.Alerts.Rule(ctx, CurrentUser(r).ID, org.Slug, p.Slug, id)
 }
@@ -314,18 +306,12 @@ func (s *Server) showRuleForm(w http.ResponseWriter, r *http.Request, org *triag
 func (s *Server) ruleChoices(r *http.Request, org *triage.Organization, p *ruleFormPage) error {
 	ctx, u := r.Context(), CurrentUser(r)
 	if !p.Edit {
-		projects, err := s.store.Projects(ctx, org.ID)
+		projects, err := s.access.VisibleProjects(ctx, u.ID, org.ID)
 		if err != nil {
 			return err
 		}
 		for _, pr := range projects {
-			ok, err := s.store.HasProjectAccess(ctx, u.ID, pr.ID)
-			if err != nil {
-				return err
-			}
-			if ok {
-				p.Projects = append(p.Projects, formOption{Value: pr.Slug, Label: pr.Name + " (" + pr.Slug + ")"})
-			}
+			p.Projects = append(p.Projects, formOption{Value: pr.Slug, Label: pr.Name + " (" + pr.Slug + ")"})
 		}
 		if p.fresh && len(p.Projects) == 1 {
 			p.Form.Project = p.Projects[0].Value
@@ -347,7 +333,7 @@ func (s *Server) ruleChoices(r *http.Request, org *triage.Organization, p *ruleF
 // neither lost nor silently replaced.
 func (s *Server) ruleWorkspaces(r *http.Request, org *triage.Organization, p *ruleFormPage) error {
 	ctx, u := r.Context(), CurrentUser(r)
-	integrations, err := s.store.IntegrationsForOrg(ctx, org.ID)
+	integrations, err := s.dir.IntegrationsForOrg(ctx, org.ID)
 	if err != nil {
 		return err
 	}

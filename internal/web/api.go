@@ -238,7 +238,7 @@ func (s *Server) apiMembers() http.Handler {
 			s.apiError(w, r, err)
 			return
 		}
-		members, err := s.store.Members(ctx, org.ID)
+		members, err := s.dir.Members(ctx, org.ID)
 		if err != nil {
 			s.apiError(w, r, err)
 			return

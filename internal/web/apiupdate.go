@@ -113,7 +113,7 @@ func (s *Server) isCurrentRelease(r *http.Request, issue *triage.Issue, v string
 	if v == "latest" {
 		return true, nil
 	}
-	cur, err := s.store.CurrentRelease(r.Context(), issue.ProjectID)
+	cur, err := s.dir.CurrentRelease(r.Context(), issue.ProjectID)
 	if triage.ErrorCode(err) == triage.ENOTFOUND {
 		return false, triage.Errorf(triage.EINVALID, "project %s has no releases yet: resolve it without a release", issue.ProjectSlug)
 	} else if err != nil {
@@ -142,7 +142,7 @@ func (s *Server) parseAPIAssignee(r *http.Request, raw json.RawMessage) (*triage
 	}
 	str = strings.TrimSpace(str)
 	if strings.Contains(str, "@") {
-		u, err := s.store.UserByEmail(r.Context(), str)
+		u, err := s.accounts.UserByEmail(r.Context(), str)
 		if triage.ErrorCode(err) == triage.ENOTFOUND {
 			return nil, triage.Errorf(triage.EINVALID, "cannot assign to %q: no such user", str)
 		} else if err != nil {

@@ -10,7 +10,6 @@ import (
 
 	"triage"
 	"triage/internal/password"
-	"triage/internal/store"
 )
 
 type ctxKey int
@@ -32,7 +31,7 @@ func (s *Server) loadUser(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithValue(r.Context(), sessionLoadedKey, true)
 		if id := s.sessions.GetInt64(ctx, sessionUserKey); id != 0 {
-			u, err := s.store.UserByID(ctx, id)
+			u, err := s.accounts.UserByID(ctx, id)
 			switch {
 			case err == nil:
 				ctx = triage.NewContextWithUser(ctx, u)
@@ -81,7 +80,7 @@ func (s *Server) logIn(r *http.Request, u *triage.User) error {
 
 // homeFor is where a user lands: their first organization's issues.
 func (s *Server) homeFor(ctx context.Context, u *triage.User) (string, error) {
-	orgs, err := s.store.OrganizationsForUser(ctx, u.ID)
+	orgs, err := s.access.Orgs(ctx, u.ID)
 	if err != nil {
 		return "", err
 	}
@@ -188,7 +187,7 @@ func (s *Server) checkPassword(ctx context.Context, email, pw string) (*triage.U
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	u, hash, err := s.store.PasswordHash(ctx, email)
+	u, hash, err := s.accounts.PasswordHash(ctx, email)
 	if triage.ErrorCode(err) == triage.ENOTFOUND {
 		password.Verify(pw, s.dummyHash())
 		return nil, triage.Errorf(triage.EUNAUTHORIZED, badLogin)
@@ -229,7 +228,7 @@ func (s *Server) handleSetup() http.Handler {
 			s.errorPage(w, r, http.StatusNotFound, "")
 			return
 		}
-		if n, err := s.store.CountUsers(ctx); err != nil {
+		if n, err := s.accounts.CountUsers(ctx); err != nil {
 			s.pageError(w, r, err)
 			return
 		} else if n > 0 {
@@ -287,22 +286,7 @@ func (s *Server) createFirstOwner(ctx context.Context, d setupData, pw string) (
 	if err != nil {
 		return nil, nil, err
 	}
-	var u *triage.User
-	var org *triage.Organization
-	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		// Two setup submissions at once: only the first creates anything.
-		if n, err := tx.CountUsers(ctx); err != nil {
-			return err
-		} else if n > 0 {
-			return triage.Errorf(triage.ENOTFOUND, "setup is done")
-		}
-		if u, err = tx.CreateUser(ctx, d.Email, d.Name, hash, true); err != nil {
-			return err
-		}
-		org, err = tx.CreateOrganization(ctx, d.Organization, d.Organization, u.ID)
-		return err
-	})
-	return u, org, err
+	return s.accounts.CreateFirstOwner(ctx, d.Email, d.Name, hash, d.Organization)
 }
 
 // bearer authenticates an API request by its token; the user goes in the
@@ -320,7 +304,7 @@ func (s *Server) bearer(h http.Handler) http.Handler {
 			s.apiError(w, r, triage.Errorf(triage.EUNAUTHORIZED, "Use Authorization: Bearer <token>."))
 			return
 		}
-		u, err := s.store.UserByTokenHash(r.Context(), password.HashToken(token))
+		u, err := s.accounts.UserByTokenHash(r.Context(), password.HashToken(token))
 		if err != nil {
 			s.apiError(w, r, err)
 			return

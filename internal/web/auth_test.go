@@ -154,7 +154,7 @@ func TestSessionCookie(t *testing.T) {
 			t.Errorf("session token not renewed on login: %q then %q", first, second)
 		}
 		var n int
-		if err := b.store.DB.QueryRow(`SELECT COUNT(*) FROM sessions WHERE token = $1`, first).Scan(&n); err != nil || n != 0 {
+		if err := b.store.Pool().QueryRow(`SELECT COUNT(*) FROM sessions WHERE token = $1`, first).Scan(&n); err != nil || n != 0 {
 			t.Errorf("raw session token stored in the database (%d rows, %v)", n, err)
 		}
 	})

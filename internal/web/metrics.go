@@ -1,7 +1,6 @@
 package web
 
 import (
-	"database/sql"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // httpMetrics counts requests by route pattern (never by raw path, which
@@ -19,7 +17,7 @@ type httpMetrics struct {
 	duration *prometheus.HistogramVec
 }
 
-func newHTTPMetrics(reg *prometheus.Registry, db *sql.DB, dbName string, log *slog.Logger) *httpMetrics {
+func newHTTPMetrics(reg *prometheus.Registry, dbStats prometheus.Collector, log *slog.Logger) *httpMetrics {
 	m := &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "triage_http_requests_total",
@@ -33,8 +31,9 @@ func newHTTPMetrics(reg *prometheus.Registry, db *sql.DB, dbName string, log *sl
 	}
 	m.requests = register(reg, m.requests, log)
 	m.duration = register(reg, m.duration, log)
-	// The database pool: open, in use, idle connections, waits.
-	register[prometheus.Collector](reg, collectors.NewDBStatsCollector(db, dbName), log)
+	if dbStats != nil {
+		register(reg, dbStats, log)
+	}
 	return m
 }
 

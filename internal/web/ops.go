@@ -45,10 +45,10 @@ func (s *Server) ready(ctx context.Context) error {
 	if s.d.Ready != nil {
 		return s.d.Ready(ctx)
 	}
-	if err := s.store.DB.PingContext(ctx); err != nil {
+	if err := s.health.Ping(ctx); err != nil {
 		return errorString("database unreachable")
 	}
-	n, err := s.store.Pending(ctx)
+	n, err := s.health.Pending(ctx)
 	if err != nil {
 		return errorString("cannot read migration status")
 	}

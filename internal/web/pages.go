@@ -185,7 +185,7 @@ func (s *Server) issuePage(r *http.Request, i *triage.Issue) (*issuePageData, er
 			d.Assignee = "#" + d.Assignee
 		}
 	}
-	users, err := s.store.UsersWithProjectAccess(ctx, i.ProjectID)
+	users, err := s.dir.UsersWithProjectAccess(ctx, i.ProjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func (s *Server) issuePage(r *http.Request, i *triage.Issue) (*issuePageData, er
 		d.Assignees = append(d.Assignees, assignOption{Value: a.String(), Label: label,
 			Selected: i.Assignee != nil && i.Assignee.Type == "user" && i.Assignee.ID == au.ID})
 	}
-	teams, err := s.store.TeamsForProject(ctx, i.ProjectID)
+	teams, err := s.dir.TeamsForProject(ctx, i.ProjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -241,24 +241,16 @@ func (s *Server) handleProjects() http.Handler {
 			s.pageError(w, r, err)
 			return
 		}
-		projects, err := s.store.Projects(ctx, org.ID)
+		// A DSN lets anyone send events: show only the projects whose
+		// issues the user can see.
+		projects, err := s.access.VisibleProjects(ctx, u.ID, org.ID)
 		if err != nil {
 			s.pageError(w, r, err)
 			return
 		}
 		var rows []row
 		for _, p := range projects {
-			// A DSN lets anyone send events: show it only to those who can
-			// see the project's issues.
-			ok, err := s.store.HasProjectAccess(ctx, u.ID, p.ID)
-			if err != nil {
-				s.pageError(w, r, err)
-				return
-			}
-			if !ok {
-				continue
-			}
-			teams, err := s.store.TeamsForProject(ctx, p.ID)
+			teams, err := s.dir.TeamsForProject(ctx, p.ID)
 			if err != nil {
 				s.pageError(w, r, err)
 				return
@@ -290,7 +282,7 @@ func (s *Server) handleSettings() http.Handler {
 			s.pageError(w, r, err)
 			return
 		}
-		members, err := s.store.Members(ctx, org.ID)
+		members, err := s.dir.Members(ctx, org.ID)
 		if err != nil {
 			s.pageError(w, r, err)
 			return

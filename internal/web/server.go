@@ -14,11 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"triage"
+	"triage/internal/access"
 	"triage/internal/alert"
 	"triage/internal/config"
 	"triage/internal/issues"
 	"triage/internal/password"
-	"triage/internal/store"
 )
 
 // Recommended http.Server limits for cmd/triage. Slow clients cannot hold a
@@ -68,11 +68,25 @@ type SlackHandlers interface {
 	IntegrationsJSON(ctx context.Context, orgID int64) (any, error)
 }
 
+// Store is the database as the web layer reaches it: narrow views declared
+// in the root package, which internal/store implements. The server keeps
+// each view apart (accounts, the directory, sessions, health) and asks
+// access questions only through Deps.Access.
+type Store interface {
+	triage.AccessStore
+	triage.AccountStore
+	triage.DirectoryStore
+	triage.SessionStore
+	triage.HealthStore
+}
+
 // Deps is everything the server needs, built by cmd/triage.
 type Deps struct {
 	Logger *slog.Logger
 	Config *config.Config
-	Store  *store.Store
+	Store  Store
+	// Access decides who may see what; nil builds one over Store.
+	Access *access.Service
 	Issues *issues.Service
 	Now    func() time.Time
 	// Ingest serves the Sentry SDK endpoints; nil answers 503.
@@ -84,9 +98,12 @@ type Deps struct {
 	// Ready reports readiness for /readyz; nil checks the database and
 	// pending migrations.
 	Ready func(ctx context.Context) error
-	// Registry receives the HTTP and database pool metrics and is served at
+	// Registry receives the HTTP metrics (and DBStats) and is served at
 	// /metrics; nil uses a fresh registry.
 	Registry *prometheus.Registry
+	// DBStats reports the database pool (open, in use, idle connections,
+	// waits); nil reports none.
+	DBStats prometheus.Collector
 	// EventsSection renders the latest event on the issue page; nil shows
 	// nothing. The ingestion work fills it in.
 	EventsSection func(ctx context.Context, issue *triage.Issue) (template.HTML, error)
@@ -99,7 +116,10 @@ type Server struct {
 	d            Deps
 	log          *slog.Logger
 	cfg          *config.Config
-	store        *store.Store
+	accounts     triage.AccountStore
+	dir          triage.DirectoryStore
+	health       triage.HealthStore
+	access       *access.Service
 	issues       *issues.Service
 	now          func() time.Time
 	sessions     *scs.SessionManager
@@ -128,11 +148,17 @@ func New(d Deps) *Server {
 	if d.Config == nil {
 		d.Config = &config.Config{URLPrefix: "http://127.0.0.1:9000"}
 	}
+	if d.Access == nil {
+		d.Access = access.New(d.Store)
+	}
 	s := &Server{
 		d:          d,
 		log:        d.Logger,
 		cfg:        d.Config,
-		store:      d.Store,
+		accounts:   d.Store,
+		dir:        d.Store,
+		health:     d.Store,
+		access:     d.Access,
 		issues:     d.Issues,
 		now:        d.Now,
 		loginSlots: make(chan struct{}, 4),
@@ -141,7 +167,7 @@ func New(d Deps) *Server {
 			return h
 		}),
 	}
-	s.sessionStore = NewSessionStore(d.Store.DB)
+	s.sessionStore = NewSessionStore(d.Store)
 	s.sessionStore.StartCleanup(5*time.Minute, d.Logger)
 	s.sessions = newSessionManager(s.sessionStore, d.Config.URLPrefix, s.sessionError)
 
@@ -161,7 +187,7 @@ func New(d Deps) *Server {
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}
-	s.metrics = newHTTPMetrics(s.registry, d.Store.DB, string(d.Store.Engine), s.log)
+	s.metrics = newHTTPMetrics(s.registry, d.DBStats, s.log)
 
 	mux := http.NewServeMux()
 	s.routes(mux)

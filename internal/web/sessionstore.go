@@ -2,14 +2,12 @@ package web
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+	"triage"
 
 	"github.com/alexedwards/scs/v2"
 )
@@ -22,7 +20,7 @@ import (
 // Expiry uses the wall clock, not the injected one: scs stamps deadlines
 // with time.Now, and the store must agree with it.
 type SessionStore struct {
-	db *sql.DB
+	db triage.SessionStore
 
 	mu   sync.Mutex
 	stop chan struct{}
@@ -31,42 +29,24 @@ type SessionStore struct {
 
 var _ scs.CtxStore = (*SessionStore)(nil)
 
-// NewSessionStore returns a store over db (SQLite or PostgreSQL: the SQL is
-// portable).
-func NewSessionStore(db *sql.DB) *SessionStore { return &SessionStore{db: db} }
+// NewSessionStore returns a store over db (internal/store keeps the
+// sessions table).
+func NewSessionStore(db triage.SessionStore) *SessionStore { return &SessionStore{db: db} }
 
 // FindCtx returns the session data; found is false for an unknown or
 // expired token.
 func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	var b []byte
-	err := s.db.QueryRowContext(ctx,
-		`SELECT data FROM sessions WHERE token = $1 AND expiry > $2`, token, time.Now().UnixMicro()).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
-	} else if err != nil {
-		return nil, false, fmt.Errorf("find session: %w", err)
-	}
-	return b, true, nil
+	return s.db.FindSession(ctx, token, time.Now())
 }
 
 // CommitCtx inserts or replaces the session.
 func (s *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)
-		 ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`,
-		token, b, expiry.UnixMicro())
-	if err != nil {
-		return fmt.Errorf("commit session: %w", err)
-	}
-	return nil
+	return s.db.CommitSession(ctx, token, b, expiry)
 }
 
 // DeleteCtx removes the session; deleting an unknown token is not an error.
 func (s *SessionStore) DeleteCtx(ctx context.Context, token string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token = $1`, token); err != nil {
-		return fmt.Errorf("delete session: %w", err)
-	}
-	return nil
+	return s.db.DeleteSession(ctx, token)
 }
 
 // Find is FindCtx without a context (scs.Store).
@@ -86,12 +66,7 @@ func (s *SessionStore) Delete(token string) error {
 
 // DeleteExpired removes expired sessions and returns how many.
 func (s *SessionStore) DeleteExpired(ctx context.Context) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expiry <= $1`, time.Now().UnixMicro())
-	if err != nil {
-		return 0, fmt.Errorf("delete expired sessions: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n, nil
+	return s.db.DeleteExpiredSessions(ctx, time.Now())
 }
 
 // StartCleanup removes expired sessions every interval until StopCleanup.

@@ -15,7 +15,7 @@ func TestSessionStore(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			s := openStore(t, engine)
-			st := NewSessionStore(s.DB)
+			st := NewSessionStore(s)
 			if _, found, err := st.Find("missing"); found || err != nil {
 				t.Fatalf("Find(missing) = %v, %v", found, err)
 			}
@@ -57,7 +57,7 @@ func TestSessionStore(t *testing.T) {
 			deadline := time.Now().Add(5 * time.Second)
 			for {
 				var n int
-				if err := s.DB.QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {
+				if err := s.Pool().QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {
 					t.Fatal(err)
 				}
 				if n == 0 {
@@ -92,7 +92,7 @@ func TestLoginOnEveryEngine(t *testing.T) {
 				t.Fatalf("after logout: %d", r.status)
 			}
 			var n int
-			if err := b.store.DB.QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil || n != 0 {
+			if err := b.store.Pool().QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil || n != 0 {
 				t.Errorf("%d sessions left after logout (%v)", n, err)
 			}
 		})
