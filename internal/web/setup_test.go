@@ -21,6 +21,8 @@ import (
 	"triage/internal/password"
 	"triage/internal/store"
 	"triage/internal/testutil/pgtest"
+
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // engines are the databases every API test runs on; PostgreSQL is skipped
@@ -113,6 +115,7 @@ func setupWith(t *testing.T, engine store.Engine, o options) *bundle {
 		Issues:     b.issues,
 		SetupToken: o.setupToken,
 		Slack:      o.slack,
+		DBStats:    collectors.NewDBStatsCollector(s.Pool(), string(engine)),
 	})
 	t.Cleanup(func() { b.srv.Close() })
 	ts.Config.Handler = b.srv.Handler()
