@@ -7,7 +7,7 @@
 // workspace), a per-issue throttle (default once per 30 minutes) and a
 // thread option (default on). Anyone with access to the project may read
 // its rules; only the organization's owners and admins may change them, as
-// only they may install Slack. A rule's channel is checked with
+// only they may install Slack (internal/access decides both). A rule's channel is checked with
 // conversations.info when it is saved and stored as an id; a private
 // channel the bot is not in gets the "/invite @bot" hint.
 //

@@ -13,7 +13,8 @@
 // when it needs retries (jobs.go). The web layer owns the URLs and the login requirement;
 // this package owns what happens behind them, and takes the few web helpers
 // it needs (page rendering, login URL) as function values so that the two
-// packages do not import each other.
+// packages do not import each other. Who may install a workspace into an
+// organization, or link through it, is internal/access's answer.
 //
 // Nothing here logs a token, a client secret, a signed link or a raw
 // payload.

@@ -15,4 +15,11 @@
 //
 // No handler here changes an issue itself: pages and API call
 // issues.Service.Update, which checks permissions and writes the activity.
+// No handler decides access either: access.Service says who may see an
+// organization, a project or an alert rule.
+//
+// The package does not import internal/store. It reaches the database
+// through the root package's narrow interfaces (Deps.Store is their union;
+// the server keeps accounts, directory, sessions and health apart), so a
+// handler cannot write a table behind the services' backs.
 package web
