@@ -145,7 +145,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := jobClient.Start(workCtx); err != nil {
 		return fmt.Errorf("start background jobs: %w", err)
 	}
-	writer := eventwriter.New(s, jobClient, logger, time.Now)
+	writer := eventwriter.New(s, jobClient, issueService, logger, time.Now)
 	writer.SetEventJobFilter(alerts.WantsEventJobs)
 	writer.SetCreatedJobFilter(alerts.WantsCreatedJobs)
 	writerDone := make(chan struct{})
