@@ -157,7 +157,7 @@ func (s *Service) WantsEventJobs(ctx context.Context, projectID int64) (bool, er
 // WantsCreatedJobs tells the event writer whether a project has a rule
 // about new issues: without one, issue.created jobs would do nothing. For
 // eventwriter.Writer.SetCreatedJobFilter. (issue.regressed jobs are always
-// wanted: they also tell existing cards' threads.)
+// published: they are rare.)
 func (s *Service) WantsCreatedJobs(ctx context.Context, projectID int64) (bool, error) {
 	r, err := s.projectTriggers(ctx, projectID)
 	return r.created, err
