@@ -24,14 +24,13 @@ func TestCreateOrganizationWithOwner(t *testing.T) {
 		}
 
 		// Setup with a bad slug creates no user either.
-		u, org, err := s.CreateFirstOwner(ctx, "ada@example.com", "Ada", "hash", "Not A Slug")
-		if triage.ErrorCode(err) != triage.EINVALID {
+		if _, _, err := s.CreateFirstOwner(ctx, "ada@example.com", "Ada", "hash", "Not A Slug"); triage.ErrorCode(err) != triage.EINVALID {
 			t.Fatalf("bad slug: %v", err)
 		}
 		if n, _ := s.CountUsers(ctx); n != 0 {
 			t.Fatalf("a failed setup left %d users", n)
 		}
-		u, org, err = s.CreateFirstOwner(ctx, "ada@example.com", "Ada", "hash", "acme")
+		u, org, err := s.CreateFirstOwner(ctx, "ada@example.com", "Ada", "hash", "acme")
 		if err != nil {
 			t.Fatal(err)
 		}
