@@ -1,0 +1,117 @@
+package alert_test
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"triage/internal/eventwriter"
+	"triage/internal/ingest"
+	"triage/internal/slack/slackfake"
+	"triage/internal/store"
+	"triage/internal/testutil/dbtest"
+)
+
+// sendVia ingests one event through the given process's event writer
+// (the world's send goes through the first process's).
+func (w *world) sendVia(wr *eventwriter.Writer, kind, level string) {
+	w.t.Helper()
+	id := w.eventSeq.Add(1)
+	body := fmt.Sprintf(`{"event_id":"%032x","level":%q,"platform":"go",
+		"exception":[{"type":"*errors.errorString","value":"%s failed","stacktrace":{"frames":[
+		{"module":"example.com/app","function":%q,"filename":"app.go","lineno":7,"in_app":true}]}}]}`,
+		id, level, kind, kind)
+	e, err := ingest.ParseStore([]byte(body), time.Now().UTC())
+	if err != nil {
+		w.t.Error(err)
+		return
+	}
+	if err := wr.Save(w.ctx, w.project.ID, []*ingest.Event{e}); err != nil {
+		w.t.Error(err)
+	}
+}
+
+// writers returns an event writer per process: on PostgreSQL a second
+// process with its own writer and River client, as two `serve` processes
+// on one database.
+func (w *world) writers(engine store.Engine) []*eventwriter.Writer {
+	out := []*eventwriter.Writer{w.writer}
+	if engine == store.Postgres {
+		p := w.startProc(false)
+		wr := eventwriter.New(p.s, p.jobs, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		wr.SetEventJobFilter(p.alerts.WantsEventJobs)
+		go wr.Run(w.ctx)
+		out = append(out, wr)
+	}
+	return out
+}
+
+// count runs a COUNT query.
+func (w *world) count(query string, args ...any) int64 {
+	w.t.Helper()
+	var n int64
+	if err := w.s.DB.QueryRowContext(w.ctx, query, args...).Scan(&n); err != nil {
+		w.t.Fatal(err)
+	}
+	return n
+}
+
+// TestOneCardPerIssueAndChannel: bursts of 5, 20 and 100 events of one
+// issue, sent at once, at two rules (two channels) that fire on every
+// event with no throttle: each channel gets exactly one card for the
+// issue and every other notification in that card's thread; every
+// notification is delivered. On PostgreSQL two processes ingest the
+// events and work the jobs.
+func TestOneCardPerIssueAndChannel(t *testing.T) {
+	t.Parallel()
+	for _, engine := range dbtest.Engines {
+		for _, n := range []int{5, 20, 100} {
+			t.Run(fmt.Sprintf("%s/%d", engine, n), func(t *testing.T) {
+				t.Parallel()
+				w := newWorld(t, engine, worldOpts{})
+				writers := w.writers(engine)
+				w.fake.AddChannel(slackfake.Channel{ID: "C5", TeamID: "T1", Name: "errors", BotMember: true})
+				integ := itoa(w.integrationID)
+				var rules []int64
+				for _, ch := range []string{"C1", "C5"} {
+					r := w.rule(`{"name": "errors to ` + ch + `", "conditions": {"level": "error"}, "throttleMinutes": 0,
+						"action": {"integrationId": "` + integ + `", "channel": "` + ch + `"}}`)
+					rules = append(rules, r.ID)
+				}
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Go(func() { w.sendVia(writers[i%len(writers)], "burst", "error") })
+				}
+				wg.Wait()
+				issue := w.issueOf("burst")
+				if issue.TimesSeen != int64(n) {
+					t.Fatalf("issue seen %d times, want %d", issue.TimesSeen, n)
+				}
+				// Every batch of events was evaluated and its notifications
+				// are finished.
+				w.waitFor("every notification finished", func() bool {
+					return w.count(`SELECT COUNT(*) FROM river_job WHERE kind IN ('event.received', 'alert.notify')
+						AND state NOT IN ('completed', 'cancelled', 'discarded')`) == 0
+				})
+				for k, ch := range []string{"C1", "C5"} {
+					notified := w.notifications(rules[k])
+					total := notified[store.NotificationDelivered]
+					if notified[store.NotificationPending]+notified[store.NotificationFailed]+notified[store.NotificationCancelled] != 0 || total == 0 {
+						t.Fatalf("%s: notifications %v, want all delivered", ch, notified)
+					}
+					msgs := w.messages(ch)
+					if len(msgs) != 1 {
+						t.Fatalf("%s: %d top-level messages for one issue (%d notifications), want 1 card", ch, len(msgs), total)
+					}
+					if got := int64(len(msgs[0].Replies)); got != total-1 {
+						t.Errorf("%s: the card has %d replies, want %d (one per later notification)", ch, got, total-1)
+					}
+					t.Logf("%s: %d events, %d notifications: 1 card and %d replies", ch, n, total, len(msgs[0].Replies))
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// CardClaim is a notification that is to post the issue's card in a
+// channel: the first one about the issue there.
+type CardClaim struct {
+	IssueID        int64
+	IntegrationID  int64
+	ChannelID      string
+	NotificationID int64
+}
+
+// ClaimCards gives each claim's card to its notification, unless the card
+// is claimed already (by an earlier notification, in this process or
+// another: the table's primary key decides). Call it in the transaction
+// that records the notifications, so that a claim exists exactly when its
+// notification does.
+func (q *Queries) ClaimCards(ctx context.Context, claims []CardClaim) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	var sb strings.Builder
+	var args []any
+	for k, c := range claims {
+		if k > 0 {
+			sb.WriteString(", ")
+		}
+		args = append(args, c.IssueID, c.IntegrationID, c.ChannelID, c.NotificationID)
+		b := len(args) - 4
+		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, '')", b+1, b+2, b+3, b+4)
+	}
+	q.forgetMessages()
+	if _, err := q.q.ExecContext(ctx, `INSERT INTO alert_cards (issue_id, integration_id, channel_id, notification_id, ts)
+		VALUES `+sb.String()+` ON CONFLICT (issue_id, integration_id, channel_id) DO NOTHING`, args...); err != nil {
+		return fmt.Errorf("claim %d cards: %w", len(claims), err)
+	}
+	return nil
+}
+
+// TakeCard gives the card of the notification's issue in its channel to
+// notification id when nobody holds it (from is 0) or when from, the
+// notification that held it, ended without posting it. It reports whether
+// id holds the card now: false means another notification got there
+// first.
+func (q *Queries) TakeCard(ctx context.Context, id, from int64) (bool, error) {
+	q.forgetMessages()
+	var got int64
+	err := q.q.QueryRowContext(ctx, `INSERT INTO alert_cards (issue_id, integration_id, channel_id, notification_id, ts)
+		SELECT issue_id, integration_id, channel_id, id, '' FROM alert_notifications WHERE id = $1
+		ON CONFLICT (issue_id, integration_id, channel_id) DO UPDATE SET notification_id = excluded.notification_id
+		WHERE alert_cards.ts = '' AND alert_cards.notification_id = $2
+		RETURNING notification_id`, id, from).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("take card for notification %d: %w", id, err)
+	}
+	return got == id, nil
+}
+
+// postedCard records the card notification id posted (ts): its claim gets
+// the ts, or, when the card was not claimed (a notification recorded
+// before claims existed), it becomes the card.
+func (q *Queries) postedCard(ctx context.Context, id int64, ts string) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO alert_cards (issue_id, integration_id, channel_id, notification_id, ts)
+		SELECT issue_id, integration_id, channel_id, id, $2 FROM alert_notifications WHERE id = $1
+		ON CONFLICT (issue_id, integration_id, channel_id) DO UPDATE SET ts = excluded.ts
+		WHERE alert_cards.notification_id = excluded.notification_id`, id, ts)
+	if err != nil {
+		return fmt.Errorf("record card of notification %d: %w", id, err)
+	}
+	return nil
+}
+
+// releaseCard drops the claim of a notification that ended without
+// posting its card, so that the next notification takes the card over.
+func (q *Queries) releaseCard(ctx context.Context, id int64) error {
+	if _, err := q.q.ExecContext(ctx, `DELETE FROM alert_cards WHERE notification_id = $1 AND ts = ''`, id); err != nil {
+		return fmt.Errorf("release card of notification %d: %w", id, err)
+	}
+	return nil
+}
