@@ -1,15 +1,18 @@
 package alert_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"triage/internal/eventwriter"
 	"triage/internal/ingest"
+	"triage/internal/jobs"
 	"triage/internal/slack/slackfake"
 	"triage/internal/store"
 	"triage/internal/testutil/dbtest"
@@ -114,4 +117,91 @@ func TestOneCardPerIssueAndChannel(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestFrequencyFiresOnceOnTheCrossingEvent: "more than 3 in 5 minutes"
+// with no throttle, twelve events of one issue sent from three senders at
+// once (on PostgreSQL through two processes), while the rule's jobs run:
+// the rule fires once, on the batch that holds the issue's 4th event, and
+// never for an earlier batch whose job ran after later events were
+// counted.
+func TestFrequencyFiresOnceOnTheCrossingEvent(t *testing.T) {
+	t.Parallel()
+	for _, engine := range dbtest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, engine, worldOpts{})
+			writers := w.writers(engine)
+			r := w.rule(`{"name": "more than 3", "conditions": {"frequency": {"count": 3, "minutes": 5}}, "throttleMinutes": 0,
+				"action": {"integrationId": "` + itoa(w.integrationID) + `", "channel": "C1"}}`)
+			var wg sync.WaitGroup
+			for s := range 3 {
+				wg.Go(func() {
+					for range 4 {
+						w.sendVia(writers[s%len(writers)], "freq", "error")
+					}
+				})
+			}
+			wg.Wait()
+			w.waitFor("every job finished", func() bool {
+				return w.count(`SELECT COUNT(*) FROM river_job WHERE kind IN ('event.received', 'alert.notify')
+					AND state NOT IN ('completed', 'cancelled', 'discarded')`) == 0
+			})
+			ns, err := w.s.DB.QueryContext(w.ctx, `SELECT cause FROM alert_notifications WHERE rule_id = $1`, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var causes []string
+			for ns.Next() {
+				var c string
+				if err := ns.Scan(&c); err != nil {
+					t.Fatal(err)
+				}
+				causes = append(causes, c)
+			}
+			ns.Close()
+			batches := w.eventBatches()
+			if len(causes) != 1 {
+				t.Fatalf("the rule fired %d times (%v) over %d batches, want once", len(causes), causes, len(batches))
+			}
+			b, ok := batches[strings.TrimPrefix(causes[0], "event.received:")]
+			if !ok {
+				t.Fatalf("the notification's cause %s is no batch of events", causes[0])
+			}
+			if first := b.TimesSeen - b.Count + 1; first > 4 || b.TimesSeen < 4 {
+				t.Errorf("fired for the batch of events %d to %d, want the one that holds the 4th", first, b.TimesSeen)
+			}
+			if m := w.messages("C1"); len(m) != 1 || len(m[0].Replies) != 0 {
+				t.Errorf("#alerts has %d messages, want the one card", len(m))
+			}
+			t.Logf("%d batches; fired on the batch of events %d to %d", len(batches), b.TimesSeen-b.Count+1, b.TimesSeen)
+		})
+	}
+}
+
+// eventBatches reads the event.received jobs by their newest event.
+func (w *world) eventBatches() map[string]jobs.EventReceived {
+	w.t.Helper()
+	args := "CAST(args AS TEXT)"
+	if w.s.Engine == store.SQLite {
+		args = "json(args)" // River keeps SQLite's binary JSON
+	}
+	rows, err := w.s.DB.QueryContext(w.ctx, `SELECT `+args+` FROM river_job WHERE kind = 'event.received'`)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]jobs.EventReceived{}
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			w.t.Fatal(err)
+		}
+		var a jobs.EventReceived
+		if err := json.Unmarshal(raw, &a); err != nil {
+			w.t.Fatal(err)
+		}
+		out[a.EventID] = a
+	}
+	return out
 }

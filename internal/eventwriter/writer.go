@@ -468,9 +468,16 @@ func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, l *lane, projec
 // ignore that ended, events for rules that look at every event.
 func (w *Writer) transition(ctx context.Context, tx *store.Tx, g *group, issue *store.IssueState, wants jobWants) ([]river.InsertManyParams, error) {
 	fresh, newest := g.fresh, g.newest
+	// What the batch made of the issue, for the rules: its count and level.
+	at := jobs.At{TimesSeen: issue.TimesSeen + int64(len(fresh)), Level: fresh[len(fresh)-1].Level}
+	for _, e := range fresh {
+		if e.Received.After(at.ReceivedAt) {
+			at.ReceivedAt = e.Received
+		}
+	}
 	var out []river.InsertManyParams
 	if g.created && wants.created {
-		out = append(out, river.InsertManyParams{Args: jobs.IssueCreated{IssueID: g.issueID, EventID: g.events[0].EventID}})
+		out = append(out, river.InsertManyParams{Args: jobs.IssueCreated{IssueID: g.issueID, EventID: g.events[0].EventID, At: at}})
 	}
 	switch issue.Status {
 	case triage.StatusResolved:
@@ -508,7 +515,7 @@ func (w *Writer) transition(ctx context.Context, tx *store.Tx, g *group, issue *
 		}
 	}
 	if wants.events {
-		out = append(out, river.InsertManyParams{Args: jobs.EventReceived{IssueID: g.issueID, EventID: newest.EventID, Count: int64(len(fresh))}})
+		out = append(out, river.InsertManyParams{Args: jobs.EventReceived{IssueID: g.issueID, EventID: newest.EventID, Count: int64(len(fresh)), At: at}})
 	}
 	return out, nil
 }

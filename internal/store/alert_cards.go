@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // CardClaim is a notification that is to post the issue's card in a
@@ -86,4 +87,15 @@ func (q *Queries) releaseCard(ctx context.Context, id int64) error {
 		return fmt.Errorf("release card of notification %d: %w", id, err)
 	}
 	return nil
+}
+
+// EventsSince reads, in one snapshot, the issue's count of events and how
+// many of its events arrived at or after since, counting up to limit: a
+// frequency condition subtracts the events counted after the ones it
+// judges. ENOTFOUND if the issue is gone.
+func (q *Queries) EventsSince(ctx context.Context, issueID int64, since time.Time, limit int64) (timesSeen, n int64, err error) {
+	err = q.q.QueryRowContext(ctx, `SELECT i.times_seen, (SELECT COUNT(*) FROM (SELECT 1 FROM events e
+		WHERE e.issue_id = $1 AND e.received_at >= $2 LIMIT $3) x) FROM issues i WHERE i.id = $1`,
+		issueID, micros(since), limit).Scan(&timesSeen, &n)
+	return timesSeen, n, translate(err, "issue")
 }
