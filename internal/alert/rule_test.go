@@ -15,7 +15,9 @@ func TestConditionsMatch(t *testing.T) {
 		return &triage.Issue{ID: 1, Level: level, Status: status}
 	}
 	recent := func(before, after int64) func(time.Duration, int64) (int64, int64, error) {
-		return func(_ time.Duration, limit int64) (int64, int64, error) { return min(before, limit), min(after, limit), nil }
+		return func(_ time.Duration, limit int64) (int64, int64, error) {
+			return min(before, limit), min(after, limit), nil
+		}
 	}
 	tests := []struct {
 		name  string
