@@ -93,25 +93,19 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 					IntegrationID: r.IntegrationID, ChannelID: r.ChannelID})
 			}
 		}
-		ids, err := tx.CreateAlertNotifications(ctx, ns)
+		// The first notification about the issue in a channel claims its
+		// card; every later one (here or in another process) replies in
+		// its thread.
+		ids, err := tx.CreateNotificationsAndClaim(ctx, ns)
 		if err != nil {
 			return err
 		}
 		var params []river.InsertManyParams
-		var claims []store.CardClaim
 		for _, n := range ns {
 			if id := ids[n.RuleID]; id != 0 {
 				params = append(params, river.InsertManyParams{Args: NotifyArgs{NotificationID: id},
 					InsertOpts: &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}})
-				claims = append(claims, store.CardClaim{IssueID: n.IssueID, IntegrationID: n.IntegrationID,
-					ChannelID: n.ChannelID, NotificationID: id})
 			}
-		}
-		// The first notification about the issue in a channel posts its
-		// card; every later one (here or in another process) replies in
-		// its thread.
-		if err := tx.ClaimCards(ctx, claims); err != nil {
-			return err
 		}
 		if trig == TriggerRegressed {
 			text := "*Regressed*: a new event arrived after the issue was resolved"

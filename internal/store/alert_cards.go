@@ -89,6 +89,85 @@ func (q *Queries) releaseCard(ctx context.Context, id int64) error {
 	return nil
 }
 
+// finishNotificationPG is FinishNotification in one round trip: the
+// notification's row, and its card's claim (recorded or released), in
+// one statement. (A burst of notifications is thousands of these.)
+func (q *Queries) finishNotificationPG(ctx context.Context, id int64, status, reason, messageTS, threadTS string) (bool, error) {
+	var n int64
+	err := q.q.QueryRowContext(ctx, `WITH f AS (
+			UPDATE alert_notifications SET status = $1, reason = $2, message_ts = $3, thread_ts = $4, finished_at = $5
+			WHERE id = $6 AND status = 'pending' RETURNING id, issue_id, integration_id, channel_id),
+		posted AS (
+			INSERT INTO alert_cards (issue_id, integration_id, channel_id, notification_id, ts)
+			SELECT issue_id, integration_id, channel_id, id, $3 FROM f WHERE $1 = 'delivered' AND $4 = '' AND $3 <> ''
+			ON CONFLICT (issue_id, integration_id, channel_id) DO UPDATE SET ts = excluded.ts
+			WHERE alert_cards.notification_id = excluded.notification_id),
+		released AS (
+			DELETE FROM alert_cards WHERE $1 <> 'delivered' AND ts = '' AND notification_id IN (SELECT id FROM f))
+		SELECT COUNT(*) FROM f`, status, reason, messageTS, threadTS, micros(q.now()), id).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("finish notification %d: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// CreateNotificationsAndClaim is CreateAlertNotifications followed by
+// ClaimCards for the notifications created: the first notification about
+// an issue in a channel claims its card. One statement on PostgreSQL.
+func (q *Queries) CreateNotificationsAndClaim(ctx context.Context, ns []*AlertNotification) (map[int64]int64, error) {
+	if len(ns) == 0 {
+		return map[int64]int64{}, nil
+	}
+	if q.engine != Postgres {
+		ids, err := q.CreateAlertNotifications(ctx, ns)
+		if err != nil {
+			return ids, err
+		}
+		var claims []CardClaim
+		for _, n := range ns {
+			if id := ids[n.RuleID]; id != 0 {
+				claims = append(claims, CardClaim{IssueID: n.IssueID, IntegrationID: n.IntegrationID, ChannelID: n.ChannelID, NotificationID: id})
+			}
+		}
+		return ids, q.ClaimCards(ctx, claims)
+	}
+	var sb strings.Builder
+	args := []any{micros(q.now())}
+	for k, n := range ns {
+		if k > 0 {
+			sb.WriteString(", ")
+		}
+		args = append(args, n.RuleID, n.IssueID, n.Cause, n.IntegrationID, n.ChannelID)
+		b := len(args) - 5
+		fmt.Fprintf(&sb, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($1 AS BIGINT))",
+			b+1, b+2, b+3, b+4, b+5)
+	}
+	q.forgetMessages()
+	rows, err := q.q.QueryContext(ctx, `WITH n AS (
+			INSERT INTO alert_notifications (rule_id, issue_id, cause, integration_id, channel_id, created_at)
+			VALUES `+sb.String()+` ON CONFLICT (rule_id, issue_id, cause) DO NOTHING
+			RETURNING id, rule_id, issue_id, integration_id, channel_id),
+		claimed AS (
+			INSERT INTO alert_cards (issue_id, integration_id, channel_id, notification_id, ts)
+			SELECT DISTINCT ON (issue_id, integration_id, channel_id) issue_id, integration_id, channel_id, id, '' FROM n
+			ORDER BY issue_id, integration_id, channel_id, id
+			ON CONFLICT (issue_id, integration_id, channel_id) DO NOTHING)
+		SELECT id, rule_id FROM n`, args...)
+	ids := map[int64]int64{}
+	if err != nil {
+		return ids, fmt.Errorf("record alert notifications: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, rule int64
+		if err := rows.Scan(&id, &rule); err != nil {
+			return ids, err
+		}
+		ids[rule] = id
+	}
+	return ids, rows.Err()
+}
+
 // EventsSince reads, in one snapshot, the issue's count of events and how
 // many of its events arrived at or after since, counting up to limit: a
 // frequency condition subtracts the events counted after the ones it

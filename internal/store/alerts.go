@@ -388,6 +388,9 @@ func (q *Queries) FinishNotification(ctx context.Context, id int64, status, reas
 		return false, triage.Errorf(triage.EINVALID, "unknown notification status %q", status)
 	}
 	q.forgetMessages()
+	if q.engine == Postgres {
+		return q.finishNotificationPG(ctx, id, status, reason, messageTS, threadTS)
+	}
 	res, err := q.q.ExecContext(ctx, `UPDATE alert_notifications SET status = $1, reason = $2, message_ts = $3,
 		thread_ts = $4, finished_at = $5 WHERE id = $6 AND status = 'pending'`,
 		status, reason, messageTS, threadTS, micros(q.now()), id)
