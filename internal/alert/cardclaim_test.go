@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -204,4 +205,50 @@ func (w *world) eventBatches() map[string]jobs.EventReceived {
 		out[a.EventID] = a
 	}
 	return out
+}
+
+// TestCardHolderRetried: the notification that holds the card fails
+// (Slack answers 500) and is retried; an alert that arrives meanwhile
+// waits for the card instead of posting a second one, and the retry posts
+// the card itself (it finds its own claim). One card, one reply.
+func TestCardHolderRetried(t *testing.T) {
+	t.Parallel()
+	for _, engine := range dbtest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, engine, worldOpts{})
+			w.writers(engine) // a second process on PostgreSQL works jobs too
+			w.rule(`{"name": "errors", "conditions": {"level": "error"}, "throttleMinutes": 0,
+				"action": {"integrationId": "` + itoa(w.integrationID) + `", "channel": "C1"}}`)
+			w.fake.FailNextHTTP("chat.postMessage", http.StatusInternalServerError)
+			// Slack answers slowly, so that the retry is still to come
+			// (River waits about a second) when the second alert arrives.
+			w.fake.SetLatency("chat.postMessage", time.Second)
+			w.send("flaky", "error", "", "")
+			w.waitFor("the card's first attempt failed", func() bool {
+				return w.count(`SELECT COUNT(*) FROM river_job WHERE kind = 'alert.notify' AND errors IS NOT NULL`) == 1
+			})
+			w.send("flaky", "error", "", "")
+			if n := w.count(`SELECT COUNT(*) FROM alert_notifications WHERE status = 'delivered'`); n != 0 {
+				t.Fatalf("%d notifications out before the retry: the test proves nothing", n)
+			}
+			w.waitFor("two notifications delivered", func() bool {
+				return w.count(`SELECT COUNT(*) FROM alert_notifications WHERE status = 'delivered'`) == 2
+			})
+			m := w.messages("C1")
+			if len(m) != 1 || len(m[0].Replies) != 1 {
+				t.Fatalf("#alerts has %d cards (%+v), want one card with one reply", len(m), m)
+			}
+			var holder, first int64
+			if err := w.s.DB.QueryRowContext(w.ctx, `SELECT notification_id FROM alert_cards`).Scan(&holder); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.s.DB.QueryRowContext(w.ctx, `SELECT MIN(id) FROM alert_notifications`).Scan(&first); err != nil {
+				t.Fatal(err)
+			}
+			if holder != first {
+				t.Errorf("the card is notification %d's, want the first one's (%d), retried", holder, first)
+			}
+		})
+	}
 }
