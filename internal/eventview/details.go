@@ -208,8 +208,8 @@ type thread struct {
 	Frames           []frameView // newest call first
 }
 
-// readThreads lists the threads that carry a stack, the crashed one first,
-// then the current one.
+// readThreads lists the threads, the crashed one first, then the current
+// one.
 func readThreads(v any) []thread {
 	var out []thread
 	for _, el := range values(v) {
@@ -219,9 +219,6 @@ func readThreads(v any) []thread {
 		}
 		st, _ := m["stacktrace"].(map[string]any)
 		frames := readFrames(st)
-		if len(frames) == 0 {
-			continue
-		}
 		name := str(m, "name")
 		if id := text(m["id"]); id != "" {
 			name = strings.TrimSpace(name + " (" + id + ")")
