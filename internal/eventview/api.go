@@ -79,10 +79,11 @@ func (v *View) Events(ctx context.Context, issue *triage.Issue, offset, limit in
 }
 
 func (v *View) apiEvent(row store.StoredEvent, entries bool) (*APIEvent, error) {
-	ev, doc, err := v.decode(row)
+	d, err := v.decode(row)
 	if err != nil {
 		return nil, err
 	}
+	ev, doc := d.Event, d.doc
 	e := &APIEvent{ID: ev.EventID, EventID: ev.EventID, GroupID: strconv.FormatInt(row.IssueID, 10),
 		ProjectID: strconv.FormatInt(row.ProjectID, 10), DateCreated: row.Received, DateReceived: row.Received,
 		Timestamp: ev.Timestamp, Title: ev.Title(), Culprit: ev.Culprit(), Message: ev.Message, Platform: ev.Platform,

@@ -3,6 +3,7 @@ package eventview
 import (
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"math"
 	"sort"
 	"strconv"
@@ -205,7 +206,8 @@ func readContexts(v any) []named {
 type thread struct {
 	Name             string
 	Crashed, Current bool
-	Frames           []frameView // newest call first
+	Frames           template.HTML // newest call first
+	N                int
 }
 
 // readThreads lists the threads, the crashed one first, then the current
@@ -225,7 +227,11 @@ func readThreads(v any) []thread {
 		}
 		crashed, _ := m["crashed"].(bool)
 		current, _ := m["current"].(bool)
-		out = append(out, thread{Name: name, Crashed: crashed, Current: current, Frames: frames})
+		th := thread{Name: name, Crashed: crashed, Current: current, N: len(frames)}
+		if len(frames) > 0 {
+			th.Frames = framesHTML(frames)
+		}
+		out = append(out, th)
 	}
 	rank := func(t thread) int {
 		switch {

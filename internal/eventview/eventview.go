@@ -83,8 +83,10 @@ func frameOf(f *ingest.Frame) frameView {
 type exceptionView struct {
 	Type, Value, Module, Mechanism string
 	Handled                        string // "yes", "no" or "" when the SDK did not say
-	AppFrames                      []frameView
-	AllFrames                      []frameView // newest call first
+	// AppFrames are the in-app frames, newest call first, and OtherFrames
+	// the rest, folded away; without in-app frames all are in AppFrames.
+	AppFrames, OtherFrames template.HTML
+	NAll, NOther           int
 }
 
 func exceptionsOf(ev *ingest.Event) []exceptionView {
@@ -96,12 +98,24 @@ func exceptionsOf(ev *ingest.Event) []exceptionView {
 		if ex.Handled != nil {
 			xv.Handled = map[bool]string{true: "yes", false: "no"}[*ex.Handled]
 		}
+		var app, other []frameView
 		for j := len(ex.Frames) - 1; j >= 0; j-- {
 			fv := frameOf(&ex.Frames[j])
 			if fv.InApp {
-				xv.AppFrames = append(xv.AppFrames, fv)
+				app = append(app, fv)
+			} else {
+				other = append(other, fv)
 			}
-			xv.AllFrames = append(xv.AllFrames, fv)
+		}
+		if len(app) == 0 {
+			app, other = other, nil
+		}
+		xv.NAll, xv.NOther = len(app)+len(other), len(other)
+		if len(app) > 0 {
+			xv.AppFrames = framesHTML(app)
+		}
+		if len(other) > 0 {
+			xv.OtherFrames = framesHTML(other)
 		}
 		out = append(out, xv)
 	}
@@ -131,7 +145,7 @@ type page struct {
 	Extra                     []row
 	Logger, GroupingReason    string
 	Message, MessageTemplate  string
-	RawJSON                   string
+	RawJSON                   template.HTML // escaped
 	Recent                    []recentView
 	RecentTruncated, IsLatest bool
 }
@@ -152,11 +166,11 @@ func (v *View) EventSection(ctx context.Context, issue *triage.Issue, which stri
 	} else if err != nil {
 		return "", err
 	}
-	ev, doc, err := v.decode(row)
+	d, err := v.decode(row)
 	if err != nil {
 		return "", err
 	}
-	p := v.pageOf(issue, row, ev, doc)
+	p := v.pageOf(issue, row, d)
 	nb, err := v.store.IssueEventNeighbors(ctx, row)
 	if err != nil {
 		return "", err
@@ -185,6 +199,7 @@ func (v *View) EventSection(ctx context.Context, issue *triage.Issue, which stri
 
 func (v *View) exec(p *page) (template.HTML, error) {
 	var buf bytes.Buffer
+	buf.Grow(64<<10 + len(p.RawJSON)*3/2)
 	if err := v.tmpl.ExecuteTemplate(&buf, "event.html", p); err != nil {
 		return "", fmt.Errorf("render event: %w", err)
 	}
@@ -209,23 +224,31 @@ func (v *View) load(ctx context.Context, issue *triage.Issue, which string) (sto
 	return v.store.IssueEvent(ctx, issue.ID, id)
 }
 
-// decode reads a stored event and its masked JSON document.
-func (v *View) decode(row store.StoredEvent) (*ingest.Event, map[string]any, error) {
-	ev, err := v.dec.Decode(row)
-	if err != nil {
-		return nil, nil, fmt.Errorf("decode event %s: %w", row.EventID, err)
-	}
-	doc := map[string]any{}
-	if len(ev.Raw) > 0 {
-		if err := json.Unmarshal(ev.Raw, &doc); err != nil {
-			doc = map[string]any{} // Normalize accepted it; keep the page
-		}
-	}
-	maskTree(doc)
-	return ev, doc, nil
+// decoded is a stored event with its JSON document, secrets masked.
+type decoded struct {
+	*ingest.Event
+	doc    map[string]any
+	masked bool // whether masking changed the document
 }
 
-func (v *View) pageOf(issue *triage.Issue, row store.StoredEvent, ev *ingest.Event, doc map[string]any) *page {
+// decode reads a stored event and its masked JSON document.
+func (v *View) decode(row store.StoredEvent) (*decoded, error) {
+	ev, err := v.dec.Decode(row)
+	if err != nil {
+		return nil, fmt.Errorf("decode event %s: %w", row.EventID, err)
+	}
+	d := &decoded{Event: ev, doc: map[string]any{}}
+	if len(ev.Raw) > 0 {
+		if err := json.Unmarshal(ev.Raw, &d.doc); err != nil {
+			d.doc = map[string]any{} // Normalize accepted it; keep the page
+		}
+	}
+	maskTree(d.doc, &d.masked)
+	return d, nil
+}
+
+func (v *View) pageOf(issue *triage.Issue, row store.StoredEvent, d *decoded) *page {
+	ev, doc := d.Event, d.doc
 	p := &page{Event: ev, Title: ev.Title(), Culprit: ev.Culprit(),
 		Received:  row.Received.Format("2006-01-02 15:04:05 UTC"),
 		Timestamp: ev.Timestamp.Format("2006-01-02 15:04:05 UTC"),
@@ -237,8 +260,11 @@ func (v *View) pageOf(issue *triage.Issue, row store.StoredEvent, ev *ingest.Eve
 	if ev.MessageTemplate != "" && ev.MessageTemplate != ev.Message {
 		p.MessageTemplate = ev.MessageTemplate
 	}
-	if b, err := json.MarshalIndent(doc, "", "  "); err == nil {
-		p.RawJSON = string(b)
+	if b, err := d.indentJSON(); err == nil {
+		var sb strings.Builder
+		sb.Grow(len(b) + len(b)/8)
+		template.HTMLEscape(&sb, b)
+		p.RawJSON = template.HTML(sb.String())
 	}
 	return p
 }
@@ -249,9 +275,23 @@ func (v *View) RawJSON(ctx context.Context, issue *triage.Issue, which string) (
 	if err != nil {
 		return nil, err
 	}
-	_, doc, err := v.decode(row)
+	d, err := v.decode(row)
 	if err != nil {
 		return nil, err
 	}
-	return json.MarshalIndent(doc, "", "  ")
+	return d.indentJSON()
+}
+
+// indentJSON is the masked document, indented. When masking changed
+// nothing the SDK's own JSON is indented as it is, which for a large event
+// is several times faster than encoding the decoded document again.
+func (d *decoded) indentJSON() ([]byte, error) {
+	if len(d.Raw) > 0 && !d.masked {
+		var buf bytes.Buffer
+		buf.Grow(len(d.Raw) * 5 / 4)
+		if err := json.Indent(&buf, d.Raw, "", "  "); err == nil {
+			return buf.Bytes(), nil
+		}
+	}
+	return json.MarshalIndent(d.doc, "", "  ")
 }

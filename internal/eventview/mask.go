@@ -29,22 +29,32 @@ func secretKey(k string) bool {
 // names a secret, and the values of cookies and secret query parameters
 // wherever they hide in strings. The stored event keeps what the SDK sent;
 // what anyone reads of it (page, raw JSON, API) goes through here first.
-func maskTree(v any) any {
+func maskTree(v any, changed *bool) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, child := range t {
 			lk := strings.ToLower(k)
 			switch {
 			case lk == "cookies" || lk == "cookie" || lk == "set-cookie":
-				t[k] = maskCookies(child)
+				t[k] = maskCookies(child, changed)
+			case lk == "frames":
+				// Only a frame's local variables may hold secrets; its
+				// other members are code locations, and there are many.
+				if list, ok := child.([]any); ok {
+					for _, f := range list {
+						if fm, ok := f.(map[string]any); ok && fm["vars"] != nil {
+							fm["vars"] = maskTree(fm["vars"], changed)
+						}
+					}
+				}
 			case lk == "query_string" || lk == "url" || lk == "referer":
-				t[k] = maskQuery(child)
+				t[k] = maskQuery(child, changed)
 			case secretKey(k):
-				if child != nil && child != "" {
-					t[k] = filtered
+				if child != nil && child != "" && child != filtered {
+					t[k], *changed = filtered, true
 				}
 			default:
-				t[k] = maskTree(child)
+				t[k] = maskTree(child, changed)
 			}
 		}
 		return t
@@ -56,15 +66,15 @@ func maskTree(v any) any {
 					lk := strings.ToLower(k)
 					switch {
 					case lk == "cookie" || lk == "set-cookie":
-						pair[1] = maskCookies(pair[1])
+						pair[1] = maskCookies(pair[1], changed)
 						continue
 					case secretKey(k):
-						pair[1] = filtered
+						pair[1], *changed = filtered, true
 						continue
 					}
 				}
 			}
-			t[i] = maskTree(child)
+			t[i] = maskTree(child, changed)
 		}
 		return t
 	}
@@ -73,26 +83,26 @@ func maskTree(v any) any {
 
 // maskCookies keeps cookie names and masks every value: a cookie is a
 // session more often than not.
-func maskCookies(v any) any {
+func maskCookies(v any, changed *bool) any {
 	switch t := v.(type) {
 	case string:
 		parts := strings.Split(t, ";")
 		for i, p := range parts {
 			name, _, ok := strings.Cut(p, "=")
 			if ok {
-				parts[i] = name + "=" + filtered
+				parts[i], *changed = name+"="+filtered, true
 			}
 		}
 		return strings.Join(parts, ";")
 	case map[string]any:
 		for k := range t {
-			t[k] = filtered
+			t[k], *changed = filtered, true
 		}
 		return t
 	case []any:
 		for _, child := range t {
 			if pair, ok := child.([]any); ok && len(pair) == 2 {
-				pair[1] = filtered
+				pair[1], *changed = filtered, true
 			}
 		}
 		return t
@@ -101,7 +111,7 @@ func maskCookies(v any) any {
 }
 
 // maskQuery masks secret parameters in a query string or a URL's query.
-func maskQuery(v any) any {
+func maskQuery(v any, changed *bool) any {
 	switch t := v.(type) {
 	case string:
 		base, query, hasQuery := "", t, true
@@ -116,11 +126,11 @@ func maskQuery(v any) any {
 		for i, p := range parts {
 			k, _, ok := strings.Cut(p, "=")
 			if name, err := url.QueryUnescape(k); ok && err == nil && secretKey(name) {
-				parts[i] = k + "=" + url.QueryEscape(filtered)
+				parts[i], *changed = k+"="+url.QueryEscape(filtered), true
 			}
 		}
 		return base + strings.Join(parts, "&")
 	default:
-		return maskTree(v)
+		return maskTree(v, changed)
 	}
 }
