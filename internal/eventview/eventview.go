@@ -221,7 +221,7 @@ func (v *View) load(ctx context.Context, issue *triage.Issue, which string) (sto
 	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
 		return store.StoredEvent{}, triage.Errorf(triage.ENOTFOUND, "event not found")
 	}
-	return v.store.IssueEvent(ctx, issue.ID, id)
+	return v.store.IssueEvent(ctx, issue.ProjectID, issue.ID, id)
 }
 
 // decoded is a stored event with its JSON document, secrets masked.

@@ -32,10 +32,12 @@ func (q *Queries) IssueEventsAt(ctx context.Context, issueID int64, offset, limi
 	return collect(rows, err, "list events", scanEvent)
 }
 
-// IssueEvent returns one event of an issue by its event id; ENOTFOUND when
-// the issue has no such event.
-func (q *Queries) IssueEvent(ctx context.Context, issueID int64, eventID string) (StoredEvent, error) {
-	e, err := scanEvent(q.q.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE issue_id = $1 AND event_id = $2`, issueID, eventID))
+// IssueEvent returns one event of an issue (of the project) by its event
+// id; ENOTFOUND when the issue has no such event. The project finds the
+// row through its unique (project_id, event_id) index.
+func (q *Queries) IssueEvent(ctx context.Context, projectID, issueID int64, eventID string) (StoredEvent, error) {
+	e, err := scanEvent(q.q.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE project_id = $1 AND event_id = $2 AND issue_id = $3`, projectID, eventID, issueID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, triage.Errorf(triage.ENOTFOUND, "event not found")
 	} else if err != nil {
