@@ -184,19 +184,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	srv := web.New(web.Deps{
-		Logger:        logger,
-		Config:        cfg,
-		Store:         s,
-		Access:        accessService,
-		Issues:        issueService,
-		Now:           time.Now,
-		SetupToken:    setupToken,
-		Registry:      reg,
-		DBStats:       collectors.NewDBStatsCollector(s.Pool(), string(s.Engine)),
-		Ingest:        newIngest(logger, writer, cfg),
-		Slack:         slackHandlers,
-		EventsSection: events.Section,
-		Alerts:        alerts,
+		Logger:     logger,
+		Config:     cfg,
+		Store:      s,
+		Access:     accessService,
+		Issues:     issueService,
+		Now:        time.Now,
+		SetupToken: setupToken,
+		Registry:   reg,
+		DBStats:    collectors.NewDBStatsCollector(s.Pool(), string(s.Engine)),
+		Ingest:     newIngest(logger, writer, cfg),
+		Slack:      slackHandlers,
+		Events:     events,
+		Alerts:     alerts,
 		Ready: func(ctx context.Context) error {
 			pending, err := s.Pending(ctx)
 			if err != nil {
