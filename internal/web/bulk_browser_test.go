@@ -74,8 +74,8 @@ func TestBrowserCommentAndBulkResolve(t *testing.T) {
 	if got := text("#flash"); got != "2 issues resolved." {
 		t.Errorf("flash after the bulk resolve: %q", got)
 	}
-	var rows string
-	if err := chromedp.Do(ctx, chromedp.Evaluate(`(document.querySelector("#issues") || {innerText: ""}).innerText`, &rows)); err != nil {
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("#issues") || {innerText: ""}).innerText`))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(rows, "WEB-1") || strings.Contains(rows, "WEB-2") {
