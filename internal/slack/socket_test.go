@@ -265,7 +265,13 @@ func TestSocketModeBurstWithDisconnects(t *testing.T) {
 			t.Fatalf("unfurls: %d of %d: %v", len(calls), n, err)
 		}
 		elapsed := time.Since(start)
-		time.Sleep(500 * time.Millisecond) // time for a duplicate to show
+		// A marker event after the burst: once it is unfurled, a
+		// duplicate handling of an earlier envelope would have shown.
+		markerTS := w.fake.PostUserMessage("C1", "U2", "look at <"+link+">")
+		w.ack(w.fake.SendEventsAPI(linkShared("T1", "EvBmarker", "C1", markerTS, link)))
+		if calls, err = w.fake.WaitForCalls(ctx, "chat.unfurl", n+1); err != nil {
+			t.Fatalf("marker unfurl: %d calls: %v", len(calls), err)
+		}
 		calls = w.fake.Calls("chat.unfurl")
 		seen := map[string]int{}
 		for _, c := range calls {
@@ -274,8 +280,8 @@ func TestSocketModeBurstWithDisconnects(t *testing.T) {
 			}
 			seen[c.Params["ts"]]++
 		}
-		if len(calls) != n || len(seen) != n {
-			t.Errorf("chat.unfurl: %d calls for %d messages, want %d each once", len(calls), len(seen), n)
+		if len(calls) != n+1 || len(seen) != n+1 || seen[markerTS] != 1 {
+			t.Errorf("chat.unfurl: %d calls for %d messages, want %d each once (the burst and the marker)", len(calls), len(seen), n+1)
 		}
 		if u := w.fake.Unacked(); len(u) != 0 {
 			t.Errorf("unacked: %v", u)
@@ -356,9 +362,17 @@ func TestSocketModeTwoProcesses(t *testing.T) {
 	if calls, err := w.fake.WaitForCalls(ctx, "chat.unfurl", 2*n); err != nil {
 		t.Fatalf("unfurls: %d: %v", len(calls), err)
 	}
-	time.Sleep(500 * time.Millisecond)
-	if got := len(w.fake.Calls("chat.unfurl")); got != 2*n {
-		t.Errorf("chat.unfurl calls = %d, want %d: an event was handled twice", got, 2*n)
+	// A marker event after them, to the first process's connection: once
+	// it is unfurled and the work has settled, a second handling of any
+	// event would have shown.
+	markerTS := w.fake.PostUserMessage("C1", "U2", "look at <"+link+">")
+	w.ack(w.fake.SendEventsAPI(linkShared("T1", "EvPmarker", "C1", markerTS, link)))
+	if calls, err := w.fake.WaitForCalls(ctx, "chat.unfurl", 2*n+1); err != nil {
+		t.Fatalf("marker unfurl: %d: %v", len(calls), err)
+	}
+	w.settle()
+	if got := len(w.fake.Calls("chat.unfurl")); got != 2*n+1 {
+		t.Errorf("chat.unfurl calls = %d, want %d (and the marker's): an event was handled twice", got, 2*n)
 	}
 }
 
