@@ -151,8 +151,8 @@ func TestUnfurlURLsExact(t *testing.T) {
 	for _, bad := range []string{
 		"https://triage.example.com/organizations/acme/issues/4",    // a prefix of the link
 		"https://triage.example.com/organizations/acme/issues/42/x", // longer
-		"https://example.com/",                                      // a prefix of the bare one
-		"WEB-1",                                                     // the label
+		"https://example.com/", // a prefix of the bare one
+		"WEB-1",                // the label
 	} {
 		if r := unfurl(bad); r["error"] != "cannot_unfurl_url" {
 			t.Errorf("unfurl of %q: %v, want cannot_unfurl_url", bad, r)
