@@ -239,7 +239,13 @@ func (w *world) waitFor(what string, cond func() bool) {
 	deadline := time.Now().Add(60 * time.Second) // a bound for a hang, not a timing claim
 	for !cond() {
 		if time.Now().After(deadline) {
-			w.t.Fatalf("timed out waiting for %s", what)
+			var failed []string
+			for _, c := range w.fake.Calls("") {
+				if c.Error != "" {
+					failed = append(failed, c.Method+": "+c.Error)
+				}
+			}
+			w.t.Fatalf("timed out waiting for %s (Slack calls that failed: %q)", what, failed)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -36,6 +36,10 @@ const socketAppToken = "xapp-1-A0TRIAGE-1-socket"
 func (w *world) runSocket(integ *slack.Integration, conns int) (stop func() error) {
 	w.t.Helper()
 	w.fake.AddAppToken(socketAppToken)
+	// These tests reconnect within seconds, more often than
+	// apps.connections.open's Tier 1 allows; they are about the socket,
+	// not about pacing, so they lift that one limit.
+	w.fake.SetMethodRateLimit("apps.connections.open", 0, 0)
 	ctx, cancel := context.WithCancel(w.ctx)
 	done := make(chan error, 1)
 	go func() { done <- integ.RunSocketMode(ctx, socketAppToken) }()
@@ -231,6 +235,9 @@ func TestSocketModeBurstWithDisconnects(t *testing.T) {
 		// Unfurls run inline here rather than as River jobs, so that the
 		// count measures the socket and not the job queue's throughput on
 		// a loaded machine (SQLite's River has one connection).
+		// 200 unfurls in a few seconds: more than chat.unfurl's Tier 3
+		// allows; this test measures the socket, so it raises the limits.
+		w.fake.RaiseRateLimits(100)
 		integ := slack.New(slack.Deps{Store: w.s, Signer: signing.New([]byte(secretKey)), Box: w.box, Config: w.cfg,
 			HTTPClient: &http.Client{Timeout: 5 * time.Second}, Now: w.clock.Now, Issues: w.svc})
 		reg := newRegistry()

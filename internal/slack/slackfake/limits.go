@@ -72,7 +72,8 @@ var defaultChannelRule = bucketRule{perSecond: 1, burst: 3}
 func defaultMethodRules() map[string]bucketRule {
 	rules := make(map[string]bucketRule, len(methodTiers))
 	for m, perMinute := range methodTiers {
-		rules[m] = bucketRule{perSecond: float64(perMinute) / 60, burst: perMinute}
+		// Tier 1 tolerates "a small amount of burst behavior": 5 at once.
+		rules[m] = bucketRule{perSecond: float64(perMinute) / 60, burst: max(perMinute, 5)}
 	}
 	return rules
 }
