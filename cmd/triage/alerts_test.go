@@ -39,34 +39,6 @@ type alertWorld struct {
 	signingSecret        string
 }
 
-// settleJobs waits until no job but the periodic ones is queued,
-// running, snoozed or waiting for a retry: nothing the test caused can
-// still reach Slack afterwards.
-func (w *alertWorld) settleJobs(limit time.Duration) {
-	w.t.Helper()
-	s, err := store.Open(context.Background(), w.dbURL, nil)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer s.Close()
-	q := `SELECT COUNT(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')
-		AND kind NOT IN ('events.prune', 'alert.channel_sync_all', 'slack.prune_events_seen', 'slack.refresh_tokens')`
-	deadline := time.Now().Add(limit)
-	for {
-		var n int64
-		if err := s.DB.QueryRow(q).Scan(&n); err != nil {
-			w.t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("%d jobs still pending after %s", n, limit)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func setupAlerts(t *testing.T, engine store.Engine) *alertWorld {
 	t.Helper()
 	w, e := prepareAlerts(t, engine)
