@@ -52,18 +52,14 @@ func secretKey(ctx context.Context, cfg *config.Config, s *store.Store, logger *
 const serveGCPercent = 300
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, warnings, err := config.Load(append([]string{}, args...), getenv, stderr)
+	cfg, warnings, err := config.LoadServe(append([]string{}, args...), getenv, stderr)
 	if err != nil {
 		return err
 	}
-	alertOpts, err := alertOptions(getenv)
-	if err != nil {
-		return err
-	}
-	jobTimeout, rescueAfter, err := jobTimes(getenv)
-	if err != nil {
-		return err
-	}
+	alertOpts := alert.Options{Limits: alert.PaceLimits{
+		Channel:   alert.Rate{PerSecond: cfg.AlertChannelRate.PerSecond, Burst: cfg.AlertChannelRate.Burst},
+		Workspace: alert.Rate{PerSecond: cfg.AlertWorkspaceRate.PerSecond, Burst: cfg.AlertWorkspaceRate.Burst},
+	}}
 	// Ingestion allocates a little per event and keeps almost nothing: the
 	// collector ran often over a small heap and took a tenth of the CPU
 	// under load. A larger heap (about 70 MiB at 6,000 events/s) halves
@@ -132,7 +128,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	periodic = append(periodic, alerts.Periodic()...)
 	issueService.OnChange(alerts.OnIssueChange)
 	jobClient, err := jobs.New(ctx, s, cfg.DatabaseURL, logger, workers, jobs.Options{Work: true, Periodic: periodic,
-		Queues: alerts.Queues(), JobTimeout: jobTimeout, RescueAfter: rescueAfter})
+		Queues: alerts.Queues(), JobTimeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter})
 	if err != nil {
 		return err
 	}
