@@ -17,10 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/riverqueue/river"
 
+	"triage"
 	"triage/internal/alert"
 	"triage/internal/config"
 	"triage/internal/eventview"
 	"triage/internal/eventwriter"
+	"triage/internal/ingest"
 	"triage/internal/issues"
 	"triage/internal/jobs"
 	"triage/internal/secretbox"
@@ -51,6 +53,17 @@ func secretKey(ctx context.Context, cfg *config.Config, s *store.Store, logger *
 // serveGCPercent is the garbage collector's target for serve.
 const serveGCPercent = 300
 
+// Memory that the settings do not bound: the program, its caches, the
+// database pools and ordinary requests (about 70 MiB under load), with room.
+const baseMemory = 160 << 20
+
+// memoryCeiling is the most memory serve should hold: the ingestion budget,
+// the password checks that may run at once (web.PasswordCheckMemory), and
+// the rest.
+func memoryCeiling(cfg *config.Config) int64 {
+	return cfg.IngestMemory + web.PasswordCheckMemory + baseMemory
+}
+
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, warnings, err := config.LoadServe(append([]string{}, args...), getenv, stderr)
 	if err != nil {
@@ -67,11 +80,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(serveGCPercent)
 	}
+	// The larger heap must still stay under the memory ceiling that the
+	// settings imply (README, "Limits"): the collector works harder as the
+	// heap nears it instead of letting it grow fourfold. GOMEMLIMIT, when
+	// set, decides.
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryCeiling(cfg))
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	for _, w := range warnings {
 		logger.Warn(w)
 	}
-	s, err := store.Open(ctx, cfg.DatabaseURL, time.Now)
+	s, err := store.Open(ctx, cfg.DatabaseURL, time.Now, store.WithTimeout(cfg.DatabaseTimeout))
 	if err != nil {
 		return err
 	}
@@ -183,13 +203,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Now:           time.Now,
 		SetupToken:    setupToken,
 		Registry:      reg,
-		Ingest:        newIngest(logger, writer, cfg),
+		Ingest:        newIngest(logger, writer, cfg, ingest.NewBudget(cfg.IngestMemory)),
 		Slack:         slackHandlers,
 		EventsSection: events.Section,
 		Alerts:        alerts,
 		Ready: func(ctx context.Context) error {
 			pending, err := s.Pending(ctx)
-			if err != nil {
+			if triage.Unavailable(err) {
+				return fmt.Errorf("the database is not answering: %w", err)
+			} else if err != nil {
 				return err
 			}
 			if pending > 0 {

@@ -140,6 +140,11 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("page failed", "method", r.Method, "route", logRoute(r), "err", err)
 		s.errorPage(w, r, status, "")
 		return
+	case triage.EUNAVAILABLE:
+		s.log.Warn("page: database unavailable", "method", r.Method, "route", logRoute(r), "err", err)
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		s.errorPage(w, r, status, unavailableMessage)
+		return
 	}
 	s.errorPage(w, r, status, triage.ErrorMessage(err))
 }
