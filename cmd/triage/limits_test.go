@@ -2,25 +2,29 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	neturl "net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
-	"triage/internal/store"
 	"triage/internal/testutil/dbtest"
+	"triage/internal/testutil/pgtest"
 )
 
 // bomb compresses size bytes of zeros, streaming: the test never holds
@@ -230,7 +234,214 @@ func setupProject(t *testing.T, e env) string {
 	return lastLine(out)
 }
 
-var (
-	_ = context.Background
-	_ = store.SQLite
-)
+// dedicatedPostgres starts a PostgreSQL server of the test's own (the test
+// freezes it, which must not touch any other test's database) with
+// scripts/pg, and returns its URL and the directory it runs in.
+func dedicatedPostgres(t *testing.T) (url, dir string) {
+	t.Helper()
+	pgtest.Require(t)
+	// Not under t.TempDir(): the server runs as another OS user, which
+	// must reach the directory.
+	dir = filepath.Join(os.TempDir(), "triage-frozen-pg-"+newEventID()[:12])
+	cmd := exec.Command("bash", "../../scripts/pg", "start")
+	cmd.Env = append(os.Environ(), "TRIAGE_PG_DIR="+dir, "TRIAGE_PG_PORT=56432")
+	out, err := cmd.Output()
+	t.Cleanup(func() {
+		stop := exec.Command("bash", "../../scripts/pg", "stop")
+		stop.Env = append(os.Environ(), "TRIAGE_PG_DIR="+dir)
+		if out, err := stop.CombinedOutput(); err != nil {
+			t.Logf("stop the dedicated server: %v\n%s", err, out)
+		}
+	})
+	if err != nil {
+		t.Fatalf("start a dedicated PostgreSQL: %v\n%s", err, out)
+	}
+	line := strings.TrimSpace(string(out))
+	url = strings.Trim(line[strings.Index(line, "=")+1:], "'")
+	return url, dir
+}
+
+// signalServer sends sig to the server in dir and every process it
+// started (its backends), the server first when stopping, last when
+// continuing, so that it forks none in between.
+func signalServer(t *testing.T, dir string, sig syscall.Signal) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	main, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var children []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …: comm may hold spaces, so read after ')'.
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(main) {
+			children = append(children, pid)
+		}
+	}
+	order := append([]int{main}, children...)
+	if sig == syscall.SIGCONT {
+		order = append(children, main)
+	}
+	for _, pid := range order {
+		if err := syscall.Kill(pid, sig); err != nil {
+			t.Logf("signal %d: %v", pid, err)
+		}
+	}
+}
+
+// TestFrozenPostgres stops a PostgreSQL server with SIGSTOP (as a network
+// partition or a stuck server would look) under a running Triage:
+// ingestion, pages and /readyz must answer 503 with Retry-After within
+// 10 s; after SIGCONT ingestion must work again within 5 s, and every
+// event acknowledged before, during and after must be stored.
+func TestFrozenPostgres(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("freezes a database server")
+	}
+	url, dir := dedicatedPostgres(t)
+	e := env{"TRIAGE_DATABASE_URL": url, "TRIAGE_ADDR": freeAddr(t), "TRIAGE_SECRET_KEY": strings.Repeat("k", 40)}
+	dsn := setupProject(t, e)
+	projectID := dsn[strings.LastIndex(dsn, "/")+1:]
+	base := startServe(t, e)
+	endpoint := base + "/api/" + projectID + "/envelope/"
+
+	// A logged-in browser.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 60 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := browser.PostForm(base+"/auth/login/", neturl.Values{"email": {"ada@acme.test"}, "password": {"correct horse"}})
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	var ackMu sync.Mutex
+	var acked []string
+	client := &http.Client{Timeout: 60 * time.Second}
+	send := func() (int, string, time.Duration) {
+		id := newEventID()
+		began := time.Now()
+		resp, err := client.Post(endpoint, "application/x-sentry-envelope", bytes.NewReader(normalEnvelope(dsn, id)))
+		if err != nil {
+			return -1, "", time.Since(began)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			ackMu.Lock()
+			acked = append(acked, id)
+			ackMu.Unlock()
+		}
+		return resp.StatusCode, resp.Header.Get("Retry-After"), time.Since(began)
+	}
+	for range 10 {
+		if status, _, _ := send(); status != http.StatusOK {
+			t.Fatalf("before the freeze: %d", status)
+		}
+	}
+
+	signalServer(t, dir, syscall.SIGSTOP)
+	frozen := true
+	defer func() {
+		if frozen {
+			signalServer(t, dir, syscall.SIGCONT)
+		}
+	}()
+	get := func(c *http.Client, path string) (int, string, time.Duration) {
+		began := time.Now()
+		resp, err := c.Get(base + path)
+		if err != nil {
+			return -1, "", time.Since(began)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After"), time.Since(began)
+	}
+	type answer struct {
+		what, retryAfter string
+		status           int
+		took             time.Duration
+	}
+	answers := make(chan answer, 8)
+	var wg sync.WaitGroup
+	wg.Go(func() { s, ra, d := send(); answers <- answer{"envelope", ra, s, d} })
+	wg.Go(func() {
+		s, ra, d := get(browser, "/organizations/acme/issues/")
+		answers <- answer{"issue list", ra, s, d}
+	})
+	wg.Go(func() { s, ra, d := get(client, "/readyz"); answers <- answer{"/readyz", ra, s, d} })
+	wg.Wait()
+	close(answers)
+	for a := range answers {
+		t.Logf("frozen: %s answered %d (Retry-After %q) in %v", a.what, a.status, a.retryAfter, a.took.Round(time.Millisecond))
+		if a.status != http.StatusServiceUnavailable || a.retryAfter == "" || a.took > 10*time.Second {
+			t.Errorf("frozen database: %s answered %d (Retry-After %q) after %v; want 503 with Retry-After within 10 s",
+				a.what, a.status, a.retryAfter, a.took)
+		}
+	}
+
+	signalServer(t, dir, syscall.SIGCONT)
+	frozen = false
+	thawed := time.Now()
+	for {
+		status, _, _ := send()
+		if status == http.StatusOK {
+			t.Logf("ingestion works again %v after SIGCONT", time.Since(thawed).Round(time.Millisecond))
+			if d := time.Since(thawed); d > 5*time.Second {
+				t.Errorf("ingestion worked again only %v after SIGCONT, want within 5 s", d)
+			}
+			break
+		}
+		if time.Since(thawed) > 30*time.Second {
+			t.Fatalf("ingestion still fails 30 s after SIGCONT: %d", status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for range 10 {
+		if status, _, _ := send(); status != http.StatusOK {
+			t.Fatalf("after the freeze: %d", status)
+		}
+	}
+	if status, _, _ := get(browser, "/organizations/acme/issues/"); status != http.StatusOK {
+		t.Errorf("issue list after the freeze: %d", status)
+	}
+
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stored := map[string]bool{}
+	rows, err := db.Query(`SELECT event_id FROM events`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		stored[strings.ReplaceAll(id, "-", "")] = true
+	}
+	rows.Close()
+	for _, id := range acked {
+		if !stored[id] {
+			t.Errorf("acknowledged event %s was not stored", id)
+		}
+	}
+	t.Logf("%d events acknowledged, %d stored", len(acked), len(stored))
+}
