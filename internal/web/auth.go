@@ -136,6 +136,10 @@ func (s *Server) handleLoginForm() http.Handler {
 
 const badLogin = "Invalid email or password."
 
+// errNoLoginSlot is a login whose password could not be checked before the
+// request's deadline: too many were waiting.
+var errNoLoginSlot = triage.Errorf(triage.EUNAVAILABLE, "Too many logins are being checked right now. Try again in a few seconds.")
+
 func (s *Server) handleLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -166,11 +170,14 @@ func (s *Server) handleLogin() http.Handler {
 		}
 		u, err := s.checkPassword(r.Context(), email, pw, suspect)
 		if err != nil {
-			if triage.ErrorCode(err) == triage.EUNAUTHORIZED {
+			switch {
+			case triage.ErrorCode(err) == triage.EUNAUTHORIZED:
 				s.logins.failed(account, addr)
 				s.log.Info("login failed", "remote_addr", addr)
 				fail()
 				return
+			case errors.Is(err, errNoLoginSlot):
+				s.logins.failed("", addr)
 			}
 			s.pageError(w, r, err)
 			return
@@ -198,7 +205,7 @@ func (s *Server) handleLogin() http.Handler {
 func (s *Server) checkPassword(ctx context.Context, email, pw string, suspect bool) (*triage.User, error) {
 	release, err := s.logins.slot(ctx, suspect)
 	if err != nil {
-		return nil, err
+		return nil, errNoLoginSlot
 	}
 	defer release()
 	u, hash, err := s.store.PasswordHash(ctx, email)

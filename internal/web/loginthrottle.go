@@ -17,7 +17,7 @@ import (
 // 170 ms each), so only loginSlots run at once. A flood of wrong passwords
 // must not keep a real user from logging in: a check for an account (and
 // from an address) with no recent failures may take any slot, while the
-// others share all but one, so one slot is always left for the former.
+// others share half of them, so slots are always left for the former.
 const (
 	loginSlots = 4
 	// loginFreeAccount and loginFreeAddr are the failures allowed before
@@ -29,7 +29,7 @@ const (
 	loginForget      = 15 * time.Minute
 	// loginSuspectAddr is the failures from an address that make its
 	// checks queue behind clean ones.
-	loginSuspectAddr = 3
+	loginSuspectAddr = 1
 )
 
 // PasswordCheckMemory is the most memory password checks hold at once:
@@ -53,12 +53,12 @@ type loginThrottle struct {
 	swept    time.Time
 
 	any     chan struct{} // loginSlots tokens: any check
-	suspect chan struct{} // loginSlots-1 tokens: checks with recent failures
+	suspect chan struct{} // loginSlots/2 tokens: checks with recent failures
 }
 
 func newLoginThrottle(now func() time.Time) *loginThrottle {
 	return &loginThrottle{now: now, accounts: map[string]*failures{}, addrs: map[string]*failures{},
-		any: make(chan struct{}, loginSlots), suspect: make(chan struct{}, loginSlots-1)}
+		any: make(chan struct{}, loginSlots), suspect: make(chan struct{}, loginSlots/2)}
 }
 
 // delay is how long after its last failure a key may try again: nothing
@@ -90,19 +90,25 @@ func (t *loginThrottle) wait(account, addr string) (time.Duration, bool) {
 	return max(w, 0), suspect
 }
 
-// failed records a wrong password.
+// failed records a wrong password; account "" records only the address
+// (a login that found no free slot: its address is taking part in a
+// flood, and should not keep competing with clean checks).
 func (t *loginThrottle) failed(account, addr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	for m, k := range map[*map[string]*failures]string{&t.accounts: account, &t.addrs: addr} {
-		f := (*m)[k]
+	count := func(m map[string]*failures, k string) {
+		f := m[k]
 		if f == nil {
 			f = &failures{}
-			(*m)[k] = f
+			m[k] = f
 		}
 		f.count++
 		f.last = now
+	}
+	count(t.addrs, addr)
+	if account != "" {
+		count(t.accounts, account)
 	}
 }
 
