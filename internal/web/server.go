@@ -142,7 +142,11 @@ func New(d Deps) *Server {
 			return h
 		}),
 	}
-	s.sessionStore = NewSessionStore(d.Store.DB)
+	idle := d.Config.SessionIdle
+	if idle <= 0 {
+		idle = config.DefaultSessionIdle
+	}
+	s.sessionStore = NewSessionStore(d.Store, idle)
 	s.sessionStore.StartCleanup(5*time.Minute, d.Logger)
 	s.sessions = newSessionManager(s.sessionStore, d.Config.URLPrefix, s.sessionError)
 
