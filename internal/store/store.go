@@ -44,8 +44,10 @@ func ParseURL(raw string) (Engine, string, string, error) {
 
 // parseURL is ParseURL with the timeout that every connection gets: on
 // PostgreSQL statement_timeout, lock_timeout and connect_timeout (unless
-// the URL sets them), on SQLite busy_timeout. A statement that outlives it
-// fails instead of holding a request, a connection and perhaps locks.
+// the URL sets them), on SQLite a busy_timeout of twice that, since every
+// writer queues for SQLite's one write lock and a burst of background
+// jobs makes that queue long. A statement that outlives it fails instead
+// of holding a request, a connection and perhaps locks.
 func parseURL(raw string, timeout time.Duration) (Engine, string, string, error) {
 	ms := max(timeout.Milliseconds(), 1)
 	switch {
@@ -80,7 +82,7 @@ func parseURL(raw string, timeout time.Duration) (Engine, string, string, error)
 	// the write lock up front so two writers queue on busy_timeout instead of
 	// failing when one upgrades a read lock; foreign keys are off by default
 	// in SQLite and the schema relies on them.
-	dsn := "file:" + path + "?_pragma=busy_timeout(" + strconv.FormatInt(ms, 10) + ")&_pragma=journal_mode(WAL)" +
+	dsn := "file:" + path + "?_pragma=busy_timeout(" + strconv.FormatInt(2*ms, 10) + ")&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	return SQLite, "sqlite", dsn, nil
 }

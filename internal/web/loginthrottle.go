@@ -17,7 +17,8 @@ import (
 // 170 ms each), so only loginSlots run at once. A flood of wrong passwords
 // must not keep a real user from logging in: a check for an account (and
 // from an address) with no recent failures may take any slot, while the
-// others share half of them, so slots are always left for the former.
+// others take turns on one, so slots (and most of the CPU) are left for the
+// former.
 const (
 	loginSlots = 4
 	// loginFreeAccount and loginFreeAddr are the failures allowed before
@@ -53,12 +54,12 @@ type loginThrottle struct {
 	swept    time.Time
 
 	any     chan struct{} // loginSlots tokens: any check
-	suspect chan struct{} // loginSlots/2 tokens: checks with recent failures
+	suspect chan struct{} // 1 token: checks with recent failures
 }
 
 func newLoginThrottle(now func() time.Time) *loginThrottle {
 	return &loginThrottle{now: now, accounts: map[string]*failures{}, addrs: map[string]*failures{},
-		any: make(chan struct{}, loginSlots), suspect: make(chan struct{}, loginSlots/2)}
+		any: make(chan struct{}, loginSlots), suspect: make(chan struct{}, 1)}
 }
 
 // delay is how long after its last failure a key may try again: nothing
