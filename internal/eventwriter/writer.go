@@ -496,9 +496,16 @@ func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, l *lane, projec
 // the lifecycle (internal/issues), which also tells every subscriber.
 func (w *Writer) transition(ctx context.Context, tx *store.Tx, l *lane, g *group, issue *store.IssueState, wants jobWants) ([]river.InsertManyParams, error) {
 	fresh, newest := g.fresh, g.newest
+	// What the batch made of the issue, for the rules: its count and level.
+	at := jobs.At{TimesSeen: issue.TimesSeen + int64(len(fresh)), Level: fresh[len(fresh)-1].Level}
+	for _, e := range fresh {
+		if e.Received.After(at.ReceivedAt) {
+			at.ReceivedAt = e.Received
+		}
+	}
 	var out []river.InsertManyParams
 	if g.created && wants.created {
-		out = append(out, river.InsertManyParams{Args: jobs.IssueCreated{IssueID: g.issueID, EventID: g.events[0].EventID}})
+		out = append(out, river.InsertManyParams{Args: jobs.IssueCreated{IssueID: g.issueID, EventID: g.events[0].EventID, At: at}})
 	}
 	arrivals := l.arrivals[:0]
 	for _, e := range fresh {
@@ -514,7 +521,7 @@ func (w *Writer) transition(ctx context.Context, tx *store.Tx, l *lane, g *group
 		out = append(out, river.InsertManyParams{Args: jobs.IssueRegressed{IssueID: g.issueID, EventID: t.Event.EventID, Release: t.Event.Release}})
 	}
 	if wants.events {
-		out = append(out, river.InsertManyParams{Args: jobs.EventReceived{IssueID: g.issueID, EventID: newest.EventID, Count: int64(len(fresh))}})
+		out = append(out, river.InsertManyParams{Args: jobs.EventReceived{IssueID: g.issueID, EventID: newest.EventID, Count: int64(len(fresh)), At: at}})
 	}
 	return out, nil
 }
