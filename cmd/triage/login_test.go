@@ -144,9 +144,10 @@ func TestLoginThrottling(t *testing.T) {
 			// password check alone may take longer, so the bound grows
 			// with what a login takes here without a flood. Without the
 			// slots kept for clean checks, bob would queue behind 32
-			// others: eight checks' time.
-			if bound := max(time.Second, 3*quiet); flooded > bound {
-				t.Errorf("bob's correct login took %v (median) during the flood, want under %v (1 s, or 3× the %v it takes without)", flooded, bound, quiet)
+			// others: eight checks' time. With them he shares the CPU with
+			// one flood check.
+			if bound := max(time.Second, 4*quiet); flooded > bound {
+				t.Errorf("bob's correct login took %v (median) during the flood, want under %v (1 s, or 4× the %v it takes without)", flooded, bound, quiet)
 			}
 			t.Logf("wrong passwords checked during the flood: %d", failures.Load())
 		})

@@ -84,7 +84,7 @@ var (
 const (
 	DefaultJobTimeout      = 2 * time.Minute
 	DefaultJobRescueAfter  = 3 * time.Minute
-	DefaultRequestTimeout  = 6 * time.Second
+	DefaultRequestTimeout  = 8 * time.Second
 	DefaultDatabaseTimeout = 5 * time.Second
 	DefaultIngestMemory    = 128 << 20
 	DefaultSessionIdle     = 7 * 24 * time.Hour
@@ -208,7 +208,7 @@ func load(args []string, getenv Getenv, stderr io.Writer, serve bool) (*Config, 
 	}{
 		{"TRIAGE_JOB_TIMEOUT", "2m", time.Second, &c.JobTimeout},
 		{"TRIAGE_JOB_RESCUE_AFTER", "3m", time.Second, &c.JobRescueAfter},
-		{"TRIAGE_REQUEST_TIMEOUT", "6s", time.Second, &c.RequestTimeout},
+		{"TRIAGE_REQUEST_TIMEOUT", "8s", time.Second, &c.RequestTimeout},
 		{"TRIAGE_DATABASE_TIMEOUT", "5s", 100 * time.Millisecond, &c.DatabaseTimeout},
 		{"TRIAGE_SESSION_IDLE", "7d", time.Minute, &c.SessionIdle},
 	} {

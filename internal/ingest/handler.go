@@ -51,7 +51,7 @@ type HandlerOptions struct {
 }
 
 // DefaultSaveTimeout is HandlerOptions.SaveTimeout's default.
-const DefaultSaveTimeout = 6 * time.Second
+const DefaultSaveTimeout = 8 * time.Second
 
 // CORS headers for browser SDKs, which post from any origin.
 const (
