@@ -197,17 +197,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	srv := web.New(web.Deps{
-		Logger:        logger,
-		Config:        cfg,
-		Store:         s,
-		Issues:        issueService,
-		Now:           time.Now,
-		SetupToken:    setupToken,
-		Registry:      reg,
-		Ingest:        newIngest(logger, writer, cfg, ingest.NewBudget(cfg.IngestMemory)),
-		Slack:         slackHandlers,
-		EventsSection: events.Section,
-		Alerts:        alerts,
+		Logger:     logger,
+		Config:     cfg,
+		Store:      s,
+		Issues:     issueService,
+		Now:        time.Now,
+		SetupToken: setupToken,
+		Registry:   reg,
+		Ingest:     newIngest(logger, writer, cfg, ingest.NewBudget(cfg.IngestMemory)),
+		Slack:      slackHandlers,
+		Events:     events,
+		Alerts:     alerts,
 		Ready: func(ctx context.Context) error {
 			pending, err := s.Pending(ctx)
 			if triage.Unavailable(err) {

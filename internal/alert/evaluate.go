@@ -13,7 +13,7 @@ import (
 
 // HandleCreated evaluates the rules about new issues.
 func (s *Service) HandleCreated(ctx context.Context, a jobs.IssueCreated) error {
-	return s.evaluate(ctx, TriggerCreated, a.IssueID, a.EventID, batch{At: a.At, n: a.TimesSeen})
+	return s.evaluate(ctx, TriggerCreated, a.IssueID, a.EventID, batch{At: a.At, n: max(a.TimesSeen, 1)})
 }
 
 // HandleRegressed evaluates the rules about regressions. (The cards the

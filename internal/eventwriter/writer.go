@@ -16,6 +16,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -413,7 +414,8 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 			}
 		}
 		if len(g.fresh) > 0 {
-			counts = append(counts, store.IssueCount{IssueID: g.issueID, N: int64(len(g.fresh)), LastSeen: g.newest.Timestamp, Level: g.fresh[len(g.fresh)-1].Level})
+			counts = append(counts, store.IssueCount{IssueID: g.issueID, N: int64(len(g.fresh)), LastSeen: g.newest.Timestamp, Level: g.fresh[len(g.fresh)-1].Level,
+				Title: g.newest.Title(), Culprit: g.newest.Culprit()})
 		}
 	}
 	if len(counts) == 0 {
@@ -457,7 +459,18 @@ func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, l *lane, projec
 	if len(misses) == 0 {
 		return nil
 	}
-	found, err := tx.IssueIDsByHash(ctx, projectID, misses)
+	// An issue created before grouping version 2 carries its events'
+	// version 1 hash: look both up, the current one first, so that no
+	// existing issue splits.
+	lookup := slices.Clone(misses)
+	v1 := make(map[string]string, len(misses))
+	for _, h := range misses {
+		if old := groups[h].events[0].GroupingHashV1(); old != h {
+			v1[h] = old
+			lookup = append(lookup, old)
+		}
+	}
+	found, err := tx.IssueIDsByHash(ctx, projectID, lookup)
 	if err != nil {
 		return err
 	}
@@ -466,9 +479,14 @@ func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, l *lane, projec
 		if _, ok := found[h]; ok {
 			continue
 		}
+		if id, ok := found[v1[h]]; ok && v1[h] != "" {
+			found[h] = id
+			continue
+		}
 		first := groups[h].events[0]
 		fresh = append(fresh, store.FirstSeen{EventID: first.EventID, NewIssue: store.NewIssue{ProjectID: projectID, GroupHash: h,
-			Title: first.Title(), Culprit: first.Culprit(), Level: first.Level, Release: first.Release, SeenAt: first.Timestamp}})
+			Title: first.Title(), Culprit: first.Culprit(), Level: first.Level, Release: first.Release, SeenAt: first.Timestamp,
+			GroupingVersion: ingest.GroupingVersion}})
 	}
 	created, err := tx.CreateIssues(ctx, projectID, fresh)
 	if err != nil {
