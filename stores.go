@@ -2,7 +2,6 @@ package triage
 
 import (
 	"context"
-	"time"
 )
 
 // The interfaces below are the narrow views of the database that packages
@@ -75,21 +74,6 @@ type DirectoryStore interface {
 	// CurrentRelease is the project's release first seen most recently;
 	// ENOTFOUND when the project has none.
 	CurrentRelease(ctx context.Context, projectID int64) (string, error)
-}
-
-// SessionStore keeps login sessions (the web layer's cookie store) by the
-// hash of their token. Expiry is compared with the time the caller passes.
-type SessionStore interface {
-	// FindSession returns the data of the session that has not expired at
-	// now; found is false (and err nil) for an unknown or expired token.
-	FindSession(ctx context.Context, token string, now time.Time) (data []byte, found bool, err error)
-	// CommitSession inserts or replaces a session.
-	CommitSession(ctx context.Context, token string, data []byte, expiry time.Time) error
-	// DeleteSession removes a session; an unknown token is not an error.
-	DeleteSession(ctx context.Context, token string) error
-	// DeleteExpiredSessions removes the sessions expired at now and says
-	// how many.
-	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
 }
 
 // HealthStore answers readiness checks.

@@ -2,9 +2,9 @@
 // database/sql layer, and holds SQL and nothing else: the domain types it
 // reads and writes live in the root package (triage), and callers outside
 // the composition root see it through the root package's narrow interfaces
-// (triage.AccessStore, AccountStore, DirectoryStore, SessionStore,
-// HealthStore), which it asserts it implements. The types declared here
-// are query shapes: what one statement reads or writes at once.
+// (triage.AccessStore, AccountStore, DirectoryStore, HealthStore, asserted
+// at compile time) and the web layer's SessionRows. The types declared
+// here are query shapes: what one statement reads or writes at once.
 //
 // modernc's SQLite binds $1, $2, … by number, so one query text serves both
 // engines; where DDL differs, the migrations are per engine. Errors are

@@ -69,15 +69,16 @@ type SlackHandlers interface {
 }
 
 // Store is the database as the web layer reaches it: narrow views declared
-// in the root package, which internal/store implements. The server keeps
+// in the root package, which internal/store implements, and the sessions'
+// rows (SessionRows, declared where sessions are kept). The server keeps
 // each view apart (accounts, the directory, sessions, health) and asks
 // access questions only through Deps.Access.
 type Store interface {
 	triage.AccessStore
 	triage.AccountStore
 	triage.DirectoryStore
-	triage.SessionStore
 	triage.HealthStore
+	SessionRows
 }
 
 // Deps is everything the server needs, built by cmd/triage.
@@ -129,11 +130,12 @@ type Server struct {
 	registry     *prometheus.Registry
 	handler      http.Handler
 
-	// loginSlots bounds concurrent password verifications: each one holds
-	// 64 MiB for ~170 ms, so a burst of logins must queue, not exhaust memory.
-	loginSlots chan struct{}
-	dummyHash  func() string
-	closeOnce  sync.Once
+	// logins throttles failed logins and bounds concurrent password
+	// verifications: each one holds 64 MiB for ~170 ms, so a burst of
+	// logins must queue, not exhaust memory (loginthrottle.go).
+	logins    *loginThrottle
+	dummyHash func() string
+	closeOnce sync.Once
 }
 
 // New builds the server and starts the periodic removal of expired
@@ -152,22 +154,26 @@ func New(d Deps) *Server {
 		d.Access = access.New(d.Store)
 	}
 	s := &Server{
-		d:          d,
-		log:        d.Logger,
-		cfg:        d.Config,
-		accounts:   d.Store,
-		dir:        d.Store,
-		health:     d.Store,
-		access:     d.Access,
-		issues:     d.Issues,
-		now:        d.Now,
-		loginSlots: make(chan struct{}, 4),
+		d:        d,
+		log:      d.Logger,
+		cfg:      d.Config,
+		accounts: d.Store,
+		dir:      d.Store,
+		health:   d.Store,
+		access:   d.Access,
+		issues:   d.Issues,
+		now:      d.Now,
+		logins:   newLoginThrottle(d.Now),
 		dummyHash: sync.OnceValue(func() string {
 			h, _ := password.Hash("triage-dummy-password-for-timing")
 			return h
 		}),
 	}
-	s.sessionStore = NewSessionStore(d.Store)
+	idle := d.Config.SessionIdle
+	if idle <= 0 {
+		idle = config.DefaultSessionIdle
+	}
+	s.sessionStore = NewSessionStore(d.Store, idle)
 	s.sessionStore.StartCleanup(5*time.Minute, d.Logger)
 	s.sessions = newSessionManager(s.sessionStore, d.Config.URLPrefix, s.sessionError)
 
@@ -191,7 +197,7 @@ func New(d Deps) *Server {
 
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.metrics.wrap(s.recoverPanics(securityHeaders(stripDSNPrefix(mux))))
+	s.handler = s.metrics.wrap(s.recoverPanics(securityHeaders(withDeadline(d.Config.RequestTimeout, stripDSNPrefix(mux)))))
 	return s
 }
 
