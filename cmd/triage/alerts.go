@@ -17,7 +17,7 @@ import (
 // Slack allows about one message per second per channel; raise these only
 // for a Slack (or a fake) that allows more.
 func alertOptions(getenv func(string) string) (alert.Options, error) {
-	limits := alert.DefaultPaceLimits
+	limits := alert.DefaultPaceLimits()
 	var problems []string
 	for _, v := range []struct {
 		name string

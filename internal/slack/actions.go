@@ -9,6 +9,7 @@ import (
 
 	"triage"
 	"triage/internal/issues"
+	"triage/internal/slack/webapi"
 	"triage/internal/store"
 )
 
@@ -208,7 +209,7 @@ func (i *Integration) openChoice(ctx context.Context, a *action) reply {
 			return internalReply
 		}
 	}
-	api, err := i.Client(ctx, a.in.ID)
+	api, err := i.web.Client(ctx, a.in.ID)
 	if err != nil {
 		i.log.Warn("slack action: no client", "integration_id", a.in.ID, "err", err)
 		return i.refuse(ctx, a, "Triage cannot reach Slack for this workspace right now: "+triage.ErrorMessage(err), "")
@@ -234,7 +235,7 @@ func (i *Integration) openChoice(ctx context.Context, a *action) reply {
 		_, err = api.OpenViewContext(ctx, p.TriggerID, choiceModal(kind, meta, issue, i.absURL(issue.Path())+"?referrer=slack"))
 	}
 	if err != nil {
-		err = i.slackFailed(ctx, a.in.ID, "open dialog", err)
+		err = i.web.Failed(ctx, a.in.ID, "open dialog", err)
 		i.log.Warn("slack action: dialog not opened", "integration_id", a.in.ID, "err", err)
 		return i.refuse(ctx, a, "Slack did not open the dialog ("+slackCodeOr(err, "no answer")+"). Try again.", "")
 	}
@@ -242,7 +243,7 @@ func (i *Integration) openChoice(ctx context.Context, a *action) reply {
 }
 
 func slackCodeOr(err error, dflt string) string {
-	if c := slackCode(err); c != "" {
+	if c := webapi.Code(err); c != "" {
 		return c
 	}
 	return dflt
@@ -304,7 +305,7 @@ func disabledText(in *store.Integration) string {
 func (i *Integration) refuse(ctx context.Context, a *action, text, invalid string) reply {
 	switch a.p.Type {
 	case typeInteractiveMessage:
-		return reply{http.StatusOK, ephemeralBody(text)}
+		return reply{http.StatusOK, webapi.EphemeralBody(text)}
 	case typeDialogSubmission:
 		if invalid != "" {
 			return reply{http.StatusOK, map[string]any{"errors": []map[string]string{{"name": inputResolve, "error": truncate(invalid, 150)}}}}

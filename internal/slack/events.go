@@ -233,7 +233,7 @@ func (i *Integration) unfurl(ctx context.Context, a UnfurlArgs) error {
 		}
 		unfurls[last[id]] = c.unfurlAttachment()
 	}
-	api, err := i.client(ctx, a.IntegrationID)
+	api, err := i.web.Client(ctx, a.IntegrationID)
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func (i *Integration) unfurl(ctx context.Context, a UnfurlArgs) error {
 		_, _, _, err = api.UnfurlMessageContext(ctx, a.Channel, a.TS, unfurls)
 	}
 	if err != nil {
-		return i.slackFailed(ctx, a.IntegrationID, "chat.unfurl", err)
+		return i.web.Failed(ctx, a.IntegrationID, "chat.unfurl", err)
 	}
 	if a.UnfurlID != "" {
 		return nil // a message still in the composer cannot be updated later

@@ -62,6 +62,8 @@ func (f *fakeSlackAPI) PermanentReason(err error) (string, bool) {
 
 func (f *fakeSlackAPI) RetryAfter(error) (time.Duration, bool) { return 0, false }
 
+func (f *fakeSlackAPI) DeadWorkspace(error) bool { return false }
+
 // noJobs drops the channel listings the service would queue.
 type noJobs struct{}
 
