@@ -26,7 +26,7 @@ func TestDecide(t *testing.T) {
 		"message_limit_exceeded": GiveUp, "missing_scope": GiveUp, "no_permission": GiveUp,
 		"team_access_not_granted": GiveUp, "ekm_access_denied": GiveUp, "restricted_action": GiveUp,
 		"not_allowed_token_type": GiveUp,
-		"message_not_found": GiveUp, "cant_update_message": GiveUp, "cannot_find_message": GiveUp,
+		"message_not_found":      GiveUp, "cant_update_message": GiveUp, "cannot_find_message": GiveUp,
 		"cannot_unfurl_url": GiveUp, "invalid_unfurl_id": GiveUp,
 		"invalid_blocks": GiveUp, "invalid_blocks_format": GiveUp, "invalid_attachments": GiveUp,
 		"msg_too_long": GiveUp, "no_text": GiveUp,
