@@ -42,6 +42,15 @@ func TestImportRules(t *testing.T) {
 			}
 		}
 	}
+	// Message building is pure: no HTTP, no database, no files, nothing of
+	// Triage's but the root package.
+	for _, imp := range goList(t, "triage/internal/slack/message")["triage/internal/slack/message"] {
+		switch {
+		case imp == "net/http", imp == "database/sql", imp == "os", imp == "net",
+			strings.HasPrefix(imp, "triage/internal/"):
+			t.Errorf("internal/slack/message imports %s: it builds and parses messages, and does no I/O", imp)
+		}
+	}
 	for pkg := range goList(t, "-deps", "triage/internal/alert") {
 		if inSlack(pkg) || strings.HasPrefix(pkg, "github.com/slack-go/") {
 			t.Errorf("internal/alert depends on %s: it reaches Slack only through its Slack interface", pkg)

@@ -56,7 +56,7 @@ func (a Alerts) PrepareCard(ctx context.Context, integrationID, issueID int64) (
 		return nil, err
 	}
 	return &PreparedMessage{i: i, api: api, integrationID: integrationID,
-		opts: []slack.MsgOption{slack.MsgOptionText(c.fallback(), false), slack.MsgOptionBlocks(c.blocks()...)}}, nil
+		opts: []slack.MsgOption{slack.MsgOptionText(c.Fallback(), false), slack.MsgOptionBlocks(c.Blocks()...)}}, nil
 }
 
 // PrepareReply prepares a text message (Slack mrkdwn) for a thread.

@@ -2,11 +2,11 @@ package slack
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/slack-go/slack"
 
 	"triage"
+	"triage/internal/slack/message"
 	"triage/internal/slack/webapi"
 	"triage/internal/store"
 )
@@ -23,7 +23,7 @@ func (i *Integration) PostCard(ctx context.Context, integrationID int64, channel
 	if err != nil {
 		return "", err
 	}
-	opts := []slack.MsgOption{slack.MsgOptionText(c.fallback(), false), slack.MsgOptionBlocks(c.blocks()...)}
+	opts := []slack.MsgOption{slack.MsgOptionText(c.Fallback(), false), slack.MsgOptionBlocks(c.Blocks()...)}
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
@@ -62,7 +62,7 @@ func (i *Integration) updateCards(ctx context.Context, a UpdateCardsArgs) error 
 	if err != nil {
 		return err
 	}
-	cards := map[int64]*card{}
+	cards := map[int64]*message.Card{}
 	apis := map[int64]*slack.Client{}
 	unusable := map[int64]bool{}
 	var first error
@@ -86,10 +86,10 @@ func (i *Integration) updateCards(ctx context.Context, a UpdateCardsArgs) error 
 		}
 		api, c := apis[m.IntegrationID], cards[m.IntegrationID]
 		if m.Kind == store.SlackMessageUnfurl {
-			_, _, _, err = api.UnfurlMessageContext(ctx, m.ChannelID, m.TS, map[string]slack.Attachment{m.URL: c.unfurlAttachment()})
+			_, _, _, err = api.UnfurlMessageContext(ctx, m.ChannelID, m.TS, map[string]slack.Attachment{m.URL: c.UnfurlAttachment()})
 		} else {
 			_, _, _, err = api.UpdateMessageContext(ctx, m.ChannelID, m.TS,
-				slack.MsgOptionText(c.fallback(), false), slack.MsgOptionBlocks(c.blocks()...))
+				slack.MsgOptionText(c.Fallback(), false), slack.MsgOptionBlocks(c.Blocks()...))
 		}
 		if err == nil {
 			continue
@@ -123,21 +123,21 @@ func (i *Integration) refreshCard(ctx context.Context, a RefreshCardArgs) error 
 		return err
 	}
 	if a.Legacy {
-		return webapi.PostResponse(ctx, i.d.HTTPClient, a.ResponseURL, legacyReplacement(c, a.IsMessage))
+		return webapi.PostResponse(ctx, i.d.HTTPClient, a.ResponseURL, message.LegacyReplacement(c, a.IsMessage))
 	}
 	if a.UnfurlURL != "" && a.Channel != "" && a.TS != "" {
 		api, err := i.web.Client(ctx, a.IntegrationID)
 		if err != nil {
 			return err
 		}
-		_, _, _, err = api.UnfurlMessageContext(ctx, a.Channel, a.TS, map[string]slack.Attachment{a.UnfurlURL: c.unfurlAttachment()})
+		_, _, _, err = api.UnfurlMessageContext(ctx, a.Channel, a.TS, map[string]slack.Attachment{a.UnfurlURL: c.UnfurlAttachment()})
 		if err != nil {
 			return i.web.Failed(ctx, a.IntegrationID, "chat.unfurl", err)
 		}
 		return nil
 	}
 	if a.ResponseURL != "" {
-		err := webapi.PostResponse(ctx, i.d.HTTPClient, a.ResponseURL, map[string]any{"replace_original": true, "text": c.fallback(), "blocks": c.blocks()})
+		err := webapi.PostResponse(ctx, i.d.HTTPClient, a.ResponseURL, map[string]any{"replace_original": true, "text": c.Fallback(), "blocks": c.Blocks()})
 		if _, permanent := webapi.PermanentReason(err); err == nil || !permanent || a.Channel == "" || a.TS == "" {
 			return err
 		}
@@ -150,25 +150,11 @@ func (i *Integration) refreshCard(ctx context.Context, a RefreshCardArgs) error 
 	if err != nil {
 		return err
 	}
-	_, _, _, err = api.UpdateMessageContext(ctx, a.Channel, a.TS, slack.MsgOptionText(c.fallback(), false), slack.MsgOptionBlocks(c.blocks()...))
+	_, _, _, err = api.UpdateMessageContext(ctx, a.Channel, a.TS, slack.MsgOptionText(c.Fallback(), false), slack.MsgOptionBlocks(c.Blocks()...))
 	if err != nil {
 		return i.web.Failed(ctx, a.IntegrationID, "chat.update", err)
 	}
 	return nil
-}
-
-// legacyReplacement is the legacy reply as a response URL post that
-// replaces the original.
-func legacyReplacement(c *card, isMessage bool) map[string]any {
-	att := c.legacyAttachment()
-	if isMessage {
-		return map[string]any{"replace_original": true, "attachments": []legacyAttachment{att}}
-	}
-	var body map[string]any
-	b, _ := json.Marshal(att)
-	_ = json.Unmarshal(b, &body)
-	body["replace_original"] = true
-	return body
 }
 
 // respond tells one person something, ephemerally.
