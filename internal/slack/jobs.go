@@ -169,7 +169,7 @@ func (i *Integration) SetJobs(c *jobs.Client) { i.jobs = c }
 
 // interactiveOpts bounds retries of work tied to a click: response URLs die
 // after 30 minutes anyway.
-var interactiveOpts = &river.InsertOpts{MaxAttempts: 6}
+func interactiveOpts() *river.InsertOpts { return &river.InsertOpts{MaxAttempts: 6} }
 
 // Deliveries outside River run in dispatchLanes lanes, each at most
 // laneQueue deep; a lane's goroutine exists only while it has work.
@@ -221,7 +221,7 @@ func (i *Integration) dispatch(ctx context.Context, args river.JobArgs) {
 	}
 	if len(l.queue) >= laneQueue {
 		l.mu.Unlock()
-		i.enqueue(ctx, args, interactiveOpts)
+		i.enqueue(ctx, args, interactiveOpts())
 		return
 	}
 	l.queue = append(l.queue, args)
@@ -291,7 +291,7 @@ func (i *Integration) deliver(args river.JobArgs) {
 	if err == nil {
 		return
 	}
-	opts := *interactiveOpts
+	opts := interactiveOpts()
 	if d, ok := webapi.RetryAfter(err); ok {
 		opts.ScheduledAt = i.now().Add(d)
 	} else if hopeless(err) {
@@ -302,7 +302,7 @@ func (i *Integration) deliver(args river.JobArgs) {
 		i.log.Warn("slack delivery failed", "kind", args.Kind(), "err", err)
 		return
 	}
-	i.enqueue(wctx, args, &opts)
+	i.enqueue(wctx, args, opts)
 }
 
 // enqueue inserts a job in a transaction of its own. Without a jobs client
