@@ -212,6 +212,9 @@ const (
 	ActivitySetRegression    = "set_regression"
 	ActivityAssigned         = "assigned"
 	ActivityUnassigned       = "unassigned"
+	// ActivityNote is a comment on an issue: Data["text"] is what its
+	// author wrote. It changes nothing about the issue.
+	ActivityNote = "note"
 )
 
 // Activity is one entry of an issue's log: who did what, from where.

@@ -13,6 +13,7 @@ import (
 const pageSize = 25
 
 type issueRow struct {
+	ID                                                    int64
 	URL, ShortID, Title, Culprit, Level, Status, Assignee string
 	Count                                                 int64
 	LastSeen, LastSeenAgo                                 string
@@ -29,6 +30,7 @@ type issueListData struct {
 	PrevURL    string
 	NextURL    string
 	EmptyLabel string
+	Bulk       *bulkForm
 }
 
 func (s *Server) handleIssueList() http.Handler {
@@ -91,7 +93,7 @@ func (s *Server) issueList(r *http.Request, org *triage.Organization, u *triage.
 	now := s.now()
 	for _, i := range list {
 		row := issueRow{
-			URL: i.Path(), ShortID: i.ShortID(), Title: i.Title, Culprit: i.Culprit, Level: i.Level,
+			ID: i.ID, URL: i.Path(), ShortID: i.ShortID(), Title: i.Title, Culprit: i.Culprit, Level: i.Level,
 			Status: statusLabel(i.Status), Count: i.TimesSeen,
 			LastSeen: formatTime(i.LastSeen), LastSeenAgo: ago(now, i.LastSeen),
 		}
@@ -102,6 +104,9 @@ func (s *Server) issueList(r *http.Request, org *triage.Organization, u *triage.
 			}
 		}
 		d.Issues = append(d.Issues, row)
+	}
+	if d.Bulk, err = s.bulkForm(r, org, u); err != nil {
+		return issueListData{}, err
 	}
 	d.EmptyLabel = "No issues here."
 	if status == triage.StatusUnresolved {
@@ -127,6 +132,8 @@ func issueTabs(org *triage.Organization, rawQuery string, present bool) []tab {
 
 type activityRow struct {
 	When, WhenAgo, Actor, Text, Source string
+	// Note is a comment's text, shown as written (line breaks kept).
+	Note string
 }
 
 type assignOption struct {
@@ -141,6 +148,7 @@ type issuePageData struct {
 	FirstSeen, FirstSeenAgo  string
 	LastSeen, LastSeenAgo    string
 	ActionURL, ListURL       string
+	CommentURL               string
 	CanResolve, CanUnresolve bool
 	CanIgnore                bool
 	Assignees                []assignOption
@@ -177,7 +185,7 @@ func (s *Server) issuePage(r *http.Request, i *triage.Issue, withLatest bool) (*
 		Issue: i, ShortID: i.ShortID(), Status: statusLabel(i.Status), Detail: statusDetail(i),
 		FirstSeen: formatTime(i.FirstSeen), FirstSeenAgo: ago(now, i.FirstSeen),
 		LastSeen: formatTime(i.LastSeen), LastSeenAgo: ago(now, i.LastSeen),
-		ActionURL: i.Path(), ListURL: "/organizations/" + i.OrgSlug + "/issues/",
+		ActionURL: i.Path(), ListURL: "/organizations/" + i.OrgSlug + "/issues/", CommentURL: i.Path() + "comments/",
 		CanResolve: i.Status != triage.StatusResolved, CanUnresolve: i.Status != triage.StatusUnresolved,
 		CanIgnore: i.Status != triage.StatusIgnored,
 	}
@@ -216,7 +224,7 @@ func (s *Server) issuePage(r *http.Request, i *triage.Issue, withLatest bool) (*
 	}
 	for _, a := range acts {
 		d.Activity = append(d.Activity, activityRow{
-			When: formatTime(a.CreatedAt), WhenAgo: ago(now, a.CreatedAt),
+			When: formatTime(a.CreatedAt), WhenAgo: ago(now, a.CreatedAt), Note: noteText(a),
 			Actor: activityActor(a), Text: activityText(a), Source: sourceLabel(a.Source),
 		})
 	}
