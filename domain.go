@@ -242,4 +242,9 @@ type APIToken struct {
 	UserID    int64
 	Name      string
 	CreatedAt time.Time
+	// ExpiresAt is when the token stops working; zero: never.
+	ExpiresAt time.Time
+	// LastUsedAt is when the token last authenticated a request (to the
+	// minute); zero: never.
+	LastUsedAt time.Time
 }

@@ -109,11 +109,12 @@ type Server struct {
 	registry     *prometheus.Registry
 	handler      http.Handler
 
-	// loginSlots bounds concurrent password verifications: each one holds
-	// 64 MiB for ~170 ms, so a burst of logins must queue, not exhaust memory.
-	loginSlots chan struct{}
-	dummyHash  func() string
-	closeOnce  sync.Once
+	// logins throttles failed logins and bounds concurrent password
+	// verifications: each one holds 64 MiB for ~170 ms, so a burst of
+	// logins must queue, not exhaust memory (loginthrottle.go).
+	logins    *loginThrottle
+	dummyHash func() string
+	closeOnce sync.Once
 }
 
 // New builds the server and starts the periodic removal of expired
@@ -129,19 +130,23 @@ func New(d Deps) *Server {
 		d.Config = &config.Config{URLPrefix: "http://127.0.0.1:9000"}
 	}
 	s := &Server{
-		d:          d,
-		log:        d.Logger,
-		cfg:        d.Config,
-		store:      d.Store,
-		issues:     d.Issues,
-		now:        d.Now,
-		loginSlots: make(chan struct{}, 4),
+		d:      d,
+		log:    d.Logger,
+		cfg:    d.Config,
+		store:  d.Store,
+		issues: d.Issues,
+		now:    d.Now,
+		logins: newLoginThrottle(d.Now),
 		dummyHash: sync.OnceValue(func() string {
 			h, _ := password.Hash("triage-dummy-password-for-timing")
 			return h
 		}),
 	}
-	s.sessionStore = NewSessionStore(d.Store.DB)
+	idle := d.Config.SessionIdle
+	if idle <= 0 {
+		idle = config.DefaultSessionIdle
+	}
+	s.sessionStore = NewSessionStore(d.Store, idle)
 	s.sessionStore.StartCleanup(5*time.Minute, d.Logger)
 	s.sessions = newSessionManager(s.sessionStore, d.Config.URLPrefix, s.sessionError)
 
@@ -165,7 +170,7 @@ func New(d Deps) *Server {
 
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.metrics.wrap(s.recoverPanics(securityHeaders(stripDSNPrefix(mux))))
+	s.handler = s.metrics.wrap(s.recoverPanics(securityHeaders(withDeadline(d.Config.RequestTimeout, stripDSNPrefix(mux)))))
 	return s
 }
 
