@@ -65,6 +65,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/0/issues/{id}/{$}", s.api(s.apiIssueGet()))
 	mux.Handle("PUT /api/0/issues/{id}/{$}", s.api(s.apiIssueUpdate()))
 	mux.Handle("GET /api/0/issues/{id}/activity/{$}", s.api(s.apiIssueActivity()))
+	mux.Handle("GET /api/0/issues/{id}/tags/{$}", s.api(s.apiIssueTags()))
 	mux.Handle("GET /api/0/organizations/{org}/integrations/{$}", s.api(s.apiIntegrations()))
 	mux.Handle("GET /api/0/organizations/{org}/members/{$}", s.api(s.apiMembers()))
 	mux.Handle("GET /api/0/organizations/{org}/integrations/{id}/channels/{$}", s.api(s.apiChannels()))
