@@ -10,9 +10,9 @@ import (
 )
 
 // What the search, the tag section and the trends read is counted here, in
-// the batch's transaction, in three statements a batch at most: tag values
-// per issue, events per issue and hour, and users per issue for the issues
-// that named a user. (Environments, for the list's picker, are written
+// the batch's transaction, in four statements a batch at most: tag values
+// per issue, the user tag's apart (whether a user is new to the issue
+// comes back from it), events per issue and hour, and new users per issue. (Environments, for the list's picker, are written
 // once per project and name.)
 
 // envCache remembers the environments recorded, shared by the lanes.
@@ -37,11 +37,9 @@ type tagKey struct {
 func (w *Writer) countFresh(ctx context.Context, tx *store.Tx, projectID int64, hashes []string, groups map[string]*group, tags map[*ingest.Event][]ingest.Tag) error {
 	tagRows := map[tagKey]*store.TagCount{}
 	hours := map[[2]int64]int64{}
-	var users []int64
 	var envs []string
 	for _, h := range hashes {
 		g := groups[h]
-		named := false
 		for _, e := range g.fresh {
 			at := e.Timestamp.UnixMicro()
 			for _, t := range tags[e] {
@@ -52,17 +50,11 @@ func (w *Writer) countFresh(ctx context.Context, tx *store.Tx, projectID int64, 
 				} else {
 					tagRows[k] = &store.TagCount{IssueID: g.issueID, Key: t.Key, Value: t.Value, N: 1, First: at, Last: at}
 				}
-				if t.Key == "user" {
-					named = true
-				}
 			}
 			hours[[2]int64{g.issueID, hourOf(e)}]++
 			if e.Environment != "" && !w.envs.has(projectID, e.Environment) && !containsString(envs, e.Environment) {
 				envs = append(envs, e.Environment)
 			}
-		}
-		if named {
-			users = append(users, g.issueID)
 		}
 	}
 	rows := make([]store.TagCount, 0, len(tagRows))
@@ -81,7 +73,8 @@ func (w *Writer) countFresh(ctx context.Context, tx *store.Tx, projectID int64, 
 		}
 		return x.Value < y.Value
 	})
-	if err := tx.CountIssueTags(ctx, rows); err != nil {
+	added, err := tx.CountIssueTags(ctx, rows)
+	if err != nil {
 		return err
 	}
 	hourRows := make([]store.HourCount, 0, len(hours))
@@ -95,7 +88,7 @@ func (w *Writer) countFresh(ctx context.Context, tx *store.Tx, projectID int64, 
 	if err := tx.CountIssueHours(ctx, hourRows); err != nil {
 		return err
 	}
-	if err := tx.RefreshUserCounts(ctx, users); err != nil {
+	if err := tx.AddUserCounts(ctx, added); err != nil {
 		return err
 	}
 	if len(envs) > 0 {
