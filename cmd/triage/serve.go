@@ -116,9 +116,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	periodic := []*river.PeriodicJob{jobs.PrunePeriodic()}
 	river.AddWorker(workers, &jobs.PruneWorker{Store: s, Retention: cfg.EventRetention, Now: time.Now, Logger: logger})
 	// Alerts: rules are evaluated on issue.created, issue.regressed and
-	// event.received; issue.unignored tells the cards' threads (Register
-	// adds its worker too); notifications, card threads and channel lists
-	// are their own jobs. On PostgreSQL the send pacing lives in the
+	// event.received; every issue change (people's, and the regressions
+	// and ends of ignores the event writer applies through issueService)
+	// reaches the cards' threads through OnIssueChange; notifications,
+	// card threads and channel lists are their own jobs. On PostgreSQL the send pacing lives in the
 	// database, shared by every process.
 	var alertSlack alert.Slack
 	if slackInteg != nil {
@@ -145,7 +146,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := jobClient.Start(workCtx); err != nil {
 		return fmt.Errorf("start background jobs: %w", err)
 	}
-	writer := eventwriter.New(s, jobClient, logger, time.Now)
+	writer := eventwriter.New(s, jobClient, issueService, logger, time.Now)
 	writer.SetEventJobFilter(alerts.WantsEventJobs)
 	writer.SetCreatedJobFilter(alerts.WantsCreatedJobs)
 	writerDone := make(chan struct{})

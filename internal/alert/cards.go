@@ -14,9 +14,11 @@ import (
 	"triage/internal/store"
 )
 
-// OnIssueChange is the issues.Service hook: inside the change's
-// transaction it queues, for each of the issue's cards, a thread reply
-// saying who did what. An issue with no notification queues nothing.
+// OnIssueChange is the issues.Service hook, for every change whatever
+// caused it (a person, a regression, the end of an ignore): inside the
+// change's transaction it queues, for each of the issue's cards, a thread
+// reply saying who or what did what. An issue with no notification queues
+// nothing.
 func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Change) error {
 	if c.Activity == nil {
 		return nil
@@ -52,11 +54,17 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 	}
 	key := "activity:" + strconv.FormatInt(c.Activity.ID, 10)
 	for _, card := range cards {
-		actor, err := s.actorText(ctx, tx, card.IntegrationID, user, c.Actor)
-		if err != nil {
-			return err
+		text := ""
+		if c.Transition != nil {
+			text = transitionText(c.Transition)
+		} else {
+			actor, err := s.actorText(ctx, tx, card.IntegrationID, user, c.Origin.Actor)
+			if err != nil {
+				return err
+			}
+			text = changeText(c.Activity, actor)
 		}
-		if text := changeText(c.Activity, actor); text != "" {
+		if text != "" {
 			params = append(params, replyJob(c.Issue.ID, card, text, key))
 		}
 	}
@@ -64,20 +72,6 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 		return nil
 	}
 	return s.jobs.InsertMany(ctx, tx, params)
-}
-
-// cardJobs queues a rebuild of the issue's cards and one reply per card,
-// for changes that do not go through issues.Service (a regression).
-func (s *Service) cardJobs(ctx context.Context, tx *store.Tx, issueID int64, text, key string) ([]river.InsertManyParams, error) {
-	cards, err := tx.AlertCards(ctx, issueID)
-	if err != nil || len(cards) == 0 {
-		return nil, err
-	}
-	params := []river.InsertManyParams{{Args: CardsArgs{IssueID: issueID}}}
-	for _, card := range cards {
-		params = append(params, replyJob(issueID, card, text, key))
-	}
-	return params, nil
 }
 
 func replyJob(issueID int64, card store.AlertCard, text, key string) river.InsertManyParams {

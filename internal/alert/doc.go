@@ -15,7 +15,7 @@
 // its cause, so nothing is lost to a crash and nothing is sent for a change
 // that rolled back:
 //
-//	ingestion tx ─ issue.created / issue.regressed / issue.unignored / event.received
+//	ingestion tx ─ issue.created / issue.regressed / event.received
 //	  └ evaluation tx ─ throttle taken + alert_notifications row + alert.notify job
 //	      └ alert.notify ─ chat.postMessage (a card, or a reply in the card's thread)
 //	                      then the row is marked delivered with the message's ts
@@ -41,11 +41,15 @@
 // and counts it in triage_alert_delivery_failures_total{reason}. The next
 // successful delivery marks the action ok again.
 //
-// Every posted card is remembered (issue, workspace, channel, ts). An issue
-// change (issues.Service's OnChange hook, in the change's transaction) or a
-// regression queues a rebuild of every card with chat.update and a reply in
-// each card's thread saying who did what; a repeated alert for an issue
-// that already has a card in the channel goes to that thread.
+// Every posted card is remembered (issue, workspace, channel, ts). Every
+// issue change, whatever caused it (a person anywhere, or a regression or
+// the end of an ignore, which internal/issues decides in the ingestion
+// transaction), reaches OnIssueChange, issues.Service's hook, in the
+// change's transaction: it queues a reply in each card's thread saying who
+// or what did what, while the Slack integration's own hook rebuilds every
+// message Triage remembers about the issue, cards included. A repeated
+// alert for an issue that already has a card in the channel goes to that
+// thread.
 //
 // Channel lists come from a cache filled in the background, one page of
 // conversations.list every 3 seconds (Tier 2 allows 20 a minute), so

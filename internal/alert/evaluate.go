@@ -2,7 +2,6 @@ package alert
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -14,19 +13,20 @@ import (
 
 // HandleCreated evaluates the rules about new issues.
 func (s *Service) HandleCreated(ctx context.Context, a jobs.IssueCreated) error {
-	return s.evaluate(ctx, TriggerCreated, a.IssueID, a.EventID, "")
+	return s.evaluate(ctx, TriggerCreated, a.IssueID, a.EventID)
 }
 
-// HandleRegressed evaluates the rules about regressions, and says
-// "Regressed" in the thread of every card the issue has.
+// HandleRegressed evaluates the rules about regressions. (The cards the
+// issue already has hear of it through OnIssueChange, in the transaction
+// that stored the event.)
 func (s *Service) HandleRegressed(ctx context.Context, a jobs.IssueRegressed) error {
-	return s.evaluate(ctx, TriggerRegressed, a.IssueID, a.EventID, a.Release)
+	return s.evaluate(ctx, TriggerRegressed, a.IssueID, a.EventID)
 }
 
 // HandleEvent evaluates the rules about any event (frequency, level,
 // environment) once per batch of events of an issue.
 func (s *Service) HandleEvent(ctx context.Context, a jobs.EventReceived) error {
-	return s.evaluate(ctx, TriggerEvent, a.IssueID, a.EventID, "")
+	return s.evaluate(ctx, TriggerEvent, a.IssueID, a.EventID)
 }
 
 type target struct {
@@ -39,7 +39,7 @@ type target struct {
 // and queues its alert.notify job. Running it twice for the same trigger
 // queues nothing new: the throttle, or the notification's unique cause,
 // stops it.
-func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eventID, release string) error {
+func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eventID string) error {
 	issue, err := s.store.IssueByID(ctx, issueID)
 	if triage.ErrorCode(err) == triage.ENOTFOUND {
 		return nil // deleted since
@@ -54,7 +54,7 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 	if err != nil {
 		return err
 	}
-	if len(matched) == 0 && trig != TriggerRegressed {
+	if len(matched) == 0 {
 		return nil
 	}
 	cause := string(trig) + ":" + eventID
@@ -90,17 +90,6 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 				params = append(params, river.InsertManyParams{Args: NotifyArgs{NotificationID: id},
 					InsertOpts: &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}})
 			}
-		}
-		if trig == TriggerRegressed {
-			text := "*Regressed*: a new event arrived after the issue was resolved"
-			if release != "" {
-				text = fmt.Sprintf("*Regressed* in %s: a new event arrived after the issue was resolved", escapeMrkdwn(release))
-			}
-			more, err := s.cardJobs(ctx, tx, issue.ID, text, "regressed:"+eventID)
-			if err != nil {
-				return err
-			}
-			params = append(params, more...)
 		}
 		if len(params) == 0 {
 			return nil
@@ -168,7 +157,7 @@ func (s *Service) WantsEventJobs(ctx context.Context, projectID int64) (bool, er
 // WantsCreatedJobs tells the event writer whether a project has a rule
 // about new issues: without one, issue.created jobs would do nothing. For
 // eventwriter.Writer.SetCreatedJobFilter. (issue.regressed jobs are always
-// wanted: they also tell existing cards' threads.)
+// published: they are rare.)
 func (s *Service) WantsCreatedJobs(ctx context.Context, projectID int64) (bool, error) {
 	r, err := s.projectTriggers(ctx, projectID)
 	return r.created, err

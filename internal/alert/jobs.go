@@ -79,12 +79,10 @@ var uniqueWhilePending = river.UniqueOpts{ByArgs: true, ByState: pendingStates}
 func (s *Service) Queues() map[string]int { return map[string]int{Queue: s.opts.Workers} }
 
 // Register adds the alert workers to workers: the ingestion jobs' handlers
-// (rule evaluation, and the threads of an unignored issue's cards) and the
-// delivery, card, reply and channel jobs.
+// (rule evaluation) and the delivery, card, reply and channel jobs.
 func (s *Service) Register(workers *river.Workers) {
 	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.IssueCreated]{Handle: s.HandleCreated})
 	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.IssueRegressed]{Handle: s.HandleRegressed})
-	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.IssueUnignored]{Handle: s.HandleUnignored})
 	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.EventReceived]{Handle: s.HandleEvent})
 	river.AddWorker(workers, &notifyWorker{s: s})
 	river.AddWorker(workers, &cardsWorker{s: s})

@@ -1,7 +1,6 @@
 package alert_test
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"triage"
 	"triage/internal/eventwriter"
 	"triage/internal/issues"
-	"triage/internal/jobs"
 	"triage/internal/store"
 	"triage/internal/testutil/dbtest"
 )
@@ -131,10 +129,9 @@ func TestChangeWhileCardInFlight(t *testing.T) {
 }
 
 // TestUnignoredCard: an issue ignored until it happens 2 more times, or
-// until a time, comes back on ingestion without going through the issue
-// service; its card is rebuilt to show it unresolved and its thread hears
-// once why. A second run of the job while the reply is on its way posts
-// nothing more.
+// until a time, comes back on ingestion (a change the issues package
+// decides in the event writer's transaction); its card is rebuilt to show
+// it unresolved and its thread hears once why.
 func TestUnignoredCard(t *testing.T) {
 	t.Parallel()
 	for _, engine := range dbtest.Engines {
@@ -154,17 +151,9 @@ func TestUnignoredCard(t *testing.T) {
 				if got := w.status(issue.ID); got != triage.StatusIgnored {
 					t.Fatalf("status %s after 1 of 2 events, want ignored", got)
 				}
-				// Slow replies keep the first reply pending while the job
-				// runs a second time, as a retry would.
-				w.fake.SetLatency("chat.postMessage", time.Second)
 				w.send("recount", "error", "", "")
 				if got := w.status(issue.ID); got != triage.StatusUnresolved {
 					t.Fatalf("status %s after 2 of 2 events, want unresolved", got)
-				}
-				eventID := fmt.Sprintf("%032x", w.eventSeq.Load())
-				if err := w.alerts.HandleUnignored(w.ctx, jobs.IssueUnignored{IssueID: issue.ID, EventID: eventID,
-					Reason: "ignoreCount", Count: 2}); err != nil {
-					t.Fatal(err)
 				}
 				want := "*No longer ignored*: it was ignored until it happened 2 more times, and it did"
 				w.waitUnignored(want)
@@ -266,7 +255,7 @@ func (w *world) waitUnignored(want string) {
 // the wall clock's now.
 func (w *world) clockedWriter() *testClock {
 	clock := &testClock{t: time.Now()}
-	w.writer = eventwriter.New(w.s, w.jobs, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.Now)
+	w.writer = eventwriter.New(w.s, w.jobs, w.issues, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.Now)
 	w.writer.SetEventJobFilter(w.alerts.WantsEventJobs)
 	go w.writer.Run(w.ctx)
 	return clock

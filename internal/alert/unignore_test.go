@@ -4,7 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"triage/internal/jobs"
+	"triage"
+	"triage/internal/issues"
 )
 
 func TestUnignoredText(t *testing.T) {
@@ -12,21 +13,21 @@ func TestUnignoredText(t *testing.T) {
 	until := time.Date(2026, 11, 1, 14, 30, 0, 0, time.FixedZone("CET", 3600))
 	for _, tc := range []struct {
 		name string
-		args jobs.IssueUnignored
+		args issues.Transition
 		want string
 	}{
-		{"count", jobs.IssueUnignored{Reason: "ignoreCount", Count: 5},
+		{"count", issues.Transition{Kind: issues.Unignored, Reason: "ignoreCount", Ignore: triage.StatusDetails{IgnoreCount: 5}},
 			"*No longer ignored*: it was ignored until it happened 5 more times, and it did"},
-		{"count of one", jobs.IssueUnignored{Reason: "ignoreCount", Count: 1},
+		{"count of one", issues.Transition{Kind: issues.Unignored, Reason: "ignoreCount", Ignore: triage.StatusDetails{IgnoreCount: 1}},
 			"*No longer ignored*: it was ignored until it happened once more, and it did"},
-		{"duration", jobs.IssueUnignored{Reason: "ignoreUntil", Minutes: 30, Until: &until},
+		{"duration", issues.Transition{Kind: issues.Unignored, Reason: "ignoreUntil", Ignore: triage.StatusDetails{IgnoreMinutes: 30, IgnoreUntil: &until}},
 			"*No longer ignored*: it was ignored for 30 minutes, and a new event arrived after"},
-		{"time, in UTC", jobs.IssueUnignored{Reason: "ignoreUntil", Until: &until},
+		{"time, in UTC", issues.Transition{Kind: issues.Unignored, Reason: "ignoreUntil", Ignore: triage.StatusDetails{IgnoreUntil: &until}},
 			"*No longer ignored*: it was ignored until 2026-11-01 13:30 UTC, and a new event arrived"},
-		{"nothing known", jobs.IssueUnignored{Reason: "ignoreUntil"},
+		{"nothing known", issues.Transition{Kind: issues.Unignored, Reason: "ignoreUntil"},
 			"*No longer ignored*: a new event arrived after the ignore ran out"},
 	} {
-		if got := unignoredText(tc.args); got != tc.want {
+		if got := transitionText(&tc.args); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}

@@ -178,7 +178,7 @@ func (w *world) startProc(first bool) *proc {
 		p.jobs.Stop(stop)
 	})
 	if first {
-		p.writer = eventwriter.New(p.s, p.jobs, logger, nil)
+		p.writer = eventwriter.New(p.s, p.jobs, p.issues, logger, nil)
 		p.writer.SetEventJobFilter(p.alerts.WantsEventJobs)
 		go p.writer.Run(ctx)
 	}

@@ -20,7 +20,7 @@ func TestSectionShowsTheLatestEvent(t *testing.T) {
 	s := dbtest.Open(t, store.SQLite, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w := eventwriter.New(s, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	w := eventwriter.New(s, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	go w.Run(ctx)
 	u, _ := s.CreateUser(ctx, "o@acme.test", "", "h", false)
 	org, _ := s.CreateOrganization(ctx, "acme", "", u.ID)

@@ -26,7 +26,7 @@ func BenchmarkSave(b *testing.B) {
 			s := dbtest.Open(b, engine, nil)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			w := eventwriter.New(s, &recorder{}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+			w := eventwriter.New(s, &recorder{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 			go w.Run(ctx)
 			u, _ := s.CreateUser(ctx, "o@acme.test", "", "h", false)
 			org, _ := s.CreateOrganization(ctx, "acme", "", u.ID)

@@ -24,7 +24,7 @@ func TestDecodesEventsStoredTheOldWay(t *testing.T) {
 	}
 	enc, _ := zstd.NewWriter(nil)
 	old := enc.EncodeAll(append(append(norm, '\n'), in.Raw...), nil)
-	w := eventwriter.New(dbtest.Open(t, store.SQLite, nil), nil, nil, nil)
+	w := eventwriter.New(dbtest.Open(t, store.SQLite, nil), nil, nil, nil, nil)
 	got, err := w.Decode(store.StoredEvent{EventID: in.EventID, Received: in.Received, Data: old})
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,11 @@
 // Package eventwriter turns accepted events into issues. One goroutine
 // writes: handlers hand it events and wait, it gathers what has arrived into
 // one transaction (SQLite has one writer anyway, and a batch costs one
-// commit), groups the events into issues, counts them, applies regressions
-// and expired ignores, publishes the jobs alerts consume, commits, and only
-// then answers the handlers: an acknowledged event is a stored event.
+// commit), groups the events into issues, counts them, has internal/issues
+// decide and apply what the new events do to each issue (a regression, the
+// end of an ignore: Lifecycle), publishes the jobs alerts consume, commits,
+// and only then answers the handlers: an acknowledged event is a stored
+// event.
 package eventwriter
 
 import (
@@ -22,6 +24,7 @@ import (
 
 	"triage"
 	"triage/internal/ingest"
+	"triage/internal/issues"
 	"triage/internal/jobs"
 	"triage/internal/store"
 )
@@ -31,10 +34,18 @@ type Publisher interface {
 	InsertMany(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) error
 }
 
+// Lifecycle decides and applies, in the writer's transaction, what an
+// issue's new events do to it, and tells every subscriber of issue changes;
+// *issues.Service is one.
+type Lifecycle interface {
+	EventsArrived(ctx context.Context, tx *store.Tx, issueID int64, st *store.IssueState, fresh []issues.Arrival, at time.Time) (*issues.Transition, error)
+}
+
 // Writer batches events into the database.
 type Writer struct {
 	store   *store.Store
 	jobs    Publisher
+	issues  Lifecycle
 	logger  *slog.Logger
 	now     func() time.Time
 	lanes   []*lane
@@ -64,6 +75,8 @@ type lane struct {
 	// its grouping hash, and a release once recorded stays recorded.
 	issueIDs map[groupKey]int64
 	releases map[groupKey]bool
+	// arrivals is reused for each group's new events.
+	arrivals []issues.Arrival
 }
 
 type groupKey struct {
@@ -87,8 +100,9 @@ type request struct {
 	done      chan error
 }
 
-// New returns a Writer; call Run to start it. jobs may be nil (no jobs).
-func New(s *store.Store, pub Publisher, logger *slog.Logger, now func() time.Time) *Writer {
+// New returns a Writer; call Run to start it. pub may be nil (no jobs);
+// lc nil applies the lifecycle with no subscribers.
+func New(s *store.Store, pub Publisher, lc Lifecycle, logger *slog.Logger, now func() time.Time) *Writer {
 	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
 	dec, _ := zstd.NewReader(nil)
 	if now == nil {
@@ -98,7 +112,10 @@ func New(s *store.Store, pub Publisher, logger *slog.Logger, now func() time.Tim
 	if s.Engine == store.Postgres {
 		n = postgresLanes
 	}
-	w := &Writer{store: s, jobs: pub, logger: logger, now: now,
+	if lc == nil {
+		lc = issues.New(s, now)
+	}
+	w := &Writer{store: s, jobs: pub, issues: lc, logger: logger, now: now,
 		maxWait: 500 * time.Microsecond, enc: enc, dec: dec, keys: map[int64]keyEntry{}}
 	for range n {
 		w.lanes = append(w.lanes, &lane{in: make(chan *request, 4096), issueIDs: map[groupKey]int64{}, releases: map[groupKey]bool{}})
@@ -418,7 +435,7 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 		if issue == nil {
 			return nil, fmt.Errorf("issue %d vanished while counting its events", g.issueID)
 		}
-		js, err := w.transition(ctx, tx, g, issue, wants)
+		js, err := w.transition(ctx, tx, l, g, issue, wants)
 		if err != nil {
 			return nil, err
 		}
@@ -474,88 +491,34 @@ func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, l *lane, projec
 	return nil
 }
 
-// transition publishes what a group's new events mean for its issue, whose
-// state (before counting them) is issue: a new issue, a regression, an
-// ignore that ended, events for rules that look at every event.
-func (w *Writer) transition(ctx context.Context, tx *store.Tx, g *group, issue *store.IssueState, wants jobWants) ([]river.InsertManyParams, error) {
+// transition applies what a group's new events do to its issue, whose
+// state (before counting them) is issue, and publishes the jobs alert
+// rules consume: a new issue, a regression, events for rules that look at
+// every event. Regressions and ends of ignores are decided and applied by
+// the lifecycle (internal/issues), which also tells every subscriber.
+func (w *Writer) transition(ctx context.Context, tx *store.Tx, l *lane, g *group, issue *store.IssueState, wants jobWants) ([]river.InsertManyParams, error) {
 	fresh, newest := g.fresh, g.newest
 	var out []river.InsertManyParams
 	if g.created && wants.created {
 		out = append(out, river.InsertManyParams{Args: jobs.IssueCreated{IssueID: g.issueID, EventID: g.events[0].EventID}})
 	}
-	switch issue.Status {
-	case triage.StatusResolved:
-		// The first event the resolution does not cover reopens the issue.
-		for _, e := range fresh {
-			covered, err := w.covered(ctx, tx, issue, e.Release)
-			if err != nil {
-				return nil, err
-			}
-			if covered {
-				continue
-			}
-			if err := w.reopen(ctx, tx, g.issueID, triage.ActivitySetRegression, map[string]any{"version": e.Release, "eventId": e.EventID}); err != nil {
-				return nil, err
-			}
-			out = append(out, river.InsertManyParams{Args: jobs.IssueRegressed{IssueID: g.issueID, EventID: e.EventID, Release: e.Release}})
-			break
-		}
-	case triage.StatusIgnored:
-		d := issue.StatusDetails
-		now := w.now()
-		expired := d.IgnoreUntil != nil && now.After(*d.IgnoreUntil)
-		counted := d.IgnoreCount > 0 && issue.TimesSeen+int64(len(fresh))-issue.IgnoreBase >= d.IgnoreCount
-		if expired || counted {
-			reason := "ignoreUntil"
-			if counted {
-				reason = "ignoreCount"
-			}
-			if err := w.reopen(ctx, tx, g.issueID, triage.ActivitySetUnresolved, map[string]any{"reason": reason}); err != nil {
-				return nil, err
-			}
-			// Always published (it is rare): the cards still say "Ignored".
-			out = append(out, river.InsertManyParams{Args: jobs.IssueUnignored{IssueID: g.issueID, EventID: newest.EventID,
-				Reason: reason, Until: d.IgnoreUntil, Minutes: d.IgnoreMinutes, Count: d.IgnoreCount}})
-		}
+	arrivals := l.arrivals[:0]
+	for _, e := range fresh {
+		arrivals = append(arrivals, issues.Arrival{EventID: e.EventID, Release: e.Release})
+	}
+	l.arrivals = arrivals
+	t, err := w.issues.EventsArrived(ctx, tx, g.issueID, issue, arrivals, w.now())
+	if err != nil {
+		return nil, err
+	}
+	if t != nil && t.Kind == issues.Regressed {
+		// Rules about regressions are evaluated in the background.
+		out = append(out, river.InsertManyParams{Args: jobs.IssueRegressed{IssueID: g.issueID, EventID: t.Event.EventID, Release: t.Event.Release}})
 	}
 	if wants.events {
 		out = append(out, river.InsertManyParams{Args: jobs.EventReceived{IssueID: g.issueID, EventID: newest.EventID, Count: int64(len(fresh))}})
 	}
 	return out, nil
-}
-
-// covered tells whether a resolution in a release covers an event of
-// release rel: the event's release is the resolving one or older.
-func (w *Writer) covered(ctx context.Context, tx *store.Tx, issue *store.IssueState, rel string) (bool, error) {
-	d := issue.StatusDetails
-	anchor := d.InRelease
-	if d.InNextRelease {
-		anchor = d.ReleaseAtResolve
-	}
-	if anchor == "" || rel == "" {
-		return false, nil
-	}
-	if rel == anchor {
-		return true, nil
-	}
-	relAt, err := tx.ReleaseFirstSeen(ctx, issue.ProjectID, rel)
-	if err != nil {
-		return false, err
-	}
-	anchorAt, err := tx.ReleaseFirstSeen(ctx, issue.ProjectID, anchor)
-	if triage.ErrorCode(err) == triage.ENOTFOUND {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	return relAt <= anchorAt, nil
-}
-
-func (w *Writer) reopen(ctx context.Context, tx *store.Tx, issueID int64, actType string, data map[string]any) error {
-	if err := tx.SetIssueStatus(ctx, issueID, triage.StatusUnresolved, triage.StatusDetails{}, 0); err != nil {
-		return err
-	}
-	return tx.AddActivity(ctx, &triage.Activity{IssueID: issueID, Type: actType, Source: triage.SourceSystem, Data: data})
 }
 
 // encode stores the JSON the SDK sent, zstd-compressed behind a format

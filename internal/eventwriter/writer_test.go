@@ -16,7 +16,6 @@ import (
 	"triage/internal/eventwriter"
 	"triage/internal/ingest"
 	"triage/internal/issues"
-	"triage/internal/jobs"
 	"triage/internal/store"
 	"triage/internal/testutil/dbtest"
 )
@@ -60,8 +59,8 @@ func setup(t *testing.T, s *store.Store) *bundle {
 	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	b := &bundle{s: s, jobs: &recorder{}, clock: &now}
 	clock := func() time.Time { return *b.clock }
-	b.w = eventwriter.New(s, b.jobs, slog.New(slog.NewTextHandler(io.Discard, nil)), clock)
 	b.svc = issues.New(s, clock)
+	b.w = eventwriter.New(s, b.jobs, b.svc, slog.New(slog.NewTextHandler(io.Discard, nil)), clock)
 	go b.w.Run(ctx)
 	var err error
 	if b.owner, err = s.CreateUser(ctx, "o@acme.test", "", "h", false); err != nil {
@@ -266,58 +265,62 @@ func TestIgnoreUntil(t *testing.T) {
 	})
 }
 
-// unignoreProbe stands in for River and looks inside the writer's
-// transaction: when a batch publishes issue.unignored it reads the issue
-// through that transaction, and it can refuse the batch.
+// unignoreProbe subscribes to issue changes and looks inside the
+// writer's transaction: when an event ends an ignore it reads the issue
+// through that transaction, and it can refuse the change.
 type unignoreProbe struct {
 	mu     sync.Mutex
-	fail   int // batches with an issue.unignored job still to refuse
-	jobs   []jobs.IssueUnignored
+	fail   int // changes still to refuse
+	got    []issues.Transition
 	inside []triage.Status // the issue's status, read through the writer's transaction
 }
 
-func (p *unignoreProbe) InsertMany(ctx context.Context, tx *store.Tx, ps []river.InsertManyParams) error {
+func (p *unignoreProbe) hook(ctx context.Context, tx *store.Tx, c issues.Change) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var found []jobs.IssueUnignored
-	for _, x := range ps {
-		if u, ok := x.Args.(jobs.IssueUnignored); ok {
-			i, err := tx.IssueByID(ctx, u.IssueID)
-			if err != nil {
-				return err
-			}
-			p.inside = append(p.inside, i.Status)
-			found = append(found, u)
-		}
+	if c.Transition == nil {
+		return nil
 	}
-	if len(found) > 0 && p.fail > 0 {
+	i, err := tx.IssueByID(ctx, c.Issue.ID)
+	if err != nil {
+		return err
+	}
+	p.inside = append(p.inside, i.Status)
+	if c.Origin.Actor.Source != triage.SourceSystem || c.Activity.Type != triage.ActivitySetUnresolved {
+		return fmt.Errorf("change from %q with activity %s, want a system set_unresolved", c.Origin.Actor.Source, c.Activity.Type)
+	}
+	if p.fail > 0 {
 		p.fail--
-		return errors.New("queue unavailable")
+		return errors.New("subscriber unavailable")
 	}
-	p.jobs = append(p.jobs, found...)
+	p.got = append(p.got, *c.Transition)
 	return nil
 }
 
-func (p *unignoreProbe) take() ([]jobs.IssueUnignored, []triage.Status) {
+func (p *unignoreProbe) take() ([]issues.Transition, []triage.Status) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	j, in := p.jobs, p.inside
-	p.jobs, p.inside = nil, nil
+	j, in := p.got, p.inside
+	p.got, p.inside = nil, nil
 	return j, in
 }
 
-// TestUnignoreJob: the event that ends an ignore publishes issue.unignored
-// with what the ignore was, in the transaction that reopens the issue (a
-// refused job leaves the issue ignored), even when no alert rule wants
-// the other ingestion jobs.
-func TestUnignoreJob(t *testing.T) {
+// TestUnignoreChange: the event that ends an ignore hands every
+// subscriber of issue changes one change saying what the ignore was, in
+// the transaction that reopens the issue (a refused change leaves the
+// issue ignored), even when no alert rule wants the ingestion jobs.
+func TestUnignoreChange(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, s *store.Store) {
 		b := setup(t, s)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		probe := &unignoreProbe{}
-		w := eventwriter.New(s, probe, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return *b.clock })
+		clock := func() time.Time { return *b.clock }
+		svc := issues.New(s, clock)
+		svc.OnChange(probe.hook)
+		rec := &recorder{}
+		w := eventwriter.New(s, rec, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), clock)
 		w.SetEventJobFilter(func(context.Context, int64) (bool, error) { return false, nil })
 		w.SetCreatedJobFilter(func(context.Context, int64) (bool, error) { return false, nil })
 		go w.Run(ctx)
@@ -361,24 +364,25 @@ func TestUnignoreJob(t *testing.T) {
 		ignore(issues.StatusChange{IgnoreCount: 2})
 		mustSave()
 		if j, _ := probe.take(); len(j) != 0 || status() != triage.StatusIgnored {
-			t.Fatalf("jobs %+v, status %s after 1 of 2 events: want none, ignored", j, status())
+			t.Fatalf("changes %+v, status %s after 1 of 2 events: want none, ignored", j, status())
 		}
-		// The queue refuses the job: the unignore rolls back with it.
+		// A subscriber refuses the change: the unignore rolls back with it.
 		probe.fail = 3 // the writer's attempts
 		if _, err := save(); err == nil {
-			t.Fatal("the batch was stored although its job was refused")
+			t.Fatal("the batch was stored although its change was refused")
 		}
 		j, inside := probe.take()
 		if len(j) != 0 || len(inside) == 0 || inside[0] != triage.StatusUnresolved {
-			t.Fatalf("jobs %+v, status inside the transaction %v: want the job refused after the reopen", j, inside)
+			t.Fatalf("changes %+v, status inside the transaction %v: want the change refused after the reopen", j, inside)
 		}
 		if got := status(); got != triage.StatusIgnored {
 			t.Fatalf("status %s after the refused batch, want ignored", got)
 		}
 		id := mustSave()
 		j, _ = probe.take()
-		if want := (jobs.IssueUnignored{IssueID: issue.ID, EventID: id, Reason: "ignoreCount", Count: 2}); len(j) != 1 || j[0] != want {
-			t.Fatalf("jobs %+v, want %+v", j, want)
+		if len(j) != 1 || j[0].Kind != issues.Unignored || j[0].Event.EventID != id || j[0].Reason != "ignoreCount" ||
+			j[0].Ignore.IgnoreCount != 2 || j[0].Ignore.IgnoreUntil != nil {
+			t.Fatalf("changes %+v, want one ignoreCount unignore of 2 for %s", j, id)
 		}
 		if got := status(); got != triage.StatusUnresolved {
 			t.Fatalf("status %s, want unresolved", got)
@@ -388,16 +392,19 @@ func TestUnignoreJob(t *testing.T) {
 		*b.clock = b.clock.Add(31 * time.Minute)
 		id = mustSave()
 		j, _ = probe.take()
-		if len(j) != 1 || j[0].EventID != id || j[0].Reason != "ignoreUntil" || j[0].Minutes != 30 ||
-			j[0].Until == nil || !j[0].Until.Equal(until) || j[0].Count != 0 {
-			t.Fatalf("jobs %+v, want one ignoreUntil job for %s, 30 minutes until %s", j, id, until)
+		if len(j) != 1 || j[0].Event.EventID != id || j[0].Reason != "ignoreUntil" || j[0].Ignore.IgnoreMinutes != 30 ||
+			j[0].Ignore.IgnoreUntil == nil || !j[0].Ignore.IgnoreUntil.Equal(until) || j[0].Ignore.IgnoreCount != 0 {
+			t.Fatalf("changes %+v, want one ignoreUntil change for %s, 30 minutes until %s", j, id, until)
 		}
 
 		ignore(issues.StatusChange{})
 		*b.clock = b.clock.Add(24 * time.Hour)
 		mustSave()
 		if j, _ := probe.take(); len(j) != 0 || status() != triage.StatusIgnored {
-			t.Fatalf("jobs %+v, status %s: an issue ignored forever came back", j, status())
+			t.Fatalf("changes %+v, status %s: an issue ignored forever came back", j, status())
+		}
+		if k := rec.take(); contains(k, "issue.regressed") {
+			t.Errorf("jobs %v: an unignore published issue.regressed", k)
 		}
 	})
 }
@@ -444,7 +451,7 @@ func TestEventJobFilter(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rec := &recorder{}
-	w := eventwriter.New(s, rec, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	w := eventwriter.New(s, rec, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	asked, askedCreated := 0, 0
 	w.SetEventJobFilter(func(context.Context, int64) (bool, error) { asked++; return false, nil })
 	w.SetCreatedJobFilter(func(context.Context, int64) (bool, error) { askedCreated++; return askedCreated > 1, nil })

@@ -1,12 +1,7 @@
-// Package issues is the one path that changes issues. Web pages, the JSON
-// API and Slack all call Service.Update; it checks that the actor may act,
-// applies the change under a row lock, and writes exactly one activity entry
-// per effective change. Setting the state an issue already has writes nothing.
 package issues
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -14,12 +9,34 @@ import (
 	"triage/internal/store"
 )
 
-// Change is one effective change, handed to hooks inside the transaction
-// that made it (so a job a hook inserts is rolled back with the change).
+// Change is one effective change, whatever caused it: a person (Update)
+// or new events (EventsArrived). Every subscriber gets the same value,
+// inside the transaction that made the change (so a job a hook inserts is
+// rolled back with the change).
 type Change struct {
 	Issue    *triage.Issue // after the change
 	Activity *triage.Activity
-	Actor    triage.Actor
+	Origin   Origin
+	// Transition is what the events did, for a change they caused (a
+	// regression, the end of an ignore); nil for people's changes.
+	Transition *Transition
+}
+
+// Origin is who made a change and from where.
+type Origin struct {
+	// Actor is who (a user, with their Slack user when they acted in
+	// Slack; nobody for the system) and from where: web, api, slack or
+	// system.
+	Actor triage.Actor
+	// SlackMessage is the Slack message a click came from, when it did:
+	// the click rebuilds that message itself, so subscribers leave it out.
+	SlackMessage *SlackMessage
+}
+
+// SlackMessage names one message Triage posted or unfurled in Slack.
+type SlackMessage struct {
+	IntegrationID int64
+	Channel, TS   string
 }
 
 // Hook reacts to a change inside its transaction.
@@ -102,6 +119,13 @@ func (s *Service) authorize(ctx context.Context, q *store.Queries, userID, issue
 // a team that does not own it, or a release option on a project without
 // releases. Concurrent updates of one issue are serialised.
 func (s *Service) Update(ctx context.Context, actor triage.Actor, issueID int64, u Update) (*Result, error) {
+	return s.UpdateFrom(ctx, Origin{Actor: actor}, issueID, u)
+}
+
+// UpdateFrom is Update with the whole origin of the change (a click in
+// Slack names the message it came from); it returns the same errors.
+func (s *Service) UpdateFrom(ctx context.Context, origin Origin, issueID int64, u Update) (*Result, error) {
+	actor := origin.Actor
 	if actor.UserID == 0 {
 		return nil, triage.Errorf(triage.EUNAUTHORIZED, "an issue change needs a user")
 	}
@@ -137,10 +161,8 @@ func (s *Service) Update(ctx context.Context, actor triage.Actor, issueID int64,
 			}
 		}
 		for _, a := range acts {
-			for _, h := range s.hooks {
-				if err := h(ctx, tx, Change{Issue: issue, Activity: a, Actor: actor}); err != nil {
-					return fmt.Errorf("issue change hook: %w", err)
-				}
+			if err := s.publish(ctx, tx, Change{Issue: issue, Activity: a, Origin: origin}); err != nil {
+				return err
 			}
 		}
 		res = Result{Issue: issue, Activities: acts}

@@ -1,7 +1,5 @@
 package jobs
 
-import "time"
-
 // IssueCreated is published when ingestion creates an issue. Alert rules
 // consume it.
 type IssueCreated struct {
@@ -19,23 +17,6 @@ type IssueRegressed struct {
 }
 
 func (IssueRegressed) Kind() string { return "issue.regressed" }
-
-// IssueUnignored is published when an event ends an ignore that lasted
-// until a time or until a number of events. The reopen clears the ignore,
-// so the job carries what it was: alerts tell the cards' threads why the
-// issue is back.
-type IssueUnignored struct {
-	IssueID int64  `json:"issue_id"`
-	EventID string `json:"event_id"`
-	// Reason is the reopen activity's: "ignoreUntil" (a time or a
-	// duration ran out) or "ignoreCount".
-	Reason  string     `json:"reason"`
-	Until   *time.Time `json:"until,omitempty"`
-	Minutes int64      `json:"minutes,omitempty"`
-	Count   int64      `json:"count,omitempty"`
-}
-
-func (IssueUnignored) Kind() string { return "issue.unignored" }
 
 // EventReceived is published once per issue per ingestion batch with the
 // number of events the batch added (frequency conditions count these).

@@ -48,8 +48,8 @@ func PrunePeriodic() *river.PeriodicJob {
 }
 
 // IssueEventWorker hands the ingestion jobs (issue.created,
-// issue.regressed, issue.unignored, event.received) to a handler; alert
-// rules and card threads plug in here. With no handler the job completes:
+// issue.regressed, event.received) to a handler; alert rules plug in
+// here. With no handler the job completes:
 // there is nothing to notify.
 type IssueEventWorker[T river.JobArgs] struct {
 	river.WorkerDefaults[T]

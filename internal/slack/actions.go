@@ -142,9 +142,12 @@ func (i *Integration) apply(ctx context.Context, a *action) reply {
 		u.Assign = &issues.AssignChange{Assignee: to}
 	}
 	o := i.originOf(a)
-	actor := triage.Actor{UserID: a.userID, Source: triage.SourceSlack, SlackUserID: a.p.userID()}
+	origin := issues.Origin{Actor: triage.Actor{UserID: a.userID, Source: triage.SourceSlack, SlackUserID: a.p.userID()}}
+	if o.ts != "" {
+		origin.SlackMessage = &issues.SlackMessage{IntegrationID: o.integrationID, Channel: o.channel, TS: o.ts}
+	}
 	unlock := i.serializeWrites(a.t.IssueID)
-	res, err := i.d.Issues.Update(withOrigin(ctx, o), actor, a.t.IssueID, u)
+	res, err := i.d.Issues.UpdateFrom(ctx, origin, a.t.IssueID, u)
 	unlock()
 	if err != nil {
 		return i.refuseErr(ctx, a, err)

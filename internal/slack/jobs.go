@@ -340,10 +340,10 @@ func (i *Integration) work(ctx context.Context, args river.JobArgs) error {
 	return fmt.Errorf("no in-process runner for %s", args.Kind())
 }
 
-// origin is the Slack message an action came from, handed to the change
-// hook through the context so that the rebuild of every other message
-// about the issue is queued in the change's transaction, skipping this one
-// (the action rebuilds it itself).
+// origin is the Slack message an action came from and how to rebuild it.
+// The change names the message (issues.Origin.SlackMessage) so that the
+// rebuild of every other message about the issue, queued in the change's
+// transaction, skips this one: the action rebuilds it itself.
 type origin struct {
 	integrationID int64
 	channel, ts   string
@@ -352,22 +352,17 @@ type origin struct {
 	refresh *RefreshCardArgs
 }
 
-type originKey struct{}
-
-func withOrigin(ctx context.Context, o *origin) context.Context {
-	return context.WithValue(ctx, originKey{}, o)
-}
-
-// onIssueChange runs inside every issue change's transaction, whatever its
-// source, and queues the rebuild of every remembered message about the
-// issue but the one the change came from.
+// onIssueChange runs inside every issue change's transaction, whatever
+// caused it (a person anywhere, a regression, the end of an ignore), and
+// queues the rebuild of every remembered message about the issue but the
+// one a click came from.
 func (i *Integration) onIssueChange(ctx context.Context, tx *store.Tx, c issues.Change) error {
 	if i.jobs == nil {
 		return nil
 	}
 	args := UpdateCardsArgs{IssueID: c.Issue.ID}
-	if o, _ := ctx.Value(originKey{}).(*origin); o != nil {
-		args.SkipIntegration, args.SkipChannel, args.SkipTS = o.integrationID, o.channel, o.ts
+	if m := c.Origin.SlackMessage; m != nil {
+		args.SkipIntegration, args.SkipChannel, args.SkipTS = m.IntegrationID, m.Channel, m.TS
 	}
 	others, err := tx.HasOtherSlackMessages(ctx, c.Issue.ID, args.SkipIntegration, args.SkipChannel, args.SkipTS)
 	if err != nil || !others {
