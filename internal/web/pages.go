@@ -29,6 +29,9 @@ type issuePageData struct {
 	Assignees                []assignOption
 	Events                   template.HTML
 	Activity                 []activityRow
+	Tags                     []tagRow
+	Trend24h, Trend14d       template.HTML
+	Retention                string
 }
 
 func (s *Server) handleIssuePage() http.Handler {
@@ -100,6 +103,9 @@ func (s *Server) issuePage(r *http.Request, i *triage.Issue) (*issuePageData, er
 			When: formatTime(a.CreatedAt), WhenAgo: ago(now, a.CreatedAt),
 			Actor: activityActor(a), Text: activityText(a), Source: sourceLabel(a.Source),
 		})
+	}
+	if err := s.issueFindings(ctx, i, d); err != nil {
+		return nil, err
 	}
 	if s.d.EventsSection != nil {
 		html, err := s.d.EventsSection(ctx, i)

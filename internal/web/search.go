@@ -175,3 +175,77 @@ func listURL(orgSlug string, v url.Values) string {
 	}
 	return u + "?" + v.Encode()
 }
+
+// tagRow is one tag key on the issue page: its top values, each a link
+// to the issue list filtered by it, with a bar for its share.
+type tagRow struct {
+	Key         string
+	TotalValues int64
+	Distinct    int64
+	Values      []tagValueRow
+}
+
+type tagValueRow struct {
+	Value, URL string
+	Count      int64
+	Percent    int
+}
+
+// issueTagsTop is how many values of each key the issue page shows.
+const issueTagsTop = 5
+
+// tagSection reads the issue's tags for its page.
+func (s *Server) tagSection(ctx context.Context, i *triage.Issue) ([]tagRow, error) {
+	keys, err := s.finder.IssueTags(ctx, i.ID, issueTagsTop)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]tagRow, 0, len(keys))
+	for _, k := range keys {
+		row := tagRow{Key: k.Key, TotalValues: k.TotalValues, Distinct: k.Distinct}
+		for _, v := range k.TopValues {
+			pct := 0
+			if k.TotalValues > 0 {
+				pct = int((v.Count*100 + k.TotalValues/2) / k.TotalValues)
+			}
+			vr := tagValueRow{Value: v.Value, Count: v.Count, Percent: pct}
+			// A key the syntax cannot name (an SDK's "a b") gets no link.
+			if filter := "is:all " + search.TagFilter(k.Key, v.Value); validQuery(filter) {
+				vr.URL = listURL(i.OrgSlug, url.Values{"query": {filter}})
+			}
+			row.Values = append(row.Values, vr)
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// issueFindings fills the issue page's tags, trends and what the counts
+// cover.
+func (s *Server) issueFindings(ctx context.Context, i *triage.Issue, d *issuePageData) error {
+	var err error
+	if d.Tags, err = s.tagSection(ctx, i); err != nil {
+		return err
+	}
+	for _, p := range []search.Period{search.Period24h, search.Period14d} {
+		t, err := s.trends(ctx, []*triage.Issue{i}, p)
+		if err != nil {
+			return err
+		}
+		svg := trendSVG(t[i.ID], 480, 64, trendLabel(p, t[i.ID]))
+		if p == search.Period24h {
+			d.Trend24h = svg
+		} else {
+			d.Trend14d = svg
+		}
+	}
+	if r := s.cfg.EventRetention; r > 0 {
+		d.Retention = fmt.Sprintf("Counts cover every event since the issue was first seen, including events older than %d days, which are deleted.", int(r.Hours()/24))
+	}
+	return nil
+}
+
+func validQuery(q string) bool {
+	_, err := search.Parse(q, time.Time{})
+	return err == nil
+}
