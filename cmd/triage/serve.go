@@ -181,17 +181,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	srv := web.New(web.Deps{
-		Logger:        logger,
-		Config:        cfg,
-		Store:         s,
-		Issues:        issueService,
-		Now:           time.Now,
-		SetupToken:    setupToken,
-		Registry:      reg,
-		Ingest:        newIngest(logger, writer, cfg),
-		Slack:         slackHandlers,
-		EventsSection: events.Section,
-		Alerts:        alerts,
+		Logger:     logger,
+		Config:     cfg,
+		Store:      s,
+		Issues:     issueService,
+		Now:        time.Now,
+		SetupToken: setupToken,
+		Registry:   reg,
+		Ingest:     newIngest(logger, writer, cfg),
+		Slack:      slackHandlers,
+		Events:     events,
+		Alerts:     alerts,
 		Ready: func(ctx context.Context) error {
 			pending, err := s.Pending(ctx)
 			if err != nil {
@@ -201,9 +201,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 				return fmt.Errorf("%d migrations pending", pending)
 			}
 			if slackInteg != nil {
-				if st := slackInteg.SocketState(); st.Enabled && st.Stopped {
-					return fmt.Errorf("slack socket mode stopped: %s", st.LastError)
-				}
+				return socketReady(slackInteg.SocketState(), time.Now())
 			}
 			return nil
 		},
@@ -261,4 +259,24 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// socketReady says what /readyz says about Socket Mode: not ready while
+// its connection is down (Slack's events, clicks and commands do not
+// arrive), with since when and why.
+func socketReady(st slack.SocketState, now time.Time) error {
+	switch {
+	case !st.Enabled || st.Connected:
+		return nil
+	case st.Stopped:
+		return fmt.Errorf("slack socket mode stopped: %s", st.LastError)
+	}
+	why := ""
+	if st.LastError != "" {
+		why = ": " + st.LastError
+	}
+	if st.Since.IsZero() {
+		return fmt.Errorf("slack socket mode not connected%s", why)
+	}
+	return fmt.Errorf("slack socket mode not connected for %s%s", now.Sub(st.Since).Round(time.Second), why)
 }

@@ -320,3 +320,71 @@ func TestSlackRemoveWorkspace(t *testing.T) {
 		t.Errorf("/triage link after removal: %q", got)
 	}
 }
+
+// TestReadyzShowsSocketModeDown: while Socket Mode's connection is down
+// (dropped, and Slack refusing new ones), /readyz answers 503 naming it;
+// once Triage is connected again, 200.
+func TestReadyzShowsSocketModeDown(t *testing.T) {
+	t.Parallel()
+	fake := slackfake.New()
+	t.Cleanup(fake.Close)
+	fake.SetOAuthApp("cid.123", "client-secret")
+	fake.AddWorkspace(slackfake.Workspace{ID: "T1", Name: "Acme Slack", Domain: "acme", BotUserID: "UBOT"})
+	fake.AddAppToken("xapp-1-test")
+	e := env{
+		"TRIAGE_DATABASE_URL": dbtest.URL(t, store.SQLite), "TRIAGE_ADDR": freeAddr(t), "TRIAGE_SECRET_KEY": strings.Repeat("s", 40),
+		"SLACK_CLIENT_ID": "cid.123", "SLACK_CLIENT_SECRET": "client-secret", "SLACK_SIGNING_SECRET": signingSecret,
+		"SLACK_API_URL": fake.APIURL(), "SLACK_APP_TOKEN": "xapp-1-test",
+	}
+	base := startServe(t, e)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	readyz := func() (int, string) {
+		t.Helper()
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitReadyz := func(what string, want int) string {
+		t.Helper()
+		for {
+			code, body := readyz()
+			if code == want {
+				return body
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("waiting for /readyz %d (%s): still %d %q", want, what, code, body)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	if err := fake.WaitForSocketConnections(ctx, 1); err != nil {
+		t.Fatalf("serve opened no Socket Mode connection: %v", err)
+	}
+	waitReadyz("connected", http.StatusOK)
+
+	fake.RefuseSockets(true)
+	fake.DropConnection()
+	body := waitReadyz("connection dropped", http.StatusServiceUnavailable)
+	if !strings.Contains(strings.ToLower(body), "socket mode") {
+		t.Errorf("/readyz body %q does not name Socket Mode", body)
+	}
+	// Still down after Triage tried again and was refused.
+	if err := fake.WaitForRefusedSockets(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := readyz(); code != http.StatusServiceUnavailable || !strings.Contains(strings.ToLower(body), "socket mode") {
+		t.Errorf("/readyz %d %q while reconnecting fails, want 503 naming Socket Mode", code, body)
+	}
+
+	fake.RefuseSockets(false)
+	if err := fake.WaitForSocketConnections(ctx, 2); err != nil {
+		t.Fatalf("no reconnection: %v", err)
+	}
+	waitReadyz("reconnected", http.StatusOK)
+}

@@ -252,22 +252,23 @@ func (w *replyWorker) Work(ctx context.Context, job *river.Job[ReplyArgs]) error
 	return err
 }
 
-// threadOf is the thread a reply waiting for a notification goes to: its
-// card once delivered; a snooze while it is pending; "" (drop the reply)
-// when it failed, or is still pending after ten minutes (retrying).
+// threadOf is the thread a reply waiting for a card goes to: the issue's
+// card in the channel once it is out (posted by the notification named,
+// or by the one that took the card over when that one failed); a snooze
+// while the card is on its way; "" (drop the reply) when no card is
+// coming, or none came in ten minutes (retrying).
 func (s *Service) threadOf(ctx context.Context, notificationID int64) (string, error) {
-	n, err := s.store.AlertNotification(ctx, notificationID)
+	d, err := s.store.AlertDelivery(ctx, notificationID)
 	if triage.ErrorCode(err) == triage.ENOTFOUND {
 		return "", nil
 	} else if err != nil {
 		return "", err
 	}
+	n := d.Notification
 	switch {
-	case n.Status == store.NotificationDelivered && n.ThreadTS != "":
-		return n.ThreadTS, nil
-	case n.Status == store.NotificationDelivered:
-		return n.MessageTS, nil
-	case n.Status == store.NotificationPending && s.now().Sub(n.CreatedAt) < 10*time.Minute:
+	case d.CardTS != "":
+		return d.CardTS, nil
+	case d.CardHolder != 0 && d.HolderStatus == store.NotificationPending && s.now().Sub(n.CreatedAt) < 10*time.Minute:
 		return "", river.JobSnooze(2 * time.Second)
 	}
 	return "", nil

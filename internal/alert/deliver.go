@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -57,7 +58,10 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 		return nil // delivered (or given up) by an earlier run
 	}
 	if rule == nil {
-		_, err := s.store.FinishNotification(ctx, n.ID, store.NotificationCancelled, "rule_deleted", "", "")
+		err := s.store.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.FinishNotification(ctx, n.ID, store.NotificationCancelled, "rule_deleted", "", "")
+			return err
+		})
 		s.metrics.result(resultCancelled)
 		return err
 	}
@@ -67,9 +71,9 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 	if !d.Attached {
 		return s.fail(ctx, n, rule, "integration_detached", errors.New("the workspace is no longer attached to the organization"))
 	}
-	threadTS := ""
-	if rule.Thread {
-		threadTS = d.CardTS
+	threadTS, err := s.cardThread(ctx, job, d)
+	if err != nil {
+		return err
 	}
 	var msg Message
 	var seen int64
@@ -123,6 +127,56 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 		return river.JobSnooze(d)
 	}
 	return s.failed(ctx, job, n, rule, err)
+}
+
+// cardThread decides where a notification goes: "" for a card at the top
+// of the channel, or the ts of the thread of the issue's card there.
+//
+// One card per issue and channel: the notification that holds the card
+// (see store.ClaimCards) posts it, and every other one of a threading
+// rule replies in its thread, waiting (snoozed) while the card is on its
+// way. A card whose holder ended without posting it (failed, cancelled),
+// or that nobody holds, is taken over here. A rule that does not thread
+// posts a card of its own each time.
+func (s *Service) cardThread(ctx context.Context, job *river.Job[NotifyArgs], d *store.AlertDelivery) (string, error) {
+	n := d.Notification
+	switch {
+	case d.CardHolder == n.ID:
+		return "", nil
+	case d.CardTS != "" && d.Rule.Thread:
+		return d.CardTS, nil
+	case d.CardTS != "":
+		return "", nil
+	case d.CardHolder != 0 && d.HolderStatus == store.NotificationPending:
+		if !d.Rule.Thread {
+			return "", nil
+		}
+		return "", waitForCard(job)
+	}
+	took, err := s.store.TakeCard(ctx, n.ID, d.CardHolder)
+	if err != nil {
+		return "", err
+	}
+	if took || !d.Rule.Thread {
+		return "", nil
+	}
+	// Another notification took it first: its card is on its way.
+	return "", waitForCard(job)
+}
+
+// waitForCard snoozes a notification whose thread is not there yet: 200
+// ms, then longer each time, up to 10 s (the card may wait for its own
+// send slot, or be retried after an error).
+func waitForCard(job *river.Job[NotifyArgs]) error {
+	var meta struct {
+		Snoozes int `json:"snoozes"`
+	}
+	_ = json.Unmarshal(job.Metadata, &meta)
+	d := 10 * time.Second
+	if meta.Snoozes < 6 {
+		d = min(d, 200*time.Millisecond<<meta.Snoozes)
+	}
+	return river.JobSnooze(d)
 }
 
 // refreshIfChanged queues a rebuild of the issue's cards when the issue

@@ -41,6 +41,22 @@
 // and counts it in triage_alert_delivery_failures_total{reason}. The next
 // successful delivery marks the action ok again.
 //
+// One card per issue and channel, whatever the concurrency and however
+// many processes: the first notification about an issue in a channel
+// claims its card (alert_cards, whose key is issue and channel) in the
+// transaction that records it; every later one of a threading rule waits
+// (snoozed) for the card's ts and replies in its thread. A holder that
+// ends without posting (failed, cancelled) gives the claim up with its
+// row, and the next notification takes it over; one that crashed while
+// posting finds its own claim when River runs it again.
+//
+// Conditions judge the batch of events behind a job, not the issue when
+// the job runs: the event writer puts the issue's count, level and the
+// batch's arrival time in the job, and "more than N in M minutes" fires on
+// the batch whose events take the window from N or fewer to more than N,
+// once per crossing (the count under the issue's row lock orders the
+// batches; see recentEvents).
+//
 // Every posted card is remembered (issue, workspace, channel, ts). Every
 // issue change, whatever caused it (a person anywhere, or a regression or
 // the end of an ignore, which internal/issues decides in the ingestion

@@ -13,20 +13,28 @@ import (
 
 // HandleCreated evaluates the rules about new issues.
 func (s *Service) HandleCreated(ctx context.Context, a jobs.IssueCreated) error {
-	return s.evaluate(ctx, TriggerCreated, a.IssueID, a.EventID)
+	return s.evaluate(ctx, TriggerCreated, a.IssueID, a.EventID, batch{At: a.At, n: max(a.TimesSeen, 1)})
 }
 
 // HandleRegressed evaluates the rules about regressions. (The cards the
 // issue already has hear of it through OnIssueChange, in the transaction
 // that stored the event.)
 func (s *Service) HandleRegressed(ctx context.Context, a jobs.IssueRegressed) error {
-	return s.evaluate(ctx, TriggerRegressed, a.IssueID, a.EventID)
+	return s.evaluate(ctx, TriggerRegressed, a.IssueID, a.EventID, batch{n: 1})
 }
 
 // HandleEvent evaluates the rules about any event (frequency, level,
-// environment) once per batch of events of an issue.
+// environment) once per batch of events of an issue, against the issue as
+// the batch left it.
 func (s *Service) HandleEvent(ctx context.Context, a jobs.EventReceived) error {
-	return s.evaluate(ctx, TriggerEvent, a.IssueID, a.EventID)
+	return s.evaluate(ctx, TriggerEvent, a.IssueID, a.EventID, batch{At: a.At, n: a.Count})
+}
+
+// batch is the events a trigger is about: n of them, the last the issue's
+// At.TimesSeen-th (zero in a job queued before jobs said so).
+type batch struct {
+	jobs.At
+	n int64
 }
 
 type target struct {
@@ -39,7 +47,7 @@ type target struct {
 // and queues its alert.notify job. Running it twice for the same trigger
 // queues nothing new: the throttle, or the notification's unique cause,
 // stops it.
-func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eventID string) error {
+func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eventID string, b batch) error {
 	issue, err := s.store.IssueByID(ctx, issueID)
 	if triage.ErrorCode(err) == triage.ENOTFOUND {
 		return nil // deleted since
@@ -50,7 +58,12 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 	if err != nil {
 		return err
 	}
-	matched, err := s.match(ctx, trig, issue, eventID, rules)
+	if b.Level != "" {
+		at := *issue
+		at.Level = b.Level
+		issue = &at
+	}
+	matched, err := s.match(ctx, trig, issue, eventID, rules, b)
 	if err != nil {
 		return err
 	}
@@ -80,7 +93,10 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 					IntegrationID: r.IntegrationID, ChannelID: r.ChannelID})
 			}
 		}
-		ids, err := tx.CreateAlertNotifications(ctx, ns)
+		// The first notification about the issue in a channel claims its
+		// card; every later one (here or in another process) replies in
+		// its thread.
+		ids, err := tx.CreateNotificationsAndClaim(ctx, ns)
 		if err != nil {
 			return err
 		}
@@ -99,10 +115,10 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 }
 
 // match returns the rules whose conditions all hold.
-func (s *Service) match(ctx context.Context, trig Trigger, issue *triage.Issue, eventID string, rules []*store.AlertRule) ([]*store.AlertRule, error) {
+func (s *Service) match(ctx context.Context, trig Trigger, issue *triage.Issue, eventID string, rules []*store.AlertRule, b batch) ([]*store.AlertRule, error) {
 	var env *string
-	facts := Facts{Trigger: trig, Issue: issue, RecentEvents: func(window time.Duration, limit int64) (int64, error) {
-		return s.store.CountRecentEvents(ctx, issue.ID, s.now().Add(-window), limit)
+	facts := Facts{Trigger: trig, Issue: issue, RecentEvents: func(window time.Duration, limit int64) (int64, int64, error) {
+		return s.recentEvents(ctx, issue.ID, b, window, limit)
 	}}
 	var out []*store.AlertRule
 	for _, r := range rules {
@@ -133,6 +149,42 @@ func (s *Service) match(ctx context.Context, trig Trigger, issue *triage.Issue, 
 		}
 	}
 	return out, nil
+}
+
+// recentEvents counts the issue's events in the window that ends at the
+// batch's newest event, without the batch and with it, each exact up to
+// limit, whatever arrived since.
+//
+// The batch's events are the issue's TimesSeen-n+1-th to TimesSeen-th
+// (the count is taken under the issue's row lock), and every event counted
+// after them arrived later, so inside the window: one snapshot of the
+// count and of the window's events, less the events counted since, is the
+// window as it was at the batch. The window's events are counted up to a
+// bound that covers those later events; when more arrived between the two
+// reads than the margin allows, it reads again.
+func (s *Service) recentEvents(ctx context.Context, issueID int64, b batch, window time.Duration, limit int64) (int64, int64, error) {
+	if b.TimesSeen == 0 {
+		// A job queued before jobs carried the batch: the issue now.
+		n, err := s.store.CountRecentEvents(ctx, issueID, s.now().Add(-window), limit+b.n)
+		return max(n-b.n, 0), min(n, limit), err
+	}
+	since := b.ReceivedAt.Add(-window)
+	later, margin := int64(0), int64(64)
+	for {
+		bound := limit + b.n + later + margin
+		seen, n, err := s.store.EventsSince(ctx, issueID, since, bound)
+		if err != nil {
+			return 0, 0, err
+		}
+		later = max(seen-b.TimesSeen, 0)
+		after := n - later
+		if n < bound || after >= limit+b.n {
+			// Exact, or enough to know that the window held limit events
+			// before the batch.
+			return min(max(after-b.n, 0), limit), min(max(after, 0), limit), nil
+		}
+		margin *= 4
+	}
 }
 
 // eventRulesTTL is how long WantsEventJobs trusts what it read: a rule

@@ -73,9 +73,11 @@ type Facts struct {
 	Trigger     Trigger
 	Issue       *triage.Issue
 	Environment string
-	// RecentEvents counts the issue's events in the frequency window; it is
-	// called only for rules with a frequency condition.
-	RecentEvents func(window time.Duration, limit int64) (int64, error)
+	// RecentEvents counts the issue's events in the frequency window that
+	// ends at the triggering events: without them (before) and with them
+	// (after), each exact up to limit. It is called only for rules with a
+	// frequency condition.
+	RecentEvents func(window time.Duration, limit int64) (before, after int64, err error)
 }
 
 // Matches tells whether every condition holds.
@@ -93,11 +95,13 @@ func (c Conditions) Matches(f Facts) (bool, error) {
 		return false, nil
 	}
 	if fr := c.Frequency; fr != nil {
-		n, err := f.RecentEvents(time.Duration(fr.Minutes)*time.Minute, fr.Count+1)
+		// "More than N in M minutes" fires on the event that makes it
+		// true, once per crossing: not again while it stays true.
+		before, after, err := f.RecentEvents(time.Duration(fr.Minutes)*time.Minute, fr.Count+1)
 		if err != nil {
 			return false, err
 		}
-		if n <= fr.Count {
+		if before > fr.Count || after <= fr.Count {
 			return false, nil
 		}
 	}

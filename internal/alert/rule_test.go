@@ -14,8 +14,10 @@ func TestConditionsMatch(t *testing.T) {
 	issue := func(level string, status triage.Status) *triage.Issue {
 		return &triage.Issue{ID: 1, Level: level, Status: status}
 	}
-	recent := func(n int64) func(time.Duration, int64) (int64, error) {
-		return func(_ time.Duration, limit int64) (int64, error) { return min(n, limit), nil }
+	recent := func(before, after int64) func(time.Duration, int64) (int64, int64, error) {
+		return func(_ time.Duration, limit int64) (int64, int64, error) {
+			return min(before, limit), min(after, limit), nil
+		}
 	}
 	tests := []struct {
 		name  string
@@ -53,14 +55,18 @@ func TestConditionsMatch(t *testing.T) {
 			Facts{Trigger: TriggerEvent, Issue: issue("error", triage.StatusUnresolved), Environment: "staging"}, false},
 		{"environment missing", Conditions{Environment: "production"},
 			Facts{Trigger: TriggerEvent, Issue: issue("error", triage.StatusUnresolved)}, false},
-		{"more than 10 in 5 min: 11", Conditions{Frequency: &Frequency{Count: 10, Minutes: 5}},
-			Facts{Trigger: TriggerEvent, Issue: issue("error", triage.StatusUnresolved), RecentEvents: recent(11)}, true},
-		{"more than 10 in 5 min: 10", Conditions{Frequency: &Frequency{Count: 10, Minutes: 5}},
-			Facts{Trigger: TriggerEvent, Issue: issue("error", triage.StatusUnresolved), RecentEvents: recent(10)}, false},
+		{"more than 10 in 5 min: the 11th", Conditions{Frequency: &Frequency{Count: 10, Minutes: 5}},
+			Facts{Trigger: TriggerEvent, Issue: issue("error", triage.StatusUnresolved), RecentEvents: recent(10, 11)}, true},
+		{"more than 10 in 5 min: the 10th", Conditions{Frequency: &Frequency{Count: 10, Minutes: 5}},
+			Facts{Trigger: TriggerEvent, Issue: issue("error", triage.StatusUnresolved), RecentEvents: recent(9, 10)}, false},
+		{"more than 10 in 5 min: a batch from 8 to 14", Conditions{Frequency: &Frequency{Count: 10, Minutes: 5}},
+			Facts{Trigger: TriggerEvent, Issue: issue("error", triage.StatusUnresolved), RecentEvents: recent(8, 14)}, true},
+		{"more than 10 in 5 min: the 12th (fired on the 11th)", Conditions{Frequency: &Frequency{Count: 10, Minutes: 5}},
+			Facts{Trigger: TriggerEvent, Issue: issue("error", triage.StatusUnresolved), RecentEvents: recent(11, 12)}, false},
 		{"all must hold: one fails", Conditions{FirstSeen: true, Level: "error", Environment: "prod"},
 			Facts{Trigger: TriggerCreated, Issue: issue("error", triage.StatusUnresolved), Environment: "dev"}, false},
 		{"all must hold: all hold", Conditions{FirstSeen: true, Level: "warning", Environment: "prod", Frequency: &Frequency{Count: 0, Minutes: 1}},
-			Facts{Trigger: TriggerCreated, Issue: issue("error", triage.StatusUnresolved), Environment: "prod", RecentEvents: recent(1)}, true},
+			Facts{Trigger: TriggerCreated, Issue: issue("error", triage.StatusUnresolved), Environment: "prod", RecentEvents: recent(0, 1)}, true},
 	}
 	for _, tt := range tests {
 		got, err := tt.c.Matches(tt.facts)
@@ -78,9 +84,9 @@ func TestFrequencyAsksForOneMoreThanTheThreshold(t *testing.T) {
 	var window time.Duration
 	var limit int64
 	c := Conditions{Frequency: &Frequency{Count: 100, Minutes: 60}}
-	_, err := c.Matches(Facts{Trigger: TriggerEvent, Issue: &triage.Issue{Level: "error"}, RecentEvents: func(w time.Duration, l int64) (int64, error) {
+	_, err := c.Matches(Facts{Trigger: TriggerEvent, Issue: &triage.Issue{Level: "error"}, RecentEvents: func(w time.Duration, l int64) (int64, int64, error) {
 		window, limit = w, l
-		return 0, nil
+		return 0, 0, nil
 	}})
 	if err != nil || window != time.Hour || limit != 101 {
 		t.Fatalf("counted over %s up to %d (%v); want 1h up to 101", window, limit, err)

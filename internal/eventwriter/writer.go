@@ -16,6 +16,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -412,7 +413,8 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 			}
 		}
 		if len(g.fresh) > 0 {
-			counts = append(counts, store.IssueCount{IssueID: g.issueID, N: int64(len(g.fresh)), LastSeen: g.newest.Timestamp, Level: g.fresh[len(g.fresh)-1].Level})
+			counts = append(counts, store.IssueCount{IssueID: g.issueID, N: int64(len(g.fresh)), LastSeen: g.newest.Timestamp, Level: g.fresh[len(g.fresh)-1].Level,
+				Title: g.newest.Title(), Culprit: g.newest.Culprit()})
 		}
 	}
 	if len(counts) == 0 {
@@ -459,7 +461,18 @@ func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, l *lane, projec
 	if len(misses) == 0 {
 		return nil
 	}
-	found, err := tx.IssueIDsByHash(ctx, projectID, misses)
+	// An issue created before grouping version 2 carries its events'
+	// version 1 hash: look both up, the current one first, so that no
+	// existing issue splits.
+	lookup := slices.Clone(misses)
+	v1 := make(map[string]string, len(misses))
+	for _, h := range misses {
+		if old := groups[h].events[0].GroupingHashV1(); old != h {
+			v1[h] = old
+			lookup = append(lookup, old)
+		}
+	}
+	found, err := tx.IssueIDsByHash(ctx, projectID, lookup)
 	if err != nil {
 		return err
 	}
@@ -468,9 +481,14 @@ func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, l *lane, projec
 		if _, ok := found[h]; ok {
 			continue
 		}
+		if id, ok := found[v1[h]]; ok && v1[h] != "" {
+			found[h] = id
+			continue
+		}
 		first := groups[h].events[0]
 		fresh = append(fresh, store.FirstSeen{EventID: first.EventID, NewIssue: store.NewIssue{ProjectID: projectID, GroupHash: h,
-			Title: first.Title(), Culprit: first.Culprit(), Level: first.Level, Release: first.Release, SeenAt: first.Timestamp}})
+			Title: first.Title(), Culprit: first.Culprit(), Level: first.Level, Release: first.Release, SeenAt: first.Timestamp,
+			GroupingVersion: ingest.GroupingVersion}})
 	}
 	created, err := tx.CreateIssues(ctx, projectID, fresh)
 	if err != nil {
@@ -498,9 +516,16 @@ func (w *Writer) findOrCreate(ctx context.Context, tx *store.Tx, l *lane, projec
 // the lifecycle (internal/issues), which also tells every subscriber.
 func (w *Writer) transition(ctx context.Context, tx *store.Tx, l *lane, g *group, issue *store.IssueState, wants jobWants) ([]river.InsertManyParams, error) {
 	fresh, newest := g.fresh, g.newest
+	// What the batch made of the issue, for the rules: its count and level.
+	at := jobs.At{TimesSeen: issue.TimesSeen + int64(len(fresh)), Level: fresh[len(fresh)-1].Level}
+	for _, e := range fresh {
+		if e.Received.After(at.ReceivedAt) {
+			at.ReceivedAt = e.Received
+		}
+	}
 	var out []river.InsertManyParams
 	if g.created && wants.created {
-		out = append(out, river.InsertManyParams{Args: jobs.IssueCreated{IssueID: g.issueID, EventID: g.events[0].EventID}})
+		out = append(out, river.InsertManyParams{Args: jobs.IssueCreated{IssueID: g.issueID, EventID: g.events[0].EventID, At: at}})
 	}
 	arrivals := l.arrivals[:0]
 	for _, e := range fresh {
@@ -516,7 +541,7 @@ func (w *Writer) transition(ctx context.Context, tx *store.Tx, l *lane, g *group
 		out = append(out, river.InsertManyParams{Args: jobs.IssueRegressed{IssueID: g.issueID, EventID: t.Event.EventID, Release: t.Event.Release}})
 	}
 	if wants.events {
-		out = append(out, river.InsertManyParams{Args: jobs.EventReceived{IssueID: g.issueID, EventID: newest.EventID, Count: int64(len(fresh))}})
+		out = append(out, river.InsertManyParams{Args: jobs.EventReceived{IssueID: g.issueID, EventID: newest.EventID, Count: int64(len(fresh)), At: at}})
 	}
 	return out, nil
 }

@@ -33,20 +33,34 @@
 // (key not valid for the project), 413 (a limit below), 429 (the optional
 // per-key rate limit, with Retry-After and X-Sentry-Rate-Limits) or 500.
 //
-// Grouping ([Event.GroupingHash]) decides which issue an event belongs to. A
-// fingerprint sent by the SDK wins. Otherwise an exception groups by the type
-// of the exception that was thrown and the module and function of its in-app
-// frames (all frames when none is in-app), never by line numbers or the error
-// message: Go's error types are coarse (*errors.errorString), so grouping by
-// message would split one bug into thousands of issues, while the call stack
-// is stable from one run of a program to the next. Consecutive identical
-// frames (recursion) count once. Without frames, the message with its
-// variable parts (numbers, hex ids, UUIDs, emails, IPs, URLs, dates) masked
-// is used (see maskVariables); message events group by their template, or
-// their masked text when they have none. The cost of this choice: different
-// errors captured at the same place in the code, of the same Go type, share
-// an issue; an SDK fingerprint ("{{ default }}", "{{ error.value }}") splits
+// Grouping ([Event.GroupingHash], version 2) decides which issue an event
+// belongs to. A fingerprint sent by the SDK wins. Otherwise every exception
+// of the chain counts by its type and the module (else file) and function
+// of its in-app frames (all frames when none is in-app), never by line
+// numbers or the error message: Go's error types are coarse
+// (*errors.errorString), so grouping by message would split one bug into
+// thousands of issues, while the call stack is stable from one run of a
+// program to the next. Stacks sent outside exceptions (the crashed or
+// current thread, a top-level stacktrace) count the same way. JavaScript
+// frames are normalized first, so that one error reported by different
+// browsers or deployments is one issue: no receiver prefixes ("Object.",
+// "HTMLButtonElement."), no native, eval'd or anonymous frames, file names
+// without host, query, hash, version directories or content hashes.
+// Consecutive identical frames (recursion) count once. Without frames, the
+// exception values or the message with their variable parts (numbers, hex
+// ids, UUIDs, emails, IPs, URLs, dates) masked are used (see
+// maskVariables); message events group by their template, or their masked
+// text when they have none. The cost of this choice: different errors
+// captured at the same place in the code, of the same Go type, share an
+// issue; an SDK fingerprint ("{{ default }}", "{{ error.value }}") splits
 // them where that matters.
+//
+// Issues record the grouping version they were created under. Version 1
+// ([Event.GroupingHashV1]) hashed only the thrown exception and read no
+// thread or top-level stack; the writer looks an event up by both hashes,
+// so issues created under version 1 keep receiving their events.
+//
+// Titles and culprits follow Sentry's rules (title.go).
 //
 // # Limits
 //

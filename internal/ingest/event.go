@@ -40,6 +40,14 @@ type Event struct {
 	// Exceptions is the chain of exceptions, oldest first: the last one is
 	// the exception that was thrown, the ones before it its causes.
 	Exceptions []Exception `json:"exceptions,omitempty"`
+	// Stacktrace is the stack the event carries outside its exceptions:
+	// the crashed thread's (else the current one's, else the first with
+	// frames), or the top-level stacktrace. Oldest call first.
+	Stacktrace []Frame `json:"stacktrace,omitempty"`
+	// SentCulprit is the culprit the SDK itself sent (Elixir's does).
+	SentCulprit string `json:"culprit,omitempty"`
+	// RequestURL is the URL of the request the event happened in.
+	RequestURL string `json:"request_url,omitempty"`
 
 	Tags        []Tag           `json:"tags,omitempty"` // sorted by key, keys unique
 	User        *User           `json:"user,omitempty"`
@@ -55,12 +63,15 @@ type Event struct {
 
 // Exception is one exception of a chain.
 type Exception struct {
-	Type      string  `json:"type,omitempty"`
-	Value     string  `json:"value,omitempty"`
-	Module    string  `json:"module,omitempty"`
-	Mechanism string  `json:"mechanism,omitempty"` // how it was caught: "generic", "panic", "onerror"…
-	Handled   *bool   `json:"handled,omitempty"`   // false for crashes; nil when the SDK did not say
-	Frames    []Frame `json:"frames,omitempty"`    // oldest call first: the last frame raised it
+	Type      string `json:"type,omitempty"`
+	Value     string `json:"value,omitempty"`
+	Module    string `json:"module,omitempty"`
+	Mechanism string `json:"mechanism,omitempty"` // how it was caught: "generic", "panic", "onerror"…
+	Handled   *bool  `json:"handled,omitempty"`   // false for crashes; nil when the SDK did not say
+	// Synthetic says the SDK made the type up (a signal, a native crash):
+	// it is not shown in the title and does not group.
+	Synthetic bool    `json:"synthetic,omitempty"`
+	Frames    []Frame `json:"frames,omitempty"` // oldest call first: the last frame raised it
 }
 
 // Frame is one stack frame.

@@ -37,10 +37,16 @@ type wireEvent struct {
 
 	Exceptions       []wireException
 	LegacyExceptions []wireException
-	Tags             []Tag
-	User             *User
-	Contexts         []byte // raw JSON object
-	SDK              SDK
+	// Stacktrace is the top-level stack trace (attach_stacktrace, Elixir).
+	Stacktrace []wireFrame
+	// Threads are the threads' stacks (Cocoa, Android, native).
+	Threads    []wireThread
+	Culprit    string
+	RequestURL string
+	Tags       []Tag
+	User       *User
+	Contexts   []byte // raw JSON object
+	SDK        SDK
 	// Fingerprint is nil when absent.
 	Fingerprint []string
 }
@@ -53,7 +59,13 @@ type wireLogEntry struct {
 type wireException struct {
 	Type, Value, Module, Mechanism string
 	Handled                        *bool
+	Synthetic                      bool
 	Frames                         []wireFrame
+}
+
+type wireThread struct {
+	Crashed, Current bool
+	Frames           []wireFrame
 }
 
 type wireFrame struct {
@@ -110,6 +122,20 @@ func readEvent(raw []byte) (*wireEvent, error) {
 			w.Exceptions, err = readExceptions(d)
 		case "sentry.interfaces.Exception": // the old name of exception
 			w.LegacyExceptions, err = readExceptions(d)
+		case "stacktrace", "sentry.interfaces.Stacktrace":
+			w.Stacktrace, err = readStacktrace(d)
+		case "threads":
+			w.Threads, err = readThreads(d)
+		case "culprit":
+			w.Culprit, err = readString(d)
+		case "request", "sentry.interfaces.Http":
+			err = readObject(d, func(name string) (err error) {
+				if name == "url" {
+					w.RequestURL, err = readString(d)
+					return err
+				}
+				return d.SkipValue()
+			})
 		case "tags":
 			w.Tags, err = readTags(d)
 		case "user":
@@ -336,32 +362,83 @@ func readException(d *jsontext.Decoder) (e wireException, err error) {
 					e.Mechanism, err = readString(d)
 				case "handled":
 					e.Handled, err = readBool(d)
+				case "synthetic":
+					var b *bool
+					b, err = readBool(d)
+					e.Synthetic = b != nil && *b
 				default:
 					err = d.SkipValue()
 				}
 				return err
 			})
 		case "stacktrace":
-			err = readObject(d, func(name string) error {
-				if name != "frames" {
-					return d.SkipValue()
-				}
-				e.Frames = e.Frames[:0]
-				return readArray(d, func() error {
-					if d.PeekKind() != '{' {
-						return d.SkipValue()
-					}
-					f, err := readFrame(d)
-					e.Frames = append(e.Frames, f)
-					return err
-				})
-			})
+			e.Frames, err = readStacktrace(d)
 		default:
 			err = d.SkipValue()
 		}
 		return err
 	})
 	return e, err
+}
+
+// readStacktrace reads the frames of {"frames": […]}.
+func readStacktrace(d *jsontext.Decoder) ([]wireFrame, error) {
+	var frames []wireFrame
+	err := readObject(d, func(name string) error {
+		if name != "frames" {
+			return d.SkipValue()
+		}
+		frames = frames[:0]
+		return readArray(d, func() error {
+			if d.PeekKind() != '{' {
+				return d.SkipValue()
+			}
+			f, err := readFrame(d)
+			frames = append(frames, f)
+			return err
+		})
+	})
+	return frames, err
+}
+
+// readThreads reads {"values": […]} or a bare list of threads, keeping
+// only what picks the thread to group by and its frames.
+func readThreads(d *jsontext.Decoder) ([]wireThread, error) {
+	var out []wireThread
+	list := func() error {
+		return readArray(d, func() error {
+			var t wireThread
+			err := readObject(d, func(name string) (err error) {
+				var b *bool
+				switch name {
+				case "crashed":
+					b, err = readBool(d)
+					t.Crashed = b != nil && *b
+				case "current":
+					b, err = readBool(d)
+					t.Current = b != nil && *b
+				case "stacktrace":
+					t.Frames, err = readStacktrace(d)
+				default:
+					err = d.SkipValue()
+				}
+				return err
+			})
+			out = append(out, t)
+			return err
+		})
+	}
+	if d.PeekKind() == '[' {
+		return out, list()
+	}
+	err := readObject(d, func(name string) error {
+		if name == "values" {
+			out = nil
+			return list()
+		}
+		return d.SkipValue()
+	})
+	return out, err
 }
 
 func readFrame(d *jsontext.Decoder) (f wireFrame, err error) {

@@ -44,12 +44,12 @@ func TestSDKFixtures(t *testing.T) {
 		{"v1_billing", "*fmt.wrapError: charge order 2001 (eve@example.net): card declined", "main in nightlyBilling", LevelError, "shop@1.4.2", ""},
 		{"v1_quantity", `*strconv.NumError: strconv.Atoi: parsing "12x": invalid syntax`, "main in parseQuantity", LevelError, "shop@1.4.2", ""},
 		{"v1_panic", "runtime.boundsError: runtime error: index out of range [5] with length 3", "main in func1", LevelFatal, "shop@1.4.2", ""},
-		{"v1_latency", "payment provider slow: 2300ms for order 1001", "", LevelInfo, "shop@1.4.2", "payment provider slow: 2300ms for order 1001"},
+		{"v1_latency", "payment provider slow: 2300ms for order 1001", "main in reportLatency", LevelInfo, "shop@1.4.2", "payment provider slow: 2300ms for order 1001"},
 		{"v2_checkout_1", "*fmt.wrapError: charge order 73105 (zoe@example.com): card declined", "main in checkout", LevelError, "shop@1.5.0", ""},
 		{"v2_billing", "*fmt.wrapError: charge order 89 (kim@example.com): card declined", "main in nightlyBilling", LevelError, "shop@1.5.0", ""},
 		{"v2_quantity", `*strconv.NumError: strconv.Atoi: parsing "three": invalid syntax`, "main in parseQuantity", LevelError, "shop@1.5.0", ""},
 		{"v2_panic", "runtime.boundsError: runtime error: index out of range [7] with length 2", "main in func1", LevelFatal, "shop@1.5.0", ""},
-		{"v2_latency", "payment provider slow: 18450ms for order 73105", "", LevelInfo, "shop@1.5.0", "payment provider slow: 18450ms for order 73105"},
+		{"v2_latency", "payment provider slow: 18450ms for order 73105", "main in reportLatency", LevelInfo, "shop@1.5.0", "payment provider slow: 18450ms for order 73105"},
 	}
 	for _, tt := range tests {
 		env, ev := loadFixture(t, tt.name)

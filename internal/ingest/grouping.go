@@ -11,19 +11,25 @@ import (
 // unlabeled is the title of an event with neither exception nor message.
 const unlabeled = "<unlabeled event>"
 
-// GroupingHash returns the key of the issue the event belongs to: 32 hex
-// digits, equal for events that are the same problem. The rules are in
-// doc.go; changing them splits every existing issue, so they change only
-// with a migration.
-func (e *Event) GroupingHash() string {
+// GroupingHashV1 returns the key of the first grouping, which issues
+// created before version 2 carry; the writer looks an event up by it when
+// its version 2 key finds no issue, so those issues never split. The
+// rules are in doc.go; they never change again.
+func (e *Event) GroupingHashV1() string {
+	return e.hashWith(e.defaultComponents)
+}
+
+// hashWith hashes the fingerprint, with def standing for {{ default }},
+// or def alone when there is no fingerprint: 32 hex digits.
+func (e *Event) hashWith(def func() []string) string {
 	h := sha256.New()
 	if len(e.Fingerprint) == 0 {
-		writeComponents(h, e.defaultComponents())
+		writeComponents(h, def())
 	} else {
 		for _, part := range e.Fingerprint {
 			if name, ok := fingerprintVariable(part); ok {
 				if name == "default" {
-					writeComponents(h, e.defaultComponents())
+					writeComponents(h, def())
 				} else {
 					writeComponents(h, []string{"var:" + name + "=" + e.fingerprintValue(name)})
 				}
@@ -100,7 +106,7 @@ func (e *Event) fingerprintValue(name string) string {
 	return ""
 }
 
-// defaultComponents lists what the default grouping hashes.
+// defaultComponents lists what the first grouping (version 1) hashes.
 func (e *Event) defaultComponents() []string {
 	if ex := e.thrown(); ex != nil {
 		comps := []string{"type:" + ex.Type}
@@ -186,54 +192,4 @@ func topFrame(frames []Frame) *Frame {
 		return &frames[len(frames)-1]
 	}
 	return nil
-}
-
-// Title is the issue's headline: "Type: value" of the thrown exception
-// (first line of the value), else the message's first line.
-func (e *Event) Title() string {
-	if ex := e.thrown(); ex != nil {
-		typ, val := strings.TrimSpace(ex.Type), firstLine(ex.Value)
-		var t string
-		switch {
-		case typ != "" && val != "":
-			t = typ + ": " + val
-		case typ != "":
-			t = typ
-		default:
-			t = val
-		}
-		if t != "" {
-			return truncate(t, maxTitle)
-		}
-	}
-	if m := firstLine(e.Message); m != "" {
-		return truncate(m, maxTitle)
-	}
-	if m := firstLine(e.MessageTemplate); m != "" {
-		return truncate(m, maxTitle)
-	}
-	return unlabeled
-}
-
-// Culprit says where the problem is: the transaction when there is one,
-// else the newest in-app frame ("module in function").
-func (e *Event) Culprit() string {
-	if e.Transaction != "" {
-		return truncate(e.Transaction, maxCulprit)
-	}
-	f := topFrame(e.stack())
-	if f == nil {
-		return ""
-	}
-	where := f.Module
-	if where == "" {
-		where = f.Filename
-	}
-	switch {
-	case where == "":
-		return truncate(f.Function, maxCulprit)
-	case f.Function == "":
-		return truncate(where, maxCulprit)
-	}
-	return truncate(where+" in "+f.Function, maxCulprit)
 }

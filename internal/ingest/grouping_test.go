@@ -110,10 +110,10 @@ func TestGroupingHash(t *testing.T) {
 			b:    excEvent(exc("NotFound", "order 42 not found")),
 		},
 		{
-			name: "causes do not count, the thrown one does",
+			name: "every exception of the chain counts, causes too",
 			a:    excEvent(exc("*errors.errorString", "card declined"), exc("*fmt.wrapError", "charge: card declined", appStack(0)...)),
 			b:    excEvent(exc("*net.OpError", "dial tcp"), exc("*fmt.wrapError", "charge: dial tcp", appStack(3)...)),
-			same: true,
+			same: false,
 		},
 		{
 			name: "the stack may hang on a cause",
@@ -256,8 +256,8 @@ func TestGroupingHashStable(t *testing.T) {
 		{excEvent(exc("E", "v", fr("m", "f", 1, true))), "753b06f97254247fc4df2cfb4400f6d4"},
 	}
 	for _, tt := range tests {
-		if got := tt.ev.GroupingHash(); got != tt.want {
-			t.Errorf("GroupingHash(%q) = %s, want %s", tt.ev.defaultComponents(), got, tt.want)
+		if got := tt.ev.GroupingHashV1(); got != tt.want {
+			t.Errorf("GroupingHashV1(%q) = %s, want %s", tt.ev.defaultComponents(), got, tt.want)
 		}
 	}
 }
@@ -314,12 +314,14 @@ func TestTitle(t *testing.T) {
 		{"thrown is last", excEvent(exc("Cause", "c"), exc("*fmt.wrapError", "load: c")), "*fmt.wrapError: load: c"},
 		{"first line of value", excEvent(exc("E", "\n  line one\nline two")), "E: line one"},
 		{"type only", excEvent(exc("KeyboardInterrupt", "")), "KeyboardInterrupt"},
-		{"value only", excEvent(exc("", "something broke")), "something broke"},
+		{"value only", excEvent(exc("", "something broke")), "Error: something broke"},
+		{"synthetic type left out", excEvent(Exception{Type: "SIGSEGV", Value: "Segfault", Synthetic: true}), "Segfault"},
+		{"message cut at 100", &Event{Message: strings.Repeat("y", 150)}, strings.Repeat("y", 97) + "..."},
 		{"message", &Event{Message: "disk full\nmore detail"}, "disk full"},
 		{"exception beats message", &Event{Message: "m", Exceptions: []Exception{exc("E", "v")}}, "E: v"},
 		{"template when no message", &Event{MessageTemplate: "user %s"}, "user %s"},
 		{"unlabeled", &Event{}, "<unlabeled event>"},
-		{"truncated", excEvent(exc("E", strings.Repeat("x", 500))), "E: " + strings.Repeat("x", 196) + "…"},
+		{"truncated", excEvent(exc("E", strings.Repeat("x", 500))), "E: " + strings.Repeat("x", 97) + "..."},
 	}
 	for _, tt := range tests {
 		if got := tt.ev.Title(); got != tt.want {
@@ -340,8 +342,13 @@ func TestCulprit(t *testing.T) {
 		{"newest in-app frame", excEvent(exc("E", "", stack...)), "shop/billing in Charge"},
 		{"filename without module", excEvent(exc("E", "", Frame{Filename: "app/views.py", Function: "show", InApp: ptr(true)})), "app/views.py in show"},
 		{"no in-app frame: newest frame", excEvent(exc("E", "", fr("lib", "a", 1, false), fr("lib", "b", 2, false))), "lib in b"},
-		{"function only", excEvent(exc("E", "", Frame{Function: "anonymous"})), "anonymous"},
-		{"module only", excEvent(exc("E", "", Frame{Module: "m"})), "m"},
+		{"function only", excEvent(exc("E", "", Frame{Function: "anonymous"})), ""},
+		{"module only", excEvent(exc("E", "", Frame{Module: "m"})), "m in ?"},
+		{"sent culprit wins", &Event{SentCulprit: "Mod.fun/0", Transaction: "t"}, "Mod.fun/0"},
+		{"javascript: function(path)", &Event{Platform: "javascript", Exceptions: []Exception{exc("E", "", Frame{Filename: "http://h:8080/dist/bundle.js?v=2", Function: "?", InApp: ptr(true)})}}, "?(/dist/bundle.js?v=2)"},
+		{"native: function", &Event{Platform: "native", Stacktrace: []Frame{{Function: "crash", Filename: "a.c"}}}, "crash"},
+		{"top-level stack", &Event{Message: "m", Stacktrace: stack}, "shop/billing in Charge"},
+		{"request URL last", &Event{Message: "m", RequestURL: "http://x/y"}, "http://x/y"},
 		{"stack on a cause", excEvent(exc("C", "", stack...), exc("E", "")), "shop/billing in Charge"},
 		{"no frames", excEvent(exc("E", "v")), ""},
 		{"message", &Event{Message: "m"}, ""},

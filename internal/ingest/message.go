@@ -11,7 +11,8 @@ import (
 // send the template without the formatted message. It understands the
 // placeholders logging libraries use: printf-style "%s" (any conversion
 // letter, with flags and width), Python's "%(name)s" with object params,
-// and "{}" or "{0}" with list params. Placeholders without a param are kept.
+// "{}" or "{0}" with list params, and "{name}" with object params (Python's
+// str.format, which sentry-python's Django message events use). Placeholders without a param are kept.
 //
 // Every placeholder is read within a few bytes of its start, so the time is
 // linear in the length of the template.
@@ -40,8 +41,8 @@ func formatMessage(template string, params json.RawMessage) string {
 			}
 			b.WriteString(s)
 			i += n
-		case c == '{' && list != nil:
-			n, s, ok := bracePlaceholder(template[i:], list, &next)
+		case c == '{':
+			n, s, ok := bracePlaceholder(template[i:], list, named, &next)
 			if !ok {
 				b.WriteByte(c)
 				i++
@@ -122,8 +123,17 @@ func percentPlaceholder(s string, list []string, named map[string]string, next *
 	return i, v, true
 }
 
-// bracePlaceholder reads "{}" or "{N}" at the start of s.
-func bracePlaceholder(s string, list []string, next *int) (int, string, bool) {
+// bracePlaceholder reads "{}" or "{N}" (list params) or "{name}" (named
+// params) at the start of s.
+func bracePlaceholder(s string, list []string, named map[string]string, next *int) (int, string, bool) {
+	if named != nil {
+		end := strings.IndexByte(s[:min(len(s), maxParamName)], '}')
+		if end < 0 {
+			return 0, "", false
+		}
+		v, ok := named[s[1:end]]
+		return end + 1, v, ok
+	}
 	end := strings.IndexByte(s[:min(len(s), 5)], '}') // "{}" to "{999}"
 	if end < 0 {
 		return 0, "", false

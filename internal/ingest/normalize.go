@@ -62,7 +62,37 @@ func Normalize(raw []byte, opts NormalizeOptions) (*Event, error) {
 		excs = w.LegacyExceptions
 	}
 	ev.Exceptions = normalizeExceptions(excs)
+	ev.Stacktrace = normalizeFrames(eventStack(w))
+	ev.SentCulprit = truncate(w.Culprit, maxCulprit)
+	ev.RequestURL = truncate(w.RequestURL, maxFramePath)
 	return ev, nil
+}
+
+// eventStack picks the stack outside the exceptions: the crashed thread's,
+// else the current thread's, else the first thread's with frames, else the
+// top-level stacktrace.
+func eventStack(w *wireEvent) []wireFrame {
+	var first []wireFrame
+	for _, want := range []func(t *wireThread) bool{
+		func(t *wireThread) bool { return t.Crashed },
+		func(t *wireThread) bool { return t.Current },
+	} {
+		for i := range w.Threads {
+			t := &w.Threads[i]
+			if len(t.Frames) > 0 && want(t) {
+				return t.Frames
+			}
+		}
+	}
+	for i := range w.Threads {
+		if len(w.Threads[i].Frames) > 0 && first == nil {
+			first = w.Threads[i].Frames
+		}
+	}
+	if first != nil {
+		return first
+	}
+	return w.Stacktrace
 }
 
 // validUTF8 returns JSON text with each invalid UTF-8 byte (which can only
@@ -131,6 +161,7 @@ func normalizeExceptions(ws []wireException) []Exception {
 			Module:    truncate(w.Module, maxExcType),
 			Mechanism: truncate(w.Mechanism, maxExcType),
 			Handled:   w.Handled,
+			Synthetic: w.Synthetic,
 			Frames:    normalizeFrames(w.Frames),
 		}
 		if e.Type == "" && e.Value == "" && len(e.Frames) == 0 {

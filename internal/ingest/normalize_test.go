@@ -277,6 +277,9 @@ func TestFormatMessage(t *testing.T) {
 		{"100% sure %", `["a"]`, "100% sure %"},
 		{"%(broken", `{"a":1}`, "%(broken"},
 		{"no params %s", ``, "no params %s"},
+		{"Here is a new {foo}", `{"foo":"error"}`, "Here is a new error"},
+		{"{a} and {b} {", `{"a":1}`, "1 and {b} {"},
+		{"%(a)s {a}", `{"a":"x"}`, "x x"},
 		{"no params %s", `"scalar"`, "no params %s"},
 	}
 	for _, tt := range tests {

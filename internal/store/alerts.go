@@ -326,6 +326,11 @@ type AlertDelivery struct {
 	Notification *AlertNotification
 	Rule         *AlertRule
 	CardTS       string
+	// CardHolder is the notification that holds the issue's card in the
+	// channel (see ClaimCards), 0 when nobody does; HolderStatus is its
+	// status.
+	CardHolder   int64
+	HolderStatus string
 	// Attached: the workspace is still attached to the issue's
 	// organization.
 	Attached bool
@@ -336,15 +341,17 @@ func (q *Queries) AlertDelivery(ctx context.Context, id int64) (*AlertDelivery, 
 	var d AlertDelivery
 	var n AlertNotification
 	var reserved, created, finished int64
-	err := q.q.QueryRowContext(ctx, `SELECT `+notificationCols+`, COALESCE((SELECT c.message_ts FROM alert_notifications c
-		WHERE c.issue_id = n.issue_id AND c.integration_id = n.integration_id AND c.channel_id = n.channel_id
-		AND c.status = 'delivered' AND c.thread_ts = '' AND c.message_ts <> '' ORDER BY c.id LIMIT 1), ''),
+	err := q.q.QueryRowContext(ctx, `SELECT `+notificationCols+`, COALESCE(ac.ts, ''), COALESCE(ac.notification_id, 0),
+		COALESCE(hn.status, ''),
 		EXISTS (SELECT 1 FROM issues i JOIN projects p ON p.id = i.project_id
 			JOIN organization_integrations oi ON oi.org_id = p.org_id AND oi.integration_id = n.integration_id
 			WHERE i.id = n.issue_id)
-		FROM alert_notifications n WHERE n.id = $1`, id).
+		FROM alert_notifications n
+		LEFT JOIN alert_cards ac ON ac.issue_id = n.issue_id AND ac.integration_id = n.integration_id AND ac.channel_id = n.channel_id
+		LEFT JOIN alert_notifications hn ON hn.id = ac.notification_id
+		WHERE n.id = $1`, id).
 		Scan(&n.ID, &n.RuleID, &n.IssueID, &n.Cause, &n.IntegrationID, &n.ChannelID, &n.Status, &n.Reason,
-			&n.MessageTS, &n.ThreadTS, &reserved, &created, &finished, &d.CardTS, &d.Attached)
+			&n.MessageTS, &n.ThreadTS, &reserved, &created, &finished, &d.CardTS, &d.CardHolder, &d.HolderStatus, &d.Attached)
 	if err != nil {
 		return nil, translate(err, "alert notification")
 	}
@@ -370,7 +377,10 @@ func (q *Queries) ReserveNotification(ctx context.Context, id int64, at time.Tim
 
 // FinishNotification marks a pending notification delivered (with the
 // message it posted), failed or cancelled (with the reason). It reports
-// false when the notification was not pending any more.
+// false when the notification was not pending any more. A card delivered
+// is recorded as the issue's card in the channel when the notification
+// held it (see ClaimCards); a notification that ends without posting
+// gives up its claim. Call it in a transaction, so that both go together.
 func (q *Queries) FinishNotification(ctx context.Context, id int64, status, reason, messageTS, threadTS string) (bool, error) {
 	switch status {
 	case NotificationDelivered, NotificationFailed, NotificationCancelled:
@@ -378,6 +388,9 @@ func (q *Queries) FinishNotification(ctx context.Context, id int64, status, reas
 		return false, triage.Errorf(triage.EINVALID, "unknown notification status %q", status)
 	}
 	q.forgetMessages()
+	if q.engine == Postgres {
+		return q.finishNotificationPG(ctx, id, status, reason, messageTS, threadTS)
+	}
 	res, err := q.q.ExecContext(ctx, `UPDATE alert_notifications SET status = $1, reason = $2, message_ts = $3,
 		thread_ts = $4, finished_at = $5 WHERE id = $6 AND status = 'pending'`,
 		status, reason, messageTS, threadTS, micros(q.now()), id)
@@ -385,7 +398,16 @@ func (q *Queries) FinishNotification(ctx context.Context, id int64, status, reas
 		return false, fmt.Errorf("finish notification %d: %w", id, err)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	if err != nil || n != 1 {
+		return false, err
+	}
+	switch {
+	case status != NotificationDelivered:
+		err = q.releaseCard(ctx, id)
+	case threadTS == "" && messageTS != "":
+		err = q.postedCard(ctx, id, messageTS)
+	}
+	return err == nil, err
 }
 
 // AlertCard is a card Triage posted at the top of a channel about an issue.
@@ -398,39 +420,23 @@ type AlertCard struct {
 	PendingID int64
 }
 
-// AlertCards lists the issue's cards, the first one per channel, oldest
-// first.
+// AlertCards lists the issue's cards, one per channel, oldest first.
 func (q *Queries) AlertCards(ctx context.Context, issueID int64) ([]AlertCard, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT integration_id, channel_id, message_ts FROM alert_notifications
-		WHERE issue_id = $1 AND status = 'delivered' AND thread_ts = '' AND message_ts <> '' ORDER BY id`, issueID)
-	if err != nil {
-		return nil, fmt.Errorf("list cards of issue %d: %w", issueID, err)
-	}
-	defer rows.Close()
-	var out []AlertCard
-	seen := map[AlertCard]bool{}
-	for rows.Next() {
+	rows, err := q.q.QueryContext(ctx, `SELECT integration_id, channel_id, ts FROM alert_cards
+		WHERE issue_id = $1 AND ts <> '' ORDER BY notification_id`, issueID)
+	return collect(rows, err, "list cards of issue", func(r rowScanner) (AlertCard, error) {
 		var c AlertCard
-		if err := rows.Scan(&c.IntegrationID, &c.ChannelID, &c.TS); err != nil {
-			return nil, err
-		}
-		key := AlertCard{IntegrationID: c.IntegrationID, ChannelID: c.ChannelID}
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		err := r.Scan(&c.IntegrationID, &c.ChannelID, &c.TS)
+		return c, err
+	})
 }
 
-// AlertCardIn returns the ts of the issue's first card in the channel, ""
-// when there is none.
+// AlertCardIn returns the ts of the issue's card in the channel, "" when
+// there is none (yet).
 func (q *Queries) AlertCardIn(ctx context.Context, issueID, integrationID int64, channelID string) (string, error) {
 	var ts string
-	err := q.q.QueryRowContext(ctx, `SELECT message_ts FROM alert_notifications WHERE issue_id = $1
-		AND integration_id = $2 AND channel_id = $3 AND status = 'delivered' AND thread_ts = '' AND message_ts <> ''
-		ORDER BY id LIMIT 1`, issueID, integrationID, channelID).Scan(&ts)
+	err := q.q.QueryRowContext(ctx, `SELECT ts FROM alert_cards WHERE issue_id = $1
+		AND integration_id = $2 AND channel_id = $3`, issueID, integrationID, channelID).Scan(&ts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	} else if err != nil {
@@ -439,27 +445,17 @@ func (q *Queries) AlertCardIn(ctx context.Context, issueID, integrationID int64,
 	return ts, nil
 }
 
-// PendingCards lists, per channel, the issue's first pending notification
-// where the issue has no card yet: each will post a card, whose thread a
-// change made now should reach once it is out.
+// PendingCards lists the notifications that hold one of the issue's cards
+// and have not posted it yet: a change made now should reach each card's
+// thread once it is out.
 func (q *Queries) PendingCards(ctx context.Context, issueID int64) ([]int64, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT MIN(n.id) FROM alert_notifications n WHERE n.issue_id = $1 AND n.status = 'pending'
-		AND NOT EXISTS (SELECT 1 FROM alert_notifications c WHERE c.issue_id = n.issue_id AND c.integration_id = n.integration_id
-			AND c.channel_id = n.channel_id AND c.status = 'delivered' AND c.thread_ts = '' AND c.message_ts <> '')
-		GROUP BY n.integration_id, n.channel_id ORDER BY 1`, issueID)
-	if err != nil {
-		return nil, fmt.Errorf("list pending cards of issue %d: %w", issueID, err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
+	rows, err := q.q.QueryContext(ctx, `SELECT notification_id FROM alert_cards WHERE issue_id = $1 AND ts = ''
+		ORDER BY notification_id`, issueID)
+	return collect(rows, err, "list pending cards of issue", func(r rowScanner) (int64, error) {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+		err := r.Scan(&id)
+		return id, err
+	})
 }
 
 // HasAlertNotifications tells whether any notification about the issue

@@ -153,12 +153,15 @@ type IssueState struct {
 }
 
 // IssueCount is n more events of an issue, the newest seen at LastSeen;
-// Level, when set, becomes the issue's level.
+// Level, Title and Culprit, when set, become the issue's (they come from
+// the newest event, as Sentry's do).
 type IssueCount struct {
 	IssueID  int64
 	N        int64
 	LastSeen time.Time
 	Level    string
+	Title    string
+	Culprit  string
 }
 
 // CountIssuesEvents adds events to issues' counters and returns each
@@ -182,6 +185,9 @@ func (q *Queries) CountIssuesEvents(ctx context.Context, counts []IssueCount) (m
 		}
 		m := &merged[k]
 		m.N += c.N
+		if !c.LastSeen.Before(m.LastSeen) && c.Title != "" {
+			m.Title, m.Culprit = c.Title, c.Culprit
+		}
 		if c.LastSeen.After(m.LastSeen) {
 			m.LastSeen = c.LastSeen
 		}
@@ -190,19 +196,19 @@ func (q *Queries) CountIssuesEvents(ctx context.Context, counts []IssueCount) (m
 		}
 	}
 	counts = merged
-	const chunk = 1000 // 4 parameters a row, well under both engines' limits
+	const chunk = 1000 // 6 parameters a row, well under both engines' limits
 	for len(counts) > 0 {
 		part := counts[:min(chunk, len(counts))]
 		counts = counts[len(part):]
 		var sb strings.Builder
-		args := make([]any, 0, 4*len(part))
+		args := make([]any, 0, 6*len(part))
 		for k, c := range part {
 			if k > 0 {
 				sb.WriteString(", ")
 			}
-			b := 4 * k
-			fmt.Fprintf(&sb, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS TEXT))", b+1, b+2, b+3, b+4)
-			args = append(args, c.IssueID, c.N, micros(c.LastSeen), c.Level)
+			b := 6 * k
+			fmt.Fprintf(&sb, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS TEXT), CAST($%d AS TEXT))", b+1, b+2, b+3, b+4, b+5, b+6)
+			args = append(args, c.IssueID, c.N, micros(c.LastSeen), c.Level, c.Title, c.Culprit)
 			n[c.IssueID] += c.N
 		}
 		// VALUES names its columns column1… on both engines; SQLite's
@@ -210,8 +216,10 @@ func (q *Queries) CountIssuesEvents(ctx context.Context, counts []IssueCount) (m
 		// worked out here.
 		rows, err := q.q.QueryContext(ctx, `UPDATE issues SET times_seen = times_seen + v.n,
 			last_seen = CASE WHEN last_seen < v.ts THEN v.ts ELSE last_seen END,
-			level = CASE WHEN v.level = '' THEN issues.level ELSE v.level END
-			FROM (SELECT column1 AS id, column2 AS n, column3 AS ts, column4 AS level FROM (VALUES `+sb.String()+`) AS x) AS v
+			level = CASE WHEN v.level = '' THEN issues.level ELSE v.level END,
+			title = CASE WHEN v.title = '' OR issues.last_seen > v.ts THEN issues.title ELSE v.title END,
+			culprit = CASE WHEN v.title = '' OR issues.last_seen > v.ts THEN issues.culprit ELSE v.culprit END
+			FROM (SELECT column1 AS id, column2 AS n, column3 AS ts, column4 AS level, column5 AS title, column6 AS culprit FROM (VALUES `+sb.String()+`) AS x) AS v
 			WHERE issues.id = v.id
 			RETURNING issues.id, issues.project_id, issues.status, issues.status_details, issues.times_seen, issues.ignore_base`, args...)
 		if err != nil {

@@ -83,21 +83,21 @@ func (q *Queries) CreateIssues(ctx context.Context, projectID int64, issues []Fi
 	if err != nil {
 		return nil, translate(err, "project")
 	}
-	const chunk = 500 // 8 parameters a row
+	const chunk = 500 // 9 parameters a row
 	for off := 0; off < len(issues); off += chunk {
 		part := issues[off:min(off+chunk, len(issues))]
 		var sb strings.Builder
-		args := make([]any, 0, 8*len(part))
+		args := make([]any, 0, 9*len(part))
 		for k, n := range part {
 			if k > 0 {
 				sb.WriteString(", ")
 			}
-			b := 8 * k
-			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", b+1, b+2, b+3, b+4, b+5, b+6, b+7, b+7, b+8)
+			b := 9 * k
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", b+1, b+2, b+3, b+4, b+5, b+6, b+7, b+7, b+8, b+9)
 			at := micros(n.SeenAt)
-			args = append(args, projectID, base+int64(off+k), n.GroupHash, n.Title, n.Culprit, n.Level, at, n.Release)
+			args = append(args, projectID, base+int64(off+k), n.GroupHash, n.Title, n.Culprit, n.Level, at, n.Release, max(n.GroupingVersion, 1))
 		}
-		rows, err := q.q.QueryContext(ctx, `INSERT INTO issues (project_id, short_num, group_hash, title, culprit, level, first_seen, last_seen, first_release)
+		rows, err := q.q.QueryContext(ctx, `INSERT INTO issues (project_id, short_num, group_hash, title, culprit, level, first_seen, last_seen, first_release, grouping_version)
 			VALUES `+sb.String()+` RETURNING id, group_hash`, args...)
 		if err != nil {
 			return nil, translate(err, "issue")

@@ -169,6 +169,9 @@ type NewIssue struct {
 	Level     string
 	Release   string
 	SeenAt    time.Time
+	// GroupingVersion is the grouping GroupHash was computed with
+	// (ingest.GroupingVersion); 0 means 1.
+	GroupingVersion int
 }
 
 // CreateIssue inserts an issue with the project's next short number. Call it

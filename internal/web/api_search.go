@@ -55,15 +55,15 @@ func (s *Server) apiIssueList() http.Handler {
 			out = append(out, a)
 		}
 		h := w.Header()
-		h.Set("Link", s.linkHeader(r, page))
+		h.Set("Link", s.issueLinkHeader(r, page))
 		h.Set("X-Hits", strconv.FormatInt(page.Total, 10))
 		writeJSON(w, http.StatusOK, out)
 	})
 }
 
-// linkHeader is Sentry's pagination header: the previous and next
-// cursors, and whether each has results.
-func (s *Server) linkHeader(r *http.Request, page *search.Page) string {
+// issueLinkHeader is Sentry's pagination header for the issue list: the
+// previous and next keyset cursors, and whether each has results.
+func (s *Server) issueLinkHeader(r *http.Request, page *search.Page) string {
 	link := func(rel string, c *search.Cursor, fallback search.Cursor) string {
 		results := c != nil
 		if c == nil {
@@ -120,4 +120,17 @@ func (s *Server) apiIssueTags() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
+}
+
+// linkHeader is Sentry's pagination header for lists paged by offset:
+// previous and next cursors, and whether each has results.
+func (s *Server) linkHeader(r *http.Request, offset, limit int, more bool) string {
+	link := func(rel string, off int, results bool) string {
+		q := r.URL.Query()
+		q.Set("cursor", formatCursor(off))
+		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		return `<` + s.cfg.URLPrefix + u.String() + `>; rel="` + rel + `"; results="` +
+			strconv.FormatBool(results) + `"; cursor="` + formatCursor(off) + `"`
+	}
+	return link("previous", max(0, offset-limit), offset > 0) + ", " + link("next", offset+limit, more)
 }

@@ -47,7 +47,7 @@ func (s *Server) showIssue(w http.ResponseWriter, r *http.Request, status int, e
 	if !ok {
 		return
 	}
-	d, err := s.issuePage(r, issue)
+	d, err := s.issuePage(r, issue, true)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -55,7 +55,9 @@ func (s *Server) showIssue(w http.ResponseWriter, r *http.Request, status int, e
 	s.render(w, r, status, "issue.html", &view{Title: issue.ShortID() + " " + issue.Title, Org: org, Nav: "issues", Error: errMsg, Data: d})
 }
 
-func (s *Server) issuePage(r *http.Request, i *triage.Issue) (*issuePageData, error) {
+// issuePage gathers the issue page; withLatest renders its latest event
+// (the event pages render their own).
+func (s *Server) issuePage(r *http.Request, i *triage.Issue, withLatest bool) (*issuePageData, error) {
 	ctx, u, now := r.Context(), CurrentUser(r), s.now()
 	d := &issuePageData{
 		Issue: i, ShortID: i.ShortID(), Status: statusLabel(i.Status), Detail: statusDetail(i),
@@ -107,8 +109,8 @@ func (s *Server) issuePage(r *http.Request, i *triage.Issue) (*issuePageData, er
 	if err := s.issueFindings(ctx, i, d); err != nil {
 		return nil, err
 	}
-	if s.d.EventsSection != nil {
-		html, err := s.d.EventsSection(ctx, i)
+	if withLatest && s.d.Events != nil {
+		html, err := s.d.Events.Section(ctx, i)
 		if err != nil {
 			// The issue is still worth showing without its latest event.
 			s.log.Error("render events section", "issue_id", i.ID, "err", err)

@@ -4,9 +4,33 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"triage"
 )
+
+// maxOffset bounds how deep a cursor may page, so a crafted cursor cannot
+// make the database skip millions of rows.
+const maxOffset = 100000
+
+// parseCursor reads a page cursor: Sentry's "value:offset:is_prev" form
+// (Triage writes "0:<offset>:0") or a bare offset.
+func parseCursor(raw string) (int, error) {
+	if raw == "" {
+		return 0, nil
+	}
+	off := raw
+	if parts := strings.Split(raw, ":"); len(parts) == 3 {
+		off = parts[1]
+	}
+	n, err := strconv.Atoi(off)
+	if err != nil || n < 0 || n > maxOffset {
+		return 0, triage.Errorf(triage.EINVALID, "invalid cursor %q", raw)
+	}
+	return n, nil
+}
+
+func formatCursor(offset int) string { return "0:" + strconv.Itoa(offset) + ":0" }
 
 // parseID reads a path id: digits only, positive.
 func parseID(s, what string) (int64, error) {

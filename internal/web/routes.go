@@ -31,6 +31,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /organizations/{org}/issues/{$}", s.authed(s.handleIssueList()))
 	mux.Handle("GET /organizations/{org}/issues/{id}/{$}", s.authed(s.handleIssuePage()))
 	mux.Handle("POST /organizations/{org}/issues/{id}/{$}", s.authed(s.handleIssueAction()))
+	mux.Handle("GET /organizations/{org}/issues/{id}/events/{event_id}/{$}", s.authed(s.handleEventPage()))
+	mux.Handle("GET /organizations/{org}/issues/{id}/events/{event_id}/json/{$}", s.authed(s.handleEventJSON()))
 	mux.Handle("GET /organizations/{org}/projects/{$}", s.authed(s.handleProjects()))
 	mux.Handle("GET /organizations/{org}/settings/{$}", s.authed(s.handleSettings()))
 	mux.Handle("GET /organizations/{org}/settings/alerts/{$}", s.authed(s.handleAlertSettings()))
@@ -66,6 +68,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("PUT /api/0/issues/{id}/{$}", s.api(s.apiIssueUpdate()))
 	mux.Handle("GET /api/0/issues/{id}/activity/{$}", s.api(s.apiIssueActivity()))
 	mux.Handle("GET /api/0/issues/{id}/tags/{$}", s.api(s.apiIssueTags()))
+	mux.Handle("GET /api/0/issues/{id}/events/{$}", s.api(s.apiIssueEvents()))
+	// {event_id} is an event id, "latest" or "oldest".
+	mux.Handle("GET /api/0/issues/{id}/events/{event_id}/{$}", s.api(s.apiIssueEvent()))
 	mux.Handle("GET /api/0/organizations/{org}/integrations/{$}", s.api(s.apiIntegrations()))
 	mux.Handle("GET /api/0/organizations/{org}/members/{$}", s.api(s.apiMembers()))
 	mux.Handle("GET /api/0/organizations/{org}/integrations/{id}/channels/{$}", s.api(s.apiChannels()))

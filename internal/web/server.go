@@ -87,9 +87,9 @@ type Deps struct {
 	// Registry receives the HTTP and database pool metrics and is served at
 	// /metrics; nil uses a fresh registry.
 	Registry *prometheus.Registry
-	// EventsSection renders the latest event on the issue page; nil shows
-	// nothing. The ingestion work fills it in.
-	EventsSection func(ctx context.Context, issue *triage.Issue) (template.HTML, error)
+	// Events shows an issue's events on its pages and in the API; nil
+	// shows none.
+	Events EventViewer
 	// Alerts serves the alert rules API and settings page; nil answers 503.
 	Alerts *alert.Service
 	// Finder reads the issue search, tags and trends; nil uses Store.

@@ -70,6 +70,9 @@ type socketState struct {
 	acks     []Ack
 	connects int
 	closed   bool
+	// refuse makes new connections fail (an outage); refused counts them.
+	refuse  bool
+	refused int
 }
 
 func (st *socketState) init() { st.tickets = map[string]bool{} }
@@ -93,7 +96,16 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	valid := s.socket.tickets[ticket] && !s.socket.closed
 	delete(s.socket.tickets, ticket)
+	refuse := valid && s.socket.refuse
+	if refuse {
+		s.socket.refused++
+		s.notifyLocked()
+	}
 	s.mu.Unlock()
+	if refuse {
+		http.Error(w, "socket mode is unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	if !valid {
 		http.Error(w, "invalid or used ticket", http.StatusUnauthorized)
 		return
@@ -320,6 +332,20 @@ func (s *Server) closeConn(c *wsConn) {
 	_ = c.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	c.wmu.Unlock()
 	_ = c.c.Close()
+}
+
+// RefuseSockets starts (true) or ends an outage: while it lasts, every
+// new Socket Mode connection fails with a 503 at the WebSocket handshake.
+func (s *Server) RefuseSockets(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.socket.refuse = on
+}
+
+// WaitForRefusedSockets waits until n connections have been refused in
+// total (see RefuseSockets).
+func (s *Server) WaitForRefusedSockets(ctx context.Context, n int) error {
+	return s.waitFor(ctx, func() bool { return s.socket.refused >= n })
 }
 
 // DropConnection cuts every Socket Mode connection without a close frame,

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// CardClaim is a notification that is to post the issue's card in a
+// channel: the first one about the issue there.
+type CardClaim struct {
+	IssueID        int64
+	IntegrationID  int64
+	ChannelID      string
+	NotificationID int64
+}
+
+// ClaimCards gives each claim's card to its notification, unless the card
+// is claimed already (by an earlier notification, in this process or
+// another: the table's primary key decides). Call it in the transaction
+// that records the notifications, so that a claim exists exactly when its
+// notification does.
+func (q *Queries) ClaimCards(ctx context.Context, claims []CardClaim) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	var sb strings.Builder
+	var args []any
+	for k, c := range claims {
+		if k > 0 {
+			sb.WriteString(", ")
+		}
+		args = append(args, c.IssueID, c.IntegrationID, c.ChannelID, c.NotificationID)
+		b := len(args) - 4
+		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, '')", b+1, b+2, b+3, b+4)
+	}
+	q.forgetMessages()
+	if _, err := q.q.ExecContext(ctx, `INSERT INTO alert_cards (issue_id, integration_id, channel_id, notification_id, ts)
+		VALUES `+sb.String()+` ON CONFLICT (issue_id, integration_id, channel_id) DO NOTHING`, args...); err != nil {
+		return fmt.Errorf("claim %d cards: %w", len(claims), err)
+	}
+	return nil
+}
+
+// TakeCard gives the card of the notification's issue in its channel to
+// notification id when nobody holds it (from is 0) or when from, the
+// notification that held it, ended without posting it. It reports whether
+// id holds the card now: false means another notification got there
+// first.
+func (q *Queries) TakeCard(ctx context.Context, id, from int64) (bool, error) {
+	q.forgetMessages()
+	var got int64
+	err := q.q.QueryRowContext(ctx, `INSERT INTO alert_cards (issue_id, integration_id, channel_id, notification_id, ts)
+		SELECT issue_id, integration_id, channel_id, id, '' FROM alert_notifications WHERE id = $1
+		ON CONFLICT (issue_id, integration_id, channel_id) DO UPDATE SET notification_id = excluded.notification_id
+		WHERE alert_cards.ts = '' AND alert_cards.notification_id = $2
+		RETURNING notification_id`, id, from).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("take card for notification %d: %w", id, err)
+	}
+	return got == id, nil
+}
+
+// postedCard records the card notification id posted (ts): its claim gets
+// the ts, or, when the card was not claimed (a notification recorded
+// before claims existed), it becomes the card.
+func (q *Queries) postedCard(ctx context.Context, id int64, ts string) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO alert_cards (issue_id, integration_id, channel_id, notification_id, ts)
+		SELECT issue_id, integration_id, channel_id, id, $2 FROM alert_notifications WHERE id = $1
+		ON CONFLICT (issue_id, integration_id, channel_id) DO UPDATE SET ts = excluded.ts
+		WHERE alert_cards.notification_id = excluded.notification_id`, id, ts)
+	if err != nil {
+		return fmt.Errorf("record card of notification %d: %w", id, err)
+	}
+	return nil
+}
+
+// releaseCard drops the claim of a notification that ended without
+// posting its card, so that the next notification takes the card over.
+func (q *Queries) releaseCard(ctx context.Context, id int64) error {
+	if _, err := q.q.ExecContext(ctx, `DELETE FROM alert_cards WHERE notification_id = $1 AND ts = ''`, id); err != nil {
+		return fmt.Errorf("release card of notification %d: %w", id, err)
+	}
+	return nil
+}
+
+// finishNotificationPG is FinishNotification in one round trip: the
+// notification's row, and its card's claim (recorded or released), in
+// one statement. (A burst of notifications is thousands of these.)
+func (q *Queries) finishNotificationPG(ctx context.Context, id int64, status, reason, messageTS, threadTS string) (bool, error) {
+	var n int64
+	err := q.q.QueryRowContext(ctx, `WITH f AS (
+			UPDATE alert_notifications SET status = $1, reason = $2, message_ts = $3, thread_ts = $4, finished_at = $5
+			WHERE id = $6 AND status = 'pending' RETURNING id, issue_id, integration_id, channel_id),
+		posted AS (
+			INSERT INTO alert_cards (issue_id, integration_id, channel_id, notification_id, ts)
+			SELECT issue_id, integration_id, channel_id, id, $3 FROM f WHERE $1 = 'delivered' AND $4 = '' AND $3 <> ''
+			ON CONFLICT (issue_id, integration_id, channel_id) DO UPDATE SET ts = excluded.ts
+			WHERE alert_cards.notification_id = excluded.notification_id),
+		released AS (
+			DELETE FROM alert_cards WHERE $1 <> 'delivered' AND ts = '' AND notification_id IN (SELECT id FROM f))
+		SELECT COUNT(*) FROM f`, status, reason, messageTS, threadTS, micros(q.now()), id).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("finish notification %d: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// CreateNotificationsAndClaim is CreateAlertNotifications followed by
+// ClaimCards for the notifications created: the first notification about
+// an issue in a channel claims its card. One statement on PostgreSQL.
+func (q *Queries) CreateNotificationsAndClaim(ctx context.Context, ns []*AlertNotification) (map[int64]int64, error) {
+	if len(ns) == 0 {
+		return map[int64]int64{}, nil
+	}
+	if q.engine != Postgres {
+		ids, err := q.CreateAlertNotifications(ctx, ns)
+		if err != nil {
+			return ids, err
+		}
+		var claims []CardClaim
+		for _, n := range ns {
+			if id := ids[n.RuleID]; id != 0 {
+				claims = append(claims, CardClaim{IssueID: n.IssueID, IntegrationID: n.IntegrationID, ChannelID: n.ChannelID, NotificationID: id})
+			}
+		}
+		return ids, q.ClaimCards(ctx, claims)
+	}
+	var sb strings.Builder
+	args := []any{micros(q.now())}
+	for k, n := range ns {
+		if k > 0 {
+			sb.WriteString(", ")
+		}
+		args = append(args, n.RuleID, n.IssueID, n.Cause, n.IntegrationID, n.ChannelID)
+		b := len(args) - 5
+		fmt.Fprintf(&sb, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($1 AS BIGINT))",
+			b+1, b+2, b+3, b+4, b+5)
+	}
+	q.forgetMessages()
+	rows, err := q.q.QueryContext(ctx, `WITH n AS (
+			INSERT INTO alert_notifications (rule_id, issue_id, cause, integration_id, channel_id, created_at)
+			VALUES `+sb.String()+` ON CONFLICT (rule_id, issue_id, cause) DO NOTHING
+			RETURNING id, rule_id, issue_id, integration_id, channel_id),
+		claimed AS (
+			INSERT INTO alert_cards (issue_id, integration_id, channel_id, notification_id, ts)
+			SELECT DISTINCT ON (issue_id, integration_id, channel_id) issue_id, integration_id, channel_id, id, '' FROM n
+			ORDER BY issue_id, integration_id, channel_id, id
+			ON CONFLICT (issue_id, integration_id, channel_id) DO NOTHING)
+		SELECT id, rule_id FROM n`, args...)
+	ids := map[int64]int64{}
+	if err != nil {
+		return ids, fmt.Errorf("record alert notifications: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, rule int64
+		if err := rows.Scan(&id, &rule); err != nil {
+			return ids, err
+		}
+		ids[rule] = id
+	}
+	return ids, rows.Err()
+}
+
+// EventsSince reads, in one snapshot, the issue's count of events and how
+// many of its events arrived at or after since, counting up to limit: a
+// frequency condition subtracts the events counted after the ones it
+// judges. ENOTFOUND if the issue is gone.
+func (q *Queries) EventsSince(ctx context.Context, issueID int64, since time.Time, limit int64) (timesSeen, n int64, err error) {
+	err = q.q.QueryRowContext(ctx, `SELECT i.times_seen, (SELECT COUNT(*) FROM (SELECT 1 FROM events e
+		WHERE e.issue_id = $1 AND e.received_at >= $2 LIMIT $3) x) FROM issues i WHERE i.id = $1`,
+		issueID, micros(since), limit).Scan(&timesSeen, &n)
+	return timesSeen, n, translate(err, "issue")
+}
