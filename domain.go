@@ -214,6 +214,9 @@ const (
 	ActivitySetRegression    = "set_regression"
 	ActivityAssigned         = "assigned"
 	ActivityUnassigned       = "unassigned"
+	// ActivityNote is a comment on an issue: Data["text"] is what its
+	// author wrote. It changes nothing about the issue.
+	ActivityNote = "note"
 )
 
 // Activity is one entry of an issue's log: who did what, from where.
@@ -241,4 +244,9 @@ type APIToken struct {
 	UserID    int64
 	Name      string
 	CreatedAt time.Time
+	// ExpiresAt is when the token stops working; zero: never.
+	ExpiresAt time.Time
+	// LastUsedAt is when the token last authenticated a request (to the
+	// minute); zero: never.
+	LastUsedAt time.Time
 }

@@ -33,6 +33,10 @@ type Config struct {
 	ResponseURL string
 	Baseline    bool
 	Timeout     time.Duration
+	// DB is Triage's database; when set, the run counts the changes it
+	// made in the issues' activity logs (a request answered 200 may change
+	// nothing: resolving an issue that is already resolved).
+	DB string
 }
 
 func (c *Config) validate() error {
@@ -55,10 +59,12 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Stats is one target's figures.
+// Stats is one target's figures. Sent counts requests that got an answer
+// or failed; OK those answered 200, Errors the rest.
 type Stats struct {
 	Name     string
 	Sent     int
+	OK       int
 	Errors   int
 	FirstErr string
 	Wall     time.Duration
@@ -66,12 +72,15 @@ type Stats struct {
 	Max      time.Duration
 }
 
-// Rate is actions per second over the run's wall time.
-func (s Stats) Rate() float64 {
-	if s.Wall <= 0 {
+// OKRate is requests answered 200 per second over the run's wall time;
+// refused and failed requests do not count.
+func (s Stats) OKRate() float64 { return perSecond(s.OK, s.Wall) }
+
+func perSecond(n int, d time.Duration) float64 {
+	if d <= 0 {
 		return 0
 	}
-	return float64(s.Sent) / s.Wall.Seconds()
+	return float64(n) / d.Seconds()
 }
 
 // Result holds Triage's figures and, when run, the baseline's.
@@ -79,28 +88,47 @@ type Result struct {
 	Config   Config
 	Triage   Stats
 	Baseline *Stats
+	// Counted says Changes was read from the activity logs (Config.DB).
+	Counted bool
+	// Changes is how many activity entries the run wrote from Slack: the
+	// state changes it really made. The requests answered 200 that made
+	// none are no-ops.
+	Changes int
 	// SinkPosts counts rebuilt messages Triage posted to the sink.
 	SinkPosts int64
 }
+
+// NoOps is how many requests were answered 200 but changed nothing.
+func (r *Result) NoOps() int { return r.Triage.OK - r.Changes }
+
+// ChangeRate is effective changes per second of Triage's run: the figure
+// the README reports.
+func (r *Result) ChangeRate() float64 { return perSecond(r.Changes, r.Triage.Wall) }
 
 func ms(d time.Duration) string { return strconv.FormatFloat(d.Seconds()*1000, 'f', 2, 64) }
 
 // Print writes the report.
 func (r *Result) Print(w io.Writer) {
 	row := func(s Stats) {
-		fmt.Fprintf(w, "%-12s %8d actions  %6d errors  %9.0f actions/s  p50 %7s ms  p99 %7s ms  max %7s ms\n",
-			s.Name, s.Sent, s.Errors, s.Rate(), ms(s.P50), ms(s.P99), ms(s.Max))
+		fmt.Fprintf(w, "%-12s %8d sent  %8d answered 200  %6d failed  %9.0f answered 200/s  p50 %7s ms  p99 %7s ms  max %7s ms\n",
+			s.Name, s.Sent, s.OK, s.Errors, s.OKRate(), ms(s.P50), ms(s.P99), ms(s.Max))
 		if s.FirstErr != "" {
 			fmt.Fprintf(w, "%-12s first error: %s\n", "", s.FirstErr)
 		}
 	}
 	fmt.Fprintf(w, "block_actions (resolve/unresolve of %d issue(s)) at concurrency %d\n", len(r.Config.Issues), r.Config.C)
 	row(r.Triage)
+	if r.Counted {
+		fmt.Fprintf(w, "%-12s %8d changes (activity entries written from Slack)  %6d no-ops (answered 200, changed nothing)  %9.0f changes/s\n",
+			"", r.Changes, r.NoOps(), r.ChangeRate())
+	} else {
+		fmt.Fprintf(w, "%-12s changes not counted: give -db to count them in the activity log\n", "")
+	}
 	if r.Baseline != nil {
 		row(*r.Baseline)
-		if r.Triage.Rate() > 0 && r.Triage.P99 > 0 {
-			fmt.Fprintf(w, "ratio        Triage does %.2f of the verify-only throughput; p99 is %.1fx the verify-only p99\n",
-				r.Triage.Rate()/r.Baseline.Rate(), float64(r.Triage.P99)/float64(max(r.Baseline.P99, time.Microsecond)))
+		if r.Triage.OKRate() > 0 && r.Baseline.OKRate() > 0 {
+			fmt.Fprintf(w, "ratio        Triage answers %.2f of the verify-only requests per second; p99 is %.1fx the verify-only p99\n",
+				r.Triage.OKRate()/r.Baseline.OKRate(), float64(r.Triage.P99)/float64(max(r.Baseline.P99, time.Microsecond)))
 		}
 	}
 	if r.SinkPosts > 0 {
@@ -129,10 +157,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	client := newClient(cfg.C)
 	target := strings.TrimSuffix(cfg.URL, "/") + "/extensions/slack/action/"
+	var log *activityLog
+	if cfg.DB != "" {
+		var err error
+		if log, err = openActivityLog(ctx, cfg.DB, cfg.Issues); err != nil {
+			return res, err
+		}
+		defer log.close()
+	}
 	var err error
 	res.Triage, err = send(ctx, client, "triage", target, cfg)
 	if err != nil {
 		return res, err
+	}
+	if log != nil {
+		if res.Changes, err = log.changes(ctx, res.Triage.OK); err != nil {
+			return res, err
+		}
+		res.Counted = true
 	}
 	if cfg.Baseline {
 		verify := slack.Verifier{SigningSecret: cfg.Secret}
@@ -203,7 +245,7 @@ func send(ctx context.Context, client *http.Client, name, target string, cfg Con
 		go func() {
 			defer wg.Done()
 			var mine []time.Duration
-			errs, first := 0, ""
+			oks, errs, first := 0, 0, ""
 			for ctx.Err() == nil {
 				k := int(next.Add(1) - 1)
 				if k >= cfg.N {
@@ -217,10 +259,13 @@ func send(ctx context.Context, client *http.Client, name, target string, cfg Con
 					if first == "" {
 						first = err.Error()
 					}
+				} else {
+					oks++
 				}
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
+			st.OK += oks
 			st.Errors += errs
 			if st.FirstErr == "" {
 				st.FirstErr = first
@@ -261,6 +306,52 @@ func post(ctx context.Context, client *http.Client, target, secret string, body 
 	}
 	return nil
 }
+
+// activityLog counts the activity entries a run adds to its issues.
+type activityLog struct {
+	s      *store.Store
+	issues []int64
+	before map[int64]int64 // the newest activity id of each issue before the run
+}
+
+func openActivityLog(ctx context.Context, db string, ids []int64) (*activityLog, error) {
+	s, err := store.Open(ctx, db, time.Now)
+	if err != nil {
+		return nil, fmt.Errorf("open %s to count changes: %w", db, err)
+	}
+	l := &activityLog{s: s, issues: slices.Compact(slices.Sorted(slices.Values(ids))), before: map[int64]int64{}}
+	for _, id := range l.issues {
+		acts, err := s.Activities(ctx, id, 1)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("activity of issue %d: %w", id, err)
+		}
+		if len(acts) > 0 {
+			l.before[id] = acts[0].ID
+		}
+	}
+	return l, nil
+}
+
+// changes counts the entries from Slack added since openActivityLog; at
+// most ok requests can have added one each.
+func (l *activityLog) changes(ctx context.Context, ok int) (int, error) {
+	n := 0
+	for _, id := range l.issues {
+		acts, err := l.s.Activities(ctx, id, ok+1)
+		if err != nil {
+			return 0, fmt.Errorf("activity of issue %d: %w", id, err)
+		}
+		for _, a := range acts {
+			if a.ID > l.before[id] && a.Source == triage.SourceSlack {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+func (l *activityLog) close() { l.s.Close() }
 
 // SetupConfig names what -setup prepares.
 type SetupConfig struct {

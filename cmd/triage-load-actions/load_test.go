@@ -63,12 +63,19 @@ func TestSetupAndRun(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	res, err := Run(ctx, Config{URL: srv.URL, N: 40, C: 4, Secret: "sekrit", Team: "T1", User: "U1", Issues: ids, Baseline: true, Timeout: time.Minute})
+	// One sender: every action flips its issue, so each is a change.
+	res, err := Run(ctx, Config{URL: srv.URL, N: 40, C: 1, Secret: "sekrit", Team: "T1", User: "U1", Issues: ids, Baseline: true, Timeout: time.Minute, DB: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Triage.Errors != 0 || res.Triage.Sent != 40 || res.Baseline == nil || res.Baseline.Sent != 40 {
+	if res.Triage.Errors != 0 || res.Triage.Sent != 40 || res.Triage.OK != 40 || res.Baseline == nil || res.Baseline.OK != 40 {
 		t.Fatalf("result = %+v", res)
+	}
+	if !res.Counted || res.Changes != 40 || res.NoOps() != 0 {
+		t.Errorf("changes = %d (counted %t), no-ops %d; want 40 and 0", res.Changes, res.Counted, res.NoOps())
+	}
+	if got := slackActivities(t, s, ids); got != 40 {
+		t.Errorf("activity log holds %d entries from Slack, want 40", got)
 	}
 	acts, _ := s.Activities(ctx, id, 100)
 	if len(acts) == 0 || acts[0].Source != triage.SourceSlack {
@@ -76,12 +83,56 @@ func TestSetupAndRun(t *testing.T) {
 	}
 	var out bytes.Buffer
 	res.Print(&out)
-	if !strings.Contains(out.String(), "actions/s") || !strings.Contains(out.String(), "ratio") {
-		t.Errorf("report:\n%s", out.String())
+	for _, want := range []string{"40 changes", "0 no-ops", "changes/s", "ratio"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
 	}
-	// A wrong secret: every action refused, reported as errors.
-	res, _ = Run(ctx, Config{URL: srv.URL, N: 4, C: 2, Secret: "wrong", Team: "T1", User: "U1", Issues: ids, Timeout: time.Minute})
-	if res.Triage.Errors != 4 || !strings.Contains(res.Triage.FirstErr, "401") {
-		t.Errorf("wrong secret: %+v", res.Triage)
+
+	// Both issues are unresolved now; a run of one resolves issue 1, the
+	// same run again resolves it again: answered 200, a no-op.
+	one := Config{URL: srv.URL, N: 1, C: 1, Secret: "sekrit", Team: "T1", User: "U1", Issues: ids[:1], Timeout: time.Minute, DB: db}
+	if res, err = Run(ctx, one); err != nil || res.Changes != 1 || res.NoOps() != 0 {
+		t.Fatalf("first resolve: %v, changes %d, no-ops %d", err, res.Changes, res.NoOps())
 	}
+	if res, err = Run(ctx, one); err != nil || res.Triage.OK != 1 || res.Changes != 0 || res.NoOps() != 1 || res.ChangeRate() != 0 {
+		t.Fatalf("second resolve: %v, ok %d, changes %d, no-ops %d, %f changes/s", err, res.Triage.OK, res.Changes, res.NoOps(), res.ChangeRate())
+	}
+
+	// Concurrent senders: whatever the interleaving, changes and no-ops
+	// add up to the requests answered, and the log agrees on the changes.
+	before := slackActivities(t, s, ids)
+	res, err = Run(ctx, Config{URL: srv.URL, N: 60, C: 6, Secret: "sekrit", Team: "T1", User: "U1", Issues: ids[:1], Timeout: time.Minute, DB: db})
+	if err != nil || res.Triage.OK != 60 {
+		t.Fatalf("concurrent: %v %+v", err, res.Triage)
+	}
+	if got := slackActivities(t, s, ids) - before; res.Changes != got || res.Changes+res.NoOps() != 60 {
+		t.Errorf("concurrent: changes %d, no-ops %d; the log gained %d", res.Changes, res.NoOps(), got)
+	}
+
+	// A wrong secret: every action refused, reported as failures, and no
+	// rate of anything.
+	res, _ = Run(ctx, Config{URL: srv.URL, N: 4, C: 2, Secret: "wrong", Team: "T1", User: "U1", Issues: ids, Timeout: time.Minute, DB: db})
+	if res.Triage.Errors != 4 || res.Triage.OK != 0 || res.Changes != 0 || res.Triage.OKRate() != 0 || res.ChangeRate() != 0 ||
+		!strings.Contains(res.Triage.FirstErr, "401") {
+		t.Errorf("wrong secret: %+v, changes %d", res.Triage, res.Changes)
+	}
+}
+
+// slackActivities counts the activity entries from Slack on the issues.
+func slackActivities(t *testing.T, s *store.Store, ids []int64) int {
+	t.Helper()
+	n := 0
+	for _, id := range ids {
+		acts, err := s.Activities(context.Background(), id, 100000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range acts {
+			if a.Source == triage.SourceSlack {
+				n++
+			}
+		}
+	}
+	return n
 }

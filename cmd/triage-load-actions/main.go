@@ -1,10 +1,15 @@
 // Command triage-load-actions measures Slack's action endpoint: it sends
 // signed block_actions payloads (Resolve and Unresolve of one issue, by
-// turns) at concurrency C to a running Triage and reports actions per
-// second and latency percentiles. In the same run it sends the same load to
-// a verify-only handler (Slack's signature check answering 200, in this
-// process) and prints the ratio, so the figure says what acting costs over
-// merely accepting a request.
+// turns) at concurrency C to a running Triage and reports, apart, the
+// requests answered 200, the requests that failed (refused or not
+// answered), and, read from the issues' activity logs in the database
+// (-db), the changes really made: concurrent clicks on one issue often
+// resolve an issue that another click resolved a moment before, which is
+// answered 200 and changes nothing (a no-op). The rate to quote is changes
+// per second. In the same run it sends the same load to a verify-only
+// handler (Slack's signature check answering 200, in this process) and
+// prints the ratio of requests answered per second, so the figure says
+// what acting costs over merely accepting a request.
 //
 // Set up once (writes the database directly: a workspace with the given
 // team id attached to the organization, the Slack user linked to a Triage
@@ -14,7 +19,7 @@
 //
 // Then, against `triage serve` (with SLACK_SIGNING_SECRET set to -secret):
 //
-//	triage-load-actions -url http://127.0.0.1:9000 -secret S -team T1 -user U1 -issue 42 -n 20000 -c 50
+//	triage-load-actions -url http://127.0.0.1:9000 -db triage.db -secret S -team T1 -user U1 -issue 42 -n 20000 -c 50
 //
 // With -count N, -setup creates N issues; -issue 42,43,… spreads the
 // actions over them (each issue's changes are serialized by its row lock,
@@ -67,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&cfg.ResponseURL, "response-url", "", "response_url to put in payloads (default: a sink in this process)")
 	fs.BoolVar(&cfg.Baseline, "baseline", true, "also run the same load against a verify-only handler and print the ratio")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "stop after this long")
-	fs.StringVar(&setup.DB, "db", getenv("TRIAGE_DATABASE_URL"), "-setup: the database (default $TRIAGE_DATABASE_URL)")
+	fs.StringVar(&setup.DB, "db", getenv("TRIAGE_DATABASE_URL"), "the database: -setup prepares it, a run counts its changes in it (default $TRIAGE_DATABASE_URL)")
 	fs.StringVar(&setup.Org, "org", "", "-setup: organization slug")
 	fs.StringVar(&setup.Project, "project", "", "-setup: project slug (the issue is created in it)")
 	fs.StringVar(&setup.Email, "email", "", "-setup: the Triage user to link the Slack user to")
@@ -95,6 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "ready: -team %s -user %s -issue %s\n", setup.Team, setup.User, strings.Join(list, ","))
 		return 0
 	}
+	cfg.DB = setup.DB
 	res, err := Run(ctx, cfg)
 	if res != nil {
 		res.Print(stdout)
@@ -103,7 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "triage-load-actions:", err)
 		return 1
 	}
-	if res.Triage.Errors > 0 {
+	if res.Triage.Errors > 0 || res.Counted && res.Changes == 0 {
 		return 1
 	}
 	return 0

@@ -559,15 +559,16 @@ func (r *Result) Print(w io.Writer) {
 	} else {
 		fmt.Fprintln(w, "errors     none")
 	}
-	fmt.Fprintf(w, "accepted   %.0f events/s\n", float64(r.Acked)/r.SendDur.Seconds())
+	fmt.Fprintf(w, "accepted   %.0f events/s (answered 2xx with the event id, over the sending time; failures not counted)\n",
+		float64(r.Acked-r.BadReply)/r.SendDur.Seconds())
 	if n := len(r.Latencies); n > 0 {
 		q := func(p float64) string { return ms(r.Latencies[min(n-1, int(p*float64(n)))]) }
 		fmt.Fprintf(w, "latency    p50 %s  p90 %s  p99 %s  max %s ms\n", q(0.50), q(0.90), q(0.99), ms(r.Latencies[n-1]))
 	}
 	if c.VerifyAPI {
 		if r.Verified {
-			fmt.Fprintf(w, "end-to-end %d events counted in issues %s after the first send: %.0f events/s\n",
-				r.Counted, r.E2E.Round(time.Millisecond), float64(r.Acked)/r.E2E.Seconds())
+			fmt.Fprintf(w, "end-to-end %d events counted in issues %s after the first send: %.0f counted events/s\n",
+				r.Counted, r.E2E.Round(time.Millisecond), float64(r.Counted)/r.E2E.Seconds())
 		} else {
 			fmt.Fprintf(w, "end-to-end NOT VERIFIED: %d of %d acknowledged events counted; %s\n", r.Counted, r.Acked, r.VerifyNote)
 		}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,12 +22,15 @@ commands:
   serve                       run the web server, Slack endpoints, ingestion and workers
   migrate                     apply database migrations and exit
   user create --email E --password P [--name N] [--superuser]
+  user set-password --email E --password P
   org create --slug S [--name N] --owner E
   member add --org S --email E [--role member|admin|owner]
   member remove --org S --email E
   team create --org S --slug T [--member E]...
   project create --org S --slug P [--team T]
-  token create --email E [--name N]
+  token create --email E [--name N] [--expires 90d]
+  token list --email E
+  token revoke --id ID
   slack manifest [--socket-mode]
 
 Configuration comes from the environment (TRIAGE_DATABASE_URL, TRIAGE_URL_PREFIX, …); see the README.`
@@ -91,13 +95,16 @@ func withStore(ctx context.Context, getenv func(string) string, stderr io.Writer
 type adminFunc func(ctx context.Context, cfg *config.Config, s *store.Store, args []string, stdout, stderr io.Writer) error
 
 var adminCommands = map[string]adminFunc{
-	"user create":    userCreate,
-	"org create":     orgCreate,
-	"member add":     memberAdd,
-	"member remove":  memberRemove,
-	"team create":    teamCreate,
-	"project create": projectCreate,
-	"token create":   tokenCreate,
+	"user create":       userCreate,
+	"org create":        orgCreate,
+	"member add":        memberAdd,
+	"member remove":     memberRemove,
+	"team create":       teamCreate,
+	"project create":    projectCreate,
+	"token create":      tokenCreate,
+	"token list":        tokenList,
+	"token revoke":      tokenRevoke,
+	"user set-password": userSetPassword,
 }
 
 type stringList []string
@@ -299,6 +306,52 @@ func tokenCreate(ctx context.Context, cfg *config.Config, s *store.Store, args [
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
 	email := fs.String("email", "", "user's email")
 	name := fs.String("name", "cli", "a name to recognise the token by")
+	expires := fs.String("expires", "", "lifetime (90d, 720h); never expires when unset")
+	if err := parse(fs, args, "email"); err != nil {
+		return err
+	}
+	var expiresAt time.Time
+	if *expires != "" {
+		d, err := parseLifetime(*expires)
+		if err != nil {
+			return fmt.Errorf("token create: --expires %q: %v", *expires, err)
+		}
+		expiresAt = time.Now().Add(d)
+	}
+	u, err := s.UserByEmail(ctx, *email)
+	if err != nil {
+		return err
+	}
+	plain, hash := password.NewToken()
+	t, err := s.CreateAPIToken(ctx, u.ID, *name, hash, expiresAt)
+	if err != nil {
+		return err
+	}
+	until := "never expires"
+	if !expiresAt.IsZero() {
+		until = "expires " + expiresAt.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(stdout, "created API token %d for %s, %s (shown once)\n%s\n", t.ID, u.Email, until, plain)
+	return nil
+}
+
+// parseLifetime reads 90d or a Go duration such as 720h.
+func parseLifetime(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n > 0 {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, errors.New("want a lifetime such as 90d or 720h")
+}
+
+// tokenList prints one line per token: id, name, created, last used (and
+// the expiry when there is one).
+func tokenList(ctx context.Context, _ *config.Config, s *store.Store, args []string, stdout, _ io.Writer) error {
+	fs := flag.NewFlagSet("token list", flag.ContinueOnError)
+	email := fs.String("email", "", "user's email")
 	if err := parse(fs, args, "email"); err != nil {
 		return err
 	}
@@ -306,11 +359,67 @@ func tokenCreate(ctx context.Context, cfg *config.Config, s *store.Store, args [
 	if err != nil {
 		return err
 	}
-	plain, hash := password.NewToken()
-	if _, err := s.CreateAPIToken(ctx, u.ID, *name, hash); err != nil {
+	tokens, err := s.APITokens(ctx, u.ID)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "created an API token for %s (shown once)\n%s\n", u.Email, plain)
+	stamp := func(t time.Time, zero string) string {
+		if t.IsZero() {
+			return zero
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	for _, t := range tokens {
+		line := fmt.Sprintf("%d\t%s\tcreated %s\tlast used %s", t.ID, t.Name, stamp(t.CreatedAt, ""), stamp(t.LastUsedAt, "never"))
+		if !t.ExpiresAt.IsZero() {
+			line += "\texpires " + stamp(t.ExpiresAt, "")
+		}
+		fmt.Fprintln(stdout, line)
+	}
+	return nil
+}
+
+// tokenRevoke deletes a token: the next request with it is refused, by
+// every process (they look tokens up in the database on each request).
+func tokenRevoke(ctx context.Context, _ *config.Config, s *store.Store, args []string, stdout, _ io.Writer) error {
+	fs := flag.NewFlagSet("token revoke", flag.ContinueOnError)
+	id := fs.Int64("id", 0, "the token's id (from token list)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *id <= 0 {
+		return errors.New("token revoke: --id is required")
+	}
+	if err := s.RevokeAPIToken(ctx, *id); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "revoked API token %d\n", *id)
+	return nil
+}
+
+// userSetPassword sets a password and ends the user's sessions.
+func userSetPassword(ctx context.Context, _ *config.Config, s *store.Store, args []string, stdout, _ io.Writer) error {
+	fs := flag.NewFlagSet("user set-password", flag.ContinueOnError)
+	email := fs.String("email", "", "user's email")
+	pw := fs.String("password", "", "the new password")
+	if err := parse(fs, args, "email", "password"); err != nil {
+		return err
+	}
+	if len(*pw) < 8 {
+		return errors.New("user set-password: --password must have at least 8 characters")
+	}
+	u, err := s.UserByEmail(ctx, *email)
+	if err != nil {
+		return err
+	}
+	hash, err := password.Hash(*pw)
+	if err != nil {
+		return err
+	}
+	if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.SetPassword(ctx, u.ID, hash) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "set the password of %s and ended their sessions\n", u.Email)
 	return nil
 }
 

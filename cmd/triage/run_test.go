@@ -48,8 +48,9 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// dbFingerprint summarises the database's user-visible rows, to show that a
-// failed command changed nothing.
+// dbFingerprint hashes the content of every table the admin commands can
+// write (every row, every column, in key order), to show that a failed
+// command changed nothing: an update that keeps the row count changes it.
 func dbFingerprint(t *testing.T, url string) string {
 	t.Helper()
 	s, err := store.Open(context.Background(), url, nil)
@@ -58,14 +59,94 @@ func dbFingerprint(t *testing.T, url string) string {
 	}
 	defer s.Close()
 	h := sha256.New()
-	for _, table := range []string{"users", "organizations", "members", "teams", "team_members", "projects", "project_teams", "api_tokens"} {
-		var n int64
-		if err := s.DB.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
+	for _, table := range fingerprintTables(t, s) {
+		rows, err := s.DB.Query("SELECT * FROM " + table + " ORDER BY 1")
+		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(h, "%s=%d;", table, n)
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		fmt.Fprintf(h, "table %s %v\n", table, cols)
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vals {
+				fmt.Fprintf(h, "%T:%v|", v, v)
+			}
+			fmt.Fprintln(h)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
 	}
 	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+// fingerprintTables lists the database's own tables: everything but the
+// migration bookkeeping and River's queue.
+func fingerprintTables(t *testing.T, s *store.Store) []string {
+	t.Helper()
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`
+	if s.Engine == store.Postgres {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`
+	}
+	rows, err := s.DB.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(name, "goose_") || strings.HasPrefix(name, "river_") {
+			continue
+		}
+		out = append(out, name)
+	}
+	if len(out) < 8 {
+		t.Fatalf("fingerprint sees only tables %v", out)
+	}
+	return out
+}
+
+// TestDBFingerprintSeesUpdates: the fingerprint changes when a row changes
+// and the counts do not, so "failed commands changed nothing" can fail.
+func TestDBFingerprintSeesUpdates(t *testing.T) {
+	t.Parallel()
+	for _, engine := range dbtest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			url := dbtest.URL(t, engine)
+			e := env{"TRIAGE_DATABASE_URL": url, "TRIAGE_SECRET_KEY": strings.Repeat("k", 40)}
+			if _, _, err := triageCmd(t, e, "user", "create", "--email", "ada@acme.test", "--password", "correct horse", "--name", "Ada"); err != nil {
+				t.Fatal(err)
+			}
+			before := dbFingerprint(t, url)
+			if again := dbFingerprint(t, url); again != before {
+				t.Fatal("two fingerprints of the same database differ")
+			}
+			s, err := store.Open(context.Background(), url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := s.DB.Exec("UPDATE users SET name = 'Eve' WHERE email = 'ada@acme.test'"); err != nil {
+				t.Fatal(err)
+			}
+			if dbFingerprint(t, url) == before {
+				t.Error("renaming a user left the fingerprint unchanged")
+			}
+		})
+	}
 }
 
 // startServe runs `triage serve` in-process until the test ends, and waits

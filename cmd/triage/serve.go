@@ -17,10 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/riverqueue/river"
 
+	"triage"
 	"triage/internal/alert"
 	"triage/internal/config"
 	"triage/internal/eventview"
 	"triage/internal/eventwriter"
+	"triage/internal/ingest"
 	"triage/internal/issues"
 	"triage/internal/jobs"
 	"triage/internal/secretbox"
@@ -51,19 +53,26 @@ func secretKey(ctx context.Context, cfg *config.Config, s *store.Store, logger *
 // serveGCPercent is the garbage collector's target for serve.
 const serveGCPercent = 300
 
+// Memory that the settings do not bound: the program, its caches, the
+// database pools and ordinary requests (about 70 MiB under load), with room.
+const baseMemory = 160 << 20
+
+// memoryCeiling is the most memory serve should hold: the ingestion budget,
+// the password checks that may run at once (web.PasswordCheckMemory), and
+// the rest.
+func memoryCeiling(cfg *config.Config) int64 {
+	return cfg.IngestMemory + web.PasswordCheckMemory + baseMemory
+}
+
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, warnings, err := config.Load(append([]string{}, args...), getenv, stderr)
+	cfg, warnings, err := config.LoadServe(append([]string{}, args...), getenv, stderr)
 	if err != nil {
 		return err
 	}
-	alertOpts, err := alertOptions(getenv)
-	if err != nil {
-		return err
-	}
-	jobTimeout, rescueAfter, err := jobTimes(getenv)
-	if err != nil {
-		return err
-	}
+	alertOpts := alert.Options{Limits: alert.PaceLimits{
+		Channel:   alert.Rate{PerSecond: cfg.AlertChannelRate.PerSecond, Burst: cfg.AlertChannelRate.Burst},
+		Workspace: alert.Rate{PerSecond: cfg.AlertWorkspaceRate.PerSecond, Burst: cfg.AlertWorkspaceRate.Burst},
+	}}
 	// Ingestion allocates a little per event and keeps almost nothing: the
 	// collector ran often over a small heap and took a tenth of the CPU
 	// under load. A larger heap (about 70 MiB at 6,000 events/s) halves
@@ -71,11 +80,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(serveGCPercent)
 	}
+	// The larger heap must still stay under the memory ceiling that the
+	// settings imply (README, "Limits"): the collector works harder as the
+	// heap nears it instead of letting it grow fourfold. GOMEMLIMIT, when
+	// set, decides.
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryCeiling(cfg))
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	for _, w := range warnings {
 		logger.Warn(w)
 	}
-	s, err := store.Open(ctx, cfg.DatabaseURL, time.Now)
+	s, err := store.Open(ctx, cfg.DatabaseURL, time.Now, store.WithTimeout(cfg.DatabaseTimeout))
 	if err != nil {
 		return err
 	}
@@ -133,7 +149,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	periodic = append(periodic, alerts.Periodic()...)
 	issueService.OnChange(alerts.OnIssueChange)
 	jobClient, err := jobs.New(ctx, s, cfg.DatabaseURL, logger, workers, jobs.Options{Work: true, Periodic: periodic,
-		Queues: alerts.Queues(), JobTimeout: jobTimeout, RescueAfter: rescueAfter})
+		Queues: alerts.Queues(), JobTimeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter})
 	if err != nil {
 		return err
 	}
@@ -188,13 +204,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Now:        time.Now,
 		SetupToken: setupToken,
 		Registry:   reg,
-		Ingest:     newIngest(logger, writer, cfg),
+		Ingest:     newIngest(logger, writer, cfg, ingest.NewBudget(cfg.IngestMemory)),
 		Slack:      slackHandlers,
 		Events:     events,
 		Alerts:     alerts,
 		Ready: func(ctx context.Context) error {
 			pending, err := s.Pending(ctx)
-			if err != nil {
+			if triage.Unavailable(err) {
+				return fmt.Errorf("the database is not answering: %w", err)
+			} else if err != nil {
 				return err
 			}
 			if pending > 0 {

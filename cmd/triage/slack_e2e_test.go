@@ -111,7 +111,11 @@ func (b *slackBundle) install(t *testing.T) {
 	if q.Get("client_id") != "cid.123" || q.Get("redirect_uri") != b.prefix+"/extensions/slack/setup/" || q.Get("state") == "" {
 		t.Fatalf("authorize URL %s", loc)
 	}
-	code := b.fake.NewOAuthCode(slackfake.Grant{TeamID: "T1", UserID: "U1", Scopes: slackfake.DefaultBotScopes(), RedirectURI: q.Get("redirect_uri")})
+	// Slack grants what the authorize URL asked for, nothing more.
+	code, err := b.fake.Authorize(loc.String(), slackfake.Grant{TeamID: "T1", UserID: "U1"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, err = b.admin.Get(b.base + "/extensions/slack/setup/?" + url.Values{"code": {code}, "state": {q.Get("state")}}.Encode())
 	if err != nil {
 		t.Fatal(err)

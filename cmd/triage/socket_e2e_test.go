@@ -98,7 +98,13 @@ func TestSocketModeTwoProcesses(t *testing.T) {
 		}
 		t.Fatalf("%d unfurls, want 30: %v", len(fake.Calls("chat.unfurl")), err)
 	}
-	time.Sleep(time.Second) // a duplicate would show up by now
+	// A marker event after them: once it is unfurled, a duplicate
+	// handling of an earlier one would have shown.
+	ts = append(ts, fake.PostUserMessage("C1", "U1", fmt.Sprintf("see <%s> (marker)", link)))
+	send(30, 31)
+	if _, err := fake.WaitForCalls(ctx, "chat.unfurl", 31); err != nil {
+		t.Fatalf("the marker was not unfurled: %v", err)
+	}
 	calls := fake.Calls("chat.unfurl")
 	seen := map[string]int{}
 	for _, c := range calls {
@@ -108,8 +114,8 @@ func TestSocketModeTwoProcesses(t *testing.T) {
 	for _, n := range seen {
 		dups += n - 1
 	}
-	if len(calls) != 30 || len(seen) != 30 || dups != 0 {
-		t.Errorf("%d chat.unfurl calls for %d messages (%d duplicates); want each of 30 messages unfurled once", len(calls), len(seen), dups)
+	if len(calls) != 31 || len(seen) != 31 || dups != 0 {
+		t.Errorf("%d chat.unfurl calls for %d messages (%d duplicates); want each of 30 messages and the marker unfurled once", len(calls), len(seen), dups)
 	}
 	if open, total := fake.SocketConnections(); open < 2 || total < 2 {
 		t.Errorf("socket connections open %d, total %d; want both processes connected", open, total)

@@ -20,7 +20,12 @@ import (
 // reply saying who or what did what. An issue with no notification queues
 // nothing.
 func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Change) error {
-	if c.Activity == nil {
+	if c.Activity == nil || c.Deleted {
+		return nil
+	}
+	if _, note := c.Note(); note {
+		// Comments are not told in the cards' threads yet: this is where
+		// they would be, with c.Note()'s text and the author.
 		return nil
 	}
 	has, err := tx.HasAlertNotifications(ctx, c.Issue.ID)

@@ -161,7 +161,7 @@ func TestRateLimitsAndTransientErrors(t *testing.T) {
 				w.metric("triage_alert_notifications_total", "result", "retried") != 1 {
 				t.Errorf("rate_limited/retried not counted")
 			}
-			time.Sleep(300 * time.Millisecond)
+			w.settle()
 			if n := len(w.fake.Calls("chat.postMessage")); n != 3 {
 				t.Errorf("%d chat.postMessage calls, want 3 (429, 500, ok)", n)
 			}
@@ -183,7 +183,7 @@ func TestThrottle(t *testing.T) {
 			w.waitFor("one card", func() bool { return len(w.messages("C1")) == 1 })
 			w.send("other", "error", "", "") // another issue is not throttled by the first
 			w.waitFor("the other issue's card", func() bool { return len(w.messages("C1")) == 2 })
-			time.Sleep(500 * time.Millisecond)
+			w.settle()
 			if n := w.notifications(r.ID)[store.NotificationDelivered]; n != 2 {
 				t.Fatalf("%d notifications, want 2 (one per issue)", n)
 			}
@@ -221,13 +221,13 @@ func TestRuleConditionsOnIngestion(t *testing.T) {
 			// bursts: the third event in 5 minutes is "more than 2".
 			w.send("burst", "info", "", "")
 			w.send("burst", "info", "", "")
-			time.Sleep(300 * time.Millisecond)
+			w.settle()
 			if n := len(w.messages("C4")); n != 0 {
 				t.Fatalf("%d messages in #general after 2 events, want 0", n)
 			}
 			w.send("burst", "info", "", "")
 			w.waitFor("the burst alert", func() bool { return len(w.messages("C4")) == 1 })
-			time.Sleep(300 * time.Millisecond)
+			w.settle()
 			if n := len(w.messages("C1")); n != 1 {
 				t.Errorf("%d messages in #alerts, want 1", n)
 			}

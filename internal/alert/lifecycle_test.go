@@ -233,8 +233,8 @@ func (w *world) waitUnignored(want string) {
 	w.waitFor("the card showing Unresolved and the reply", func() bool {
 		return strings.Contains(string(w.messages("C1")[0].Blocks), "*Unresolved*") && count() > 0
 	})
-	// A duplicate would follow within the fake's latency.
-	time.Sleep(2 * time.Second)
+	// A duplicate would come from a job still running or queued.
+	w.settle()
 	var thread []string
 	for _, r := range w.messages("C1")[0].Replies {
 		thread = append(thread, r.Text)

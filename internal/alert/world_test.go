@@ -236,10 +236,45 @@ func (w *world) issueOf(kind string) *triage.Issue {
 // waitFor polls cond until it holds or 20 s pass.
 func (w *world) waitFor(what string, cond func() bool) {
 	w.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // a bound for a hang, not a timing claim
 	for !cond() {
 		if time.Now().After(deadline) {
-			w.t.Fatalf("timed out waiting for %s", what)
+			var failed []string
+			for _, c := range w.fake.Calls("") {
+				if c.Error != "" {
+					failed = append(failed, c.Method+": "+c.Error)
+				}
+			}
+			w.t.Fatalf("timed out waiting for %s (Slack calls that failed: %q)", what, failed)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// periodicKinds are the jobs River schedules on its own, forever; settle
+// does not wait for them.
+var periodicKinds = []string{"events.prune", "alert.channel_sync_all", "slack.prune_events_seen", "slack.refresh_tokens"}
+
+// settle waits until every job the test caused has finished: no job but
+// the periodic ones is queued, running, snoozed or waiting to be retried.
+// A job inserts the jobs it causes in its own transaction, before it
+// completes, so after this nothing the test did can still post to Slack:
+// a "nothing more happened" check made after settle would have seen it.
+func (w *world) settle() {
+	w.t.Helper()
+	q := `SELECT COUNT(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded') AND kind NOT IN ('` +
+		strings.Join(periodicKinds, "', '") + `')`
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var n int64
+		if err := w.s.DB.QueryRowContext(w.ctx, q).Scan(&n); err != nil {
+			w.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("timed out waiting for the jobs to finish: %d left", n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

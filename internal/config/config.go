@@ -44,7 +44,51 @@ type Config struct {
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) on a
 	// separate listener; keep it on loopback.
 	DebugAddr string
+
+	// AlertChannelRate and AlertWorkspaceRate pace Slack alert messages
+	// per channel and per workspace.
+	AlertChannelRate, AlertWorkspaceRate Rate
+	// JobTimeout bounds one background job; JobRescueAfter (longer) is
+	// when a job still marked running is taken for a dead process's and
+	// run again.
+	JobTimeout, JobRescueAfter time.Duration
+
+	// RequestTimeout is the deadline of every request's work: past it the
+	// request answers 503 with Retry-After.
+	RequestTimeout time.Duration
+	// DatabaseTimeout bounds one statement and one wait for a lock
+	// (PostgreSQL statement_timeout and lock_timeout, SQLite busy_timeout)
+	// and each transaction of the background event writer.
+	DatabaseTimeout time.Duration
+	// IngestMemory is the byte budget shared by every ingestion request
+	// for bodies and decompression.
+	IngestMemory int64
+	// SessionIdle ends a login session that has not been used for this long.
+	SessionIdle time.Duration
 }
+
+// Rate is messages per second with a burst.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+// Defaults of the settings that have one.
+var (
+	// DefaultAlertChannelRate follows Slack's guidance of about one
+	// message per second per channel.
+	DefaultAlertChannelRate   = Rate{PerSecond: 1, Burst: 3}
+	DefaultAlertWorkspaceRate = Rate{PerSecond: 10, Burst: 20}
+)
+
+const (
+	DefaultJobTimeout      = 2 * time.Minute
+	DefaultJobRescueAfter  = 3 * time.Minute
+	DefaultRequestTimeout  = 8 * time.Second
+	DefaultDatabaseTimeout = 5 * time.Second
+	DefaultIngestMemory    = 128 << 20
+	DefaultSessionIdle     = 7 * 24 * time.Hour
+)
 
 // SlackConfigured tells whether the Slack app's credentials are set.
 func (c *Config) SlackConfigured() bool {
@@ -78,10 +122,19 @@ func secret(getenv Getenv, name string, readFile func(string) ([]byte, error), p
 	return s
 }
 
-// Load builds the configuration from the environment, then lets flags in
-// args override it (only `serve` passes flags). It names every problem at
-// once in the returned error.
+// Load builds the configuration from the environment for the admin
+// commands. It names every problem at once in the returned error.
 func Load(args []string, getenv Getenv, stderr io.Writer) (*Config, []string, error) {
+	return load(args, getenv, stderr, false)
+}
+
+// LoadServe is Load for `serve`: flags in args override the environment,
+// and the listen addresses must also be free to bind.
+func LoadServe(args []string, getenv Getenv, stderr io.Writer) (*Config, []string, error) {
+	return load(args, getenv, stderr, true)
+}
+
+func load(args []string, getenv Getenv, stderr io.Writer, serve bool) (*Config, []string, error) {
 	var problems []string
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
@@ -100,6 +153,15 @@ func Load(args []string, getenv Getenv, stderr io.Writer) (*Config, []string, er
 		EventRetention:    90 * 24 * time.Hour,
 		ShutdownTimeout:   15 * time.Second,
 		DebugAddr:         getenv("TRIAGE_DEBUG_ADDR"),
+
+		AlertChannelRate:   DefaultAlertChannelRate,
+		AlertWorkspaceRate: DefaultAlertWorkspaceRate,
+		JobTimeout:         DefaultJobTimeout,
+		JobRescueAfter:     DefaultJobRescueAfter,
+		RequestTimeout:     DefaultRequestTimeout,
+		DatabaseTimeout:    DefaultDatabaseTimeout,
+		IngestMemory:       DefaultIngestMemory,
+		SessionIdle:        DefaultSessionIdle,
 	}
 	c.SecretKey = secret(getenv, "TRIAGE_SECRET_KEY", os.ReadFile, &problems)
 	c.SlackClientSecret = secret(getenv, "SLACK_CLIENT_SECRET", os.ReadFile, &problems)
@@ -124,6 +186,50 @@ func Load(args []string, getenv Getenv, stderr io.Writer) (*Config, []string, er
 			problems = append(problems, fmt.Sprintf("TRIAGE_EVENT_RETENTION %q: %v", v, err))
 		}
 		c.EventRetention = d
+	}
+
+	for _, v := range []struct {
+		name string
+		dst  *Rate
+	}{{"TRIAGE_ALERT_CHANNEL_RATE", &c.AlertChannelRate}, {"TRIAGE_ALERT_WORKSPACE_RATE", &c.AlertWorkspaceRate}} {
+		if raw := getenv(v.name); raw != "" {
+			r, err := parseRate(raw)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s %q: %v", v.name, raw, err))
+				continue
+			}
+			*v.dst = r
+		}
+	}
+	for _, v := range []struct {
+		name, example string
+		min           time.Duration
+		dst           *time.Duration
+	}{
+		{"TRIAGE_JOB_TIMEOUT", "2m", time.Second, &c.JobTimeout},
+		{"TRIAGE_JOB_RESCUE_AFTER", "3m", time.Second, &c.JobRescueAfter},
+		{"TRIAGE_REQUEST_TIMEOUT", "8s", time.Second, &c.RequestTimeout},
+		{"TRIAGE_DATABASE_TIMEOUT", "5s", 100 * time.Millisecond, &c.DatabaseTimeout},
+		{"TRIAGE_SESSION_IDLE", "7d", time.Minute, &c.SessionIdle},
+	} {
+		raw := getenv(v.name)
+		if raw == "" {
+			continue
+		}
+		d, err := parseDays(raw)
+		if err != nil || d < v.min {
+			problems = append(problems, fmt.Sprintf("%s %q: want a duration of at least %s, such as %s", v.name, raw, v.min, v.example))
+			continue
+		}
+		*v.dst = d
+	}
+	if v := getenv("TRIAGE_INGEST_MEMORY"); v != "" {
+		n, err := parseBytes(v)
+		if err != nil || n < 32<<20 {
+			problems = append(problems, fmt.Sprintf("TRIAGE_INGEST_MEMORY %q: want a size of at least 32MiB, such as 128MiB or 1GiB", v))
+		} else {
+			c.IngestMemory = n
+		}
 	}
 
 	if len(args) > 0 {
@@ -151,6 +257,12 @@ func Load(args []string, getenv Getenv, stderr io.Writer) (*Config, []string, er
 	}
 	var warnings []string
 	problems = append(problems, c.validate(&warnings)...)
+	if serve {
+		problems = append(problems, checkListen("TRIAGE_ADDR", c.Addr)...)
+		if c.DebugAddr != "" {
+			problems = append(problems, checkListen("TRIAGE_DEBUG_ADDR", c.DebugAddr)...)
+		}
+	}
 	if len(problems) > 0 {
 		return nil, warnings, fmt.Errorf("invalid configuration:\n  - %s", strings.Join(problems, "\n  - "))
 	}
@@ -168,18 +280,87 @@ func parseDays(v string) (time.Duration, error) {
 	return 0, errors.New("want a duration such as 90d or 720h")
 }
 
+// parseRate reads "PER_SECOND/BURST" (or just PER_SECOND, burst 1).
+func parseRate(s string) (Rate, error) {
+	perS, burstS, hasBurst := strings.Cut(strings.TrimSpace(s), "/")
+	per, err := strconv.ParseFloat(perS, 64)
+	if err != nil || per <= 0 || per > 10000 {
+		return Rate{}, errors.New("want messages per second (a number above 0), optionally /burst, such as 1/3")
+	}
+	burst := 1
+	if hasBurst {
+		if burst, err = strconv.Atoi(burstS); err != nil || burst < 1 || burst > 10000 {
+			return Rate{}, errors.New("burst must be a whole number from 1 to 10000")
+		}
+	}
+	return Rate{PerSecond: per, Burst: burst}, nil
+}
+
+// parseBytes reads a size: 134217728, 128MiB, 128MB (read as MiB), 1GiB.
+func parseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	upper := strings.ToUpper(s)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GIB", 1 << 30}, {"GB", 1 << 30}, {"G", 1 << 30}, {"MIB", 1 << 20}, {"MB", 1 << 20}, {"M", 1 << 20}, {"KIB", 1 << 10}, {"KB", 1 << 10}, {"K", 1 << 10}} {
+		if strings.HasSuffix(upper, u.suffix) {
+			s, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (1<<50)/mult {
+		return 0, errors.New("want a size")
+	}
+	return n * mult, nil
+}
+
+// checkAddr names what is wrong with a host:port listen address.
+func checkAddr(name, addr string) []string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return []string{fmt.Sprintf("%s %q: want host:port", name, addr)}
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return []string{fmt.Sprintf("%s %q: the port %q is not a number from 0 to 65535", name, addr, port)}
+	}
+	if host != "" && host != "localhost" && net.ParseIP(strings.Trim(host, "[]")) == nil && strings.ContainsAny(host, " /\\@") {
+		return []string{fmt.Sprintf("%s %q: %q is not a host name or IP address", name, addr, host)}
+	}
+	return nil
+}
+
+// checkListen names an address that serve could not bind (taken, not an
+// address of this machine, a privileged port).
+func checkListen(name, addr string) []string {
+	if p := checkAddr(name, addr); p != nil {
+		return nil // already named by validate
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Err != nil {
+			err = op.Err
+		}
+		return []string{fmt.Sprintf("%s %q: cannot listen: %v", name, addr, err)}
+	}
+	ln.Close()
+	return nil
+}
+
 func (c *Config) validate(warnings *[]string) []string {
 	var p []string
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		p = append(p, fmt.Sprintf("TRIAGE_ADDR %q: want host:port", c.Addr))
+	p = append(p, checkAddr("TRIAGE_ADDR", c.Addr)...)
+	if c.JobRescueAfter <= c.JobTimeout {
+		p = append(p, fmt.Sprintf("TRIAGE_JOB_RESCUE_AFTER (%s) must exceed TRIAGE_JOB_TIMEOUT (%s)", c.JobRescueAfter, c.JobTimeout))
 	}
 	if u, err := url.Parse(c.URLPrefix); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p = append(p, fmt.Sprintf("TRIAGE_URL_PREFIX %q: want an absolute http(s) URL", c.URLPrefix))
 	}
 	if c.DebugAddr != "" {
-		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
-			p = append(p, fmt.Sprintf("TRIAGE_DEBUG_ADDR %q: want host:port", c.DebugAddr))
-		}
+		p = append(p, checkAddr("TRIAGE_DEBUG_ADDR", c.DebugAddr)...)
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		p = append(p, "TRIAGE_SECRET_KEY is too short: use at least 32 characters (e.g. `openssl rand -hex 32`)")

@@ -2,6 +2,7 @@ package config
 
 import (
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,5 +92,65 @@ func TestLegacyTokenWarning(t *testing.T) {
 	}), io.Discard)
 	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "SLACK_VERIFICATION_TOKEN is ignored") {
 		t.Errorf("warnings %v, err %v", warnings, err)
+	}
+}
+
+func TestEverySettingIsValidatedTogether(t *testing.T) {
+	t.Parallel()
+	_, _, err := Load(nil, env(map[string]string{
+		"TRIAGE_ADDR":                 "127.0.0.1:notaport",
+		"TRIAGE_ALERT_CHANNEL_RATE":   "fast",
+		"TRIAGE_ALERT_WORKSPACE_RATE": "10/0",
+		"TRIAGE_JOB_TIMEOUT":          "soon",
+		"TRIAGE_SESSION_IDLE":         "10s",
+		"TRIAGE_INGEST_MEMORY":        "1MiB",
+		"TRIAGE_REQUEST_TIMEOUT":      "-3s",
+	}), io.Discard)
+	if err == nil {
+		t.Fatal("bad settings accepted")
+	}
+	for _, want := range []string{`TRIAGE_ADDR "127.0.0.1:notaport"`, "TRIAGE_ALERT_CHANNEL_RATE", "TRIAGE_ALERT_WORKSPACE_RATE",
+		"TRIAGE_JOB_TIMEOUT", "TRIAGE_SESSION_IDLE", "TRIAGE_INGEST_MEMORY", "TRIAGE_REQUEST_TIMEOUT"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s:\n%v", want, err)
+		}
+	}
+}
+
+func TestSettingsParsed(t *testing.T) {
+	t.Parallel()
+	c, _, err := Load(nil, env(map[string]string{
+		"TRIAGE_ALERT_CHANNEL_RATE": "20/1", "TRIAGE_ALERT_WORKSPACE_RATE": "50",
+		"TRIAGE_JOB_TIMEOUT": "10s", "TRIAGE_JOB_RESCUE_AFTER": "15s",
+		"TRIAGE_SESSION_IDLE": "1d", "TRIAGE_INGEST_MEMORY": "256MiB", "TRIAGE_DATABASE_TIMEOUT": "2s",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AlertChannelRate != (Rate{20, 1}) || c.AlertWorkspaceRate != (Rate{50, 1}) || c.JobTimeout != 10*time.Second ||
+		c.JobRescueAfter != 15*time.Second || c.SessionIdle != 24*time.Hour || c.IngestMemory != 256<<20 || c.DatabaseTimeout != 2*time.Second {
+		t.Errorf("parsed: %+v", c)
+	}
+	if _, _, err := Load(nil, env(map[string]string{"TRIAGE_JOB_TIMEOUT": "5m"}), io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "must exceed TRIAGE_JOB_TIMEOUT") {
+		t.Errorf("a rescue time under the timeout: %v", err)
+	}
+}
+
+func TestServeNamesAnAddressItCannotBind(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().String()
+	_, _, err = LoadServe(nil, env(map[string]string{"TRIAGE_ADDR": taken, "TRIAGE_EVENT_RETENTION": "forever"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `TRIAGE_ADDR "`+taken+`": cannot listen`) || !strings.Contains(err.Error(), "TRIAGE_EVENT_RETENTION") {
+		t.Errorf("a taken address: %v", err)
+	}
+	// Admin commands do not listen, so a running serve does not stop them.
+	if _, _, err := Load(nil, env(map[string]string{"TRIAGE_ADDR": taken}), io.Discard); err != nil {
+		t.Errorf("Load refused a taken address: %v", err)
 	}
 }

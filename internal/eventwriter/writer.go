@@ -272,7 +272,13 @@ func (w *Writer) runLane(ctx context.Context, l *lane) {
 func (w *Writer) write(ctx context.Context, l *lane, batch []*request) {
 	var err error
 	for attempt := 1; attempt <= 3; attempt++ {
-		if err = w.writeOnce(ctx, l, batch); err == nil {
+		// A database that stops answering fails the attempt at the
+		// deadline, and the senders get 503 instead of waiting forever;
+		// a batch takes milliseconds when it answers.
+		actx, cancel := context.WithTimeout(ctx, 2*w.store.Timeout())
+		err = w.writeOnce(actx, l, batch)
+		cancel()
+		if err == nil {
 			break
 		}
 		// The transaction rolled back: forget what it may have cached.
@@ -280,6 +286,9 @@ func (w *Writer) write(ctx context.Context, l *lane, batch []*request) {
 		clear(l.releases)
 		w.envs.forget()
 		w.logger.Warn("writing events failed", "requests", len(batch), "attempt", attempt, "err", err)
+		if triage.Unavailable(err) {
+			break // trying again would only keep the senders waiting
+		}
 	}
 	if err != nil {
 		w.logger.Error("events not stored", "requests", len(batch), "err", err)

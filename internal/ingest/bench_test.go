@@ -69,7 +69,7 @@ func BenchmarkDecodeGzip(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := d.decode(bytes.NewReader(body), "gzip", int64(len(body))); err != nil {
+		if _, err := d.decode(bytes.NewReader(body), "gzip", int64(len(body)), nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -29,7 +29,7 @@ const zstdMaxWindow = 8 << 20
 // Content-Length when known (else ≤ 0) and only sizes the first buffer.
 func DecodeBody(body io.Reader, contentEncoding string, sizeHint int64) ([]byte, error) {
 	var d bodyDecoder
-	return d.decode(body, contentEncoding, sizeHint)
+	return d.decode(body, contentEncoding, sizeHint, nil, nil)
 }
 
 // bodyDecoder keeps decompressors for reuse: their state is tens of
@@ -39,7 +39,12 @@ type bodyDecoder struct {
 	gzip, zlib, flate, zstd, brotli sync.Pool
 }
 
-func (d *bodyDecoder) decode(body io.Reader, contentEncoding string, sizeHint int64) ([]byte, error) {
+// decode is DecodeBody drawing every buffer from g (nil: no budget). When
+// head is set, it is given the first line of the decoded body (at most
+// maxHeadLine bytes) before the rest is read, and an error from it ends
+// the request there: an envelope whose only key is its header's dsn is
+// authenticated before its body is buffered.
+func (d *bodyDecoder) decode(body io.Reader, contentEncoding string, sizeHint int64, g *grant, head func(line []byte) error) ([]byte, error) {
 	codings, err := parseContentEncoding(contentEncoding)
 	if err != nil {
 		return nil, err
@@ -47,6 +52,9 @@ func (d *bodyDecoder) decode(body io.Reader, contentEncoding string, sizeHint in
 	in := &capReader{r: body, left: MaxCompressedBodySize}
 	var r io.Reader = in
 	for i := len(codings) - 1; i >= 0; i-- { // the last coding applied is undone first
+		if err := g.grow(decoderCost(codings[i])); err != nil {
+			return nil, err
+		}
 		var release func()
 		r, release, err = d.open(r, codings[i])
 		if release != nil {
@@ -56,28 +64,93 @@ func (d *bodyDecoder) decode(body io.Reader, contentEncoding string, sizeHint in
 			return nil, d.classify(in, codings[i], err)
 		}
 	}
+	coding := "identity"
+	if len(codings) > 0 {
+		coding = codings[0]
+	}
 	if len(codings) > 0 && sizeHint > 0 {
 		sizeHint *= 4 // a guess at the compression ratio; only sizes the first buffer
 	}
-	out, err := readAtMost(r, "decompressed body", MaxEnvelopeSize, sizeHint)
-	if err != nil {
-		coding := "identity"
-		if len(codings) > 0 {
-			coding = codings[0]
+	if head != nil {
+		read, line, err := readHeadLine(r, g)
+		if err != nil {
+			return nil, d.classify(in, coding, err)
 		}
+		if err := head(line); err != nil {
+			return nil, err
+		}
+		r = io.MultiReader(bytes.NewReader(read), r)
+	}
+	out, err := readAtMost(r, "decompressed body", MaxEnvelopeSize, sizeHint, g)
+	if err != nil {
 		return nil, d.classify(in, coding, err)
 	}
 	return out, nil
 }
 
+// decoderCost is what a decompressor's state takes, counted against the
+// budget: windows and tables, at most the 8 MiB window zstd allows.
+func decoderCost(coding string) int64 {
+	switch coding {
+	case "zstd":
+		return zstdMaxWindow + 256<<10
+	case "br":
+		return 16<<20 + 64<<10 // brotli's largest window
+	}
+	return 64 << 10
+}
+
+// maxHeadLine bounds an envelope's header line when it must be read before
+// the rest of the body.
+const maxHeadLine = 64 << 10
+
+// readHeadLine reads r up to and including its first newline, at most
+// maxHeadLine bytes, and returns what it read and the line without its
+// line ending.
+func readHeadLine(r io.Reader, g *grant) (read, line []byte, err error) {
+	size := 4 << 10
+	if err := g.grow(int64(size)); err != nil {
+		return nil, nil, err
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			if cap(buf) >= maxHeadLine {
+				return nil, nil, malformed("the envelope header is not a line of at most %s", formatSize(maxHeadLine))
+			}
+			if err := g.grow(int64(2 * cap(buf))); err != nil {
+				return nil, nil, err
+			}
+			buf = append(make([]byte, 0, 2*cap(buf)), buf...)
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		if i := bytes.IndexByte(buf[len(buf):len(buf)+n], '\n'); i >= 0 {
+			buf = buf[:len(buf)+n]
+			line, _ := cutLine(buf)
+			return buf, line, nil
+		}
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			line, _ := cutLine(buf)
+			return buf, line, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
 // classify turns a read error into the error the client sees.
 func (d *bodyDecoder) classify(in *capReader, coding string, err error) error {
+	var busy *busyError
 	switch {
+	case errors.As(err, &busy):
+		return err
 	case in.exceeded:
 		return tooLarge("request body", MaxCompressedBodySize)
 	case in.err != nil:
 		return malformed("reading the body: %v", in.err)
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrMalformed):
 		return err
 	default:
 		return malformed("invalid %s data: %v", coding, err)
@@ -227,12 +300,19 @@ func (c *capReader) Read(p []byte) (int, error) {
 // reads into chunks of growing size and joins them at the end, so a body
 // that turns out too large has cost at most limit bytes of buffers, and one
 // that fits the first chunk (sized from sizeHint) is never copied.
-func readAtMost(r io.Reader, what string, limit int, sizeHint int64) ([]byte, error) {
+//
+// Every buffer is first granted from g (nil: no budget); the bytes stay
+// granted until the request ends.
+func readAtMost(r io.Reader, what string, limit int, sizeHint int64, g *grant) ([]byte, error) {
 	size := 32 << 10
 	if sizeHint > 0 {
 		size = int(min(sizeHint+1, int64(limit)))
 	}
-	buf := make([]byte, 0, min(max(size, 512), limit))
+	size = min(max(size, 512), limit)
+	if err := g.grow(int64(size)); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, size)
 	var full [][]byte // chunks filled before buf
 	total := 0        // bytes in full
 	for {
@@ -243,15 +323,27 @@ func readAtMost(r io.Reader, what string, limit int, sizeHint int64) ([]byte, er
 				if err := probeMore(r, what, limit); err != nil {
 					return nil, err
 				}
+				if len(full) > 1 {
+					if err := g.grow(int64(total)); err != nil {
+						return nil, err
+					}
+				}
 				return joinChunks(full, nil, total), nil
 			}
-			buf = make([]byte, 0, min(2*cap(buf), maxChunk, limit-total))
+			next := min(2*cap(buf), maxChunk, limit-total)
+			if err := g.grow(int64(next)); err != nil {
+				return nil, err
+			}
+			buf = make([]byte, 0, next)
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			if len(full) == 0 {
 				return buf, nil
+			}
+			if err := g.grow(int64(total + len(buf))); err != nil {
+				return nil, err
 			}
 			return joinChunks(full, buf, total+len(buf)), nil
 		}
@@ -314,7 +406,7 @@ func decodeLegacyStore(b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, malformed("invalid zlib data in store body: %v", err)
 	}
-	out, err := readAtMost(zr, "event", MaxEventSize, int64(4*len(dec)))
+	out, err := readAtMost(zr, "event", MaxEventSize, int64(4*len(dec)), nil)
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			return nil, err

@@ -65,7 +65,7 @@ func TestDecodeBodyCodings(t *testing.T) {
 		body := compress(t, coding, bytes.NewReader(plain))
 		var d bodyDecoder
 		for range 3 { // again with pooled decompressors
-			got, err := d.decode(bytes.NewReader(body), headerFor(coding), int64(len(body)))
+			got, err := d.decode(bytes.NewReader(body), headerFor(coding), int64(len(body)), nil, nil)
 			if err != nil {
 				t.Fatalf("%s: %v", coding, err)
 			}
@@ -186,7 +186,7 @@ func TestReadAtMost(t *testing.T) {
 		{n: 5000, limit: 5000, hint: 1}, {n: 5001, limit: 5000, hint: 1 << 30, wantErr: true},
 		{n: 100000, limit: 1 << 20, hint: 10},
 	} {
-		got, err := readAtMost(io.LimitReader(zeros{}, int64(tt.n)), "x", tt.limit, tt.hint)
+		got, err := readAtMost(io.LimitReader(zeros{}, int64(tt.n)), "x", tt.limit, tt.hint, nil)
 		if tt.wantErr {
 			if !errors.Is(err, ErrTooLarge) {
 				t.Errorf("%+v: error = %v, want ErrTooLarge", tt, err)

@@ -31,7 +31,15 @@
 // {"id": "<first event id>"} ({} when the envelope held no event), or
 // {"detail": "…"} with 400 (malformed), 401 (no key, unknown project), 403
 // (key not valid for the project), 413 (a limit below), 429 (the optional
-// per-key rate limit, with Retry-After and X-Sentry-Rate-Limits) or 500.
+// per-key rate limit, with Retry-After and X-Sentry-Rate-Limits), 503 with
+// Retry-After (the memory [Budget] is spent, or the sink reports
+// [ErrUnavailable]: SDKs retry a 503 where they drop after a 500) or 500.
+//
+// Memory: every buffer a request fills is granted from one [Budget] shared
+// by all requests, so the memory ingestion holds is bounded whatever the
+// mix of requests in flight. A key in the header or query is checked
+// before the body is read; when the envelope header's dsn is the only key,
+// only the first line is decoded (at most 64 KiB) before it is checked.
 //
 // Grouping ([Event.GroupingHash], version 2) decides which issue an event
 // belongs to. A fingerprint sent by the SDK wins. Otherwise every exception

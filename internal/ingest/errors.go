@@ -18,6 +18,10 @@ var (
 	// ErrBadKey is what a Projects implementation wraps when the key exists
 	// nowhere, belongs to another project or is disabled (HTTP 403).
 	ErrBadKey = errors.New("invalid or disabled key")
+	// ErrUnavailable is what a Projects or Sink implementation wraps when
+	// the database does not answer in time (HTTP 503 with Retry-After, which
+	// SDKs back off from and retry, where a 500 makes them drop the event).
+	ErrUnavailable = errors.New("temporarily unavailable")
 )
 
 // IsUnknownProject reports whether err says the project does not exist.

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,7 +41,17 @@ type HandlerOptions struct {
 	RateLimitBurst int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// SaveTimeout bounds the wait for the sink to commit a request's
+	// events; past it the request answers 503. 0 means DefaultSaveTimeout.
+	SaveTimeout time.Duration
+	// Memory is the byte budget that every request's body and
+	// decompression draw from; nil gives each handler its own of
+	// DefaultMemory bytes.
+	Memory *Budget
 }
+
+// DefaultSaveTimeout is HandlerOptions.SaveTimeout's default.
+const DefaultSaveTimeout = 8 * time.Second
 
 // CORS headers for browser SDKs, which post from any origin.
 const (
@@ -53,9 +64,15 @@ const (
 // Register it for both patterns: it tells them apart by the path's last
 // segment. It reads {project_id} with r.PathValue.
 func Handler(logger *slog.Logger, projects Projects, sink Sink, opts HandlerOptions) http.Handler {
-	h := &handler{logger: logger, projects: projects, sink: sink, now: opts.Now}
+	h := &handler{logger: logger, projects: projects, sink: sink, now: opts.Now, saveTimeout: opts.SaveTimeout, budget: opts.Memory}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.saveTimeout <= 0 {
+		h.saveTimeout = DefaultSaveTimeout
+	}
+	if h.budget == nil {
+		h.budget = NewBudget(DefaultMemory)
 	}
 	if opts.RateLimitPerSecond > 0 {
 		h.limiter = newRateLimiter(opts.RateLimitPerSecond, opts.RateLimitBurst, h.now)
@@ -70,6 +87,9 @@ type handler struct {
 	now      func() time.Time
 	limiter  *rateLimiter // nil when off
 	decoder  bodyDecoder
+
+	saveTimeout time.Duration
+	budget      *Budget
 }
 
 // Errors that only the handler produces.
@@ -124,24 +144,41 @@ func (h *handler) ingest(r *http.Request) (string, error) {
 	if err != nil {
 		return "", &authError{reason: err.Error()}
 	}
-	if auth.PublicKey != "" { // refuse before reading a byte of the body
+	store := isStorePath(r.URL.Path)
+	var head func([]byte) error
+	switch {
+	case auth.PublicKey != "": // refuse before reading a byte of the body
 		if err := h.authorize(ctx, projectID, auth.PublicKey); err != nil {
 			return "", err
+		}
+	case store:
+		return "", &authError{reason: errNoAuth.Error()}
+	default:
+		// The key is in the envelope header's dsn: read that line alone,
+		// and refuse before buffering anything more.
+		head = func(line []byte) error {
+			if len(bytes.TrimSpace(line)) == 0 {
+				return malformed("missing envelope header")
+			}
+			hdr, err := readEnvelopeHeader(line)
+			if err != nil {
+				return malformed("envelope header: %v", err)
+			}
+			return h.authorizeDSN(ctx, projectID, hdr.DSN)
 		}
 	}
 	if r.ContentLength > MaxCompressedBodySize {
 		return "", tooLarge("request body", MaxCompressedBodySize)
 	}
-	body, err := h.decoder.decode(r.Body, r.Header.Get("Content-Encoding"), r.ContentLength)
+	g := h.budget.grant(ctx)
+	defer g.done()
+	body, err := h.decoder.decode(r.Body, r.Header.Get("Content-Encoding"), r.ContentLength, g, head)
 	if err != nil {
 		return "", err
 	}
 	received := h.now()
 	var events []*Event
-	if isStorePath(r.URL.Path) {
-		if auth.PublicKey == "" {
-			return "", &authError{reason: errNoAuth.Error()}
-		}
+	if store {
 		ev, err := ParseStore(body, received)
 		if err != nil {
 			return "", err
@@ -152,11 +189,6 @@ func (h *handler) ingest(r *http.Request) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if auth.PublicKey == "" {
-			if err := h.authorizeDSN(ctx, projectID, env.Header.DSN); err != nil {
-				return "", err
-			}
-		}
 		if events, err = env.Events(received); err != nil {
 			return "", err
 		}
@@ -164,7 +196,14 @@ func (h *handler) ingest(r *http.Request) (string, error) {
 	if len(events) == 0 {
 		return "", nil
 	}
-	if err := h.sink.Save(context.WithoutCancel(ctx), projectID, events); err != nil {
+	// The request was complete: a client that goes away does not cancel
+	// the save, but a database that does not answer ends it.
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.saveTimeout)
+	defer cancel()
+	if err := h.sink.Save(saveCtx, projectID, events); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
 		return "", fmt.Errorf("save %d events of project %d: %w", len(events), projectID, err)
 	}
 	return events[0].EventID, nil
@@ -209,8 +248,13 @@ func errorStatus(err error) (int, string) {
 		limited   *rateLimitedError
 		large     *TooLargeError
 		malformed *MalformedError
+		busy      *busyError
 	)
 	switch {
+	case errors.As(err, &busy):
+		return http.StatusServiceUnavailable, busy.Error()
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable, "Triage cannot store events right now; retry later"
 	case errors.As(err, &limited):
 		return http.StatusTooManyRequests, limited.Error()
 	case errors.As(err, &large):
@@ -243,7 +287,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		slog.Int("status", status),
 		slog.String("sentry_client", clientName(r)),
 	}
-	if status >= 500 {
+	if status == http.StatusServiceUnavailable {
+		h.logger.LogAttrs(r.Context(), slog.LevelWarn, "ingest deferred", append(attrs, slog.Any("error", err))...)
+	} else if status >= 500 {
 		h.logger.LogAttrs(r.Context(), slog.LevelError, "ingest failed", append(attrs, slog.Any("error", err))...)
 	} else {
 		h.logger.LogAttrs(r.Context(), slog.LevelDebug, "ingest rejected", append(attrs, slog.String("reason", detail))...)
@@ -253,6 +299,8 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		secs := strconv.Itoa(max(1, int(math.Ceil(limited.retryAfter.Seconds()))))
 		w.Header().Set("Retry-After", secs)
 		w.Header().Set("X-Sentry-Rate-Limits", secs+"::key")
+	} else if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfterBusy)
 	}
 	w.Header().Set("X-Sentry-Error", headerSafe(detail))
 	writeJSON(w, status, errorResponse{Detail: detail})

@@ -6,7 +6,11 @@
 // UpdateFrom, naming the Slack message a click came from): it checks that
 // the actor may act, applies the change under a row lock, and writes
 // exactly one activity entry per effective change. Setting the state an
-// issue already has writes nothing.
+// issue already has writes nothing. UpdateMany does the same to many
+// issues of an organization in one transaction (ids the actor may not see
+// are ignored, as in Sentry). Comment adds a note (anyone who may see the
+// project), Delete removes an issue (owners and admins): both are changes
+// too, published like the others (Change.Note, Change.Deleted).
 //
 // Changes made by events are decided here too: Decide is the one rule for
 // a regression (a resolved issue receives an event its resolution does not

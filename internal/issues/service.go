@@ -20,6 +20,21 @@ type Change struct {
 	// Transition is what the events did, for a change they caused (a
 	// regression, the end of an ignore); nil for people's changes.
 	Transition *Transition
+	// Deleted says the issue is gone (Delete): Issue is what it was, and
+	// Activity is nil; its messages and notifications went with it.
+	Deleted bool
+}
+
+// Note is the text of a comment when the change is one (Comment): its
+// Activity is of type triage.ActivityNote and the issue itself did not
+// change. Subscribers that show the issue's state skip notes; one that
+// posts to the issue's Slack threads would post the text.
+func (c Change) Note() (text string, ok bool) {
+	if c.Activity == nil || c.Activity.Type != triage.ActivityNote {
+		return "", false
+	}
+	text, _ = c.Activity.Data["text"].(string)
+	return text, true
 }
 
 // Origin is who made a change and from where.
@@ -141,29 +156,9 @@ func (s *Service) UpdateFrom(ctx context.Context, origin Origin, issueID int64, 
 		if err != nil {
 			return err
 		}
-		var acts []*triage.Activity
-		if u.Status != nil {
-			a, err := s.applyStatus(ctx, tx, actor, issue, *u.Status)
-			if err != nil {
-				return err
-			}
-			if a != nil {
-				acts = append(acts, a)
-			}
-		}
-		if u.Assign != nil {
-			a, err := s.applyAssign(ctx, tx, actor, issue, u.Assign.Assignee)
-			if err != nil {
-				return err
-			}
-			if a != nil {
-				acts = append(acts, a)
-			}
-		}
-		for _, a := range acts {
-			if err := s.publish(ctx, tx, Change{Issue: issue, Activity: a, Origin: origin}); err != nil {
-				return err
-			}
+		acts, err := s.apply(ctx, tx, origin, issue, u)
+		if err != nil {
+			return err
 		}
 		res = Result{Issue: issue, Activities: acts}
 		return nil
@@ -172,6 +167,36 @@ func (s *Service) UpdateFrom(ctx context.Context, origin Origin, issueID int64, 
 		return nil, err
 	}
 	return &res, nil
+}
+
+// apply makes u's changes to a locked issue, writes one activity per
+// effective change and publishes each; issue is updated in place.
+func (s *Service) apply(ctx context.Context, tx *store.Tx, origin Origin, issue *triage.Issue, u Update) ([]*triage.Activity, error) {
+	var acts []*triage.Activity
+	if u.Status != nil {
+		a, err := s.applyStatus(ctx, tx, origin.Actor, issue, *u.Status)
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			acts = append(acts, a)
+		}
+	}
+	if u.Assign != nil {
+		a, err := s.applyAssign(ctx, tx, origin.Actor, issue, u.Assign.Assignee)
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			acts = append(acts, a)
+		}
+	}
+	for _, a := range acts {
+		if err := s.publish(ctx, tx, Change{Issue: issue, Activity: a, Origin: origin}); err != nil {
+			return nil, err
+		}
+	}
+	return acts, nil
 }
 
 func validate(u Update) error {

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"triage"
 	"triage/internal/issues"
@@ -141,7 +140,7 @@ func TestUnfurlThenActBlockKit(t *testing.T) {
 		// The unfurl was rebuilt once per change by the click itself,
 		// never as "another message about the issue" too, and not for the
 		// double click.
-		time.Sleep(500 * time.Millisecond)
+		w.settle()
 		if n := len(w.fake.Calls("chat.unfurl")); n != 5 {
 			t.Errorf("chat.unfurl calls = %d, want 5", n)
 		}

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"triage"
 	"triage/internal/store"
@@ -49,7 +48,7 @@ func TestLinkSharedFiveLinks(t *testing.T) {
 		if u, _ := w.unfurlBlocks(2); u != plain {
 			t.Errorf("second unfurl %q", u)
 		}
-		time.Sleep(300 * time.Millisecond)
+		w.settle()
 		if n := len(w.fake.Calls("chat.unfurl")); n != 2 {
 			t.Errorf("chat.unfurl calls = %d, want 2", n)
 		}
@@ -58,12 +57,20 @@ func TestLinkSharedFiveLinks(t *testing.T) {
 			t.Errorf("remembered = %+v", msgs)
 		}
 
-		// Only other links: no job, no call.
+		// Only other links: no job, no call. A marker event with an issue
+		// link follows; once its unfurl is there and the work has settled,
+		// an unfurl of the foreign links would have been seen too.
 		ts3 := w.fake.PostUserMessage("C1", "U2", urls[1]+" "+urls[3])
 		w.postEvent(linkShared("T1", "Ev7", "C1", ts3, urls[1], urls[3]), 0)
-		time.Sleep(500 * time.Millisecond)
-		if n := len(w.fake.Calls("chat.unfurl")); n != 2 {
-			t.Errorf("unfurled foreign links: %d calls", n)
+		ts4 := w.fake.PostUserMessage("C1", "U2", plain)
+		w.postEvent(linkShared("T1", "Ev8", "C1", ts4, plain), 0)
+		if u, _ := w.unfurlBlocks(3); u != plain {
+			t.Errorf("marker unfurl %q", u)
+		}
+		w.settle()
+		calls := w.fake.Calls("chat.unfurl")
+		if len(calls) != 3 || calls[2].Params["ts"] != ts4 {
+			t.Errorf("unfurled foreign links: %d calls", len(calls))
 		}
 	})
 }
@@ -138,7 +145,8 @@ func TestAppUninstalled(t *testing.T) {
 		link := w.issueURL(w.issue)
 		ts := w.fake.PostUserMessage("C1", "U2", link)
 		w.postEvent(linkShared("T1", "Ev2", "C1", ts, link), 0)
-		time.Sleep(300 * time.Millisecond)
+		// The event was acknowledged, and what it queued has run.
+		w.settle()
 		for _, c := range w.fake.Calls("") {
 			if c.Method == "chat.unfurl" || c.Method == "chat.postEphemeral" {
 				t.Errorf("a disabled workspace's token was used: %s", c.Method)

@@ -8,10 +8,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"triage/internal/slack"
+	"triage/internal/slack/slackfake"
 	"triage/internal/store"
 	"triage/internal/testutil/dbtest"
 )
@@ -200,5 +203,18 @@ func TestTokenNotPlainInSQLiteFile(t *testing.T) {
 		if bytes.Contains(all, []byte(tok)) {
 			t.Errorf("token %q…found in plain text in the database file", tok[:8])
 		}
+	}
+}
+
+// TestFakeDefaultTokenHoldsWhatTriageAsks: tests that skip the install get
+// a bot token with slackfake.DefaultBotScopes; it must be exactly what
+// Triage requests (SLACK.md §2), or a scope Triage forgot to ask for would
+// still be on the token those tests use.
+func TestFakeDefaultTokenHoldsWhatTriageAsks(t *testing.T) {
+	t.Parallel()
+	want := slices.Sorted(slices.Values(slackfake.DefaultBotScopes()))
+	got := slices.Sorted(slices.Values(slack.BotScopes))
+	if !slices.Equal(got, want) {
+		t.Errorf("Triage asks for %v; the fake's default bot token has %v", got, want)
 	}
 }

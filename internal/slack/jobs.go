@@ -360,6 +360,11 @@ func (i *Integration) onIssueChange(ctx context.Context, tx *store.Tx, c issues.
 	if i.jobs == nil {
 		return nil
 	}
+	if _, note := c.Note(); note || c.Deleted {
+		// A note changes nothing a message shows; a deleted issue's
+		// messages are forgotten with it.
+		return nil
+	}
 	args := UpdateCardsArgs{IssueID: c.Issue.ID}
 	if m := c.Origin.SlackMessage; m != nil {
 		args.SkipIntegration, args.SkipChannel, args.SkipTS = m.IntegrationID, m.Channel, m.TS

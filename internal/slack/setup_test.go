@@ -41,6 +41,7 @@ type bundle struct {
 	org   *triage.Organization
 
 	owner, admin, member, outsider *triage.User
+	authorizeURL                   string // where Triage last sent the installer
 }
 
 func setup(t *testing.T, s *store.Store, flow string) *bundle {
@@ -62,6 +63,9 @@ func setup(t *testing.T, s *store.Store, flow string) *bundle {
 		URLPrefix: prefix, SecretKey: secretKey,
 		SlackClientID: "client-id", SlackClientSecret: "client-secret", SlackSigningSecret: signingSecret,
 		SlackAPIURL: fake.APIURL(), SlackAuthorizeURL: fake.URL() + "/oauth/v2/authorize", SlackOAuthFlow: flow,
+	}
+	if flow == "workspace" {
+		cfg.SlackAuthorizeURL = fake.URL() + "/oauth/authorize"
 	}
 	b := &bundle{t: t, s: s, fake: fake, clock: clock, cfg: cfg, box: secretbox.New([]byte(secretKey))}
 	b.integ = slack.New(slack.Deps{
@@ -145,6 +149,7 @@ func (b *bundle) startInstall(user *triage.User) string {
 	if loc.Query().Get("client_id") != "client-id" {
 		b.t.Errorf("client_id = %q", loc.Query().Get("client_id"))
 	}
+	b.authorizeURL = loc.String()
 	return loc.Query().Get("state")
 }
 
@@ -154,13 +159,23 @@ func rotating(life time.Duration) grantOpt {
 	return func(g *slackfake.Grant) { g.Rotation, g.ExpiresIn = true, life }
 }
 
+// code is Slack's authorize page approving what Triage's last redirect
+// asked for (the first leg runs now if none has): the token grants the
+// scopes Triage requested, no more.
 func (b *bundle) code(team, installer string, opts ...grantOpt) string {
-	g := slackfake.Grant{TeamID: team, UserID: installer, Scopes: slackfake.DefaultBotScopes(),
-		RedirectURI: prefix + "/extensions/slack/setup/", Workspace: b.cfg.SlackOAuthFlow == "workspace"}
+	b.t.Helper()
+	if b.authorizeURL == "" {
+		b.startInstall(b.owner)
+	}
+	g := slackfake.Grant{TeamID: team, UserID: installer}
 	for _, o := range opts {
 		o(&g)
 	}
-	return b.fake.NewOAuthCode(g)
+	code, err := b.fake.Authorize(b.authorizeURL, g)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return code
 }
 
 func (b *bundle) callback(user *triage.User, state, code string) *httptest.ResponseRecorder {

@@ -133,6 +133,42 @@ func newWorld(t *testing.T, engine store.Engine) *world {
 	return w
 }
 
+// settle waits until the background work the test caused is done: no
+// job but the periodic ones is queued, running, snoozed or waiting for a
+// retry, and the in-process delivery lanes are idle (Drain), both at once.
+// Lanes only start from a handler or a job, and a job inserts what it
+// causes before it completes; so after settle nothing the test did can
+// still call Slack, and a "no more calls" check would have seen one.
+func (w *world) settle() {
+	w.t.Helper()
+	q := `SELECT COUNT(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')
+		AND kind NOT IN ('slack.prune_events_seen', 'slack.refresh_tokens', 'events.prune')`
+	ctx, cancel := w.wait()
+	defer cancel()
+	pending := func() int64 {
+		var n int64
+		if err := w.s.DB.QueryRowContext(ctx, q).Scan(&n); err != nil {
+			w.t.Fatalf("settle: %v", err)
+		}
+		return n
+	}
+	for {
+		if pending() == 0 {
+			if err := w.integ.Drain(ctx); err != nil {
+				w.t.Fatalf("settle: %v", err)
+			}
+			if pending() == 0 {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			w.t.Fatalf("settle: jobs still pending: %d", pending())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // wait bounds one wait for background work.
 func (w *world) wait() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(w.ctx, 15*time.Second)

@@ -239,37 +239,40 @@ func activityRow(q *Queries, a *triage.Activity) (data string, userID *int64, er
 
 // Activities returns an issue's log, newest first.
 func (q *Queries) Activities(ctx context.Context, issueID int64, limit int) ([]*triage.Activity, error) {
+	return q.ActivitiesOfType(ctx, issueID, "", limit)
+}
+
+// ActivitiesOfType is Activities of one type only (an issue's notes);
+// typ "" is every type.
+func (q *Queries) ActivitiesOfType(ctx context.Context, issueID int64, typ string, limit int) ([]*triage.Activity, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	rows, err := q.q.QueryContext(ctx,
 		`SELECT a.id, a.issue_id, a.type, a.source, a.data, a.created_at, u.id, COALESCE(u.email, ''), COALESCE(u.name, '')
-		 FROM activities a LEFT JOIN users u ON u.id = a.user_id WHERE a.issue_id = $1 ORDER BY a.id DESC LIMIT $2`,
-		issueID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list activity: %w", err)
+		 FROM activities a LEFT JOIN users u ON u.id = a.user_id WHERE a.issue_id = $1 AND ($2 = '' OR a.type = $2)
+		 ORDER BY a.id DESC LIMIT $3`,
+		issueID, typ, limit)
+	return collect(rows, err, "list activity", scanActivity)
+}
+
+func scanActivity(row rowScanner) (*triage.Activity, error) {
+	var a triage.Activity
+	var source, data, email, name string
+	var created int64
+	var uid *int64
+	if err := row.Scan(&a.ID, &a.IssueID, &a.Type, &source, &data, &created, &uid, &email, &name); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	var out []*triage.Activity
-	for rows.Next() {
-		var a triage.Activity
-		var source, data, email, name string
-		var created int64
-		var uid *int64
-		if err := rows.Scan(&a.ID, &a.IssueID, &a.Type, &source, &data, &created, &uid, &email, &name); err != nil {
-			return nil, err
-		}
-		a.Source = triage.Source(source)
-		a.CreatedAt = fromMicros(created)
-		if uid != nil {
-			a.User = &triage.User{ID: *uid, Email: email, Name: name}
-		}
-		if err := json.Unmarshal([]byte(data), &a.Data); err != nil {
-			return nil, fmt.Errorf("decode activity %d: %w", a.ID, err)
-		}
-		out = append(out, &a)
+	a.Source = triage.Source(source)
+	a.CreatedAt = fromMicros(created)
+	if uid != nil {
+		a.User = &triage.User{ID: *uid, Email: email, Name: name}
 	}
-	return out, rows.Err()
+	if err := json.Unmarshal([]byte(data), &a.Data); err != nil {
+		return nil, fmt.Errorf("decode activity %d: %w", a.ID, err)
+	}
+	return &a, nil
 }
 
 // IssueAccess is what a user may do with an issue: Member is whether they

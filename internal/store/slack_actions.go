@@ -238,7 +238,8 @@ type SlackCard struct {
 	// Teams and Users may be assigned the issue.
 	Teams []*triage.Team
 	Users []*triage.User
-	// Last is the issue's newest activity, nil when there is none.
+	// Last is the issue's newest activity other than a note, nil when there
+	// is none.
 	Last *triage.Activity
 	// SlackIDs maps the people the card names (the last actor and the
 	// assignees) to their Slack user ids in the workspace, when linked.
@@ -246,13 +247,14 @@ type SlackCard struct {
 }
 
 // slackCardIssue is issueSelect with whether the project has a release and
-// the newest activity (and its user) joined in.
+// the newest activity (and its user) joined in; notes are not counted, as
+// they change nothing the card shows.
 var slackCardIssue = strings.Replace(issueSelect, "FROM issues i ",
 	`, EXISTS (SELECT 1 FROM releases r WHERE r.project_id = i.project_id),
 	COALESCE(la.id, 0), COALESCE(la.type, ''), la.user_id, COALESCE(la.source, ''), COALESCE(la.data, '{}'),
 	COALESCE(la.created_at, 0), COALESCE(lu.email, ''), COALESCE(lu.name, '')
 	FROM issues i `, 1) + `
-	LEFT JOIN activities la ON la.id = (SELECT MAX(a2.id) FROM activities a2 WHERE a2.issue_id = i.id)
+	LEFT JOIN activities la ON la.id = (SELECT MAX(a2.id) FROM activities a2 WHERE a2.issue_id = i.id AND a2.type <> 'note')
 	LEFT JOIN users lu ON lu.id = la.user_id
 	WHERE i.id = $1`
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,17 +32,44 @@ const (
 	Postgres Engine = "postgres"
 )
 
+// DefaultTimeout bounds one statement, one wait for a lock and one
+// connection attempt, unless Open is given another (TRIAGE_DATABASE_TIMEOUT).
+const DefaultTimeout = 5 * time.Second
+
 // ParseURL tells the engine of a TRIAGE_DATABASE_URL and returns the
-// driver name and data source to open it with.
+// driver name and data source to open it with, bounded by DefaultTimeout.
 func ParseURL(raw string) (Engine, string, string, error) {
+	return parseURL(raw, DefaultTimeout)
+}
+
+// parseURL is ParseURL with the timeout that every connection gets: on
+// PostgreSQL statement_timeout, lock_timeout and connect_timeout (unless
+// the URL sets them), on SQLite a busy_timeout of twice that, since every
+// writer queues for SQLite's one write lock and a burst of background
+// jobs makes that queue long. A statement that outlives it fails instead
+// of holding a request, a connection and perhaps locks.
+func parseURL(raw string, timeout time.Duration) (Engine, string, string, error) {
+	ms := max(timeout.Milliseconds(), 1)
 	switch {
 	case raw == "":
 		return "", "", "", triage.Errorf(triage.EINVALID, "database URL is empty")
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
-		if _, err := url.Parse(raw); err != nil {
+		u, err := url.Parse(raw)
+		if err != nil {
 			return "", "", "", triage.Errorf(triage.EINVALID, "database URL is not a valid postgres:// URL")
 		}
-		return Postgres, "pgx", raw, nil
+		q := u.Query()
+		for k, v := range map[string]string{
+			"statement_timeout": strconv.FormatInt(ms, 10),
+			"lock_timeout":      strconv.FormatInt(ms, 10),
+			"connect_timeout":   strconv.FormatInt(max(1, (ms+999)/1000), 10),
+		} {
+			if !q.Has(k) {
+				q.Set(k, v)
+			}
+		}
+		u.RawQuery = q.Encode()
+		return Postgres, "pgx", u.String(), nil
 	}
 	path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite://"), "sqlite:")
 	if path == "" {
@@ -54,7 +82,7 @@ func ParseURL(raw string) (Engine, string, string, error) {
 	// the write lock up front so two writers queue on busy_timeout instead of
 	// failing when one upgrades a read lock; foreign keys are off by default
 	// in SQLite and the schema relies on them.
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+	dsn := "file:" + path + "?_pragma=busy_timeout(" + strconv.FormatInt(2*ms, 10) + ")&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	return SQLite, "sqlite", dsn, nil
 }
@@ -68,7 +96,26 @@ type Store struct {
 	Engine   Engine
 	now      func() time.Time
 	counters *sql.DB // PostgreSQL: see CreateIssues
+	timeout  time.Duration
+	rawURL   string
 }
+
+// Option changes how Open connects.
+type Option func(*Store)
+
+// WithTimeout sets the bound of one statement, one lock wait and one
+// connection attempt (DefaultTimeout otherwise).
+func WithTimeout(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.timeout = d
+		}
+	}
+}
+
+// Timeout is the bound of one statement: callers that run several in a
+// row (a transaction) size their own deadlines from it.
+func (s *Store) Timeout() time.Duration { return s.timeout }
 
 // DefaultPostgresConns is the connection pool's size on PostgreSQL. On the
 // 2-core machine Triage is measured on, with the database beside it, 12
@@ -89,8 +136,12 @@ func (s *Store) SetMaxConns(n int) {
 }
 
 // Open connects to the database named by rawURL. It does not migrate.
-func Open(ctx context.Context, rawURL string, now func() time.Time) (*Store, error) {
-	engine, driver, dsn, err := ParseURL(rawURL)
+func Open(ctx context.Context, rawURL string, now func() time.Time, opts ...Option) (*Store, error) {
+	o := &Store{timeout: DefaultTimeout}
+	for _, opt := range opts {
+		opt(o)
+	}
+	engine, driver, dsn, err := parseURL(rawURL, o.timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +167,8 @@ func Open(ctx context.Context, rawURL string, now func() time.Time) (*Store, err
 		now = time.Now
 	}
 	stmts := newStmtCache(db, engine)
-	st := &Store{Queries: &Queries{q: db, engine: engine, now: now, stmts: stmts}, DB: db, Engine: engine, now: now}
+	st := &Store{Queries: &Queries{q: db, engine: engine, now: now, stmts: stmts}, DB: db, Engine: engine, now: now,
+		timeout: o.timeout, rawURL: rawURL}
 	if engine == Postgres {
 		// The short-id counter's own connections (see CreateIssues): a
 		// writer holding a transaction must never wait for the main pool,
@@ -152,9 +204,21 @@ func (s *Store) migrationsFS() (fs.FS, goose.Dialect) {
 }
 
 // Migrate applies every pending migration and returns how many it applied.
+// On PostgreSQL it runs on connections of its own without the statement
+// timeout: building an index on a large table may take minutes.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	fsys, dialect := s.migrationsFS()
-	p, err := goose.NewProvider(dialect, s.DB, fsys)
+	db := s.DB
+	if s.Engine == Postgres {
+		mdb, err := sql.Open("pgx", s.rawURL)
+		if err != nil {
+			return 0, fmt.Errorf("open a migration connection: %w", err)
+		}
+		defer mdb.Close()
+		mdb.SetMaxOpenConns(1)
+		db = mdb
+	}
+	p, err := goose.NewProvider(dialect, db, fsys)
 	if err != nil {
 		return 0, fmt.Errorf("load migrations: %w", err)
 	}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -16,51 +15,12 @@ import (
 	"triage"
 	"triage/internal/alert"
 	"triage/internal/config"
+	"triage/internal/secretbox"
+	"triage/internal/signing"
+	"triage/internal/slack"
+	"triage/internal/slack/slackfake"
 	"triage/internal/store"
 )
-
-// fakeSlackAPI is the part of Slack the rule form reaches: conversations.info
-// over a fixed set of channels (any workspace sees them all).
-type fakeSlackAPI struct {
-	channels map[string]alert.Channel
-}
-
-type slackError string
-
-func (e slackError) Error() string { return "slack: " + string(e) }
-
-func (f *fakeSlackAPI) ChannelInfo(_ context.Context, _ int64, id string) (alert.Channel, error) {
-	if c, ok := f.channels[id]; ok {
-		return c, nil
-	}
-	return alert.Channel{}, slackError("channel_not_found")
-}
-
-func (f *fakeSlackAPI) PrepareCard(context.Context, int64, int64) (alert.Message, error) {
-	return nil, errors.New("not in this test")
-}
-
-func (f *fakeSlackAPI) PrepareReply(context.Context, int64, string) (alert.Message, error) {
-	return nil, errors.New("not in this test")
-}
-
-func (f *fakeSlackAPI) UpdateCards(context.Context, int64) error { return nil }
-
-func (f *fakeSlackAPI) ChannelsPage(context.Context, int64, string) ([]alert.Channel, string, error) {
-	return nil, "", nil
-}
-
-func (f *fakeSlackAPI) BotName(context.Context, int64) (string, error) { return "triagebot", nil }
-
-func (f *fakeSlackAPI) PermanentReason(err error) (string, bool) {
-	var e slackError
-	if errors.As(err, &e) {
-		return string(e), true
-	}
-	return "", false
-}
-
-func (f *fakeSlackAPI) RetryAfter(error) (time.Duration, bool) { return 0, false }
 
 // noJobs drops the channel listings the service would queue.
 type noJobs struct{}
@@ -73,6 +33,7 @@ func (noJobs) InsertMany(context.Context, *store.Tx, []river.InsertManyParams) e
 // in other, which has a rule of its own.
 type rulePages struct {
 	*bundle
+	fake      *slackfake.Server
 	alerts    *alert.Service
 	acmeSlack int64
 	otherRule *alert.Rule
@@ -81,13 +42,23 @@ type rulePages struct {
 func setupRulePages(t *testing.T, engine store.Engine) *rulePages {
 	t.Helper()
 	b := setup(t, engine)
-	fake := &fakeSlackAPI{channels: map[string]alert.Channel{
-		"C1": {ID: "C1", Name: "alerts", IsMember: true},
-		"C2": {ID: "C2", Name: "ops"},
-		"C9": {ID: "C9", Name: "hidden", IsPrivate: true, IsMember: true},
-		"C5": {ID: "C5", Name: "other-alerts"},
-	}}
-	p := &rulePages{bundle: b, alerts: alert.New(alert.Deps{Store: b.store, Jobs: noJobs{}, Slack: fake, Logger: testLogger(t)})}
+	// Slack is the strict fake, reached through Triage's own integration,
+	// as serve wires it.
+	fake := slackfake.New()
+	t.Cleanup(fake.Close)
+	fake.AddWorkspace(slackfake.Workspace{ID: "T1", Name: "Acme Slack", Domain: "acme", BotName: "triagebot"})
+	fake.AddWorkspace(slackfake.Workspace{ID: "T2", Name: "Other Slack", Domain: "other", BotName: "triagebot"})
+	fake.AddChannel(slackfake.Channel{ID: "C1", TeamID: "T1", Name: "alerts", BotMember: true})
+	fake.AddChannel(slackfake.Channel{ID: "C2", TeamID: "T1", Name: "ops"})
+	fake.AddChannel(slackfake.Channel{ID: "C9", TeamID: "T1", Name: "hidden", IsPrivate: true, BotMember: true})
+	fake.AddChannel(slackfake.Channel{ID: "C5", TeamID: "T2", Name: "other-alerts"})
+	fake.AddBotToken("T1", "xoxb-acme")
+	fake.AddBotToken("T2", "xoxb-other")
+	cfg := &config.Config{URLPrefix: "http://triage.test", SecretKey: rulePagesKey, SlackAPIURL: fake.APIURL(),
+		SlackClientID: "cid", SlackClientSecret: "csecret", SlackSigningSecret: "signing"}
+	integ := slack.New(slack.Deps{Store: b.store, Signer: signing.New([]byte(rulePagesKey)), Box: secretbox.New([]byte(rulePagesKey)),
+		Config: cfg, Logger: testLogger(t), HTTPClient: &http.Client{Timeout: 10 * time.Second}, Issues: b.issues})
+	p := &rulePages{bundle: b, fake: fake, alerts: alert.New(alert.Deps{Store: b.store, Jobs: noJobs{}, Slack: alert.FromSlack(integ), Logger: testLogger(t)})}
 
 	// A server as setup builds it, with the alert service: it replaces
 	// setup's own before any request.
@@ -100,20 +71,25 @@ func setupRulePages(t *testing.T, engine store.Engine) *rulePages {
 	t.Cleanup(ts.Close)
 	b.srv, b.ts, b.url = srv, ts, base
 
-	p.acmeSlack = p.workspace(b.acme, "T1", "Acme Slack", store.SlackChannel{ID: "C1", Name: "alerts", IsMember: true},
+	p.acmeSlack = p.workspace(b.acme, "T1", "Acme Slack", "xoxb-acme", store.SlackChannel{ID: "C1", Name: "alerts", IsMember: true},
 		store.SlackChannel{ID: "C2", Name: "ops"})
-	otherSlack := p.workspace(b.other, "T2", "Other Slack", store.SlackChannel{ID: "C5", Name: "other-alerts"})
+	otherSlack := p.workspace(b.other, "T2", "Other Slack", "xoxb-other", store.SlackChannel{ID: "C5", Name: "other-alerts"})
 	name := "Other's rule"
 	p.otherRule = must(p.alerts.CreateRule(context.Background(), b.dave.ID, "other", "secret",
 		alert.RuleInput{Name: &name, Action: &alert.ActionInput{IntegrationID: otherSlack, Channel: "C5"}}))
 	return p
 }
 
-// workspace installs a Slack workspace in org with a fresh channel list.
-func (p *rulePages) workspace(org *triage.Organization, team, name string, chans ...store.SlackChannel) int64 {
+const rulePagesKey = "0123456789abcdef0123456789abcdef"
+
+// workspace installs a Slack workspace in org, with its bot token, and a
+// fresh channel list.
+func (p *rulePages) workspace(org *triage.Organization, team, name, token string, chans ...store.SlackChannel) int64 {
 	p.t.Helper()
 	ctx, now := context.Background(), time.Now()
-	in := must(p.store.UpsertIntegration(ctx, &store.Integration{ExternalID: team, Name: name, InstallType: "v2"}))
+	enc := must(secretbox.New([]byte(rulePagesKey)).Seal(token))
+	in := must(p.store.UpsertIntegration(ctx, &store.Integration{ExternalID: team, Name: name, InstallType: "v2",
+		AccessTokenEnc: enc, BotUserID: "UBOT" + team, Scopes: strings.Join(slackfake.DefaultBotScopes(), ",")}))
 	if err := p.store.AttachIntegration(ctx, org.ID, in.ID); err != nil {
 		p.t.Fatal(err)
 	}

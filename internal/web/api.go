@@ -144,19 +144,27 @@ func (s *Server) apiIssueActivity() http.Handler {
 			s.apiError(w, r, err)
 			return
 		}
-		out := make([]apiActivity, 0, len(acts))
-		for _, a := range acts {
-			e := apiActivity{ID: itoa(a.ID), Type: a.Type, Source: string(a.Source), Data: a.Data, DateCreated: a.CreatedAt.UTC()}
-			if e.Data == nil {
-				e.Data = map[string]any{}
-			}
-			if a.User != nil {
-				e.User = &apiActivityUser{ID: itoa(a.User.ID), Email: a.User.Email, Name: a.User.Name}
-			}
-			out = append(out, e)
-		}
-		writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, toAPIActivities(acts))
 	})
+}
+
+func toAPIActivity(a *triage.Activity) apiActivity {
+	e := apiActivity{ID: itoa(a.ID), Type: a.Type, Source: string(a.Source), Data: a.Data, DateCreated: a.CreatedAt.UTC()}
+	if e.Data == nil {
+		e.Data = map[string]any{}
+	}
+	if a.User != nil {
+		e.User = &apiActivityUser{ID: itoa(a.User.ID), Email: a.User.Email, Name: a.User.Name}
+	}
+	return e
+}
+
+func toAPIActivities(acts []*triage.Activity) []apiActivity {
+	out := make([]apiActivity, 0, len(acts))
+	for _, a := range acts {
+		out = append(out, toAPIActivity(a))
+	}
+	return out
 }
 
 type apiMember struct {

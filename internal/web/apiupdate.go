@@ -21,14 +21,9 @@ const maxAPIBody = 1 << 20
 // the assignee, in one change through the issue service. It answers the
 // issue as it is afterwards.
 func (s *Server) apiIssueUpdate() http.Handler {
-	type request struct {
-		Status        *string             `json:"status"`
-		StatusDetails *apiStatusDetailsIn `json:"statusDetails"`
-		AssignedTo    json.RawMessage     `json:"assignedTo"`
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, u := r.Context(), CurrentUser(r)
-		var req request
+		var req apiUpdateRequest
 		if err := decodeJSON(w, r, &req); err != nil {
 			s.apiError(w, r, err)
 			return
@@ -38,28 +33,9 @@ func (s *Server) apiIssueUpdate() http.Handler {
 			s.apiError(w, r, err)
 			return
 		}
-		var upd issues.Update
-		if req.Status != nil {
-			c, err := s.statusChange(r, issue, *req.Status, req.StatusDetails)
-			if err != nil {
-				s.apiError(w, r, err)
-				return
-			}
-			upd.Status = &c
-		} else if req.StatusDetails != nil {
-			s.apiError(w, r, triage.Errorf(triage.EINVALID, "statusDetails needs a status"))
-			return
-		}
-		if len(req.AssignedTo) > 0 {
-			to, err := s.parseAPIAssignee(r, req.AssignedTo)
-			if err != nil {
-				s.apiError(w, r, err)
-				return
-			}
-			upd.Assign = &issues.AssignChange{Assignee: to}
-		}
-		if upd.Status == nil && upd.Assign == nil {
-			s.apiError(w, r, triage.Errorf(triage.EINVALID, "nothing to change: send status or assignedTo"))
+		upd, err := s.updateFromRequest(r, req, issue)
+		if err != nil {
+			s.apiError(w, r, err)
 			return
 		}
 		res, err := s.issues.Update(ctx, triage.Actor{UserID: u.ID, Source: triage.SourceAPI}, issue.ID, upd)
@@ -69,6 +45,41 @@ func (s *Server) apiIssueUpdate() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, s.toAPIIssue(res.Issue))
 	})
+}
+
+// apiUpdateRequest is the body of a PUT on one issue or on many.
+type apiUpdateRequest struct {
+	Status        *string             `json:"status"`
+	StatusDetails *apiStatusDetailsIn `json:"statusDetails"`
+	AssignedTo    json.RawMessage     `json:"assignedTo"`
+}
+
+// updateFromRequest turns a PUT body into the issue service's request.
+// issue is the one issue changed, nil for a bulk change (which accepts
+// inRelease "latest" only, since each project has its own current
+// release).
+func (s *Server) updateFromRequest(r *http.Request, req apiUpdateRequest, issue *triage.Issue) (issues.Update, error) {
+	var upd issues.Update
+	if req.Status != nil {
+		c, err := s.statusChange(r, issue, *req.Status, req.StatusDetails)
+		if err != nil {
+			return upd, err
+		}
+		upd.Status = &c
+	} else if req.StatusDetails != nil {
+		return upd, triage.Errorf(triage.EINVALID, "statusDetails needs a status")
+	}
+	if len(req.AssignedTo) > 0 {
+		to, err := s.parseAPIAssignee(r, req.AssignedTo)
+		if err != nil {
+			return upd, err
+		}
+		upd.Assign = &issues.AssignChange{Assignee: to}
+	}
+	if upd.Status == nil && upd.Assign == nil {
+		return upd, triage.Errorf(triage.EINVALID, "nothing to change: send status or assignedTo")
+	}
+	return upd, nil
 }
 
 // apiStatusDetailsIn is the statusDetails a PUT may send.
@@ -112,6 +123,9 @@ func (s *Server) statusChange(r *http.Request, issue *triage.Issue, status strin
 func (s *Server) isCurrentRelease(r *http.Request, issue *triage.Issue, v string) (bool, error) {
 	if v == "latest" {
 		return true, nil
+	}
+	if issue == nil {
+		return false, triage.Errorf(triage.EINVALID, "inRelease %q: to change many issues at once, use \"latest\" (each project's current release) or inNextRelease", v)
 	}
 	cur, err := s.store.CurrentRelease(r.Context(), issue.ProjectID)
 	if triage.ErrorCode(err) == triage.ENOTFOUND {

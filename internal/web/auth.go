@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -39,8 +42,7 @@ func (s *Server) loadUser(h http.Handler) http.Handler {
 			case triage.ErrorCode(err) == triage.ENOTFOUND:
 				s.sessions.Remove(ctx, sessionUserKey) // the user was deleted
 			default:
-				s.log.Error("load session user", "err", err)
-				s.errorPage(w, r.WithContext(ctx), http.StatusInternalServerError, "")
+				s.pageError(w, r.WithContext(ctx), fmt.Errorf("load session user: %w", err))
 				return
 			}
 		}
@@ -65,8 +67,7 @@ func (s *Server) requireLogin(h http.Handler) http.Handler {
 }
 
 func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.Error("session", "method", r.Method, "route", logRoute(r), "err", err)
-	s.errorPage(w, r, http.StatusInternalServerError, "")
+	s.pageError(w, r, fmt.Errorf("session: %w", err))
 }
 
 // logIn starts a fresh session for u: a new token, so that a token planted
@@ -135,6 +136,10 @@ func (s *Server) handleLoginForm() http.Handler {
 
 const badLogin = "Invalid email or password."
 
+// errNoLoginSlot is a login whose password could not be checked before the
+// request's deadline: too many were waiting.
+var errNoLoginSlot = triage.Errorf(triage.EUNAVAILABLE, "Too many logins are being checked right now. Try again in a few seconds.")
+
 func (s *Server) handleLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -153,16 +158,31 @@ func (s *Server) handleLogin() http.Handler {
 			fail()
 			return
 		}
-		u, err := s.checkPassword(r.Context(), email, pw)
+		account, addr := strings.ToLower(email), clientAddr(r)
+		wait, suspect := s.logins.wait(account, addr)
+		if wait > 0 {
+			secs := int(math.Ceil(wait.Seconds()))
+			s.log.Info("login throttled", "remote_addr", addr, "retry_after_s", secs)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			s.render(w, r, http.StatusTooManyRequests, "login.html", &view{Title: "Log in", Data: data,
+				Error: fmt.Sprintf("Too many failed attempts. Try again in %d seconds.", secs)})
+			return
+		}
+		u, err := s.checkPassword(r.Context(), email, pw, suspect)
 		if err != nil {
-			if triage.ErrorCode(err) == triage.EUNAUTHORIZED {
-				s.log.Info("login failed", "remote_addr", r.RemoteAddr)
+			switch {
+			case triage.ErrorCode(err) == triage.EUNAUTHORIZED:
+				s.logins.failed(account, addr)
+				s.log.Info("login failed", "remote_addr", addr)
 				fail()
 				return
+			case errors.Is(err, errNoLoginSlot):
+				s.logins.failed("", addr)
 			}
 			s.pageError(w, r, err)
 			return
 		}
+		s.logins.succeeded(account)
 		if err := s.logIn(r, u); err != nil {
 			s.pageError(w, r, err)
 			return
@@ -181,13 +201,13 @@ func (s *Server) handleLogin() http.Handler {
 // checkPassword returns the user whose email and password these are, or
 // EUNAUTHORIZED. An unknown email still costs one password verification
 // (against a dummy hash), so response time does not tell which emails exist.
-func (s *Server) checkPassword(ctx context.Context, email, pw string) (*triage.User, error) {
-	select {
-	case s.loginSlots <- struct{}{}:
-		defer func() { <-s.loginSlots }()
-	case <-ctx.Done():
-		return nil, ctx.Err()
+// A suspect check (recent failures) queues behind clean ones.
+func (s *Server) checkPassword(ctx context.Context, email, pw string, suspect bool) (*triage.User, error) {
+	release, err := s.logins.slot(ctx, suspect)
+	if err != nil {
+		return nil, errNoLoginSlot
 	}
+	defer release()
 	u, hash, err := s.store.PasswordHash(ctx, email)
 	if triage.ErrorCode(err) == triage.ENOTFOUND {
 		password.Verify(pw, s.dummyHash())

@@ -105,8 +105,19 @@ func activityText(a *triage.Activity) string {
 		return "assigned this issue to " + name
 	case triage.ActivityUnassigned:
 		return "unassigned this issue"
+	case triage.ActivityNote:
+		return "commented"
 	}
 	return a.Type
+}
+
+// noteText is a comment's text, "" for any other activity.
+func noteText(a *triage.Activity) string {
+	if a.Type != triage.ActivityNote {
+		return ""
+	}
+	t, _ := a.Data["text"].(string)
+	return t
 }
 
 // activityActor names who did it: the user, or Triage itself.

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"triage"
 )
@@ -23,7 +25,7 @@ func httpStatus(code string) int {
 		return http.StatusNotFound
 	case triage.ECONFLICT:
 		return http.StatusConflict
-	case triage.ENOTIMPLEMENTED:
+	case triage.ENOTIMPLEMENTED, triage.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -50,7 +52,34 @@ func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="triage"`)
 	}
+	if code == triage.EUNAVAILABLE {
+		s.log.Warn("api request: database unavailable", "method", r.Method, "route", logRoute(r), "err", err)
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		writeJSON(w, status, apiDetail{Detail: unavailableMessage})
+		return
+	}
 	writeJSON(w, status, apiDetail{Detail: triage.ErrorMessage(err)})
+}
+
+// What a client sees while the database does not answer: 503 with
+// Retry-After, which browsers, scripts and SDKs take as "come back later".
+const (
+	retryAfterUnavailable = "5"
+	unavailableMessage    = "The database is not answering right now. Try again in a few seconds."
+)
+
+// withDeadline puts every request's work under a deadline, which reaches
+// every query through the context: a database that stops answering costs
+// a request at most d, and the request answers 503 (see httpStatus).
+func withDeadline(d time.Duration, h http.Handler) http.Handler {
+	if d <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

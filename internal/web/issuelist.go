@@ -13,6 +13,7 @@ import (
 const pageSize = 25
 
 type issueRow struct {
+	ID                                                    int64
 	URL, ShortID, Title, Culprit, Level, Status, Assignee string
 	Count, Users                                          int64
 	LastSeen, LastSeenAgo                                 string
@@ -42,6 +43,7 @@ type issueListData struct {
 	Environments []option
 	Projects     []option
 	SortLinks    map[string]string // column header links: "freq", "user", "date", "new"
+	Bulk         *bulkForm
 }
 
 // handleIssueList is the issue list: a search box, a sort, environment
@@ -143,7 +145,7 @@ func (s *Server) issueList(r *http.Request, org *triage.Organization, u *triage.
 	for _, i := range page.Issues {
 		t := trends[i.ID]
 		row := issueRow{
-			URL: i.Path(), ShortID: i.ShortID(), Title: i.Title, Culprit: i.Culprit, Level: i.Level,
+			ID: i.ID, URL: i.Path(), ShortID: i.ShortID(), Title: i.Title, Culprit: i.Culprit, Level: i.Level,
 			Status: statusLabel(i.Status), Count: i.TimesSeen, Users: i.UserCount,
 			LastSeen: formatTime(i.LastSeen), LastSeenAgo: ago(now, i.LastSeen),
 			Trend: trendSVG(t, 96, 24, trendLabel(search.Period24h, t)),
@@ -155,6 +157,9 @@ func (s *Server) issueList(r *http.Request, org *triage.Organization, u *triage.
 			}
 		}
 		d.Issues = append(d.Issues, row)
+	}
+	if d.Bulk, err = s.bulkForm(r, org, u); err != nil {
+		return err
 	}
 	if !p.query.HasIs() && len(p.query.Terms) == 0 && p.environment == "" {
 		d.EmptyLabel = "No unresolved issues. Nice."

@@ -26,13 +26,14 @@ func handleHealthz() http.Handler {
 // Deps.Ready says so), 503 with the reason otherwise.
 func (s *Server) handleReadyz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
 		err := s.ready(ctx)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		if err != nil {
 			s.log.Warn("not ready", "err", err)
+			w.Header().Set("Retry-After", retryAfterUnavailable)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			w.Write([]byte("not ready: " + err.Error() + "\n"))
 			return

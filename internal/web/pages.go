@@ -10,6 +10,8 @@ import (
 
 type activityRow struct {
 	When, WhenAgo, Actor, Text, Source string
+	// Note is a comment's text, shown as written (line breaks kept).
+	Note string
 }
 
 type assignOption struct {
@@ -24,6 +26,7 @@ type issuePageData struct {
 	FirstSeen, FirstSeenAgo  string
 	LastSeen, LastSeenAgo    string
 	ActionURL, ListURL       string
+	CommentURL               string
 	CanResolve, CanUnresolve bool
 	CanIgnore                bool
 	Assignees                []assignOption
@@ -63,7 +66,7 @@ func (s *Server) issuePage(r *http.Request, i *triage.Issue, withLatest bool) (*
 		Issue: i, ShortID: i.ShortID(), Status: statusLabel(i.Status), Detail: statusDetail(i),
 		FirstSeen: formatTime(i.FirstSeen), FirstSeenAgo: ago(now, i.FirstSeen),
 		LastSeen: formatTime(i.LastSeen), LastSeenAgo: ago(now, i.LastSeen),
-		ActionURL: i.Path(), ListURL: "/organizations/" + i.OrgSlug + "/issues/",
+		ActionURL: i.Path(), ListURL: "/organizations/" + i.OrgSlug + "/issues/", CommentURL: i.Path() + "comments/",
 		CanResolve: i.Status != triage.StatusResolved, CanUnresolve: i.Status != triage.StatusUnresolved,
 		CanIgnore: i.Status != triage.StatusIgnored,
 	}
@@ -102,7 +105,7 @@ func (s *Server) issuePage(r *http.Request, i *triage.Issue, withLatest bool) (*
 	}
 	for _, a := range acts {
 		d.Activity = append(d.Activity, activityRow{
-			When: formatTime(a.CreatedAt), WhenAgo: ago(now, a.CreatedAt),
+			When: formatTime(a.CreatedAt), WhenAgo: ago(now, a.CreatedAt), Note: noteText(a),
 			Actor: activityActor(a), Text: activityText(a), Source: sourceLabel(a.Source),
 		})
 	}

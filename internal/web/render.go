@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -139,6 +140,17 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	case triage.EINTERNAL:
 		s.log.Error("page failed", "method", r.Method, "route", logRoute(r), "err", err)
 		s.errorPage(w, r, status, "")
+		return
+	case triage.EUNAVAILABLE:
+		msg := unavailableMessage
+		var te *triage.Error
+		if errors.As(err, &te) {
+			msg = te.Message // not the database: something else is busy
+		} else {
+			s.log.Warn("page: database unavailable", "method", r.Method, "route", logRoute(r), "err", err)
+		}
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		s.errorPage(w, r, status, msg)
 		return
 	}
 	s.errorPage(w, r, status, triage.ErrorMessage(err))

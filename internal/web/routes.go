@@ -30,7 +30,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Pages.
 	mux.Handle("GET /organizations/{org}/issues/{$}", s.authed(s.handleIssueList()))
 	mux.Handle("GET /organizations/{org}/issues/{id}/{$}", s.authed(s.handleIssuePage()))
+	mux.Handle("POST /organizations/{org}/issues/{$}", s.authed(s.handleIssueBulk()))
 	mux.Handle("POST /organizations/{org}/issues/{id}/{$}", s.authed(s.handleIssueAction()))
+	mux.Handle("POST /organizations/{org}/issues/{id}/comments/{$}", s.authed(s.handleIssueComment()))
 	mux.Handle("GET /organizations/{org}/issues/{id}/events/{event_id}/{$}", s.authed(s.handleEventPage()))
 	mux.Handle("GET /organizations/{org}/issues/{id}/events/{event_id}/json/{$}", s.authed(s.handleEventJSON()))
 	mux.Handle("GET /organizations/{org}/projects/{$}", s.authed(s.handleProjects()))
@@ -66,8 +68,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/0/organizations/{org}/issues/{$}", s.api(s.apiIssueList()))
 	mux.Handle("GET /api/0/issues/{id}/{$}", s.api(s.apiIssueGet()))
 	mux.Handle("PUT /api/0/issues/{id}/{$}", s.api(s.apiIssueUpdate()))
+	mux.Handle("DELETE /api/0/issues/{id}/{$}", s.api(s.apiIssueDelete()))
 	mux.Handle("GET /api/0/issues/{id}/activity/{$}", s.api(s.apiIssueActivity()))
 	mux.Handle("GET /api/0/issues/{id}/tags/{$}", s.api(s.apiIssueTags()))
+	mux.Handle("GET /api/0/issues/{id}/comments/{$}", s.api(s.apiIssueComments()))
+	mux.Handle("POST /api/0/issues/{id}/comments/{$}", s.api(s.apiIssueCommentCreate()))
+	mux.Handle("PUT /api/0/organizations/{org}/issues/{$}", s.api(s.apiIssueBulkUpdate()))
 	mux.Handle("GET /api/0/issues/{id}/events/{$}", s.api(s.apiIssueEvents()))
 	// {event_id} is an event id, "latest" or "oldest".
 	mux.Handle("GET /api/0/issues/{id}/events/{event_id}/{$}", s.api(s.apiIssueEvent()))

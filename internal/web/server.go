@@ -112,11 +112,12 @@ type Server struct {
 	registry     *prometheus.Registry
 	handler      http.Handler
 
-	// loginSlots bounds concurrent password verifications: each one holds
-	// 64 MiB for ~170 ms, so a burst of logins must queue, not exhaust memory.
-	loginSlots chan struct{}
-	dummyHash  func() string
-	closeOnce  sync.Once
+	// logins throttles failed logins and bounds concurrent password
+	// verifications: each one holds 64 MiB for ~170 ms, so a burst of
+	// logins must queue, not exhaust memory (loginthrottle.go).
+	logins    *loginThrottle
+	dummyHash func() string
+	closeOnce sync.Once
 }
 
 // New builds the server and starts the periodic removal of expired
@@ -132,14 +133,14 @@ func New(d Deps) *Server {
 		d.Config = &config.Config{URLPrefix: "http://127.0.0.1:9000"}
 	}
 	s := &Server{
-		d:          d,
-		log:        d.Logger,
-		cfg:        d.Config,
-		store:      d.Store,
-		issues:     d.Issues,
-		finder:     d.Finder,
-		now:        d.Now,
-		loginSlots: make(chan struct{}, 4),
+		d:      d,
+		log:    d.Logger,
+		cfg:    d.Config,
+		store:  d.Store,
+		issues: d.Issues,
+		finder: d.Finder,
+		now:    d.Now,
+		logins: newLoginThrottle(d.Now),
 		dummyHash: sync.OnceValue(func() string {
 			h, _ := password.Hash("triage-dummy-password-for-timing")
 			return h
@@ -148,7 +149,11 @@ func New(d Deps) *Server {
 	if s.finder == nil {
 		s.finder = d.Store
 	}
-	s.sessionStore = NewSessionStore(d.Store.DB)
+	idle := d.Config.SessionIdle
+	if idle <= 0 {
+		idle = config.DefaultSessionIdle
+	}
+	s.sessionStore = NewSessionStore(d.Store, idle)
 	s.sessionStore.StartCleanup(5*time.Minute, d.Logger)
 	s.sessions = newSessionManager(s.sessionStore, d.Config.URLPrefix, s.sessionError)
 
@@ -172,7 +177,7 @@ func New(d Deps) *Server {
 
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.metrics.wrap(s.recoverPanics(securityHeaders(stripDSNPrefix(mux))))
+	s.handler = s.metrics.wrap(s.recoverPanics(securityHeaders(withDeadline(d.Config.RequestTimeout, stripDSNPrefix(mux)))))
 	return s
 }
 

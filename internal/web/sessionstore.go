@@ -2,9 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,59 +11,83 @@ import (
 	"github.com/alexedwards/scs/v2"
 )
 
-// SessionStore keeps scs sessions in the sessions table, so a restart or a
+// SessionStore keeps scs sessions in the database, so a restart or a
 // second Triage process behind the same database keeps everyone logged in.
-// The token column holds scs's SHA-256 of the cookie value
-// (HashTokenInStore), so a copy of the table logs nobody in.
+// The token is scs's SHA-256 of the cookie value (HashTokenInStore), so a
+// copy of the table logs nobody in. Each session records its user, so that
+// a password change ends them all, and when it was last used: one that has
+// not been used for the idle time ends, whatever its absolute lifetime.
 //
 // Expiry uses the wall clock, not the injected one: scs stamps deadlines
 // with time.Now, and the store must agree with it.
 type SessionStore struct {
-	db *sql.DB
+	rows  SessionRows
+	idle  time.Duration
+	now   func() time.Time
+	codec scs.Codec
 
 	mu   sync.Mutex
 	stop chan struct{}
 	done chan struct{}
 }
 
+// SessionRows is the storage the sessions need (the store implements it).
+type SessionRows interface {
+	// FindSession returns a session's data unless it has expired or has
+	// not been used since idleSince; found is false then.
+	FindSession(ctx context.Context, token string, now, idleSince time.Time) (data []byte, lastSeen time.Time, found bool, err error)
+	// CommitSession inserts or replaces a session; userID 0 is nobody.
+	CommitSession(ctx context.Context, token string, data []byte, expiry time.Time, userID int64, now time.Time) error
+	// TouchSession records a use of the session at now.
+	TouchSession(ctx context.Context, token string, now time.Time) error
+	// DeleteSession removes a session; an unknown token is not an error.
+	DeleteSession(ctx context.Context, token string) error
+	// DeleteExpiredSessions removes expired and idle sessions.
+	DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
+}
+
 var _ scs.CtxStore = (*SessionStore)(nil)
 
-// NewSessionStore returns a store over db (SQLite or PostgreSQL: the SQL is
-// portable).
-func NewSessionStore(db *sql.DB) *SessionStore { return &SessionStore{db: db} }
+// NewSessionStore returns a store over rows whose sessions end after idle
+// without use.
+func NewSessionStore(rows SessionRows, idle time.Duration) *SessionStore {
+	return &SessionStore{rows: rows, idle: idle, now: time.Now, codec: scs.GobCodec{}}
+}
 
-// FindCtx returns the session data; found is false for an unknown or
-// expired token.
+// touchEvery is how stale a session's last use may be recorded: a page
+// view writes at most once in this time, not on every request.
+func (s *SessionStore) touchEvery() time.Duration {
+	return min(s.idle/100, 5*time.Minute)
+}
+
+// FindCtx returns the session data; found is false for an unknown,
+// expired or idle token.
 func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	var b []byte
-	err := s.db.QueryRowContext(ctx,
-		`SELECT data FROM sessions WHERE token = $1 AND expiry > $2`, token, time.Now().UnixMicro()).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
-	} else if err != nil {
-		return nil, false, fmt.Errorf("find session: %w", err)
+	now := s.now()
+	b, seen, found, err := s.rows.FindSession(ctx, token, now, now.Add(-s.idle))
+	if err != nil || !found {
+		return nil, false, err
+	}
+	if now.Sub(seen) >= s.touchEvery() {
+		if err := s.rows.TouchSession(ctx, token, now); err != nil {
+			return nil, false, err
+		}
 	}
 	return b, true, nil
 }
 
-// CommitCtx inserts or replaces the session.
+// CommitCtx inserts or replaces the session, with the user it logs in.
 func (s *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)
-		 ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`,
-		token, b, expiry.UnixMicro())
-	if err != nil {
-		return fmt.Errorf("commit session: %w", err)
+	var userID int64
+	if _, values, err := s.codec.Decode(b); err == nil {
+		userID, _ = values[sessionUserKey].(int64)
 	}
-	return nil
+	return s.rows.CommitSession(ctx, token, b, expiry, userID, s.now())
 }
 
 // DeleteCtx removes the session; deleting an unknown token is not an error.
 func (s *SessionStore) DeleteCtx(ctx context.Context, token string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token = $1`, token); err != nil {
-		return fmt.Errorf("delete session: %w", err)
-	}
-	return nil
+	return s.rows.DeleteSession(ctx, token)
 }
 
 // Find is FindCtx without a context (scs.Store).
@@ -84,14 +105,10 @@ func (s *SessionStore) Delete(token string) error {
 	return s.DeleteCtx(context.Background(), token)
 }
 
-// DeleteExpired removes expired sessions and returns how many.
+// DeleteExpired removes expired and idle sessions and returns how many.
 func (s *SessionStore) DeleteExpired(ctx context.Context) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expiry <= $1`, time.Now().UnixMicro())
-	if err != nil {
-		return 0, fmt.Errorf("delete expired sessions: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n, nil
+	now := s.now()
+	return s.rows.DeleteExpiredSessions(ctx, now, now.Add(-s.idle))
 }
 
 // StartCleanup removes expired sessions every interval until StopCleanup.
@@ -142,9 +159,11 @@ func (s *SessionStore) StopCleanup() {
 func newSessionManager(st *SessionStore, urlPrefix string, onError func(http.ResponseWriter, *http.Request, error)) *scs.SessionManager {
 	m := scs.New()
 	m.Store = st
+	m.Codec = st.codec
 	m.HashTokenInStore = true
-	// An absolute lifetime and no idle timeout: an idle timeout rewrites the
-	// session row on every page view.
+	// An absolute lifetime here; the idle timeout is the store's
+	// (TRIAGE_SESSION_IDLE), which records a use at most every few minutes,
+	// where scs's own rewrites the session row on every page view.
 	m.Lifetime = 14 * 24 * time.Hour
 	m.Cookie.Name = "triage_session"
 	m.Cookie.HttpOnly = true

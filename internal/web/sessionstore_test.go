@@ -6,6 +6,10 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"triage/internal/store"
 )
 
 func TestSessionStore(t *testing.T) {
@@ -15,7 +19,7 @@ func TestSessionStore(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			s := openStore(t, engine)
-			st := NewSessionStore(s.DB)
+			st := NewSessionStore(s, time.Hour)
 			if _, found, err := st.Find("missing"); found || err != nil {
 				t.Fatalf("Find(missing) = %v, %v", found, err)
 			}
@@ -70,6 +74,55 @@ func TestSessionStore(t *testing.T) {
 			}
 			st.StopCleanup()
 			st.StopCleanup()
+		})
+	}
+}
+
+// TestSessionIdleAndPasswordChange: a session ends after the idle time
+// without use (each use pushes the end back), and a password change ends
+// every session of its user.
+func TestSessionIdleAndPasswordChange(t *testing.T) {
+	t.Parallel()
+	for _, engine := range engines {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := openStore(t, engine)
+			st := NewSessionStore(s, time.Hour)
+			now := time.Now()
+			st.now = func() time.Time { return now }
+			u, err := s.CreateUser(ctx, "idle@example.com", "", "x", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := scs.GobCodec{}.Encode(now.Add(24*time.Hour), map[string]any{sessionUserKey: u.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tok := range []string{"a", "b"} {
+				if err := st.CommitCtx(ctx, tok, data, now.Add(24*time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// "a" is used every 50 minutes and lives on; "b" is left alone.
+			for range 3 {
+				now = now.Add(50 * time.Minute)
+				if _, found, err := st.FindCtx(ctx, "a"); !found || err != nil {
+					t.Fatalf("a session in use ended after %v idle: %v", 50*time.Minute, err)
+				}
+			}
+			if _, found, _ := st.FindCtx(ctx, "b"); found {
+				t.Fatal("a session idle for 150 minutes (idle time 1h) was still found")
+			}
+			if n, err := st.DeleteExpired(ctx); n != 1 || err != nil {
+				t.Fatalf("DeleteExpired removed %d (%v), want the idle one", n, err)
+			}
+			if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.SetPassword(ctx, u.ID, "new hash") }); err != nil {
+				t.Fatal(err)
+			}
+			if _, found, _ := st.FindCtx(ctx, "a"); found {
+				t.Fatal("a session outlived its user's password change")
+			}
 		})
 	}
 }

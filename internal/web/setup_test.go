@@ -140,7 +140,7 @@ func (b *bundle) seed() {
 	user := func(name string) *triage.User {
 		u := must(s.CreateUser(ctx, name+"@example.com", strings.ToUpper(name[:1])+name[1:], hash, false))
 		plain, th := password.NewToken()
-		must(s.CreateAPIToken(ctx, u.ID, "test", th))
+		must(s.CreateAPIToken(ctx, u.ID, "test", th, time.Time{}))
 		b.tokens[name] = plain
 		return u
 	}

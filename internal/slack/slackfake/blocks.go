@@ -3,20 +3,88 @@ package slackfake
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
 
-// Block Kit validation: not all of Slack's rules, but the ones a message
-// builder gets wrong in practice (missing text, wrong text types, empty
-// elements, duplicate ids, over-long strings), reported the way Slack
-// reports them: invalid_blocks with response_metadata.messages.
+// Block Kit validation, against Slack's reference (docs.slack.dev,
+// reference/block-kit): every block, element and composition object the
+// fake knows is checked field by field (required fields, types, lengths,
+// counts, which text type is allowed where), and a field Slack does not
+// define for that object is refused, as Slack refuses it. Block and
+// element types that Slack has but the fake does not model are refused
+// too, saying so: a fake that let them through unchecked would make a
+// passing test mean nothing. Errors are reported the way Slack reports
+// them: invalid_blocks with response_metadata.messages.
 
-var blockTypes = map[string]bool{
-	"section": true, "divider": true, "image": true, "actions": true, "context": true,
-	"input": true, "header": true, "file": true, "rich_text": true, "video": true,
-	"markdown": true, "table": true, "call": true, "context_actions": true,
+// blockTypes are the blocks the fake validates.
+var blockTypes = map[string]func(e *blockErrs, ptr string, b map[string]json.RawMessage){
+	"section": checkSection,
+	"divider": func(e *blockErrs, ptr string, b map[string]json.RawMessage) {
+		e.fields(ptr, b, "type", "block_id")
+	},
+	"header": func(e *blockErrs, ptr string, b map[string]json.RawMessage) {
+		e.fields(ptr, b, "type", "block_id", "text")
+		checkText(e, ptr+"/text", b["text"], "plain_text", 150)
+	},
+	"actions": func(e *blockErrs, ptr string, b map[string]json.RawMessage) {
+		e.fields(ptr, b, "type", "block_id", "elements")
+		checkElements(e, ptr+"/elements", b["elements"], 25, func(e *blockErrs, p string, el json.RawMessage, ids map[string]bool) {
+			checkElement(e, p, el, ids, actionsElements)
+		})
+	},
+	"context": func(e *blockErrs, ptr string, b map[string]json.RawMessage) {
+		e.fields(ptr, b, "type", "block_id", "elements")
+		checkElements(e, ptr+"/elements", b["elements"], 10, func(e *blockErrs, p string, el json.RawMessage, _ map[string]bool) {
+			if o := object(el); o != nil {
+				if t, _ := str(o, "type"); t == "image" {
+					checkImage(e, p, o, false)
+					return
+				}
+			}
+			checkText(e, p, el, "", 3000)
+		})
+	},
+	"image": func(e *blockErrs, ptr string, b map[string]json.RawMessage) {
+		checkImage(e, ptr, b, true)
+	},
+	"input": func(e *blockErrs, ptr string, b map[string]json.RawMessage) {
+		e.fields(ptr, b, "type", "block_id", "label", "element", "dispatch_action", "hint", "optional")
+		checkText(e, ptr+"/label", b["label"], "plain_text", 2000)
+		if h, ok := b["hint"]; ok {
+			checkText(e, ptr+"/hint", h, "plain_text", 2000)
+		}
+		checkBool(e, ptr, b, "dispatch_action", "optional")
+		if el, ok := b["element"]; ok {
+			checkElement(e, ptr+"/element", el, map[string]bool{}, inputElements)
+		} else {
+			e.add(ptr+"/element", "missing required field: element")
+		}
+	},
+	"markdown": func(e *blockErrs, ptr string, b map[string]json.RawMessage) {
+		e.fields(ptr, b, "type", "block_id", "text")
+		checkString(e, ptr+"/text", b, "text", 1, 12000)
+	},
 }
+
+// slackOnlyBlocks and slackOnlyElements exist on Slack but are not
+// modelled here; the fake refuses them rather than pass them unchecked.
+var (
+	slackOnlyBlocks   = []string{"rich_text", "video", "file", "table", "call", "context_actions", "plan", "task_card"}
+	slackOnlyElements = []string{"checkboxes", "datepicker", "datetimepicker", "email_text_input", "file_input",
+		"multi_static_select", "multi_external_select", "multi_users_select", "multi_conversations_select",
+		"multi_channels_select", "users_select", "conversations_select", "channels_select", "number_input",
+		"plain_text_input", "radio_buttons", "rich_text_input", "timepicker", "url_text_input", "workflow_button",
+		"feedback_buttons", "icon_button"}
+)
+
+// Where each element may appear (Slack lists the blocks each works in).
+var (
+	actionsElements = []string{"button", "static_select", "external_select", "overflow"}
+	sectionElements = []string{"button", "static_select", "external_select", "overflow", "image"}
+	inputElements   = []string{"static_select", "external_select"}
+)
 
 type blockErrs struct{ msgs []string }
 
@@ -24,22 +92,23 @@ func (e *blockErrs) add(ptr, format string, args ...any) {
 	e.msgs = append(e.msgs, fmt.Sprintf("[ERROR] "+format+" [json-pointer:%s]", append(args, ptr)...))
 }
 
+// fields refuses every field of o not in allowed.
+func (e *blockErrs) fields(ptr string, o map[string]json.RawMessage, allowed ...string) {
+	keys := make([]string, 0, len(o))
+	for k := range o {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !slices.Contains(allowed, k) {
+			e.add(ptr+"/"+k, "unknown field: %s", k)
+		}
+	}
+}
+
 func nonEmptyArray(raw json.RawMessage) bool {
 	var a []json.RawMessage
 	return json.Unmarshal(raw, &a) == nil && len(a) > 0
-}
-
-func attachmentCount(raw json.RawMessage) (int, bool) {
-	var a []map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return 0, false
-	}
-	for _, x := range a {
-		if x == nil {
-			return 0, false
-		}
-	}
-	return len(a), true
 }
 
 // validateBlocks checks a blocks array holding at most max blocks. It
@@ -50,17 +119,21 @@ func validateBlocks(raw json.RawMessage, max int) (string, []string) {
 		return "invalid_blocks_format", nil
 	}
 	var e blockErrs
-	if len(blocks) > max {
-		e.add("/blocks", "no more than %d items allowed", max)
-	}
-	ids := map[string]bool{}
-	for i, b := range blocks {
-		checkBlock(&e, fmt.Sprintf("/blocks/%d", i), b, ids)
-	}
+	checkBlockList(&e, "/blocks", blocks, max)
 	if len(e.msgs) > 0 {
 		return "invalid_blocks", e.msgs
 	}
 	return "", nil
+}
+
+func checkBlockList(e *blockErrs, ptr string, blocks []json.RawMessage, max int) {
+	if len(blocks) > max {
+		e.add(ptr, "no more than %d items allowed", max)
+	}
+	ids := map[string]bool{}
+	for i, b := range blocks {
+		checkBlock(e, fmt.Sprintf("%s/%d", ptr, i), b, ids)
+	}
 }
 
 func object(raw json.RawMessage) map[string]json.RawMessage {
@@ -80,6 +153,40 @@ func str(m map[string]json.RawMessage, k string) (string, bool) {
 	return s, true
 }
 
+// checkString checks an optional string field's length (min 0: optional
+// and may be empty; min 1: required and non-empty).
+func checkString(e *blockErrs, ptr string, o map[string]json.RawMessage, k string, min, max int) {
+	raw, present := o[k]
+	if !present {
+		if min > 0 {
+			e.add(ptr, "missing required field: %s", k)
+		}
+		return
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		e.add(ptr, "must be a string")
+		return
+	}
+	switch n := utf8.RuneCountInString(s); {
+	case n < min:
+		e.add(ptr, "must be more than %d characters", min-1)
+	case n > max:
+		e.add(ptr, "must be less than %d characters", max+1)
+	}
+}
+
+func checkBool(e *blockErrs, ptr string, o map[string]json.RawMessage, keys ...string) {
+	for _, k := range keys {
+		if raw, ok := o[k]; ok {
+			var b bool
+			if json.Unmarshal(raw, &b) != nil {
+				e.add(ptr+"/"+k, "must be a boolean")
+			}
+		}
+	}
+}
+
 func checkBlock(e *blockErrs, ptr string, raw json.RawMessage, ids map[string]bool) {
 	b := object(raw)
 	if b == nil {
@@ -91,8 +198,13 @@ func checkBlock(e *blockErrs, ptr string, raw json.RawMessage, ids map[string]bo
 		e.add(ptr, "missing required field: type")
 		return
 	}
-	if !blockTypes[typ] {
-		e.add(ptr+"/type", "unsupported type: %s", typ)
+	check := blockTypes[typ]
+	if check == nil {
+		if slices.Contains(slackOnlyBlocks, typ) {
+			e.add(ptr+"/type", "%s blocks are not modelled by slackfake: teach it Slack's rules before Triage sends one", typ)
+		} else {
+			e.add(ptr+"/type", "unsupported type: %s", typ)
+		}
 		return
 	}
 	if _, present := b["block_id"]; present {
@@ -108,40 +220,11 @@ func checkBlock(e *blockErrs, ptr string, raw json.RawMessage, ids map[string]bo
 			ids[id] = true
 		}
 	}
-	switch typ {
-	case "section":
-		checkSection(e, ptr, b)
-	case "header":
-		checkText(e, ptr+"/text", b["text"], "plain_text", 150)
-	case "actions":
-		checkElements(e, ptr+"/elements", b["elements"], 25, checkElement)
-	case "context":
-		checkElements(e, ptr+"/elements", b["elements"], 10, func(e *blockErrs, p string, el json.RawMessage, _ map[string]bool) {
-			if o := object(el); o != nil {
-				if t, _ := str(o, "type"); t == "image" {
-					return
-				}
-			}
-			checkText(e, p, el, "", 3000)
-		})
-	case "image":
-		if _, ok := str(b, "image_url"); !ok && b["slack_file"] == nil {
-			e.add(ptr, "must provide image_url or slack_file")
-		}
-		if _, ok := str(b, "alt_text"); !ok {
-			e.add(ptr+"/alt_text", "missing required field: alt_text")
-		}
-	case "input":
-		checkText(e, ptr+"/label", b["label"], "plain_text", 2000)
-		if el, ok := b["element"]; ok {
-			checkElement(e, ptr+"/element", el, map[string]bool{})
-		} else {
-			e.add(ptr+"/element", "missing required field: element")
-		}
-	}
+	check(e, ptr, b)
 }
 
 func checkSection(e *blockErrs, ptr string, b map[string]json.RawMessage) {
+	e.fields(ptr, b, "type", "block_id", "text", "fields", "accessory", "expand")
 	_, hasText := b["text"]
 	fields, hasFields := b["fields"]
 	if !hasText && !hasFields {
@@ -160,8 +243,29 @@ func checkSection(e *blockErrs, ptr string, b map[string]json.RawMessage) {
 		}
 	}
 	if acc, ok := b["accessory"]; ok {
-		checkElement(e, ptr+"/accessory", acc, map[string]bool{})
+		checkElement(e, ptr+"/accessory", acc, map[string]bool{}, sectionElements)
 	}
+	checkBool(e, ptr, b, "expand")
+}
+
+// checkImage checks an image block (block true) or image element.
+func checkImage(e *blockErrs, ptr string, o map[string]json.RawMessage, block bool) {
+	if block {
+		e.fields(ptr, o, "type", "block_id", "image_url", "slack_file", "alt_text", "title")
+		if t, ok := o["title"]; ok {
+			checkText(e, ptr+"/title", t, "plain_text", 2000)
+		}
+	} else {
+		e.fields(ptr, o, "type", "image_url", "slack_file", "alt_text")
+	}
+	_, hasURL := o["image_url"]
+	if !hasURL && o["slack_file"] == nil {
+		e.add(ptr, "must provide image_url or slack_file")
+	}
+	if hasURL {
+		checkString(e, ptr+"/image_url", o, "image_url", 1, 3000)
+	}
+	checkString(e, ptr+"/alt_text", o, "alt_text", 1, 2000)
 }
 
 type elementCheck func(e *blockErrs, ptr string, raw json.RawMessage, actionIDs map[string]bool)
@@ -194,7 +298,14 @@ func checkText(e *blockErrs, ptr string, raw json.RawMessage, want string, maxLe
 		return
 	}
 	typ, _ := str(o, "type")
-	if typ != "plain_text" && typ != "mrkdwn" {
+	switch typ {
+	case "plain_text":
+		e.fields(ptr, o, "type", "text", "emoji")
+		checkBool(e, ptr, o, "emoji")
+	case "mrkdwn":
+		e.fields(ptr, o, "type", "text", "verbatim")
+		checkBool(e, ptr, o, "verbatim")
+	default:
 		e.add(ptr+"/type", "must be plain_text or mrkdwn")
 		return
 	}
@@ -212,7 +323,7 @@ func checkText(e *blockErrs, ptr string, raw json.RawMessage, want string, maxLe
 	}
 }
 
-func checkElement(e *blockErrs, ptr string, raw json.RawMessage, actionIDs map[string]bool) {
+func checkElement(e *blockErrs, ptr string, raw json.RawMessage, actionIDs map[string]bool, allowed []string) {
 	o := object(raw)
 	if o == nil {
 		e.add(ptr, "must be an object")
@@ -223,57 +334,207 @@ func checkElement(e *blockErrs, ptr string, raw json.RawMessage, actionIDs map[s
 		e.add(ptr, "missing required field: type")
 		return
 	}
-	if id, ok := str(o, "action_id"); ok {
+	if !slices.Contains(allowed, typ) {
 		switch {
-		case utf8.RuneCountInString(id) > 255:
-			e.add(ptr+"/action_id", "must be less than 256 characters")
-		case actionIDs[id]:
-			e.add(ptr+"/action_id", "duplicate action_id: %s", id)
+		case slices.Contains(slackOnlyElements, typ):
+			e.add(ptr+"/type", "%s elements are not modelled by slackfake: teach it Slack's rules before Triage sends one", typ)
+		case slices.Contains(sectionElements, typ):
+			e.add(ptr+"/type", "%s is not allowed here", typ)
 		default:
-			actionIDs[id] = true
+			e.add(ptr+"/type", "unsupported type: %s", typ)
 		}
+		return
+	}
+	if typ != "image" {
+		checkActionID(e, ptr, o, actionIDs)
 	}
 	switch typ {
 	case "button":
+		e.fields(ptr, o, "type", "text", "action_id", "url", "value", "style", "confirm", "accessibility_label")
 		checkText(e, ptr+"/text", o["text"], "plain_text", 75)
-		if v, ok := str(o, "value"); ok && utf8.RuneCountInString(v) > 2000 {
-			e.add(ptr+"/value", "must be less than 2001 characters")
-		}
-		if st, ok := str(o, "style"); ok && st != "primary" && st != "danger" {
-			e.add(ptr+"/style", "must be primary or danger")
-		}
-	case "static_select", "multi_static_select":
-		opts, hasOpts := o["options"]
-		_, hasGroups := o["option_groups"]
-		if !hasOpts && !hasGroups {
-			e.add(ptr, "must provide either options or option_groups")
-		}
-		if hasOpts {
-			var list []json.RawMessage
-			if json.Unmarshal(opts, &list) != nil || len(list) == 0 || len(list) > 100 {
-				e.add(ptr+"/options", "must have between 1 and 100 items")
-			}
-			for i, op := range list {
-				checkOption(e, fmt.Sprintf("%s/options/%d", ptr, i), op)
+		checkString(e, ptr+"/url", o, "url", 0, 3000)
+		checkString(e, ptr+"/value", o, "value", 0, 2000)
+		checkString(e, ptr+"/accessibility_label", o, "accessibility_label", 0, 75)
+		checkStyle(e, ptr+"/style", o)
+		checkConfirm(e, ptr, o)
+	case "static_select":
+		e.fields(ptr, o, "type", "action_id", "options", "option_groups", "initial_option", "confirm", "focus_on_load", "placeholder")
+		checkPlaceholder(e, ptr, o)
+		opts := checkSelectOptions(e, ptr, o)
+		if init, ok := o["initial_option"]; ok {
+			checkOption(e, ptr+"/initial_option", init, false)
+			if !containsOption(opts, init) {
+				e.add(ptr+"/initial_option", "must be one of the options")
 			}
 		}
+		checkConfirm(e, ptr, o)
+		checkBool(e, ptr, o, "focus_on_load")
+	case "external_select":
+		e.fields(ptr, o, "type", "action_id", "initial_option", "min_query_length", "confirm", "focus_on_load", "placeholder")
+		checkPlaceholder(e, ptr, o)
+		if init, ok := o["initial_option"]; ok {
+			checkOption(e, ptr+"/initial_option", init, false)
+		}
+		if raw, ok := o["min_query_length"]; ok {
+			var n int
+			if json.Unmarshal(raw, &n) != nil || n < 0 {
+				e.add(ptr+"/min_query_length", "must be a non-negative integer")
+			}
+		}
+		checkConfirm(e, ptr, o)
+		checkBool(e, ptr, o, "focus_on_load")
 	case "overflow":
-		checkElements(e, ptr+"/options", o["options"], 5, func(e *blockErrs, p string, op json.RawMessage, _ map[string]bool) {
-			checkOption(e, p, op)
-		})
+		e.fields(ptr, o, "type", "action_id", "options", "confirm")
+		var list []json.RawMessage
+		if json.Unmarshal(o["options"], &list) != nil || len(list) < 2 || len(list) > 5 {
+			e.add(ptr+"/options", "must have between 2 and 5 items")
+		}
+		for i, op := range list {
+			checkOption(e, fmt.Sprintf("%s/options/%d", ptr, i), op, true)
+		}
+		checkConfirm(e, ptr, o)
+	case "image":
+		checkImage(e, ptr, o, false)
 	}
 }
 
-func checkOption(e *blockErrs, ptr string, raw json.RawMessage) {
+func checkActionID(e *blockErrs, ptr string, o map[string]json.RawMessage, actionIDs map[string]bool) {
+	if _, ok := o["action_id"]; !ok {
+		return
+	}
+	id, ok := str(o, "action_id")
+	switch {
+	case !ok || id == "":
+		e.add(ptr+"/action_id", "must be a non-empty string")
+	case utf8.RuneCountInString(id) > 255:
+		e.add(ptr+"/action_id", "must be less than 256 characters")
+	case actionIDs[id]:
+		e.add(ptr+"/action_id", "duplicate action_id: %s", id)
+	default:
+		actionIDs[id] = true
+	}
+}
+
+func checkStyle(e *blockErrs, ptr string, o map[string]json.RawMessage) {
+	if _, ok := o["style"]; !ok {
+		return
+	}
+	if st, _ := str(o, "style"); st != "primary" && st != "danger" {
+		e.add(ptr, "must be primary or danger")
+	}
+}
+
+func checkPlaceholder(e *blockErrs, ptr string, o map[string]json.RawMessage) {
+	if p, ok := o["placeholder"]; ok {
+		checkText(e, ptr+"/placeholder", p, "plain_text", 150)
+	}
+}
+
+// checkSelectOptions checks a static select's options or option_groups
+// (exactly one of them) and returns every option.
+func checkSelectOptions(e *blockErrs, ptr string, o map[string]json.RawMessage) []json.RawMessage {
+	opts, hasOpts := o["options"]
+	groups, hasGroups := o["option_groups"]
+	switch {
+	case !hasOpts && !hasGroups:
+		e.add(ptr, "must provide either options or option_groups")
+	case hasOpts && hasGroups:
+		e.add(ptr, "must provide either options or option_groups, not both")
+	}
+	var all []json.RawMessage
+	if hasOpts {
+		var list []json.RawMessage
+		if json.Unmarshal(opts, &list) != nil || len(list) == 0 || len(list) > 100 {
+			e.add(ptr+"/options", "must have between 1 and 100 items")
+		}
+		for i, op := range list {
+			checkOption(e, fmt.Sprintf("%s/options/%d", ptr, i), op, false)
+		}
+		all = append(all, list...)
+	}
+	if hasGroups {
+		var list []json.RawMessage
+		if json.Unmarshal(groups, &list) != nil || len(list) == 0 || len(list) > 100 {
+			e.add(ptr+"/option_groups", "must have between 1 and 100 items")
+		}
+		for i, raw := range list {
+			gp := fmt.Sprintf("%s/option_groups/%d", ptr, i)
+			g := object(raw)
+			if g == nil {
+				e.add(gp, "must be an option group object")
+				continue
+			}
+			e.fields(gp, g, "label", "options")
+			checkText(e, gp+"/label", g["label"], "plain_text", 75)
+			var gopts []json.RawMessage
+			if json.Unmarshal(g["options"], &gopts) != nil || len(gopts) == 0 || len(gopts) > 100 {
+				e.add(gp+"/options", "must have between 1 and 100 items")
+			}
+			for k, op := range gopts {
+				checkOption(e, fmt.Sprintf("%s/options/%d", gp, k), op, false)
+			}
+			all = append(all, gopts...)
+		}
+	}
+	return all
+}
+
+// checkOption checks an option object of a select or (withURL) an
+// overflow menu: plain_text only in both.
+func checkOption(e *blockErrs, ptr string, raw json.RawMessage, withURL bool) {
 	o := object(raw)
 	if o == nil {
 		e.add(ptr, "must be an option object")
 		return
 	}
-	checkText(e, ptr+"/text", o["text"], "", 75)
-	if v, ok := str(o, "value"); !ok || v == "" || utf8.RuneCountInString(v) > 150 {
-		e.add(ptr+"/value", "must be a string of 1 to 150 characters")
+	if withURL {
+		e.fields(ptr, o, "text", "value", "description", "url")
+		checkString(e, ptr+"/url", o, "url", 0, 3000)
+	} else {
+		e.fields(ptr, o, "text", "value", "description")
 	}
+	checkText(e, ptr+"/text", o["text"], "plain_text", 75)
+	if d, ok := o["description"]; ok {
+		checkText(e, ptr+"/description", d, "plain_text", 75)
+	}
+	checkString(e, ptr+"/value", o, "value", 1, 150)
+}
+
+// containsOption tells whether one of opts has the value and text of opt.
+func containsOption(opts []json.RawMessage, opt json.RawMessage) bool {
+	key := func(raw json.RawMessage) [2]string {
+		o := object(raw)
+		v, _ := str(o, "value")
+		t, _ := str(object(o["text"]), "text")
+		return [2]string{v, t}
+	}
+	want := key(opt)
+	for _, op := range opts {
+		if key(op) == want {
+			return true
+		}
+	}
+	return false
+}
+
+// checkConfirm checks an element's optional confirmation dialog object.
+func checkConfirm(e *blockErrs, ptr string, o map[string]json.RawMessage) {
+	raw, ok := o["confirm"]
+	if !ok {
+		return
+	}
+	ptr += "/confirm"
+	c := object(raw)
+	if c == nil {
+		e.add(ptr, "must be a confirmation dialog object")
+		return
+	}
+	e.fields(ptr, c, "title", "text", "confirm", "deny", "style")
+	checkText(e, ptr+"/title", c["title"], "plain_text", 100)
+	checkText(e, ptr+"/text", c["text"], "", 300)
+	checkText(e, ptr+"/confirm", c["confirm"], "plain_text", 30)
+	checkText(e, ptr+"/deny", c["deny"], "plain_text", 30)
+	checkStyle(e, ptr+"/style", c)
 }
 
 // validateView checks a modal view; it returns the messages Slack puts
@@ -284,6 +545,8 @@ func validateView(raw json.RawMessage) []string {
 		return []string{"[ERROR] must be an object [json-pointer:/view]"}
 	}
 	var e blockErrs
+	e.fields("/view", v, "type", "title", "blocks", "close", "submit", "private_metadata", "callback_id",
+		"clear_on_close", "notify_on_close", "external_id", "submit_disabled")
 	if t, _ := str(v, "type"); t != "modal" {
 		e.add("/view/type", "must be modal")
 	}
@@ -293,21 +556,17 @@ func validateView(raw json.RawMessage) []string {
 			checkText(&e, "/view/"+k, x, "plain_text", 24)
 		}
 	}
-	if s, ok := str(v, "private_metadata"); ok && utf8.RuneCountInString(s) > 3000 {
-		e.add("/view/private_metadata", "must be less than 3001 characters")
-	}
-	if s, ok := str(v, "callback_id"); ok && utf8.RuneCountInString(s) > 255 {
-		e.add("/view/callback_id", "must be less than 256 characters")
-	}
-	blocks, ok := v["blocks"]
-	if !ok {
+	checkString(&e, "/view/private_metadata", v, "private_metadata", 0, 3000)
+	checkString(&e, "/view/callback_id", v, "callback_id", 0, 255)
+	checkString(&e, "/view/external_id", v, "external_id", 0, 255)
+	checkBool(&e, "/view", v, "clear_on_close", "notify_on_close", "submit_disabled")
+	var blocks []json.RawMessage
+	if raw, ok := v["blocks"]; !ok {
 		e.add("/view/blocks", "missing required field: blocks")
-	} else if code, msgs := validateBlocks(blocks, 100); code == "invalid_blocks_format" {
+	} else if json.Unmarshal(raw, &blocks) != nil {
 		e.add("/view/blocks", "must be an array")
 	} else {
-		for _, m := range msgs {
-			e.msgs = append(e.msgs, strings.Replace(m, "[json-pointer:/blocks", "[json-pointer:/view/blocks", 1))
-		}
+		checkBlockList(&e, "/view/blocks", blocks, 100)
 		if hasInput(blocks) && (v["submit"] == nil || string(v["submit"]) == "null") {
 			e.add("/view/submit", "must provide submit when the view has input blocks")
 		}
@@ -315,81 +574,11 @@ func validateView(raw json.RawMessage) []string {
 	return e.msgs
 }
 
-func hasInput(blocks json.RawMessage) bool {
-	var bs []map[string]json.RawMessage
-	_ = json.Unmarshal(blocks, &bs)
-	for _, b := range bs {
-		if t, _ := str(b, "type"); t == "input" {
+func hasInput(blocks []json.RawMessage) bool {
+	for _, raw := range blocks {
+		if t, _ := str(object(raw), "type"); t == "input" {
 			return true
 		}
 	}
 	return false
-}
-
-// validateDialog checks a legacy dialog; the messages are Slack's
-// validation_errors wording.
-func validateDialog(raw json.RawMessage) []string {
-	d := object(raw)
-	if d == nil {
-		return []string{"The field `dialog` must be an object"}
-	}
-	var msgs []string
-	title, ok := str(d, "title")
-	if !ok || title == "" {
-		msgs = append(msgs, "The field `title` is required")
-	} else if utf8.RuneCountInString(title) > 24 {
-		msgs = append(msgs, "The field `title` cannot be longer than 24 characters")
-	}
-	if cb, ok := str(d, "callback_id"); !ok || cb == "" {
-		msgs = append(msgs, "The field `callback_id` is required")
-	} else if utf8.RuneCountInString(cb) > 255 {
-		msgs = append(msgs, "The field `callback_id` cannot be longer than 255 characters")
-	}
-	if sb, ok := str(d, "submit_label"); ok && (strings.ContainsAny(sb, " \t") || utf8.RuneCountInString(sb) > 24) {
-		msgs = append(msgs, "The field `submit_label` can only be one word")
-	}
-	if st, ok := str(d, "state"); ok && utf8.RuneCountInString(st) > 3000 {
-		msgs = append(msgs, "The field `state` cannot be longer than 3000 characters")
-	}
-	var els []json.RawMessage
-	if d["elements"] == nil {
-		return append(msgs, "The field `elements` is required")
-	}
-	if json.Unmarshal(d["elements"], &els) != nil {
-		return append(msgs, "The field `elements` must be a list")
-	}
-	if len(els) == 0 {
-		msgs = append(msgs, "The field `elements` has to include at least one element")
-	}
-	if len(els) > 10 {
-		msgs = append(msgs, "The field `elements` cannot include more than ten elements")
-	}
-	names := map[string]bool{}
-	for i, raw := range els {
-		el := object(raw)
-		if el == nil {
-			msgs = append(msgs, fmt.Sprintf("Element %d must be an object", i))
-			continue
-		}
-		switch t, _ := str(el, "type"); t {
-		case "text", "textarea", "select":
-		case "":
-			msgs = append(msgs, fmt.Sprintf("Element %d is missing required field `type`", i))
-		default:
-			msgs = append(msgs, fmt.Sprintf("Element %d has an invalid `type`", i))
-		}
-		name, _ := str(el, "name")
-		if name == "" {
-			msgs = append(msgs, fmt.Sprintf("Element %d is missing required field `name`", i))
-		} else if names[name] {
-			msgs = append(msgs, fmt.Sprintf("Element %d has a repeated name", i))
-		}
-		names[name] = true
-		if l, _ := str(el, "label"); l == "" {
-			msgs = append(msgs, fmt.Sprintf("Element %d is missing required field `label`", i))
-		} else if utf8.RuneCountInString(l) > 48 {
-			msgs = append(msgs, fmt.Sprintf("Element %d field `label` cannot be longer than 48 characters", i))
-		}
-	}
-	return msgs
 }

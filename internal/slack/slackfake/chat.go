@@ -3,6 +3,7 @@ package slackfake
 import (
 	"encoding/json"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -193,12 +194,8 @@ func messageContent(rq *apiRequest) (content, *result) {
 		c.blocks, c.hasBlocks = rq.raw["blocks"], true
 	}
 	if v, ok := rq.params["attachments"]; ok && v != "" {
-		n, valid := attachmentCount(json.RawMessage(v))
-		if !valid {
-			return c, errResult("invalid_attachments")
-		}
-		if n > 100 {
-			return c, errResult("too_many_attachments")
+		if code, msgs := validateAttachments(json.RawMessage(v)); code != "" {
+			return c, errMessages(code, msgs)
 		}
 		c.attachments, c.hasAttach = rq.raw["attachments"], true
 	}
@@ -412,7 +409,7 @@ func (s *Server) chatUnfurl(rq *apiRequest, tok *tokenState) *result {
 				shared = shared || v == u
 			}
 		} else {
-			shared = strings.Contains(target.Text, u)
+			shared = slices.Contains(linksIn(target.Text), u)
 		}
 		if !shared {
 			return errResult("cannot_unfurl_url")
@@ -424,6 +421,35 @@ func (s *Server) chatUnfurl(rq *apiRequest, tok *tokenState) *result {
 		target.Unfurls = mergeUnfurls(target.Unfurls, unfurls)
 	}
 	return okResult(nil)
+}
+
+// linksIn returns the links of a message's text as Slack sees them: the
+// target of each <url> or <url|label>, and bare http(s) words. chat.unfurl
+// may unfurl only these, each exactly as written.
+func linksIn(text string) []string {
+	var out []string
+	rest := text
+	for {
+		open := strings.IndexByte(rest, '<')
+		if open < 0 {
+			break
+		}
+		end := strings.IndexByte(rest[open:], '>')
+		if end < 0 {
+			break
+		}
+		target, _, _ := strings.Cut(rest[open+1:open+end], "|")
+		if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
+			out = append(out, target)
+		}
+		rest = rest[:open] + " " + rest[open+end+1:]
+	}
+	for _, w := range strings.Fields(rest) {
+		if strings.HasPrefix(w, "http://") || strings.HasPrefix(w, "https://") {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func mergeUnfurls(dst, src map[string]json.RawMessage) map[string]json.RawMessage {
@@ -445,16 +471,23 @@ func parseUnfurls(rq *apiRequest) (map[string]json.RawMessage, *result) {
 	if err := json.Unmarshal([]byte(v), &unfurls); err != nil || len(unfurls) == 0 {
 		return nil, errResult("invalid_unfurls_format")
 	}
-	for _, u := range unfurls {
+	urls := make([]string, 0, len(unfurls))
+	for u := range unfurls {
+		urls = append(urls, u)
+	}
+	slices.Sort(urls)
+	var e blockErrs
+	for _, u := range urls {
 		var one map[string]json.RawMessage
-		if err := json.Unmarshal(u, &one); err != nil || one == nil {
+		if err := json.Unmarshal(unfurls[u], &one); err != nil || one == nil {
 			return nil, errResult("invalid_unfurls_format")
 		}
-		if b, ok := one["blocks"]; ok {
-			if code, msgs := validateBlocks(b, 50); code != "" {
-				return nil, errMessages(code, msgs)
-			}
-		}
+		// Each unfurl is an attachment (blocks inside one, or the legacy
+		// fields), checked like a message's attachments.
+		checkAttachment(&e, "/unfurls/"+u, unfurls[u])
+	}
+	if len(e.msgs) > 0 {
+		return nil, errMessages("invalid_unfurls", e.msgs)
 	}
 	return unfurls, nil
 }

@@ -73,6 +73,7 @@ func TestPostMessageAndThread(t *testing.T) {
 func TestPostMessageErrors(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	b.fake.SetChannelRateLimit(0, 0) // many posts to one channel, on a clock that stands still
 	text := slack.MsgOptionText("hi", false)
 	noPublic := "xoxb-no-public"
 	b.fake.AddToken(slackfake.Token{Value: noPublic, TeamID: team, Scopes: []string{"chat:write"}})

@@ -20,17 +20,26 @@
 //     not in does not exist (channel_not_found), a public one needs
 //     chat:write.public unless the bot is a member (not_in_channel), an
 //     archived one is is_archived.
-//   - Arguments are validated: missing text/blocks/attachments is no_text,
-//     malformed blocks are invalid_blocks_format or invalid_blocks (with
-//     response_metadata.messages), views and dialogs are validated, unfurl
-//     keys must appear in the message they unfurl.
+//   - Arguments are validated: missing text/blocks/attachments is no_text;
+//     Block Kit blocks, elements and composition objects are checked field
+//     by field against Slack's reference (types, required fields, lengths,
+//     counts, plain_text where Slack wants it, initial_option among the
+//     options, confirm objects, and no field Slack does not define), as
+//     are legacy attachments and their actions; a Slack type the fake
+//     does not model is refused rather than passed unchecked (blocks.go,
+//     attachments.go). Views and dialogs are validated; unfurl keys must be
+//     links of the message they unfurl, exactly as written there.
+//   - Installs grant what the app asked for: Authorize reads the scopes
+//     from the authorize URL Triage redirected to, so a scope Triage
+//     forgets to request is missing from its token.
 //   - Triggers live 3 s and are single use; response URLs answer
 //     404 "Expired url" after 5 uses or 30 minutes; OAuth codes are single
 //     use; a refresh token stops working once it has been used.
 //   - conversations.list pages over every conversation in the workspace and
 //     filters afterwards, so a page may hold fewer items than the limit while
 //     next_cursor is still set, as on Slack.
-//   - Rate limits (off unless set) answer 429 with Retry-After, and the fake
+//   - Rate limits are on at Slack's tiers (a test that needs speed raises
+//     them: RaiseRateLimits); they answer 429 with Retry-After, and the fake
 //     counts requests that came back before the Retry-After elapsed.
 //
 // Time comes from an injected clock (WithClock, ManualClock), so tests can

@@ -322,6 +322,11 @@ func (s *Server) respond(full string, body []byte) (int, string) {
 			return http.StatusBadRequest, code
 		}
 	}
+	if p.Attachments != nil && string(p.Attachments) != "null" {
+		if code, _ := validateAttachments(p.Attachments); code != "" {
+			return http.StatusBadRequest, code
+		}
+	}
 	if !p.DeleteOriginal && p.Text == "" && !nonEmptyArray(p.Blocks) && !nonEmptyArray(p.Attachments) {
 		return http.StatusBadRequest, "no_text"
 	}

@@ -34,11 +34,56 @@ type limitState struct {
 	overLimit   map[string]bool // teams over the free message limit
 }
 
+// Slack's rate limit tiers, per workspace and method, in requests per
+// minute (docs.slack.dev, "Rate limits"): Tier 1 1+, Tier 2 20+, Tier 3
+// 50+, Tier 4 100+, each allowing short bursts; the fake allows a
+// minute's worth at once, then the tier's rate.
+const (
+	tier1 = 1
+	tier2 = 20
+	tier3 = 50
+	tier4 = 100
+)
+
+// methodTiers are the tiers of the methods the fake serves, from each
+// method's reference page. chat.postMessage is "special" (about one
+// message per second per channel, bursts allowed): see defaultChannelRule.
+var methodTiers = map[string]int{
+	"apps.connections.open": tier1,
+	"conversations.list":    tier2,
+	"chat.update":           tier3,
+	"chat.unfurl":           tier3,
+	"conversations.info":    tier3,
+	"conversations.open":    tier3,
+	"team.info":             tier3,
+	"users.lookupByEmail":   tier3,
+	"auth.test":             tier4,
+	"chat.postEphemeral":    tier4,
+	"dialog.open":           tier4,
+	"views.open":            tier4,
+	"views.update":          tier4,
+	"users.info":            tier4,
+}
+
+// defaultChannelRule is chat.postMessage's limit per channel: one a second,
+// with bursts of 3.
+var defaultChannelRule = bucketRule{perSecond: 1, burst: 3}
+
+func defaultMethodRules() map[string]bucketRule {
+	rules := make(map[string]bucketRule, len(methodTiers))
+	for m, perMinute := range methodTiers {
+		// Tier 1 tolerates "a small amount of burst behavior": 5 at once.
+		rules[m] = bucketRule{perSecond: float64(perMinute) / 60, burst: max(perMinute, 5)}
+	}
+	return rules
+}
+
 // init clears counters, buckets and pending failures; rules, latencies
 // and message-limit flags survive (Reset keeps the test's setup).
 func (l *limitState) init() {
 	if l.methodRules == nil {
-		l.methodRules = map[string]bucketRule{}
+		l.methodRules = defaultMethodRules()
+		l.channelRule = &bucketRule{perSecond: defaultChannelRule.perSecond, burst: defaultChannelRule.burst}
 	}
 	if l.latency == nil {
 		l.latency = map[string]time.Duration{}
@@ -52,8 +97,8 @@ func (l *limitState) init() {
 }
 
 // SetChannelRateLimit limits chat.postMessage per channel to perSecond with
-// bursts of burst (Slack allows about 1 per second); perSecond <= 0 turns
-// the limit off, which is the default.
+// bursts of burst. The default is Slack's: 1 per second, bursts of 3.
+// perSecond <= 0 turns the limit off.
 func (s *Server) SetChannelRateLimit(perSecond float64, burst int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -64,8 +109,9 @@ func (s *Server) SetChannelRateLimit(perSecond float64, burst int) {
 	s.limits.channelRule = &bucketRule{perSecond: perSecond, burst: max(burst, 1)}
 }
 
-// SetMethodRateLimit limits method per workspace (conversations.list is
-// Tier 2: 20 per minute, so SetMethodRateLimit("conversations.list", 20.0/60, 20)).
+// SetMethodRateLimit limits method per workspace. Every method starts at
+// its Slack tier (conversations.list is Tier 2: 20 per minute, as
+// SetMethodRateLimit("conversations.list", 20.0/60, 20) would set it).
 // perSecond <= 0 removes the limit.
 func (s *Server) SetMethodRateLimit(method string, perSecond float64, burst int) {
 	s.mu.Lock()
@@ -197,4 +243,18 @@ func (s *Server) postLimits(team, channel string) *result {
 		return nil
 	}
 	return s.take("c:"+team+":"+channel, *s.limits.channelRule)
+}
+
+// RaiseRateLimits multiplies every rate limit (the tiers and the channel
+// limit) and its burst by factor, for a test that needs speed more than
+// Slack's pacing; it says so by calling this.
+func (s *Server) RaiseRateLimits(factor float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for m, r := range s.limits.methodRules {
+		s.limits.methodRules[m] = bucketRule{perSecond: r.perSecond * factor, burst: max(int(float64(r.burst)*factor), 1)}
+	}
+	if r := s.limits.channelRule; r != nil {
+		s.limits.channelRule = &bucketRule{perSecond: r.perSecond * factor, burst: max(int(float64(r.burst)*factor), 1)}
+	}
 }

@@ -1,7 +1,9 @@
 package slackfake
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -54,7 +56,9 @@ type refreshState struct {
 	life time.Duration // how long each renewed token lives
 }
 
-// NewOAuthCode returns a single-use code for g, valid for 10 minutes.
+// NewOAuthCode returns a single-use code for g, valid for 10 minutes. It
+// grants what g says, for the fake's own tests of odd grants; a test of
+// Triage's install goes through Authorize, which grants what Triage asked.
 func (s *Server) NewOAuthCode(g Grant) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -66,6 +70,46 @@ func (s *Server) NewOAuthCode(g Grant) string {
 	code := fmt.Sprintf("%d.%d.%s", 1000000000+s.nextSeq(), s.now().Unix(), randomHex(20))
 	s.codes[code] = &codeState{grant: g, created: s.now()}
 	return code
+}
+
+// Authorize is Slack's authorize page approving what an app asked for:
+// authorizeURL is where the app sent the person's browser (Slack's
+// /oauth/v2/authorize, or /oauth/authorize for the legacy workspace flow,
+// at any host). The code it returns grants exactly the scopes and user
+// scopes the URL requested, for the redirect_uri it named, as Slack's
+// would; an app that forgets to ask for a scope gets a token without it.
+// From g it takes who approves (TeamID, UserID) and token rotation
+// (Rotation, ExpiresIn); g's scope, redirect and flow fields must be empty.
+func (s *Server) Authorize(authorizeURL string, g Grant) (string, error) {
+	u, err := url.Parse(authorizeURL)
+	if err != nil {
+		return "", fmt.Errorf("slackfake: authorize URL: %w", err)
+	}
+	if len(g.Scopes) > 0 || len(g.UserScopes) > 0 || g.RedirectURI != "" || g.Workspace {
+		return "", errors.New("slackfake: Authorize takes the scopes, redirect and flow from the URL, not from the grant")
+	}
+	q := u.Query()
+	switch {
+	case strings.HasSuffix(u.Path, "/oauth/v2/authorize"):
+	case strings.HasSuffix(u.Path, "/oauth/authorize"):
+		g.Workspace = true
+	default:
+		return "", fmt.Errorf("slackfake: %s is not an authorize page", u.Path)
+	}
+	s.mu.Lock()
+	app := s.app
+	s.mu.Unlock()
+	if id := q.Get("client_id"); id == "" || id != app.clientID {
+		return "", fmt.Errorf("slackfake: authorize: invalid_client_id %q", id)
+	}
+	split := func(v string) []string {
+		return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+	}
+	g.Scopes, g.UserScopes, g.RedirectURI = split(q.Get("scope")), split(q.Get("user_scope")), q.Get("redirect_uri")
+	if len(g.Scopes) == 0 && len(g.UserScopes) == 0 {
+		return "", errors.New("slackfake: authorize: invalid_scope (no scope requested)")
+	}
+	return s.NewOAuthCode(g), nil
 }
 
 // clientAuth checks the client credentials from the form or HTTP basic auth.

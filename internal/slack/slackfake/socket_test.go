@@ -25,6 +25,9 @@ func TestSocketModeWithSlackGo(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.fake.AddAppToken(appToken)
+	// Reconnects within a second call apps.connections.open (Tier 1) more
+	// often than Slack allows: this test is about the socket, not pacing.
+	b.fake.SetMethodRateLimit("apps.connections.open", 0, 0)
 	api := slack.New(botToken, slack.OptionAPIURL(b.fake.APIURL()), slack.OptionAppLevelToken(appToken))
 	client := socketmode.New(api)
 	c := ctx(t)
@@ -109,6 +112,7 @@ func TestSocketModeRedelivery(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.fake.AddAppToken(appToken)
+	b.fake.SetMethodRateLimit("apps.connections.open", 0, 0) // reconnects at once: not about pacing
 	api := slack.New("", slack.OptionAPIURL(b.fake.APIURL()), slack.OptionAppLevelToken(appToken))
 
 	// A bot token cannot open a connection, and an app token cannot post.

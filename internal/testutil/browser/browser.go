@@ -2,7 +2,7 @@
 //
 // The binary comes from TRIAGE_TEST_CHROMIUM, else /usr/bin/chromium, else the first
 // of chromium, chromium-browser, google-chrome on PATH. Without one, browser tests are
-// skipped, except under CI=true, where they fail. scripts/test installs Debian's
+// skipped, except under CI (CI set and not "false"), where they fail. scripts/test installs Debian's
 // chromium when it is missing and sets TRIAGE_TEST_CHROMIUM.
 package browser
 
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"triage/internal/testutil/ci"
 )
 
 // EnvChromium names the environment variable that holds the Chromium binary's path.
@@ -42,15 +44,15 @@ func Binary() string {
 // Available reports whether a Chromium binary was found.
 func Available() bool { return Binary() != "" }
 
-// Require skips the test (fails it under CI=true) when there is no Chromium.
+// Require skips the test (fails it under CI, see package ci) when there is no Chromium.
 func Require(t testing.TB) string {
 	t.Helper()
 	bin := Binary()
 	if bin != "" {
 		return bin
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("browser: no Chromium under CI=true (set %s or install chromium; scripts/test does)", EnvChromium)
+	if ci.Enabled() {
+		t.Fatalf("browser: no Chromium under CI (set %s or install chromium; scripts/test does)", EnvChromium)
 	}
 	t.Skipf("browser: no Chromium found (set %s or install chromium); run scripts/test", EnvChromium)
 	return ""

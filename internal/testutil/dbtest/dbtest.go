@@ -13,7 +13,7 @@ import (
 )
 
 // Engines lists the engines every store test runs on. PostgreSQL's subtest
-// skips (or fails under CI=true) when no server is configured.
+// skips (or fails under CI) when no server is configured.
 var Engines = []store.Engine{store.SQLite, store.Postgres}
 
 // URL returns a fresh database URL for the engine: a SQLite file in a temp

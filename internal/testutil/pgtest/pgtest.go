@@ -2,7 +2,7 @@
 //
 // The server comes from TRIAGE_TEST_DATABASE_URL (scripts/test starts a throwaway
 // one and sets it). Without it, tests that ask for a database are skipped, except
-// under CI=true, where they fail: a test whose PostgreSQL is missing must not pass
+// under CI (CI set and not "false"), where they fail: a test whose PostgreSQL is missing must not pass
 // silently in CI.
 package pgtest
 
@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"triage/internal/testutil/ci"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 )
 
@@ -29,14 +31,14 @@ const EnvURL = "TRIAGE_TEST_DATABASE_URL"
 // Available reports whether a PostgreSQL server is configured for tests.
 func Available() bool { return os.Getenv(EnvURL) != "" }
 
-// Require skips the test (fails it under CI=true) when no server is configured.
+// Require skips the test (fails it under CI, see package ci) when no server is configured.
 func Require(t testing.TB) {
 	t.Helper()
 	if Available() {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("pgtest: %s is not set under CI=true; run the tests with scripts/test", EnvURL)
+	if ci.Enabled() {
+		t.Fatalf("pgtest: %s is not set under CI; run the tests with scripts/test", EnvURL)
 	}
 	t.Skipf("pgtest: %s not set; run scripts/test (or eval \"$(scripts/pg start)\") for PostgreSQL tests", EnvURL)
 }

@@ -48,6 +48,32 @@ func TestNewGivesFreshDatabases(t *testing.T) {
 		if _, err := db1.ExecContext(ctx, "CREATE TABLE t (x int)"); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := db1.ExecContext(ctx, "INSERT INTO t VALUES (1)"); err != nil {
+			t.Fatal(err)
+		}
+		db2, _ := sql.Open("pgx", u2)
+		defer db2.Close()
+		seen := func(db *sql.DB) bool {
+			t.Helper()
+			var n int
+			if err := db.QueryRowContext(ctx,
+				"SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 't'").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n == 1
+		}
+		// The first sees its table (so the query would notice one), the
+		// second does not, and reading it there fails.
+		if !seen(db1) {
+			t.Fatalf("database %s does not list the table it just created", names[0])
+		}
+		if seen(db2) {
+			t.Errorf("database %s sees the table created in %s", names[1], names[0])
+		}
+		var x int
+		if err := db2.QueryRowContext(ctx, "SELECT x FROM t").Scan(&x); err == nil {
+			t.Errorf("database %s reads %s's table: x = %d", names[1], names[0], x)
+		}
 		first = names[0]
 	})
 
