@@ -67,14 +67,3 @@ type SlackMessage struct {
 	URL       string
 	CreatedAt time.Time
 }
-
-// SlackChannel is one channel of a workspace as last listed.
-type SlackChannel struct {
-	IntegrationID int64
-	ID            string
-	Name          string
-	IsPrivate     bool
-	IsArchived    bool
-	IsMember      bool
-	SeenAt        time.Time
-}

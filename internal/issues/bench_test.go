@@ -87,3 +87,45 @@ func benchSetup(b *testing.B, s *store.Store, n int) *bundle {
 	}
 	return bb
 }
+
+// BenchmarkDelete measures deleting an issue with 10,000 events of 3 KiB
+// (20 transactions of 500 events, then the issue); ns/op is one whole
+// deletion, the events' insertion not counted.
+//
+//	scripts/test -run '^$' -bench Delete -benchtime 5x ./internal/issues/
+func BenchmarkDelete(b *testing.B) {
+	for _, engine := range dbtest.Engines {
+		b.Run(string(engine), func(b *testing.B) {
+			s := dbtest.Open(b, engine, nil)
+			bb := benchSetup(b, s, 0)
+			ctx := context.Background()
+			origin := issues.Origin{Actor: triage.Actor{UserID: bb.owner.ID, Source: triage.SourceAPI}}
+			data := make([]byte, 3<<10)
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				var issue *triage.Issue
+				err := s.InTx(ctx, func(tx *store.Tx) error {
+					var err error
+					issue, err = tx.CreateIssue(ctx, store.NewIssue{ProjectID: bb.project.ID, GroupHash: fmt.Sprint("d", i), Title: "E", Level: "error", SeenAt: time.Now()})
+					if err != nil {
+						return err
+					}
+					events := make([]store.StoredEvent, 0, 10000)
+					for e := range 10000 {
+						events = append(events, store.StoredEvent{ProjectID: bb.project.ID, IssueID: issue.ID,
+							EventID: fmt.Sprintf("%016x%016x", i, e), Timestamp: time.Now(), Received: time.Now(), Data: data})
+					}
+					_, err = tx.InsertEvents(ctx, events)
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := bb.svc.Delete(ctx, origin, issue.ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"triage"
+	"triage/internal/access"
 	"triage/internal/issues"
 )
 
@@ -228,8 +229,8 @@ func countIssues(changed int, done string, of int) string {
 // bulkDelete asks "Delete these N issues?" on a page listing them, and
 // deletes them once confirmed (owners and admins only).
 func (s *Server) bulkDelete(w http.ResponseWriter, r *http.Request, org *triage.Organization, me *triage.Member, ids []int64, back string) {
-	if !me.Role.CanAdmin() {
-		s.errorPage(w, r, http.StatusForbidden, "Only an owner or admin of "+org.Name+" can delete issues.")
+	if err := access.RequireAdmin(org, me, "delete issues"); err != nil {
+		s.errorPage(w, r, http.StatusForbidden, triage.ErrorMessage(err))
 		return
 	}
 	if r.PostForm.Get("confirm") == "yes" {

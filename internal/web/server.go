@@ -79,6 +79,7 @@ type Store interface {
 	triage.DirectoryStore
 	triage.HealthStore
 	SessionRows
+	Finder
 }
 
 // Deps is everything the server needs, built by cmd/triage.
@@ -110,6 +111,8 @@ type Deps struct {
 	Events EventViewer
 	// Alerts serves the alert rules API and settings page; nil answers 503.
 	Alerts *alert.Service
+	// Finder reads the issue search, tags and trends; nil uses Store.
+	Finder Finder
 }
 
 // Server is Triage's HTTP surface.
@@ -122,6 +125,7 @@ type Server struct {
 	health       triage.HealthStore
 	access       *access.Service
 	issues       *issues.Service
+	finder       Finder
 	now          func() time.Time
 	sessions     *scs.SessionManager
 	sessionStore *SessionStore
@@ -162,12 +166,16 @@ func New(d Deps) *Server {
 		health:   d.Store,
 		access:   d.Access,
 		issues:   d.Issues,
+		finder:   d.Finder,
 		now:      d.Now,
 		logins:   newLoginThrottle(d.Now),
 		dummyHash: sync.OnceValue(func() string {
 			h, _ := password.Hash("triage-dummy-password-for-timing")
 			return h
 		}),
+	}
+	if s.finder == nil {
+		s.finder = d.Store
 	}
 	idle := d.Config.SessionIdle
 	if idle <= 0 {
