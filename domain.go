@@ -180,6 +180,8 @@ type Issue struct {
 	FirstRelease  string
 	// IgnoreBase is TimesSeen when an "ignore until N more" began.
 	IgnoreBase int64
+	// UserCount is how many distinct users the issue's events named.
+	UserCount int64
 }
 
 // ShortID is the human id, e.g. WEB-1A: the project slug and a base-36 counter.

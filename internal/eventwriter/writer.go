@@ -57,6 +57,8 @@ type Writer struct {
 	keysMu sync.RWMutex
 	keys   map[int64]keyEntry
 
+	envs envCache // see countFresh
+
 	// wantEventJobs, when set, says whether a project needs event.received
 	// jobs (some alert rule looks at every event); nil publishes them always.
 	wantEventJobs func(ctx context.Context, projectID int64) (bool, error)
@@ -94,7 +96,8 @@ type keyEntry struct {
 type request struct {
 	projectID int64
 	events    []*ingest.Event
-	data      map[*ingest.Event][]byte // encoded by the caller, off the writer's path
+	data      map[*ingest.Event][]byte       // encoded by the caller, off the writer's path
+	tags      map[*ingest.Event][]ingest.Tag // counted tags, worked out by the caller too
 	done      chan error
 }
 
@@ -181,13 +184,15 @@ func (w *Writer) Save(ctx context.Context, projectID int64, events []*ingest.Eve
 	if len(events) == 0 {
 		return nil
 	}
-	r := &request{projectID: projectID, events: events, data: make(map[*ingest.Event][]byte, len(events)), done: make(chan error, 1)}
+	r := &request{projectID: projectID, events: events, data: make(map[*ingest.Event][]byte, len(events)),
+		tags: make(map[*ingest.Event][]ingest.Tag, len(events)), done: make(chan error, 1)}
 	for _, e := range events {
 		b, err := w.encode(e)
 		if err != nil {
 			return err
 		}
 		r.data[e] = b
+		r.tags[e] = eventTags(e)
 	}
 	select {
 	case w.laneFor(projectID, events[0]).in <- r:
@@ -279,6 +284,7 @@ func (w *Writer) write(ctx context.Context, l *lane, batch []*request) {
 		// The transaction rolled back: forget what it may have cached.
 		clear(l.issueIDs)
 		clear(l.releases)
+		w.envs.forget()
 		w.logger.Warn("writing events failed", "requests", len(batch), "attempt", attempt, "err", err)
 		if triage.Unavailable(err) {
 			break // trying again would only keep the senders waiting
@@ -296,8 +302,10 @@ func (w *Writer) writeOnce(ctx context.Context, l *lane, batch []*request) error
 	byProject := map[int64][]*ingest.Event{}
 	var order []int64
 	data := map[*ingest.Event][]byte{}
+	tags := map[*ingest.Event][]ingest.Tag{}
 	for _, r := range batch {
 		maps.Copy(data, r.data)
+		maps.Copy(tags, r.tags)
 		if _, ok := byProject[r.projectID]; !ok {
 			order = append(order, r.projectID)
 		}
@@ -318,7 +326,7 @@ func (w *Writer) writeOnce(ctx context.Context, l *lane, batch []*request) error
 	return w.store.InTx(ctx, func(tx *store.Tx) error {
 		var jobsToInsert []river.InsertManyParams
 		for _, pid := range order {
-			js, err := w.writeProject(ctx, tx, l, pid, byProject[pid], data, wants[pid])
+			js, err := w.writeProject(ctx, tx, l, pid, byProject[pid], data, tags, wants[pid])
 			if err != nil {
 				return fmt.Errorf("project %d: %w", pid, err)
 			}
@@ -362,7 +370,7 @@ func (w *Writer) jobWants(ctx context.Context, projectID int64) (jobWants, error
 	return wj, nil
 }
 
-func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projectID int64, events []*ingest.Event, encoded map[*ingest.Event][]byte, wants jobWants) ([]river.InsertManyParams, error) {
+func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projectID int64, events []*ingest.Event, encoded map[*ingest.Event][]byte, tags map[*ingest.Event][]ingest.Tag, wants jobWants) ([]river.InsertManyParams, error) {
 	groups := map[string]*group{}
 	var hashes []string
 	for _, e := range events {
@@ -420,6 +428,9 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 	}
 	if len(counts) == 0 {
 		return nil, nil
+	}
+	if err := w.countFresh(ctx, tx, projectID, hashes, groups, tags); err != nil {
+		return nil, err
 	}
 	states, err := tx.CountIssuesEvents(ctx, counts)
 	if err != nil {

@@ -37,6 +37,10 @@ func (w *PruneWorker) Work(ctx context.Context, _ *river.Job[PruneEvents]) error
 	if total > 0 {
 		w.Logger.Info("pruned old events", "deleted", total, "older_than", cutoff.Format(time.RFC3339))
 	}
+	// Trends show 14 days at most; older hourly counts are never read.
+	if _, err := w.Store.DeleteIssueHoursBefore(ctx, w.Now().Add(-15*24*time.Hour)); err != nil {
+		return fmt.Errorf("prune trends: %w", err)
+	}
 	return nil
 }
 

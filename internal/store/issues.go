@@ -13,7 +13,7 @@ import (
 const issueSelect = `SELECT i.id, i.project_id, p.org_id, p.slug, o.slug, i.short_num, i.title, i.culprit, i.level,
 	i.status, i.status_details, i.assignee_user_id, i.assignee_team_id,
 	COALESCE(au.name, ''), COALESCE(au.email, ''), COALESCE(at.slug, ''),
-	i.times_seen, i.first_seen, i.last_seen, i.first_release, i.ignore_base
+	i.times_seen, i.first_seen, i.last_seen, i.first_release, i.ignore_base, i.user_count
 	FROM issues i JOIN projects p ON p.id = i.project_id JOIN organizations o ON o.id = p.org_id
 	LEFT JOIN users au ON au.id = i.assignee_user_id LEFT JOIN teams at ON at.id = i.assignee_team_id`
 
@@ -24,7 +24,7 @@ func scanIssue(row rowScanner) (*triage.Issue, error) {
 	var first, last int64
 	err := row.Scan(&i.ID, &i.ProjectID, &i.OrgID, &i.ProjectSlug, &i.OrgSlug, &i.ShortNum, &i.Title, &i.Culprit, &i.Level,
 		&status, &details, &auID, &atID, &auName, &auEmail, &atSlug,
-		&i.TimesSeen, &first, &last, &i.FirstRelease, &i.IgnoreBase)
+		&i.TimesSeen, &first, &last, &i.FirstRelease, &i.IgnoreBase, &i.UserCount)
 	if err != nil {
 		return nil, err
 	}

@@ -2,12 +2,10 @@ package web
 
 import (
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
 	"triage"
-	"triage/internal/store"
+	"triage/internal/search"
 )
 
 // apiIssue is Sentry's group shape, as far as Triage has its fields.
@@ -25,6 +23,9 @@ type apiIssue struct {
 	LastSeen      time.Time      `json:"lastSeen"`
 	Permalink     string         `json:"permalink"`
 	Project       apiProjectRef  `json:"project"`
+	UserCount     int64          `json:"userCount"`
+	// Stats is {"24h": [[unix seconds, count], …]} with statsPeriod.
+	Stats map[string][][2]int64 `json:"stats,omitempty"`
 }
 
 type apiAssignee struct {
@@ -45,6 +46,7 @@ func (s *Server) toAPIIssue(i *triage.Issue) apiIssue {
 		FirstSeen: i.FirstSeen.UTC(), LastSeen: i.LastSeen.UTC(),
 		Permalink: s.cfg.URLPrefix + i.Path(),
 		Project:   apiProjectRef{ID: itoa(i.ProjectID), Slug: i.ProjectSlug},
+		UserCount: i.UserCount,
 	}
 	if a := i.Assignee; a != nil {
 		out.AssignedTo = &apiAssignee{Type: a.Type, ID: itoa(a.ID), Name: a.Name}
@@ -79,80 +81,6 @@ func apiStatusDetails(d triage.StatusDetails) map[string]any {
 	return m
 }
 
-const apiPageSize = 25
-
-// apiIssueList lists an organization's issues the caller may see, newest
-// activity first, with Sentry's Link header for paging.
-func (s *Server) apiIssueList() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, u := r.Context(), CurrentUser(r)
-		org, _, err := s.orgMember(ctx, r, u)
-		if err != nil {
-			s.apiError(w, r, err)
-			return
-		}
-		q := r.URL.Query()
-		status, err := parseStatusQuery(q.Get("query"), q.Has("query"))
-		if err != nil {
-			s.apiError(w, r, err)
-			return
-		}
-		offset, err := parseCursor(q.Get("cursor"))
-		if err != nil {
-			s.apiError(w, r, err)
-			return
-		}
-		limit := apiPageSize
-		if l := q.Get("limit"); l != "" {
-			if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > 100 {
-				s.apiError(w, r, triage.Errorf(triage.EINVALID, "limit must be a number from 1 to 100"))
-				return
-			}
-		}
-		f := store.IssueFilter{OrgID: org.ID, Status: status, Limit: limit + 1, Offset: offset}
-		for _, p := range q["project"] {
-			id, err := strconv.ParseInt(p, 10, 64)
-			if err != nil || id == 0 {
-				s.apiError(w, r, triage.Errorf(triage.EINVALID, "invalid project id %q", p))
-				return
-			}
-			if id == -1 { // Sentry's "all projects"
-				f.ProjectIDs = nil
-				break
-			}
-			f.ProjectIDs = append(f.ProjectIDs, id)
-		}
-		list, err := s.issues.List(ctx, u.ID, f)
-		if err != nil {
-			s.apiError(w, r, err)
-			return
-		}
-		more := len(list) > limit
-		if more {
-			list = list[:limit]
-		}
-		out := make([]apiIssue, 0, len(list))
-		for _, i := range list {
-			out = append(out, s.toAPIIssue(i))
-		}
-		w.Header().Set("Link", s.linkHeader(r, offset, limit, more))
-		writeJSON(w, http.StatusOK, out)
-	})
-}
-
-// linkHeader is Sentry's pagination header: previous and next cursors, and
-// whether each has results.
-func (s *Server) linkHeader(r *http.Request, offset, limit int, more bool) string {
-	link := func(rel string, off int, results bool) string {
-		q := r.URL.Query()
-		q.Set("cursor", formatCursor(off))
-		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
-		return `<` + s.cfg.URLPrefix + u.String() + `>; rel="` + rel + `"; results="` +
-			strconv.FormatBool(results) + `"; cursor="` + formatCursor(off) + `"`
-	}
-	return link("previous", max(0, offset-limit), offset > 0) + ", " + link("next", offset+limit, more)
-}
-
 // issueFromPath loads {id} for the caller: ENOTFOUND when they cannot see
 // it, EFORBIDDEN when they are in its organization without access.
 func (s *Server) issueFromPath(r *http.Request) (*triage.Issue, error) {
@@ -165,12 +93,26 @@ func (s *Server) issueFromPath(r *http.Request) (*triage.Issue, error) {
 
 func (s *Server) apiIssueGet() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		period, err := search.ParsePeriod(r.URL.Query().Get("statsPeriod"))
+		if err != nil {
+			s.apiError(w, r, searchError(err))
+			return
+		}
 		issue, err := s.issueFromPath(r)
 		if err != nil {
 			s.apiError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, s.toAPIIssue(issue))
+		out := s.toAPIIssue(issue)
+		if period != "" {
+			trends, err := s.trends(r.Context(), []*triage.Issue{issue}, period)
+			if err != nil {
+				s.apiError(w, r, err)
+				return
+			}
+			out.Stats = map[string][][2]int64{string(period): apiStats(trends[issue.ID])}
+		}
+		writeJSON(w, http.StatusOK, out)
 	})
 }
 

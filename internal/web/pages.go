@@ -3,132 +3,10 @@ package web
 import (
 	"html/template"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"triage"
-	"triage/internal/store"
 )
-
-const pageSize = 25
-
-type issueRow struct {
-	ID                                                    int64
-	URL, ShortID, Title, Culprit, Level, Status, Assignee string
-	Count                                                 int64
-	LastSeen, LastSeenAgo                                 string
-}
-
-type tab struct {
-	Label, URL string
-	Current    bool
-}
-
-type issueListData struct {
-	Tabs       []tab
-	Issues     []issueRow
-	PrevURL    string
-	NextURL    string
-	EmptyLabel string
-	Bulk       *bulkForm
-}
-
-func (s *Server) handleIssueList() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, u := r.Context(), CurrentUser(r)
-		org, _, err := s.orgMember(ctx, r, u)
-		if err != nil {
-			s.pageError(w, r, err)
-			return
-		}
-		v := &view{Title: "Issues", Org: org, Nav: "issues"}
-		q := r.URL.Query()
-		rawQuery, present := q.Get("query"), q.Has("query")
-		status, err := parseStatusQuery(rawQuery, present)
-		if err == nil {
-			var offset int
-			if offset, err = parseCursor(q.Get("cursor")); err == nil {
-				v.Data, err = s.issueList(r, org, u, status, rawQuery, present, offset)
-			}
-		}
-		if triage.ErrorCode(err) == triage.EINVALID {
-			v.Error = triage.ErrorMessage(err)
-			v.Data = issueListData{Tabs: issueTabs(org, "", false)}
-			s.render(w, r, http.StatusBadRequest, "issues.html", v)
-			return
-		} else if err != nil {
-			s.pageError(w, r, err)
-			return
-		}
-		s.render(w, r, http.StatusOK, "issues.html", v)
-	})
-}
-
-func (s *Server) issueList(r *http.Request, org *triage.Organization, u *triage.User, status triage.Status, rawQuery string, present bool, offset int) (issueListData, error) {
-	list, err := s.issues.List(r.Context(), u.ID, store.IssueFilter{OrgID: org.ID, Status: status, Limit: pageSize + 1, Offset: offset})
-	if err != nil {
-		return issueListData{}, err
-	}
-	d := issueListData{Tabs: issueTabs(org, rawQuery, present)}
-	pageURL := func(off int) string {
-		q := url.Values{}
-		if present {
-			q.Set("query", rawQuery)
-		}
-		if off > 0 {
-			q.Set("cursor", formatCursor(off))
-		}
-		if len(q) == 0 {
-			return "?"
-		}
-		return "?" + q.Encode()
-	}
-	if len(list) > pageSize {
-		list = list[:pageSize]
-		d.NextURL = pageURL(offset + pageSize)
-	}
-	if offset > 0 {
-		d.PrevURL = pageURL(max(0, offset-pageSize))
-	}
-	now := s.now()
-	for _, i := range list {
-		row := issueRow{
-			ID: i.ID, URL: i.Path(), ShortID: i.ShortID(), Title: i.Title, Culprit: i.Culprit, Level: i.Level,
-			Status: statusLabel(i.Status), Count: i.TimesSeen,
-			LastSeen: formatTime(i.LastSeen), LastSeenAgo: ago(now, i.LastSeen),
-		}
-		if i.Assignee != nil {
-			row.Assignee = i.Assignee.Name
-			if i.Assignee.Type == "team" {
-				row.Assignee = "#" + row.Assignee
-			}
-		}
-		d.Issues = append(d.Issues, row)
-	}
-	if d.Bulk, err = s.bulkForm(r, org, u); err != nil {
-		return issueListData{}, err
-	}
-	d.EmptyLabel = "No issues here."
-	if status == triage.StatusUnresolved {
-		d.EmptyLabel = "No unresolved issues. Nice."
-	}
-	return d, nil
-}
-
-func issueTabs(org *triage.Organization, rawQuery string, present bool) []tab {
-	base := "/organizations/" + org.Slug + "/issues/"
-	current := rawQuery
-	if !present {
-		current = "is:unresolved"
-	}
-	var tabs []tab
-	for _, t := range []struct{ label, query string }{
-		{"Unresolved", "is:unresolved"}, {"Resolved", "is:resolved"}, {"Ignored", "is:ignored"}, {"All", ""},
-	} {
-		tabs = append(tabs, tab{Label: t.label, URL: base + "?query=" + url.QueryEscape(t.query), Current: current == t.query})
-	}
-	return tabs
-}
 
 type activityRow struct {
 	When, WhenAgo, Actor, Text, Source string
@@ -154,6 +32,9 @@ type issuePageData struct {
 	Assignees                []assignOption
 	Events                   template.HTML
 	Activity                 []activityRow
+	Tags                     []tagRow
+	Trend24h, Trend14d       template.HTML
+	Retention                string
 }
 
 func (s *Server) handleIssuePage() http.Handler {
@@ -227,6 +108,9 @@ func (s *Server) issuePage(r *http.Request, i *triage.Issue, withLatest bool) (*
 			When: formatTime(a.CreatedAt), WhenAgo: ago(now, a.CreatedAt), Note: noteText(a),
 			Actor: activityActor(a), Text: activityText(a), Source: sourceLabel(a.Source),
 		})
+	}
+	if err := s.issueFindings(ctx, i, d); err != nil {
+		return nil, err
 	}
 	if withLatest && s.d.Events != nil {
 		html, err := s.d.Events.Section(ctx, i)

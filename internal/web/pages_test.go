@@ -33,8 +33,9 @@ func TestIssuePages(t *testing.T) {
 	if r := b.get(alice, "/organizations/acme/issues/?query=is:resolved"); strings.Contains(r.body, "WEB-1") {
 		t.Errorf("resolved filter shows an unresolved issue")
 	}
-	if r := b.get(alice, "/organizations/acme/issues/?query=bogus"); r.status != http.StatusBadRequest || !strings.Contains(r.body, "unsupported search term") {
-		t.Errorf("bad query: %d", r.status)
+	if r := b.get(alice, "/organizations/acme/issues/?query=level:bogus"); r.status != http.StatusBadRequest ||
+		!strings.Contains(r.body, `cannot search for &#34;level:bogus&#34;`) || !strings.Contains(r.body, `value="level:bogus"`) {
+		t.Errorf("bad query: %d %s", r.status, r.body)
 	}
 
 	page := b.get(alice, b.issue.Path())

@@ -9,34 +9,6 @@ import (
 	"triage"
 )
 
-// parseStatusQuery reads Sentry's search for the statuses Triage knows:
-// "is:unresolved", "is:resolved", "is:ignored". Without a query the list
-// shows unresolved issues, as Sentry does; an empty query shows all.
-func parseStatusQuery(raw string, present bool) (triage.Status, error) {
-	if !present {
-		return triage.StatusUnresolved, nil
-	}
-	var status triage.Status
-	for _, term := range strings.Fields(raw) {
-		var st triage.Status
-		switch strings.ToLower(term) {
-		case "is:unresolved":
-			st = triage.StatusUnresolved
-		case "is:resolved":
-			st = triage.StatusResolved
-		case "is:ignored", "is:archived":
-			st = triage.StatusIgnored
-		default:
-			return "", triage.Errorf(triage.EINVALID, "unsupported search term %q: use is:unresolved, is:resolved or is:ignored", term)
-		}
-		if status != "" && status != st {
-			return "", triage.Errorf(triage.EINVALID, "search for one status at a time")
-		}
-		status = st
-	}
-	return status, nil
-}
-
 // maxOffset bounds how deep a cursor may page, so a crafted cursor cannot
 // make the database skip millions of rows.
 const maxOffset = 100000

@@ -70,6 +70,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("PUT /api/0/issues/{id}/{$}", s.api(s.apiIssueUpdate()))
 	mux.Handle("DELETE /api/0/issues/{id}/{$}", s.api(s.apiIssueDelete()))
 	mux.Handle("GET /api/0/issues/{id}/activity/{$}", s.api(s.apiIssueActivity()))
+	mux.Handle("GET /api/0/issues/{id}/tags/{$}", s.api(s.apiIssueTags()))
 	mux.Handle("GET /api/0/issues/{id}/comments/{$}", s.api(s.apiIssueComments()))
 	mux.Handle("POST /api/0/issues/{id}/comments/{$}", s.api(s.apiIssueCommentCreate()))
 	mux.Handle("PUT /api/0/organizations/{org}/issues/{$}", s.api(s.apiIssueBulkUpdate()))

@@ -92,6 +92,8 @@ type Deps struct {
 	Events EventViewer
 	// Alerts serves the alert rules API and settings page; nil answers 503.
 	Alerts *alert.Service
+	// Finder reads the issue search, tags and trends; nil uses Store.
+	Finder Finder
 }
 
 // Server is Triage's HTTP surface.
@@ -101,6 +103,7 @@ type Server struct {
 	cfg          *config.Config
 	store        *store.Store
 	issues       *issues.Service
+	finder       Finder
 	now          func() time.Time
 	sessions     *scs.SessionManager
 	sessionStore *SessionStore
@@ -135,12 +138,16 @@ func New(d Deps) *Server {
 		cfg:    d.Config,
 		store:  d.Store,
 		issues: d.Issues,
+		finder: d.Finder,
 		now:    d.Now,
 		logins: newLoginThrottle(d.Now),
 		dummyHash: sync.OnceValue(func() string {
 			h, _ := password.Hash("triage-dummy-password-for-timing")
 			return h
 		}),
+	}
+	if s.finder == nil {
+		s.finder = d.Store
 	}
 	idle := d.Config.SessionIdle
 	if idle <= 0 {

@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// The counts search, tags and trends read, written by the event writer in
+// its batch's transaction: one statement each per batch, whatever its
+// size.
+
+// TagCount is how often a tag value was seen on an issue's new events,
+// first and last (unix microseconds).
+type TagCount struct {
+	IssueID     int64
+	Key, Value  string
+	N           int64
+	First, Last int64
+}
+
+// HourCount is how many events an issue received in an hour (its start
+// in unix seconds).
+type HourCount struct {
+	IssueID, Hour, N int64
+}
+
+// CountIssueTags adds tag counts; rows must be distinct by issue, key and
+// value. It returns how many of the rows with the key "user" were new
+// to their issue: the users it adds to each issue.
+func (q *Queries) CountIssueTags(ctx context.Context, rows []TagCount) (map[int64]int64, error) {
+	var tags, users []TagCount
+	for _, r := range rows {
+		if r.Key == "user" {
+			users = append(users, r)
+		} else {
+			tags = append(tags, r)
+		}
+	}
+	if err := q.upsertTags(ctx, tags, nil); err != nil {
+		return nil, err
+	}
+	added := map[int64]int64{}
+	if err := q.upsertTags(ctx, users, added); err != nil {
+		return nil, err
+	}
+	return added, nil
+}
+
+// upsertTags writes rows in one statement: a JSON array read with
+// json_each on SQLite (one parameter: a statement with thousands of them
+// cost more to compile than to run), arrays on PostgreSQL. With added,
+// a row whose count after the statement is the count it brought was new,
+// and adds one to its issue in added.
+func (q *Queries) upsertTags(ctx context.Context, rows []TagCount, added map[int64]int64) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	const conflict = ` ON CONFLICT (issue_id, key, value) DO UPDATE SET times_seen = issue_tags.times_seen + excluded.times_seen,
+		first_seen = CASE WHEN excluded.first_seen < issue_tags.first_seen THEN excluded.first_seen ELSE issue_tags.first_seen END,
+		last_seen = CASE WHEN excluded.last_seen > issue_tags.last_seen THEN excluded.last_seen ELSE issue_tags.last_seen END`
+	ret := ""
+	if added != nil {
+		ret = ` RETURNING issue_id, value, times_seen`
+	}
+	var query string
+	var args []any
+	if q.engine == Postgres {
+		ids, ns, firsts, lasts := make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
+		keys, values := make([]string, len(rows)), make([]string, len(rows))
+		for k, r := range rows {
+			ids[k], keys[k], values[k], ns[k], firsts[k], lasts[k] = r.IssueID, r.Key, r.Value, r.N, r.First, r.Last
+		}
+		query = `INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])` + conflict + ret
+		args = []any{ids, keys, values, ns, firsts, lasts}
+	} else {
+		list := make([][6]any, len(rows))
+		for k, r := range rows {
+			list[k] = [6]any{r.IssueID, r.Key, r.Value, r.N, r.First, r.Last}
+		}
+		b, err := json.Marshal(list)
+		if err != nil {
+			return fmt.Errorf("count tags: %w", err)
+		}
+		query = `INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen)
+			SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each($1) WHERE true` + conflict + ret
+		args = []any{string(b)}
+	}
+	st, err := q.prepared(ctx, query)
+	if err != nil {
+		return err
+	}
+	if added == nil {
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("count tags: %w", err)
+		}
+		return nil
+	}
+	sent := make(map[issueValue]int64, len(rows))
+	for _, r := range rows {
+		sent[issueValue{r.IssueID, r.Value}] = r.N
+	}
+	res, err := st.QueryContext(ctx, args...)
+	type after struct {
+		k issueValue
+		n int64
+	}
+	got, err := collect(res, err, "count users", func(row rowScanner) (after, error) {
+		var a after
+		err := row.Scan(&a.k.issueID, &a.k.value, &a.n)
+		return a, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, a := range got {
+		if a.n == sent[a.k] {
+			added[a.k.issueID]++
+		}
+	}
+	return nil
+}
+
+type issueValue struct {
+	issueID int64
+	value   string
+}
+
+// CountIssueHours adds events to issues' hourly counts; rows must be
+// distinct by issue and hour.
+func (q *Queries) CountIssueHours(ctx context.Context, rows []HourCount) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	const conflict = ` ON CONFLICT (issue_id, hour) DO UPDATE SET n = issue_hours.n + excluded.n`
+	var err error
+	if q.engine == Postgres {
+		ids, hours, ns := make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
+		for k, r := range rows {
+			ids[k], hours[k], ns[k] = r.IssueID, r.Hour, r.N
+		}
+		_, err = q.q.ExecContext(ctx, `INSERT INTO issue_hours (issue_id, hour, n)
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])`+conflict, ids, hours, ns)
+	} else {
+		list := make([][3]int64, len(rows))
+		for k, r := range rows {
+			list[k] = [3]int64{r.IssueID, r.Hour, r.N}
+		}
+		b, _ := json.Marshal(list)
+		var st stmt
+		if st, err = q.prepared(ctx, `INSERT INTO issue_hours (issue_id, hour, n)
+			SELECT value->>0, value->>1, value->>2 FROM json_each($1) WHERE true`+conflict); err == nil {
+			_, err = st.ExecContext(ctx, string(b))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("count hours: %w", err)
+	}
+	return nil
+}
+
+// AddUserCounts adds users to issues' user counts.
+func (q *Queries) AddUserCounts(ctx context.Context, added map[int64]int64) error {
+	if len(added) == 0 {
+		return nil
+	}
+	var err error
+	if q.engine == Postgres {
+		ids, ns := make([]int64, 0, len(added)), make([]int64, 0, len(added))
+		for id, n := range added {
+			ids, ns = append(ids, id), append(ns, n)
+		}
+		_, err = q.q.ExecContext(ctx, `UPDATE issues SET user_count = user_count + v.n
+			FROM unnest($1::bigint[], $2::bigint[]) AS v(id, n) WHERE issues.id = v.id`, ids, ns)
+	} else {
+		list := make([][2]int64, 0, len(added))
+		for id, n := range added {
+			list = append(list, [2]int64{id, n})
+		}
+		b, _ := json.Marshal(list)
+		_, err = q.q.ExecContext(ctx, `UPDATE issues SET user_count = user_count + (j.value->>1)
+			FROM json_each($1) AS j WHERE issues.id = j.value->>0`, string(b))
+	}
+	if err != nil {
+		return fmt.Errorf("count users: %w", err)
+	}
+	return nil
+}
+
+// RecordEnvironments notes a project's environments (known ones are
+// left alone).
+func (q *Queries) RecordEnvironments(ctx context.Context, projectID int64, names []string) error {
+	for _, n := range names {
+		if _, err := q.q.ExecContext(ctx, `INSERT INTO environments (project_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, projectID, n); err != nil {
+			return fmt.Errorf("record environment: %w", err)
+		}
+	}
+	return nil
+}
