@@ -28,6 +28,7 @@ import (
 	"triage/internal/secretbox"
 	"triage/internal/signing"
 	"triage/internal/slack"
+	"triage/internal/slack/webapi"
 	"triage/internal/store"
 	"triage/internal/web"
 )
@@ -114,7 +115,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		slackInteg = slack.New(slack.Deps{
 			Logger: logger, Store: s, Config: cfg, Now: time.Now,
 			Signer: signing.New(key), Box: secretbox.New(key),
-			HTTPClient: slack.NewHTTPClient(),
+			HTTPClient: webapi.NewHTTPClient(),
 			RenderPage: web.PageStatus,
 			LoginURL:   web.LoginURL,
 			Issues:     issueService,
@@ -141,7 +142,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if slackInteg != nil {
 		slackInteg.RegisterWorkers(workers)
 		periodic = append(periodic, slackInteg.PeriodicJobs()...)
-		alertSlack = alert.FromSlack(slackInteg)
+		alertSlack = slackInteg.Alerts()
 	}
 	alerts := alert.New(alert.Deps{Store: s, Slack: alertSlack, Metrics: alert.NewMetrics(reg, s),
 		Logger: logger, Now: time.Now, Options: alertOpts})

@@ -260,7 +260,7 @@ func (s *Service) channelCheckFailed(ctx context.Context, in *store.Integration,
 				cached.Name, bot, cached.Name)
 		}
 		return Channel{}, invalid(fChan, "Slack does not show channel %s to Triage's bot. If it is a private channel, invite the bot first: type /invite @%s in the channel, then save again.", id, bot)
-	case permanent && deadInstall[reason]:
+	case permanent && s.slack.DeadWorkspace(err):
 		return Channel{}, invalid(fInteg, "Slack refused Triage's token for %s (%s): reinstall Triage in that workspace", in.Name, reason)
 	case permanent:
 		return Channel{}, invalid(fChan, "Slack refused to look up channel %s: %s", id, reason)

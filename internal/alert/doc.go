@@ -34,7 +34,8 @@
 // that waiting for slots never holds the workers other jobs need. A 429
 // snoozes the job for its
 // Retry-After without spending an attempt; transient failures retry with
-// River's backoff; a permanent failure (channel_not_found, is_archived,
+// River's backoff; a permanent failure (as internal/slack/webapi's one
+// table of Slack error codes reads it: channel_not_found, is_archived,
 // not_in_channel, invalid_auth, account_inactive, token_revoked,
 // message_limit_exceeded, …) stops, marks the notification failed and the
 // rule's action broken with the reason, shows it in settings and the API,

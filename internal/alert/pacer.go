@@ -33,9 +33,11 @@ type PaceLimits struct {
 }
 
 // DefaultPaceLimits follow Slack's published guidance.
-var DefaultPaceLimits = PaceLimits{
-	Channel:   Rate{PerSecond: 1, Burst: 3},
-	Workspace: Rate{PerSecond: 10, Burst: 20},
+func DefaultPaceLimits() PaceLimits {
+	return PaceLimits{
+		Channel:   Rate{PerSecond: 1, Burst: 3},
+		Workspace: Rate{PerSecond: 10, Burst: 20},
+	}
 }
 
 // Pacer hands out send slots per channel and per workspace. Every process

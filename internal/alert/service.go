@@ -45,7 +45,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.Limits == (PaceLimits{}) {
-		o.Limits = DefaultPaceLimits
+		o.Limits = DefaultPaceLimits()
 	}
 	if o.MaxSleep <= 0 {
 		o.MaxSleep = 10 * time.Second

@@ -3,12 +3,14 @@ package alert
 import (
 	"context"
 	"time"
+	"triage"
 )
 
-// Slack is what alerts need from the Slack integration; FromSlack adapts
-// internal/slack's Integration to it. Errors are
-// classified by PermanentReason and RetryAfter, so the alert package never
-// sees slack-go's types.
+// Slack is what alerts need from the Slack integration, in Triage's own
+// types (cmd/triage passes internal/slack's Integration.Alerts()). Errors
+// are read through PermanentReason, RetryAfter and DeadWorkspace, which
+// consult the one table of Slack error codes (internal/slack/webapi), so
+// this package never sees slack-go's types nor keeps a table of its own.
 type Slack interface {
 	// PrepareCard renders the issue's card for a workspace, ready to post.
 	PrepareCard(ctx context.Context, integrationID, issueID int64) (Message, error)
@@ -31,32 +33,16 @@ type Slack interface {
 	PermanentReason(err error) (string, bool)
 	// RetryAfter returns how long Slack asked to wait (HTTP 429).
 	RetryAfter(err error) (time.Duration, bool)
+	// DeadWorkspace tells whether err means the workspace's token no
+	// longer works: every rule on it is broken until a reinstall.
+	DeadWorkspace(err error) bool
 }
 
-// Message is a message rendered ahead of its send slot, so that the post
-// leaves the moment the slot comes.
-type Message interface {
-	// Post sends it to the channel (in the thread of threadTS when set)
-	// and returns its ts. It must be safe for concurrent use.
-	Post(ctx context.Context, channelID, threadTS string) (string, error)
-}
+// Message is a message rendered ahead of its send slot.
+type Message = triage.SlackPost
 
 // Channel is a Slack conversation as alerts need it.
-type Channel struct {
-	ID         string
-	Name       string
-	IsPrivate  bool
-	IsArchived bool
-	IsMember   bool
-}
-
-// deadInstall lists the reasons that mean the workspace's token is no good:
-// every rule on that workspace is broken, and the integration needs a
-// reinstall.
-var deadInstall = map[string]bool{
-	"invalid_auth": true, "account_inactive": true, "token_revoked": true, "token_expired": true,
-	"not_authed": true, "integration_inactive": true,
-}
+type Channel = triage.SlackChannel
 
 // reasonHint explains a permanent failure to an admin, in settings and in
 // the API. bot is the bot's name for /invite.

@@ -27,6 +27,7 @@ import (
 	"triage/internal/signing"
 	"triage/internal/slack"
 	"triage/internal/slack/slackfake"
+	"triage/internal/slack/webapi"
 	"triage/internal/store"
 	"triage/internal/testutil/dbtest"
 )
@@ -157,8 +158,8 @@ func (w *world) startProc(first bool) *proc {
 	}
 	p.issues = issues.New(p.s, nil)
 	p.integ = slack.New(slack.Deps{Logger: logger, Store: p.s, Config: cfg, Box: secretbox.New([]byte(secretKey)),
-		Signer: signing.New([]byte(secretKey)), HTTPClient: slack.NewHTTPClient(), Issues: p.issues})
-	p.alerts = alert.New(alert.Deps{Store: p.s, Slack: alert.FromSlack(p.integ), Metrics: alert.NewMetrics(p.reg, p.s),
+		Signer: signing.New([]byte(secretKey)), HTTPClient: webapi.NewHTTPClient(), Issues: p.issues})
+	p.alerts = alert.New(alert.Deps{Store: p.s, Slack: p.integ.Alerts(), Metrics: alert.NewMetrics(p.reg, p.s),
 		Logger: logger, Options: alert.Options{Limits: w.opts.limits}})
 	p.issues.OnChange(p.alerts.OnIssueChange)
 	workers := river.NewWorkers()

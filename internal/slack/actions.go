@@ -9,6 +9,8 @@ import (
 
 	"triage"
 	"triage/internal/issues"
+	"triage/internal/slack/message"
+	"triage/internal/slack/webapi"
 	"triage/internal/store"
 )
 
@@ -19,7 +21,7 @@ import (
 func (i *Integration) Action() http.Handler {
 	return i.verifier.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body) // read and size-limited by the verifier
-		payload, err := formPayload(body)
+		payload, err := message.FormPayload(body)
 		if err != nil {
 			badRequest(err).write(w)
 			return
@@ -47,7 +49,7 @@ func (r reply) write(w http.ResponseWriter) {
 
 func badRequest(err error) reply {
 	msg := "bad request"
-	if bp, ok := err.(badPayload); ok {
+	if bp, ok := err.(message.BadPayload); ok {
 		msg = string(bp)
 	}
 	return reply{http.StatusBadRequest, map[string]string{"detail": msg}}
@@ -61,8 +63,8 @@ var internalReply = reply{http.StatusInternalServerError, map[string]string{"det
 
 // action is one verified, parsed interaction on an issue.
 type action struct {
-	p      *interaction
-	req    *request
+	p      *message.Interaction
+	req    *message.Request
 	in     *store.Integration
 	t      *store.SlackActionTarget
 	userID int64
@@ -73,29 +75,29 @@ func (a *action) responseURL() string {
 	switch {
 	case a.p.ResponseURL != "":
 		return a.p.ResponseURL
-	case a.req.meta.ResponseURL != "":
-		return a.req.meta.ResponseURL
+	case a.req.Meta.ResponseURL != "":
+		return a.req.Meta.ResponseURL
 	}
-	return a.req.dialog.OrigResponseURL
+	return a.req.Dialog.OrigResponseURL
 }
 
 func (a *action) channel() string {
-	if ch := a.p.channelID(); ch != "" {
+	if ch := a.p.ChannelID(); ch != "" {
 		return ch
 	}
-	return a.req.meta.Channel
+	return a.req.Meta.Channel
 }
 
 func (i *Integration) handleAction(ctx context.Context, payload []byte) reply {
-	p, err := parseInteraction(payload, typeInteractiveMessage, typeDialogSubmission, typeBlockActions, typeViewSubmission)
+	p, err := message.ParseInteraction(payload, message.TypeInteractiveMessage, message.TypeDialogSubmission, message.TypeBlockActions, message.TypeViewSubmission)
 	if err != nil {
 		return badRequest(err)
 	}
-	req, err := p.request()
+	req, err := p.Request()
 	if err != nil {
 		return badRequest(err)
 	}
-	in, t, rep, ok := i.target(ctx, p.teamID(), p.userID(), req.issueID)
+	in, t, rep, ok := i.target(ctx, p.TeamID(), p.UserID(), req.IssueID)
 	if !ok {
 		return rep
 	}
@@ -106,7 +108,7 @@ func (i *Integration) handleAction(ctx context.Context, payload []byte) reply {
 	if a.userID == 0 {
 		return i.linkPrompt(ctx, a)
 	}
-	if req.action == actionResolveDialog || req.action == actionIgnoreDialog {
+	if req.Action == message.ActionResolveDialog || req.Action == message.ActionIgnoreDialog {
 		return i.openChoice(ctx, a)
 	}
 	return i.apply(ctx, a)
@@ -132,17 +134,17 @@ func (i *Integration) target(ctx context.Context, teamID, slackUser string, issu
 // apply changes the issue as the linked person.
 func (i *Integration) apply(ctx context.Context, a *action) reply {
 	var u issues.Update
-	switch a.req.action {
-	case actionStatus:
-		u.Status, _ = parseStatus(a.req.value)
-	case actionResolveDialog: // a project without releases resolves at once
-		u.Status, _ = parseStatus("resolved")
-	case actionAssign:
-		to, _ := triage.ParseAssignee(a.req.value)
+	switch a.req.Action {
+	case message.ActionStatus:
+		u.Status = statusChange(a.req.Value)
+	case message.ActionResolveDialog: // a project without releases resolves at once
+		u.Status = statusChange("resolved")
+	case message.ActionAssign:
+		to, _ := triage.ParseAssignee(a.req.Value)
 		u.Assign = &issues.AssignChange{Assignee: to}
 	}
 	o := i.originOf(a)
-	origin := issues.Origin{Actor: triage.Actor{UserID: a.userID, Source: triage.SourceSlack, SlackUserID: a.p.userID()}}
+	origin := issues.Origin{Actor: triage.Actor{UserID: a.userID, Source: triage.SourceSlack, SlackUserID: a.p.UserID()}}
 	if o.ts != "" {
 		origin.SlackMessage = &issues.SlackMessage{IntegrationID: o.integrationID, Channel: o.channel, TS: o.ts}
 	}
@@ -157,7 +159,7 @@ func (i *Integration) apply(ctx context.Context, a *action) reply {
 	if len(res.Activities) > 0 && o.refresh != nil {
 		i.dispatch(ctx, *o.refresh)
 	}
-	if a.p.Type != typeInteractiveMessage {
+	if a.p.Type != message.TypeInteractiveMessage {
 		return replyOK
 	}
 	c, err := i.loadCard(ctx, i.d.Store.Queries, a.in.ID, a.t.IssueID)
@@ -165,7 +167,18 @@ func (i *Integration) apply(ctx context.Context, a *action) reply {
 		i.log.Error("slack action: rebuild card", "issue_id", a.t.IssueID, "err", err)
 		return internalReply
 	}
-	return reply{http.StatusOK, c.legacyReply(a.p.isMessage())}
+	return reply{http.StatusOK, c.LegacyReply(a.p.IsMessage())}
+}
+
+// statusChange is a status value (checked when the payload was parsed)
+// as the issue service takes it.
+func statusChange(value string) *issues.StatusChange {
+	s, ok := message.ParseStatus(value)
+	if !ok {
+		return nil
+	}
+	return &issues.StatusChange{Status: s.Status, InNextRelease: s.InNextRelease, InCurrentRelease: s.InCurrentRelease,
+		IgnoreMinutes: s.IgnoreMinutes, IgnoreCount: s.IgnoreCount, IgnoreUntil: s.IgnoreUntil}
 }
 
 // originOf names the clicked message and how to rebuild it.
@@ -173,21 +186,21 @@ func (i *Integration) originOf(a *action) *origin {
 	p, o := a.p, &origin{integrationID: a.in.ID, channel: a.channel()}
 	r := &RefreshCardArgs{IntegrationID: a.in.ID, IssueID: a.t.IssueID}
 	switch p.Type {
-	case typeInteractiveMessage:
+	case message.TypeInteractiveMessage:
 		o.ts = p.MessageTS
 		return o // the reply carries the rebuilt message
-	case typeBlockActions:
+	case message.TypeBlockActions:
 		o.ts = p.Container.MessageTS
 		r.Channel, r.TS, r.ResponseURL = o.channel, o.ts, p.ResponseURL
 		if p.Container.IsAppUnfurl {
 			r.UnfurlURL = p.Container.AppUnfurlURL
 		}
-	case typeViewSubmission:
-		m := a.req.meta
+	case message.TypeViewSubmission:
+		m := a.req.Meta
 		o.channel, o.ts = m.Channel, m.TS
 		r.Channel, r.TS, r.ResponseURL, r.UnfurlURL = m.Channel, m.TS, m.ResponseURL, m.UnfurlURL
-	case typeDialogSubmission:
-		r.Legacy, r.ResponseURL, r.IsMessage = true, a.req.dialog.OrigResponseURL, a.req.dialog.IsMessage
+	case message.TypeDialogSubmission:
+		r.Legacy, r.ResponseURL, r.IsMessage = true, a.req.Dialog.OrigResponseURL, a.req.Dialog.IsMessage
 	}
 	if r.ResponseURL != "" || (r.Channel != "" && r.TS != "") {
 		o.refresh = r
@@ -203,7 +216,7 @@ func (i *Integration) openChoice(ctx context.Context, a *action) reply {
 	if err != nil {
 		return i.refuseErr(ctx, a, err)
 	}
-	if a.req.action == actionResolveDialog {
+	if a.req.Action == message.ActionResolveDialog {
 		if _, err := i.d.Store.CurrentRelease(ctx, issue.ProjectID); triage.ErrorCode(err) == triage.ENOTFOUND {
 			return i.apply(ctx, a)
 		} else if err != nil {
@@ -211,33 +224,33 @@ func (i *Integration) openChoice(ctx context.Context, a *action) reply {
 			return internalReply
 		}
 	}
-	api, err := i.Client(ctx, a.in.ID)
+	api, err := i.web.Client(ctx, a.in.ID)
 	if err != nil {
 		i.log.Warn("slack action: no client", "integration_id", a.in.ID, "err", err)
 		return i.refuse(ctx, a, "Triage cannot reach Slack for this workspace right now: "+triage.ErrorMessage(err), "")
 	}
 	p := a.p
-	if p.Type == typeInteractiveMessage && a.req.action == actionResolveDialog {
-		dlg, derr := resolveDialog(p.TriggerID, dialogCallback{Issue: issue.ID, OrigResponseURL: p.ResponseURL, IsMessage: p.isMessage()})
+	if p.Type == message.TypeInteractiveMessage && a.req.Action == message.ActionResolveDialog {
+		dlg, derr := message.ResolveDialog(p.TriggerID, message.DialogCallback{Issue: issue.ID, OrigResponseURL: p.ResponseURL, IsMessage: p.IsMessage()})
 		if err = derr; err == nil {
 			err = api.OpenDialogContext(ctx, p.TriggerID, dlg)
 		}
 	} else {
-		kind := modalResolve
-		if a.req.action == actionIgnoreDialog {
-			kind = modalIgnore
+		kind := message.ModalResolve
+		if a.req.Action == message.ActionIgnoreDialog {
+			kind = message.ModalIgnore
 		}
-		meta := modalMeta{Issue: issue.ID, Channel: a.channel(), TS: p.Container.MessageTS, ResponseURL: p.ResponseURL}
-		if p.Type == typeInteractiveMessage {
+		meta := message.ModalMeta{Issue: issue.ID, Channel: a.channel(), TS: p.Container.MessageTS, ResponseURL: p.ResponseURL}
+		if p.Type == message.TypeInteractiveMessage {
 			meta.TS = p.MessageTS
 		}
 		if p.Container.IsAppUnfurl {
 			meta.UnfurlURL = p.Container.AppUnfurlURL
 		}
-		_, err = api.OpenViewContext(ctx, p.TriggerID, choiceModal(kind, meta, issue, i.absURL(issue.Path())+"?referrer=slack"))
+		_, err = api.OpenViewContext(ctx, p.TriggerID, message.ChoiceModal(kind, meta, issue, i.absURL(issue.Path())+"?referrer=slack"))
 	}
 	if err != nil {
-		err = i.slackFailed(ctx, a.in.ID, "open dialog", err)
+		err = i.web.Failed(ctx, a.in.ID, "open dialog", err)
 		i.log.Warn("slack action: dialog not opened", "integration_id", a.in.ID, "err", err)
 		return i.refuse(ctx, a, "Slack did not open the dialog ("+slackCodeOr(err, "no answer")+"). Try again.", "")
 	}
@@ -245,7 +258,7 @@ func (i *Integration) openChoice(ctx context.Context, a *action) reply {
 }
 
 func slackCodeOr(err error, dflt string) string {
-	if c := slackCode(err); c != "" {
+	if c := webapi.Code(err); c != "" {
 		return c
 	}
 	return dflt
@@ -256,7 +269,7 @@ func (i *Integration) refuseErr(ctx context.Context, a *action, err error) reply
 	switch triage.ErrorCode(err) {
 	case triage.EINVALID:
 		msg := triage.ErrorMessage(err)
-		return i.refuse(ctx, a, "Triage did not do that: "+escapeMrkdwn(msg), msg)
+		return i.refuse(ctx, a, "Triage did not do that: "+message.EscapeMrkdwn(msg), msg)
 	case triage.ENOTFOUND:
 		return i.unlinkOffer(ctx, a, fmt.Sprintf("it is not a member of the organization %s", a.t.OrgSlug))
 	case triage.EFORBIDDEN:
@@ -267,7 +280,7 @@ func (i *Integration) refuseErr(ctx context.Context, a *action, err error) reply
 }
 
 func (i *Integration) linkPrompt(ctx context.Context, a *action) reply {
-	u, err := i.LinkURL(LinkParams{IntegrationID: a.in.ID, SlackUserID: a.p.userID(), ChannelID: a.channel(),
+	u, err := i.LinkURL(LinkParams{IntegrationID: a.in.ID, SlackUserID: a.p.UserID(), ChannelID: a.channel(),
 		ResponseURL: a.responseURL(), OrgID: a.t.OrgID})
 	if err != nil {
 		i.log.Error("slack action: link url", "err", err)
@@ -278,13 +291,13 @@ func (i *Integration) linkPrompt(ctx context.Context, a *action) reply {
 }
 
 func (i *Integration) unlinkOffer(ctx context.Context, a *action, why string) reply {
-	u, err := i.UnlinkURL(LinkParams{IntegrationID: a.in.ID, SlackUserID: a.p.userID(), ChannelID: a.channel(), ResponseURL: a.responseURL()})
+	u, err := i.UnlinkURL(LinkParams{IntegrationID: a.in.ID, SlackUserID: a.p.UserID(), ChannelID: a.channel(), ResponseURL: a.responseURL()})
 	if err != nil {
 		i.log.Error("slack action: unlink url", "err", err)
 		return internalReply
 	}
 	return i.refuse(ctx, a, fmt.Sprintf("Your Slack account is linked to a Triage account that may no longer do this: %s. Nothing was changed. "+
-		"<%s|Unlink your Slack identity>, then link the right account with `/triage link`.", escapeMrkdwn(why), u), "")
+		"<%s|Unlink your Slack identity>, then link the right account with `/triage link`.", message.EscapeMrkdwn(why), u), "")
 }
 
 func disabledText(in *store.Integration) string {
@@ -294,7 +307,7 @@ func disabledText(in *store.Integration) string {
 	}
 	why := ""
 	if in.StatusReason != "" {
-		why = " (" + escapeMrkdwn(in.StatusReason) + ")"
+		why = " (" + message.EscapeMrkdwn(in.StatusReason) + ")"
 	}
 	return fmt.Sprintf("Triage's Slack app is %s in this workspace%s, so nothing was changed. "+
 		"An organization admin can reinstall it from the organization's settings in Triage.", state, why)
@@ -306,22 +319,22 @@ func disabledText(in *store.Integration) string {
 // message sent by a job (Block Kit ignores response bodies).
 func (i *Integration) refuse(ctx context.Context, a *action, text, invalid string) reply {
 	switch a.p.Type {
-	case typeInteractiveMessage:
-		return reply{http.StatusOK, ephemeralBody(text)}
-	case typeDialogSubmission:
+	case message.TypeInteractiveMessage:
+		return reply{http.StatusOK, webapi.EphemeralBody(text)}
+	case message.TypeDialogSubmission:
 		if invalid != "" {
-			return reply{http.StatusOK, map[string]any{"errors": []map[string]string{{"name": inputResolve, "error": truncate(invalid, 150)}}}}
+			return reply{http.StatusOK, map[string]any{"errors": []map[string]string{{"name": message.InputResolve, "error": message.Truncate(invalid, 150)}}}}
 		}
-	case typeViewSubmission:
+	case message.TypeViewSubmission:
 		if invalid != "" {
-			input := inputResolve
-			if a.p.View.CallbackID == modalIgnore {
-				input = inputIgnore
+			input := message.InputResolve
+			if a.p.View.CallbackID == message.ModalIgnore {
+				input = message.InputIgnore
 			}
-			return reply{http.StatusOK, map[string]any{"response_action": "errors", "errors": map[string]string{input: truncate(invalid, 150)}}}
+			return reply{http.StatusOK, map[string]any{"response_action": "errors", "errors": map[string]string{input: message.Truncate(invalid, 150)}}}
 		}
 	}
-	args := RespondArgs{IntegrationID: a.in.ID, ResponseURL: a.responseURL(), Channel: a.channel(), User: a.p.userID(), Text: text}
+	args := RespondArgs{IntegrationID: a.in.ID, ResponseURL: a.responseURL(), Channel: a.channel(), User: a.p.UserID(), Text: text}
 	if a.in.Status != store.IntegrationActive {
 		args.Channel = "" // its token is no longer used: the response URL needs none
 	}

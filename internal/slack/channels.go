@@ -2,22 +2,14 @@ package slack
 
 import (
 	"context"
+	"triage"
 
 	"github.com/slack-go/slack"
 )
 
-// Conversation is a channel as alert rules need it: its id, name, and
-// whether the bot can post there.
-type Conversation struct {
-	ID         string
-	Name       string
-	IsPrivate  bool
-	IsArchived bool
-	IsMember   bool
-}
-
-func conversation(c *slack.Channel) Conversation {
-	return Conversation{ID: c.ID, Name: c.Name, IsPrivate: c.IsPrivate, IsArchived: c.IsArchived, IsMember: c.IsMember}
+// conversation is what alerts need of a channel.
+func conversation(c *slack.Channel) triage.SlackChannel {
+	return triage.SlackChannel{ID: c.ID, Name: c.Name, IsPrivate: c.IsPrivate, IsArchived: c.IsArchived, IsMember: c.IsMember}
 }
 
 // channelsPageSize is conversations.list's page: Slack recommends at most
@@ -28,8 +20,8 @@ const channelsPageSize = 200
 // the private channels the bot is in, archived ones left out, and the
 // cursor of the next page ("" after the last). Errors are classified by
 // PermanentReason and RetryAfter; the caller paces the calls.
-func (i *Integration) ChannelsPage(ctx context.Context, integrationID int64, cursor string) ([]Conversation, string, error) {
-	api, err := i.client(ctx, integrationID)
+func (a Alerts) ChannelsPage(ctx context.Context, integrationID int64, cursor string) ([]triage.SlackChannel, string, error) {
+	api, err := a.i.web.Client(ctx, integrationID)
 	if err != nil {
 		return nil, "", err
 	}
@@ -38,9 +30,9 @@ func (i *Integration) ChannelsPage(ctx context.Context, integrationID int64, cur
 		Types: []string{"public_channel", "private_channel"},
 	})
 	if err != nil {
-		return nil, "", i.slackFailed(ctx, integrationID, "conversations.list", err)
+		return nil, "", a.i.web.Failed(ctx, integrationID, "conversations.list", err)
 	}
-	out := make([]Conversation, 0, len(chans))
+	out := make([]triage.SlackChannel, 0, len(chans))
 	for k := range chans {
 		out = append(out, conversation(&chans[k]))
 	}
@@ -49,35 +41,35 @@ func (i *Integration) ChannelsPage(ctx context.Context, integrationID int64, cur
 
 // ChannelInfo is conversations.info for one channel, as the bot sees it: a
 // private channel the bot is not in answers channel_not_found.
-func (i *Integration) ChannelInfo(ctx context.Context, integrationID int64, channelID string) (Conversation, error) {
-	api, err := i.client(ctx, integrationID)
+func (a Alerts) ChannelInfo(ctx context.Context, integrationID int64, channelID string) (triage.SlackChannel, error) {
+	api, err := a.i.web.Client(ctx, integrationID)
 	if err != nil {
-		return Conversation{}, err
+		return triage.SlackChannel{}, err
 	}
 	ch, err := api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channelID})
 	if err != nil {
-		return Conversation{}, i.slackFailed(ctx, integrationID, "conversations.info", err)
+		return triage.SlackChannel{}, a.i.web.Failed(ctx, integrationID, "conversations.info", err)
 	}
 	return conversation(ch), nil
 }
 
 // BotName is the name of the workspace's bot user, the one people type in
 // "/invite @name".
-func (i *Integration) BotName(ctx context.Context, integrationID int64) (string, error) {
-	in, err := i.d.Store.IntegrationByID(ctx, integrationID)
+func (a Alerts) BotName(ctx context.Context, integrationID int64) (string, error) {
+	in, err := a.i.d.Store.IntegrationByID(ctx, integrationID)
 	if err != nil {
 		return "", err
 	}
 	if in.BotUserID == "" {
 		return "", nil
 	}
-	api, err := i.client(ctx, integrationID)
+	api, err := a.i.web.Client(ctx, integrationID)
 	if err != nil {
 		return "", err
 	}
 	u, err := api.GetUserInfoContext(ctx, in.BotUserID)
 	if err != nil {
-		return "", i.slackFailed(ctx, integrationID, "users.info", err)
+		return "", a.i.web.Failed(ctx, integrationID, "users.info", err)
 	}
 	return u.Name, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"triage/internal/slack/message"
 
 	"triage"
 )
@@ -100,11 +101,5 @@ func (i *Integration) command(r *http.Request, form url.Values) (string, error) 
 		}
 		return fmt.Sprintf("<%s|Unlink your Slack identity from Triage>. The link is valid for 2 days.", u), nil
 	}
-	return fmt.Sprintf("Unknown command `%s`.\n%s", escapeMrkdwn(words[0]), helpText), nil
-}
-
-// escapeMrkdwn escapes the three characters Slack treats as control
-// characters in message text.
-func escapeMrkdwn(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return fmt.Sprintf("Unknown command `%s`.\n%s", message.EscapeMrkdwn(words[0]), helpText), nil
 }

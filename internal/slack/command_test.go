@@ -112,7 +112,7 @@ func TestTokenRotation(t *testing.T) {
 		if in.RefreshTokenEnc == "" || in.TokenExpiresAt.IsZero() {
 			t.Fatalf("rotation not stored: %+v", in)
 		}
-		api, err := b.integ.Client(ctx, in.ID)
+		api, err := b.integ.WebAPI().Client(ctx, in.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func TestTokenRotation(t *testing.T) {
 		}
 
 		b.clock.Advance(55 * time.Minute) // within the refresh margin
-		api, err = b.integ.Client(ctx, in.ID)
+		api, err = b.integ.WebAPI().Client(ctx, in.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,10 +154,10 @@ func TestTokenRotation(t *testing.T) {
 
 		// The periodic job renews what would expire before its next run.
 		b.clock.Advance(30 * time.Minute)
-		if n, err := b.integ.RefreshDue(ctx, time.Hour); err != nil || n != 1 {
+		if n, err := b.integ.WebAPI().RefreshDue(ctx, time.Hour); err != nil || n != 1 {
 			t.Errorf("RefreshDue = %d, %v", n, err)
 		}
-		if n, err := b.integ.RefreshDue(ctx, time.Minute); err != nil || n != 0 {
+		if n, err := b.integ.WebAPI().RefreshDue(ctx, time.Minute); err != nil || n != 0 {
 			t.Errorf("RefreshDue with nothing due = %d, %v", n, err)
 		}
 		// Calls: install, refresh on use, the test replaying the spent
@@ -170,7 +170,7 @@ func TestTokenRotation(t *testing.T) {
 		// marks the integration for reinstall.
 		b.clock.Advance(55 * time.Minute)
 		b.fake.FailNext("oauth.v2.access", "invalid_refresh_token")
-		if _, err := b.integ.Client(ctx, in.ID); triage.ErrorCode(err) != triage.EINVALID {
+		if _, err := b.integ.WebAPI().Client(ctx, in.ID); triage.ErrorCode(err) != triage.EINVALID {
 			t.Fatalf("failed refresh: %v", err)
 		}
 		after, _ = s.IntegrationByID(ctx, in.ID)
@@ -244,7 +244,7 @@ func TestManifest(t *testing.T) {
 		len(m.Features.UnfurlDomains) != 1 || m.Features.UnfurlDomains[0] != "triage.example.com" ||
 		m.Features.BotUser.DisplayName == "" ||
 		len(m.OAuth.RedirectURLs) != 1 || m.OAuth.RedirectURLs[0] != p+"/extensions/slack/setup/" ||
-		strings.Join(m.OAuth.Scopes.Bot, " ") != strings.Join(slack.BotScopes, " ") ||
+		strings.Join(m.OAuth.Scopes.Bot, " ") != strings.Join(slack.BotScopes(), " ") ||
 		m.Settings.Events.RequestURL != p+"/extensions/slack/event/" ||
 		strings.Join(m.Settings.Events.BotEvents, ",") != "app_uninstalled,link_shared,tokens_revoked" ||
 		m.Settings.Interactivity.RequestURL != p+"/extensions/slack/action/" ||

@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"triage"
+	"triage/internal/slack/message"
 	"triage/internal/store"
 )
 
@@ -56,20 +57,20 @@ type callbackEvent struct {
 func (i *Integration) handleEvent(ctx context.Context, body []byte, retryNum string) reply {
 	var env eventEnvelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return badRequest(badPayload("malformed JSON body"))
+		return badRequest(message.BadPayload("malformed JSON body"))
 	}
 	switch env.Type {
 	case "url_verification":
 		return reply{http.StatusOK, map[string]string{"challenge": env.Challenge}}
 	case "event_callback":
 	case "":
-		return badRequest(badPayload("missing type"))
+		return badRequest(message.BadPayload("missing type"))
 	default:
 		return replyOK // app_rate_limited and future envelope types: nothing to do
 	}
 	var ev callbackEvent
 	if env.TeamID == "" || env.EventID == "" || json.Unmarshal(env.Event, &ev) != nil || ev.Type == "" {
-		return badRequest(badPayload("malformed event"))
+		return badRequest(message.BadPayload("malformed event"))
 	}
 	in, err := i.d.Store.IntegrationByTeam(ctx, env.TeamID)
 	if triage.ErrorCode(err) == triage.ENOTFOUND {
@@ -231,9 +232,9 @@ func (i *Integration) unfurl(ctx context.Context, a UnfurlArgs) error {
 		if err != nil {
 			return err
 		}
-		unfurls[last[id]] = c.unfurlAttachment()
+		unfurls[last[id]] = c.UnfurlAttachment()
 	}
-	api, err := i.client(ctx, a.IntegrationID)
+	api, err := i.web.Client(ctx, a.IntegrationID)
 	if err != nil {
 		return err
 	}
@@ -243,7 +244,7 @@ func (i *Integration) unfurl(ctx context.Context, a UnfurlArgs) error {
 		_, _, _, err = api.UnfurlMessageContext(ctx, a.Channel, a.TS, unfurls)
 	}
 	if err != nil {
-		return i.slackFailed(ctx, a.IntegrationID, "chat.unfurl", err)
+		return i.web.Failed(ctx, a.IntegrationID, "chat.unfurl", err)
 	}
 	if a.UnfurlID != "" {
 		return nil // a message still in the composer cannot be updated later

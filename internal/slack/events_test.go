@@ -120,7 +120,7 @@ func TestAppUninstalled(t *testing.T) {
 		if in.Status != store.IntegrationDisabled || !strings.Contains(in.StatusReason, "uninstalled") {
 			t.Fatalf("integration = %s %q", in.Status, in.StatusReason)
 		}
-		if _, err := w.integ.Client(w.ctx, w.in.ID); triage.ErrorCode(err) != triage.EINVALID {
+		if _, err := w.integ.WebAPI().Client(w.ctx, w.in.ID); triage.ErrorCode(err) != triage.EINVALID {
 			t.Errorf("the token is still handed out: %v", err)
 		}
 		ru := w.fake.NewResponseURL("T1", "C1", "U1")

@@ -13,6 +13,7 @@ import (
 	"triage/internal/issues"
 	"triage/internal/secretbox"
 	"triage/internal/signing"
+	"triage/internal/slack/message"
 	"triage/internal/store"
 	"triage/internal/testutil/dbtest"
 )
@@ -62,8 +63,8 @@ func FuzzActionPayload(f *testing.F) {
 			t.Fatalf("status %d for %q: %s", w.Code, body, w.Body)
 		}
 		// The parser alone, on the raw bytes too.
-		if p, err := parseInteraction(data, typeInteractiveMessage, typeDialogSubmission, typeBlockActions, typeViewSubmission, typeBlockSuggestion); err == nil {
-			_, _ = p.request()
+		if p, err := message.ParseInteraction(data, message.TypeInteractiveMessage, message.TypeDialogSubmission, message.TypeBlockActions, message.TypeViewSubmission, message.TypeBlockSuggestion); err == nil {
+			_, _ = p.Request()
 		}
 	})
 }

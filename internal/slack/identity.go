@@ -1,13 +1,10 @@
 package slack
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -16,6 +13,7 @@ import (
 
 	"triage"
 	"triage/internal/signing"
+	"triage/internal/slack/webapi"
 	"triage/internal/store"
 )
 
@@ -233,13 +231,15 @@ func deepLink(channel, team string) string {
 // logged, never shown: the link itself succeeded.
 func (i *Integration) notify(ctx context.Context, t *identityTarget, text string) {
 	if t.p.ResponseURL != "" {
-		err := i.postResponseURL(ctx, t.p.ResponseURL, text)
+		// Slack answers 404 "Expired url" after 30 minutes or 5 uses: not
+		// a failure of the link, only a reason to try the next way.
+		err := webapi.PostResponse(ctx, i.d.HTTPClient, t.p.ResponseURL, webapi.EphemeralBody(text))
 		if err == nil {
 			return
 		}
 		i.log.Info("slack response url not usable", "integration_id", t.in.ID, "err", err)
 	}
-	api, err := i.Client(ctx, t.in.ID)
+	api, err := i.web.Client(ctx, t.in.ID)
 	if err != nil {
 		i.log.Warn("slack notify: no client", "integration_id", t.in.ID, "err", err)
 		return
@@ -258,30 +258,4 @@ func (i *Integration) notify(ctx context.Context, t *identityTarget, text string
 	if err != nil {
 		i.log.Warn("slack confirmation not delivered", "integration_id", t.in.ID, "err", err)
 	}
-}
-
-// postResponseURL posts an ephemeral reply. Slack answers 404 "Expired
-// url" after 30 minutes or 5 uses; that is reported as an error so the
-// caller falls back, but it is not a failure of the link.
-func (i *Integration) postResponseURL(ctx context.Context, responseURL, text string) error {
-	body, _ := json.Marshal(map[string]any{"response_type": "ephemeral", "replace_original": false, "text": text})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(body))
-	if err != nil {
-		return errors.New("bad response url")
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := i.d.HTTPClient.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL itself is a credential: keep it out of logs
-		}
-		return fmt.Errorf("post response url: %w", err)
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("response url answered %d %q", resp.StatusCode, bytes.TrimSpace(answer))
-	}
-	return nil
 }

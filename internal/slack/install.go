@@ -18,13 +18,17 @@ import (
 	"github.com/slack-go/slack"
 
 	"triage"
+	"triage/internal/slack/webapi"
 	"triage/internal/store"
 )
 
-// BotScopes are the bot scopes Triage asks for (SLACK.md §2).
-var BotScopes = []string{
-	"channels:read", "groups:read", "chat:write", "chat:write.public", "commands",
-	"links:read", "links:write", "team:read", "users:read", "users:read.email", "im:write",
+// BotScopes are the bot scopes Triage asks for (SLACK.md §2), a fresh
+// slice each call.
+func BotScopes() []string {
+	return []string{
+		"channels:read", "groups:read", "chat:write", "chat:write.public", "commands",
+		"links:read", "links:write", "team:read", "users:read", "users:read.email", "im:write",
+	}
 }
 
 // stateLifetime bounds how long a person may take on Slack's consent page.
@@ -89,9 +93,9 @@ func (i *Integration) authorizeURL(state string) string {
 	q := u.Query()
 	q.Set("client_id", i.d.Config.SlackClientID)
 	if i.workspaceFlow() {
-		q.Set("scope", strings.Join(BotScopes, " "))
+		q.Set("scope", strings.Join(BotScopes(), " "))
 	} else {
-		q.Set("scope", strings.Join(BotScopes, ","))
+		q.Set("scope", strings.Join(BotScopes(), ","))
 		q.Set("user_scope", "")
 	}
 	q.Set("redirect_uri", i.redirectURI())
@@ -109,11 +113,6 @@ type grant struct {
 	InstallerID               string
 	InstallType               string
 }
-
-// slackError is Slack answering ok:false; Code is Slack's error code.
-type slackError struct{ Code string }
-
-func (e *slackError) Error() string { return "slack error: " + e.Code }
 
 // InstallCallback finishes an install: it checks the state, exchanges the
 // code, reads the team, and stores everything in one transaction. Any
@@ -178,7 +177,7 @@ func (i *Integration) InstallCallback() http.Handler {
 				}
 			}
 		}
-		var se *slackError
+		var se *webapi.Error
 		if errors.As(err, &se) {
 			i.log.Warn("slack install refused by slack", "org_id", org.ID, "slack_error", se.Code)
 			i.errorPage(w, r, http.StatusBadGateway, "Installation failed",
@@ -200,7 +199,7 @@ func (i *Integration) exchange(ctx context.Context, code string) (*grant, error)
 	resp, err := slack.GetOAuthV2ResponseContext(ctx, i.d.HTTPClient, cfg.SlackClientID, cfg.SlackClientSecret,
 		code, i.redirectURI(), slack.OAuthOptionAPIURL(cfg.SlackAPIURL))
 	if err != nil {
-		return nil, asSlackError("oauth.v2.access", err)
+		return nil, webapi.AsError("oauth.v2.access", err)
 	}
 	return &grant{
 		TeamID: resp.Team.ID, TeamName: resp.Team.Name,
@@ -208,15 +207,6 @@ func (i *Integration) exchange(ctx context.Context, code string) (*grant, error)
 		Scope: resp.Scope, BotUserID: resp.BotUserID, AppID: resp.AppID,
 		InstallerID: resp.AuthedUser.ID, InstallType: "v2",
 	}, nil
-}
-
-// asSlackError turns slack-go's ok:false error into *slackError.
-func asSlackError(method string, err error) error {
-	var sr slack.SlackErrorResponse
-	if errors.As(err, &sr) {
-		return &slackError{Code: sr.Err}
-	}
-	return fmt.Errorf("%s: %w", method, err)
 }
 
 // exchangeWorkspace is the seed's workspace-token exchange at oauth.token,
@@ -253,7 +243,7 @@ func (i *Integration) exchangeWorkspace(ctx context.Context, code string) (*gran
 		return nil, fmt.Errorf("oauth.token: HTTP %d: decode: %w", resp.StatusCode, err)
 	}
 	if !body.OK {
-		return nil, &slackError{Code: body.Error}
+		return nil, &webapi.Error{Code: body.Error}
 	}
 	installer := body.InstallerUserID
 	if installer == "" {
@@ -271,10 +261,10 @@ func (i *Integration) buildIntegration(ctx context.Context, g *grant) (*store.In
 	if g.TeamID == "" || g.AccessToken == "" {
 		return nil, errors.New("oauth response lacks team id or access token")
 	}
-	api := i.api(g.AccessToken)
+	api := i.web.API(g.AccessToken)
 	team, err := api.GetTeamInfoContext(ctx)
 	if err != nil {
-		return nil, asSlackError("team.info", err)
+		return nil, webapi.AsError("team.info", err)
 	}
 	in := &store.Integration{
 		Provider: "slack", ExternalID: g.TeamID, Name: g.TeamName, BotUserID: g.BotUserID, AppID: g.AppID,
@@ -322,11 +312,6 @@ func (i *Integration) storeInstall(ctx context.Context, orgID, userID int64, in 
 		}
 		return nil
 	})
-}
-
-// api is a Web API client for token on the configured base URL.
-func (i *Integration) api(token string) *slack.Client {
-	return slack.New(token, slack.OptionAPIURL(i.d.Config.SlackAPIURL), slack.OptionHTTPClient(i.d.HTTPClient))
 }
 
 // adminOrg reads the logged-in user and the {org} of the path, and answers

@@ -213,7 +213,7 @@ func TestTokenNotPlainInSQLiteFile(t *testing.T) {
 func TestFakeDefaultTokenHoldsWhatTriageAsks(t *testing.T) {
 	t.Parallel()
 	want := slices.Sorted(slices.Values(slackfake.DefaultBotScopes()))
-	got := slices.Sorted(slices.Values(slack.BotScopes))
+	got := slices.Sorted(slices.Values(slack.BotScopes()))
 	if !slices.Equal(got, want) {
 		t.Errorf("Triage asks for %v; the fake's default bot token has %v", got, want)
 	}

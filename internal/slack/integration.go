@@ -17,6 +17,7 @@ import (
 	"triage/internal/jobs"
 	"triage/internal/secretbox"
 	"triage/internal/signing"
+	"triage/internal/slack/webapi"
 	"triage/internal/store"
 )
 
@@ -52,8 +53,11 @@ type Integration struct {
 	// jobs runs Slack's background work (SetJobs); nil runs it inline.
 	jobs *jobs.Client
 
-	mu         sync.Mutex
-	refreshing map[int64]*sync.Mutex // one token refresh per integration at a time
+	// sock is Socket Mode's connection state (socket.go).
+	sock socketMode
+
+	// web calls Slack's Web API with the workspaces' tokens.
+	web *webapi.Tokens
 
 	// writes queues this package's write transactions on SQLite, and
 	// changes of one issue on PostgreSQL; see serializeWrites.
@@ -87,17 +91,6 @@ func (i *Integration) serializeWrites(issueID int64) func() {
 	return m.Unlock
 }
 
-// NewHTTPClient is a client for Slack's Web API and response URLs. Every
-// call goes to one host, so it keeps many idle connections to it: with
-// Go's default of two, a burst of alerts to a few channels opens a new
-// connection for nearly every post, which costs time in the very moments
-// the posts are paced.
-func NewHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 64
-	return &http.Client{Timeout: 10 * time.Second, Transport: t}
-}
-
 // New builds the integration. Missing optional dependencies get safe
 // defaults: a discarding logger, the wall clock, a client with a timeout.
 func New(d Deps) *Integration {
@@ -108,7 +101,7 @@ func New(d Deps) *Integration {
 		d.Now = time.Now
 	}
 	if d.HTTPClient == nil {
-		d.HTTPClient = NewHTTPClient()
+		d.HTTPClient = webapi.NewHTTPClient()
 	}
 	if d.LoginURL == nil {
 		d.LoginURL = func(next string) string { return "/auth/login/?next=" + url.QueryEscape(next) }
@@ -125,7 +118,8 @@ func New(d Deps) *Integration {
 			Now:               d.Now,
 			Logger:            d.Logger,
 		},
-		refreshing: map[int64]*sync.Mutex{},
+		web: webapi.NewTokens(d.Store, d.Box, webapi.Config{APIURL: d.Config.SlackAPIURL,
+			ClientID: d.Config.SlackClientID, ClientSecret: d.Config.SlackClientSecret}, d.HTTPClient, d.Now, d.Logger),
 	}
 	if d.Issues != nil {
 		d.Issues.OnChange(i.onIssueChange)
@@ -206,3 +200,7 @@ func (i *Integration) now() time.Time { return i.d.Now() }
 func orgSettingsPath(slug string) string {
 	return fmt.Sprintf("/organizations/%s/settings/", url.PathEscape(slug))
 }
+
+// WebAPI is the integration's Web API side: per-workspace clients, token
+// refresh, and the marking of dead workspaces.
+func (i *Integration) WebAPI() *webapi.Tokens { return i.web }

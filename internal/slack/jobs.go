@@ -12,6 +12,7 @@ import (
 	"triage"
 	"triage/internal/issues"
 	"triage/internal/jobs"
+	"triage/internal/slack/webapi"
 	"triage/internal/store"
 )
 
@@ -106,7 +107,7 @@ func jobError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if d, ok := RetryAfter(err); ok {
+	if d, ok := webapi.RetryAfter(err); ok {
 		return river.JobSnooze(d)
 	}
 	if hopeless(err) {
@@ -118,7 +119,7 @@ func jobError(err error) error {
 // hopeless tells whether retrying err cannot help: Slack's permanent
 // errors, and a workspace, issue or message that is gone or unusable.
 func hopeless(err error) bool {
-	if _, ok := PermanentReason(err); ok {
+	if _, ok := webapi.PermanentReason(err); ok {
 		return true
 	}
 	switch triage.ErrorCode(err) {
@@ -145,7 +146,7 @@ func (i *Integration) RegisterWorkers(w *river.Workers) {
 		}
 		// A refused refresh marks its integration for reinstall and is not
 		// retried here; the next run tries the others again.
-		if n, err := i.RefreshDue(ctx, refreshInterval); err != nil {
+		if n, err := i.web.RefreshDue(ctx, refreshInterval); err != nil {
 			i.log.Warn("refreshing Slack tokens", "refreshed", n, "err", err)
 		}
 		return nil
@@ -168,7 +169,7 @@ func (i *Integration) SetJobs(c *jobs.Client) { i.jobs = c }
 
 // interactiveOpts bounds retries of work tied to a click: response URLs die
 // after 30 minutes anyway.
-var interactiveOpts = &river.InsertOpts{MaxAttempts: 6}
+func interactiveOpts() *river.InsertOpts { return &river.InsertOpts{MaxAttempts: 6} }
 
 // Deliveries outside River run in dispatchLanes lanes, each at most
 // laneQueue deep; a lane's goroutine exists only while it has work.
@@ -220,7 +221,7 @@ func (i *Integration) dispatch(ctx context.Context, args river.JobArgs) {
 	}
 	if len(l.queue) >= laneQueue {
 		l.mu.Unlock()
-		i.enqueue(ctx, args, interactiveOpts)
+		i.enqueue(ctx, args, interactiveOpts())
 		return
 	}
 	l.queue = append(l.queue, args)
@@ -290,8 +291,8 @@ func (i *Integration) deliver(args river.JobArgs) {
 	if err == nil {
 		return
 	}
-	opts := *interactiveOpts
-	if d, ok := RetryAfter(err); ok {
+	opts := interactiveOpts()
+	if d, ok := webapi.RetryAfter(err); ok {
 		opts.ScheduledAt = i.now().Add(d)
 	} else if hopeless(err) {
 		i.log.Info("slack delivery given up", "kind", args.Kind(), "err", err)
@@ -301,7 +302,7 @@ func (i *Integration) deliver(args river.JobArgs) {
 		i.log.Warn("slack delivery failed", "kind", args.Kind(), "err", err)
 		return
 	}
-	i.enqueue(wctx, args, &opts)
+	i.enqueue(wctx, args, opts)
 }
 
 // enqueue inserts a job in a transaction of its own. Without a jobs client

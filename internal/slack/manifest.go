@@ -47,7 +47,7 @@ func Manifest(urlPrefix string, socketMode bool) ([]byte, error) {
 		},
 		"oauth_config": map[string]any{
 			"redirect_urls": []string{base + "/extensions/slack/setup/"},
-			"scopes":        map[string]any{"bot": BotScopes},
+			"scopes":        map[string]any{"bot": BotScopes()},
 		},
 		"settings": settings(at, socketMode),
 	}

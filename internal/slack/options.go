@@ -4,12 +4,9 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
-
-	"github.com/slack-go/slack"
 
 	"triage"
+	"triage/internal/slack/message"
 	"triage/internal/store"
 )
 
@@ -20,7 +17,7 @@ import (
 func (i *Integration) OptionsLoad() http.Handler {
 	return i.verifier.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		payload, err := formPayload(body)
+		payload, err := message.FormPayload(body)
 		if err != nil {
 			badRequest(err).write(w)
 			return
@@ -30,23 +27,23 @@ func (i *Integration) OptionsLoad() http.Handler {
 }
 
 func (i *Integration) handleOptions(ctx context.Context, payload []byte) reply {
-	p, err := parseInteraction(payload, typeBlockSuggestion, typeInteractiveMessage, "dialog_suggestion")
+	p, err := message.ParseInteraction(payload, message.TypeBlockSuggestion, message.TypeInteractiveMessage, "dialog_suggestion")
 	if err != nil {
 		return badRequest(err)
 	}
 	ref := p.CallbackID
-	if p.Type == typeBlockSuggestion {
+	if p.Type == message.TypeBlockSuggestion {
 		ref = p.BlockID
 	}
-	issueID, ok := parseIssueID(ref)
+	issueID, ok := message.ParseIssueID(ref)
 	if !ok {
-		return badRequest(badPayload("payload names no issue"))
+		return badRequest(message.BadPayload("payload names no issue"))
 	}
-	in, t, rep, ok := i.target(ctx, p.teamID(), p.userID(), issueID)
+	in, t, rep, ok := i.target(ctx, p.TeamID(), p.UserID(), issueID)
 	if !ok {
 		return rep
 	}
-	blockKit := p.Type == typeBlockSuggestion
+	blockKit := p.Type == message.TypeBlockSuggestion
 	none := reply{http.StatusOK, map[string]any{"options": []any{}}}
 	if in.Status != store.IntegrationActive || t.UserID == 0 {
 		return none
@@ -63,53 +60,6 @@ func (i *Integration) handleOptions(ctx context.Context, payload []byte) reply {
 		i.log.Error("slack options: load card", "err", err)
 		return internalReply
 	}
-	teams, people := matchAssignees(c, p.Value)
-	return reply{http.StatusOK, optionGroups(teams, people, blockKit)}
-}
-
-// matchAssignees filters the assignable teams and people by what was
-// typed (case-insensitive, anywhere in the slug, name or email), keeping
-// at most maxStaticOptions in all.
-func matchAssignees(c *card, typed string) (teams, people []choice) {
-	q := strings.ToLower(strings.TrimSpace(typed))
-	n := 0
-	for _, t := range c.Teams {
-		if n < maxStaticOptions && strings.Contains(strings.ToLower(t.Slug+" "+t.Name), q) {
-			teams = append(teams, choice{"team:" + strconv.FormatInt(t.ID, 10), truncate("#"+t.Slug, 75)})
-			n++
-		}
-	}
-	for _, u := range c.Users {
-		if n < maxStaticOptions && strings.Contains(strings.ToLower(u.Name+" "+u.Email), q) {
-			people = append(people, choice{"user:" + strconv.FormatInt(u.ID, 10), truncate(u.DisplayName(), 75)})
-			n++
-		}
-	}
-	return teams, people
-}
-
-// optionGroups renders options in Block Kit's or the legacy shape.
-func optionGroups(teams, people []choice, blockKit bool) map[string]any {
-	var groups []any
-	for _, g := range []struct {
-		label string
-		opts  []choice
-	}{{"Teams", teams}, {"People", people}} {
-		if len(g.opts) == 0 {
-			continue
-		}
-		if blockKit {
-			grp := &slack.OptionGroupBlockObject{Label: plain(g.label)}
-			for _, o := range g.opts {
-				grp.Options = append(grp.Options, blockOption(o))
-			}
-			groups = append(groups, grp)
-		} else {
-			groups = append(groups, legacyGroup{Text: g.label, Options: legacyOptions(g.opts)})
-		}
-	}
-	if len(groups) == 0 {
-		return map[string]any{"options": []any{}}
-	}
-	return map[string]any{"option_groups": groups}
+	teams, people := message.MatchAssignees(c, p.Value)
+	return reply{http.StatusOK, message.OptionGroups(teams, people, blockKit)}
 }

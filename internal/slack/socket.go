@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"triage/internal/slack/webapi"
 
 	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
@@ -51,13 +52,6 @@ const (
 // integration: one connection loop per process.
 var ErrSocketModeRunning = errors.New("slack socket mode is already running")
 
-// socketFatal are apps.connections.open errors that no retry will heal:
-// the app token is wrong, revoked, or not an app-level token.
-var socketFatal = map[string]bool{
-	"not_authed": true, "invalid_auth": true, "not_allowed_token_type": true, "token_revoked": true,
-	"token_expired": true, "account_inactive": true, "missing_scope": true,
-}
-
 // RunSocketMode receives Slack's events, interactions and commands over
 // Socket Mode with the app-level token (xapp-…) until ctx is done, then
 // returns nil. It reconnects when Slack asks (refresh_requested, warning)
@@ -67,7 +61,7 @@ var socketFatal = map[string]bool{
 // (Socket Mode turned off for the app: link_disabled; a bad app token);
 // the HTTP endpoints keep working then, and SocketState says why.
 func (i *Integration) RunSocketMode(ctx context.Context, appToken string) error {
-	sm := i.socket()
+	sm := &i.sock
 	if !sm.running.CompareAndSwap(false, true) {
 		return ErrSocketModeRunning
 	}
@@ -113,14 +107,15 @@ func (r *socketRun) loop(ctx context.Context) error {
 			}
 			return nil
 		case err != nil:
-			if code := slackCode(err); socketFatal[code] {
-				err = fmt.Errorf("slack refused the app token (%s): %w", code, err)
+			if d := webapi.Decide(err); d.Permanent() {
+				// A bad, revoked or wrong kind of app token: no retry helps.
+				err = fmt.Errorf("slack refused the app token (%s): %w", d.Code, err)
 				r.stop(err)
 				return err
 			}
 			r.failed(err)
 			wait := socketBackoff(failures)
-			if ra, ok := RetryAfter(err); ok && ra > wait {
+			if ra, ok := webapi.RetryAfter(err); ok && ra > wait {
 				wait = ra
 			}
 			failures++

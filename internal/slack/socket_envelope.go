@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"triage/internal/slack/message"
 )
 
 // Socket Mode envelope types Triage handles.
@@ -63,9 +64,9 @@ func isOptionsLoad(payload []byte) bool {
 		return false
 	}
 	switch p.Type {
-	case typeBlockSuggestion, "dialog_suggestion":
+	case message.TypeBlockSuggestion, "dialog_suggestion":
 		return true
-	case typeInteractiveMessage:
+	case message.TypeInteractiveMessage:
 		return p.Actions == nil
 	}
 	return false
@@ -76,7 +77,7 @@ func isOptionsLoad(payload []byte) bool {
 func (i *Integration) socketCommand(ctx context.Context, payload []byte) reply {
 	var fields map[string]any
 	if err := json.Unmarshal(payload, &fields); err != nil {
-		return badRequest(badPayload("malformed slash command"))
+		return badRequest(message.BadPayload("malformed slash command"))
 	}
 	form := url.Values{}
 	for k, v := range fields {

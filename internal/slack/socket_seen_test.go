@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 	"time"
+	"triage/internal/slack/message"
 )
 
 // TestEnvelopeSeen: a redelivered envelope gets the first answer; a failed
@@ -60,7 +61,7 @@ func TestAckPayload(t *testing.T) {
 		"empty":     {replyOK, "", true},
 		"body":      {reply{http.StatusOK, map[string]string{"response_action": "errors"}}, `{"response_action":"errors"}`, true},
 		"forbidden": {forbidden("no"), "", true},
-		"bad":       {badRequest(badPayload("x")), "", true},
+		"bad":       {badRequest(message.BadPayload("x")), "", true},
 		"internal":  {internalReply, "", false},
 	} {
 		p, ok := ackPayload(c.r)

@@ -2,11 +2,9 @@ package slack
 
 import (
 	"errors"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -131,32 +129,13 @@ type socketMode struct {
 	state SocketState
 }
 
-// socketSide holds each Integration's socketMode beside it, keyed weakly
-// so that it goes away with its Integration. It lives here and not in a
-// field of Integration only because integration.go was being changed by
-// someone else when Socket Mode was written; folding it into a field is a
-// one-line change that removes this table and socket().
-var socketSide sync.Map // weak.Pointer[Integration] → *socketMode
-
-func (i *Integration) socket() *socketMode {
-	key := weak.Make(i)
-	if v, ok := socketSide.Load(key); ok {
-		return v.(*socketMode)
-	}
-	v, loaded := socketSide.LoadOrStore(key, &socketMode{})
-	if !loaded {
-		runtime.AddCleanup(i, func(k weak.Pointer[Integration]) { socketSide.Delete(k) }, key)
-	}
-	return v.(*socketMode)
-}
-
 // SetSocketMetrics makes Socket Mode count into m (see NewSocketMetrics).
-func (i *Integration) SetSocketMetrics(m *SocketMetrics) { i.socket().metrics.Store(m) }
+func (i *Integration) SetSocketMetrics(m *SocketMetrics) { (&i.sock).metrics.Store(m) }
 
 // SocketState reports Socket Mode's connection for /readyz and the
 // settings page.
 func (i *Integration) SocketState() SocketState {
-	sm := i.socket()
+	sm := (&i.sock)
 	sm.mu.Lock()
 	defer sm.mu.Unlock()
 	return sm.state

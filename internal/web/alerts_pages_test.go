@@ -58,7 +58,7 @@ func setupRulePages(t *testing.T, engine store.Engine) *rulePages {
 		SlackClientID: "cid", SlackClientSecret: "csecret", SlackSigningSecret: "signing"}
 	integ := slack.New(slack.Deps{Store: b.store, Signer: signing.New([]byte(rulePagesKey)), Box: secretbox.New([]byte(rulePagesKey)),
 		Config: cfg, Logger: testLogger(t), HTTPClient: &http.Client{Timeout: 10 * time.Second}, Issues: b.issues})
-	p := &rulePages{bundle: b, fake: fake, alerts: alert.New(alert.Deps{Store: b.store, Jobs: noJobs{}, Slack: alert.FromSlack(integ), Logger: testLogger(t)})}
+	p := &rulePages{bundle: b, fake: fake, alerts: alert.New(alert.Deps{Store: b.store, Jobs: noJobs{}, Slack: integ.Alerts(), Logger: testLogger(t)})}
 
 	// A server as setup builds it, with the alert service: it replaces
 	// setup's own before any request.

@@ -1,4 +1,4 @@
-package slack
+package message
 
 import (
 	"bytes"
@@ -59,8 +59,8 @@ var (
 
 // testCard is an issue as a card would show it, with Alice linked as
 // U1 and Bob not linked.
-func testCard(mod func(c *card)) *card {
-	c := &card{
+func testCard(mod func(c *Card)) *Card {
+	c := &Card{
 		Issue: &triage.Issue{
 			ID: 42, ProjectID: 7, OrgID: 1, ProjectSlug: "web", OrgSlug: "acme", ShortNum: 3,
 			Title: "TypeError: Cannot read properties of undefined (reading 'id')", Culprit: "app/checkout.js in submit",
@@ -84,40 +84,40 @@ func activity(typ string, by *triage.User, data map[string]any) *triage.Activity
 
 func TestCardGoldens(t *testing.T) {
 	t.Parallel()
-	cases := map[string]func(c *card){
+	cases := map[string]func(c *Card){
 		"unresolved": nil,
-		"no_release": func(c *card) {
+		"no_release": func(c *Card) {
 			c.HasRelease = false
 			c.Issue.Level, c.Issue.Title, c.Issue.Culprit = "warning", "Slow checkout <script>&", ""
 		},
-		"resolved_next_release": func(c *card) {
+		"resolved_next_release": func(c *Card) {
 			c.Issue.Status, c.Issue.StatusDetails = triage.StatusResolved, triage.StatusDetails{InNextRelease: true}
 			c.Last = activity(triage.ActivitySetResolvedInRel, alice, map[string]any{"inNextRelease": true})
 		},
-		"ignored_count_by_unlinked": func(c *card) {
+		"ignored_count_by_unlinked": func(c *Card) {
 			c.Issue.Status, c.Issue.StatusDetails = triage.StatusIgnored, triage.StatusDetails{IgnoreCount: 100}
 			c.Last = activity(triage.ActivitySetIgnored, bob, map[string]any{"ignoreCount": 100})
 		},
-		"ignored_until": func(c *card) {
+		"ignored_until": func(c *Card) {
 			until := last.Add(30 * time.Minute)
 			c.Issue.Status, c.Issue.StatusDetails = triage.StatusIgnored, triage.StatusDetails{IgnoreMinutes: 30, IgnoreUntil: &until}
 			c.Issue.Level = "fatal"
 		},
-		"reopened": func(c *card) {
+		"reopened": func(c *Card) {
 			c.Last = activity(triage.ActivitySetUnresolved, alice, nil)
 		},
-		"assigned_user": func(c *card) {
+		"assigned_user": func(c *Card) {
 			c.Issue.Assignee = &triage.Assignee{Type: "user", ID: alice.ID, Name: "Alice"}
 			c.Last = activity(triage.ActivityAssigned, bob, map[string]any{"assignee": "1", "assigneeType": "user", "assigneeName": "Alice"})
 		},
-		"assigned_team": func(c *card) {
+		"assigned_team": func(c *Card) {
 			c.Issue.Assignee = &triage.Assignee{Type: "team", ID: team.ID, Name: "backend"}
 			c.Last = activity(triage.ActivityAssigned, alice, map[string]any{"assignee": "3", "assigneeType": "team", "assigneeName": "backend"})
 		},
-		"unassigned": func(c *card) {
+		"unassigned": func(c *Card) {
 			c.Last = activity(triage.ActivityUnassigned, alice, nil)
 		},
-		"many_people": func(c *card) {
+		"many_people": func(c *Card) {
 			c.Users = nil
 			for k := range 120 {
 				c.Users = append(c.Users, &triage.User{ID: int64(100 + k), Email: fmt.Sprintf("p%03d@example.com", k)})
@@ -129,8 +129,8 @@ func TestCardGoldens(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c := testCard(mod)
-			golden(t, "blockkit_"+name+".json", map[string]any{"text": c.fallback(), "blocks": c.blocks(), "unfurl_color": c.unfurlAttachment().Color})
-			golden(t, "legacy_"+name+".json", c.legacyReply(true))
+			golden(t, "blockkit_"+name+".json", map[string]any{"text": c.Fallback(), "blocks": c.Blocks(), "unfurl_color": c.UnfurlAttachment().Color})
+			golden(t, "legacy_"+name+".json", c.LegacyReply(true))
 		})
 	}
 }
@@ -151,7 +151,7 @@ func TestCardLines(t *testing.T) {
 		{activity(triage.ActivitySetRegression, nil, nil), ""},
 		{activity(triage.ActivityFirstSeen, nil, nil), ""},
 	} {
-		c := testCard(func(c *card) { c.Last = tc.act })
+		c := testCard(func(c *Card) { c.Last = tc.act })
 		if got := c.line(); got != tc.want {
 			t.Errorf("%s: line = %q, want %q", tc.act.Type, got, tc.want)
 		}
@@ -160,7 +160,7 @@ func TestCardLines(t *testing.T) {
 	if c := testCard(nil); c.color() != levelColors["error"] {
 		t.Errorf("fresh colour = %s", c.color())
 	}
-	if c := testCard(func(c *card) { c.Issue.Status = triage.StatusResolved }); c.color() != neutralColor {
+	if c := testCard(func(c *Card) { c.Issue.Status = triage.StatusResolved }); c.color() != neutralColor {
 		t.Errorf("resolved colour = %s", c.color())
 	}
 }
@@ -168,21 +168,21 @@ func TestCardLines(t *testing.T) {
 func TestModalAndDialogGoldens(t *testing.T) {
 	t.Parallel()
 	c := testCard(nil)
-	meta := modalMeta{Issue: 42, Channel: "C1", TS: "1700000000.000100", ResponseURL: "https://hooks.slack.com/actions/T1/1/abc"}
-	golden(t, "modal_resolve.json", choiceModal(modalResolve, meta, c.Issue, c.URL))
-	golden(t, "modal_ignore.json", choiceModal(modalIgnore, meta, c.Issue, c.URL))
-	dlg, err := resolveDialog("trigger", dialogCallback{Issue: 42, OrigResponseURL: "https://hooks.slack.com/actions/T1/1/abc", IsMessage: true})
+	meta := ModalMeta{Issue: 42, Channel: "C1", TS: "1700000000.000100", ResponseURL: "https://hooks.slack.com/actions/T1/1/abc"}
+	golden(t, "modal_resolve.json", ChoiceModal(ModalResolve, meta, c.Issue, c.URL))
+	golden(t, "modal_ignore.json", ChoiceModal(ModalIgnore, meta, c.Issue, c.URL))
+	dlg, err := ResolveDialog("trigger", DialogCallback{Issue: 42, OrigResponseURL: "https://hooks.slack.com/actions/T1/1/abc", IsMessage: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "dialog_resolve.json", dlg)
-	if _, err := resolveDialog("t", dialogCallback{Issue: 42, OrigResponseURL: strings.Repeat("x", 300)}); err == nil {
+	if _, err := ResolveDialog("t", DialogCallback{Issue: 42, OrigResponseURL: strings.Repeat("x", 300)}); err == nil {
 		t.Error("an over-long callback_id was accepted")
 	}
 	big := meta
 	big.UnfurlURL = "https://triage.example.com/organizations/acme/issues/42/?" + strings.Repeat("a", 3000)
-	var md modalMeta
-	if err := json.Unmarshal([]byte(choiceModal(modalIgnore, big, c.Issue, c.URL).PrivateMetadata), &md); err != nil || md.UnfurlURL != "" || md.ResponseURL == "" {
+	var md ModalMeta
+	if err := json.Unmarshal([]byte(ChoiceModal(ModalIgnore, big, c.Issue, c.URL).PrivateMetadata), &md); err != nil || md.UnfurlURL != "" || md.ResponseURL == "" {
 		t.Errorf("over-long metadata: %+v %v", md, err)
 	}
 }
@@ -195,12 +195,12 @@ func TestParseStatus(t *testing.T) {
 		"": false, "resolvedx": false, "ignored:minutes:": false, "ignored:minutes:-1": false, "ignored:count:x": false,
 		"ignored:hours:2": false, "ignored:until:tomorrow": false, "minutes:30": false,
 	} {
-		if _, got := parseStatus(v); got != ok {
+		if _, got := ParseStatus(v); got != ok {
 			t.Errorf("parseStatus(%q) ok = %v, want %v", v, got, ok)
 		}
 	}
-	for _, c := range append(append([]choice{}, ignoreChoices...), resolveChoices...) {
-		if _, ok := parseStatus(c.Value); !ok {
+	for _, c := range append(append([]Choice{}, ignoreChoices...), resolveChoices...) {
+		if _, ok := ParseStatus(c.Value); !ok {
 			t.Errorf("menu value %q does not parse", c.Value)
 		}
 	}

@@ -1,4 +1,4 @@
-package slack
+package message
 
 import (
 	"encoding/json"
@@ -12,14 +12,14 @@ import (
 // maxPrivateMetadata is Slack's limit on a view's private_metadata.
 const maxPrivateMetadata = 3000
 
-// choiceModal is the Block Kit modal asking how to resolve or ignore
+// ChoiceModal is the Block Kit modal asking how to resolve or ignore
 // (kind modalResolve or modalIgnore). Its private_metadata carries the issue
 // and the message it was opened from, so that submitting it rebuilds that
 // message.
-func choiceModal(kind string, meta modalMeta, issue *triage.Issue, issueURL string) slack.ModalViewRequest {
-	choices, input, title, submit, label := resolveChoices, inputResolve, "Resolve issue", "Resolve", "Resolve"
-	if kind == modalIgnore {
-		choices, input, title, submit, label = ignoreChoices, inputIgnore, "Ignore issue", "Ignore", "Ignore"
+func ChoiceModal(kind string, meta ModalMeta, issue *triage.Issue, issueURL string) slack.ModalViewRequest {
+	choices, input, title, submit, label := resolveChoices, InputResolve, "Resolve issue", "Resolve", "Resolve"
+	if kind == ModalIgnore {
+		choices, input, title, submit, label = ignoreChoices, InputIgnore, "Ignore issue", "Ignore", "Ignore"
 	}
 	md, _ := json.Marshal(meta)
 	if len(md) > maxPrivateMetadata {
@@ -28,20 +28,20 @@ func choiceModal(kind string, meta modalMeta, issue *triage.Issue, issueURL stri
 	}
 	opts := make([]*slack.OptionBlockObject, len(choices))
 	for k, c := range choices {
-		opts[k] = blockOption(c)
+		opts[k] = BlockOption(c)
 	}
 	sel := &slack.SelectBlockElement{Type: slack.OptTypeStatic, ActionID: input, Options: opts, InitialOption: opts[0]}
-	head := fmt.Sprintf("*<%s|%s>*  %s", issueURL, issue.ShortID(), escapeMrkdwn(truncate(issue.Title, 200)))
+	head := fmt.Sprintf("*<%s|%s>*  %s", issueURL, issue.ShortID(), EscapeMrkdwn(Truncate(issue.Title, 200)))
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
-		Title:           plain(title),
-		Submit:          plain(submit),
-		Close:           plain("Cancel"),
+		Title:           Plain(title),
+		Submit:          Plain(submit),
+		Close:           Plain("Cancel"),
 		CallbackID:      kind,
 		PrivateMetadata: string(md),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewSectionBlock(mrkdwn(head), nil, nil),
-			slack.NewInputBlock(input, plain(label), nil, sel),
+			slack.NewSectionBlock(Mrkdwn(head), nil, nil),
+			slack.NewInputBlock(input, Plain(label), nil, sel),
 		}},
 	}
 }

@@ -1,7 +1,6 @@
-package slack
+package message
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"triage"
-	"triage/internal/store"
 )
 
 // The issue card is built here and only here: every message, unfurl,
@@ -23,15 +21,15 @@ import (
 // (the action_id up to an optional ":suffix", which keeps action ids unique
 // within a block when two buttons do the same kind of thing).
 const (
-	actionStatus        = "status"
-	actionAssign        = "assign"
-	actionResolveDialog = "resolve_dialog"
-	actionIgnoreDialog  = "ignore_dialog"
+	ActionStatus        = "status"
+	ActionAssign        = "assign"
+	ActionResolveDialog = "resolve_dialog"
+	ActionIgnoreDialog  = "ignore_dialog"
 )
 
-// maxStaticOptions is Slack's limit for a static select; past it the
+// MaxStaticOptions is Slack's limit for a static select; past it the
 // assignee menu loads its options from /extensions/slack/options-load/.
-const maxStaticOptions = 100
+const MaxStaticOptions = 100
 
 // neutralColor is the attachment colour once someone has acted on an issue.
 const neutralColor = "#EDEEEF"
@@ -45,9 +43,9 @@ var levelEmoji = map[string]string{
 	"error": ":red_circle:", "fatal": ":rotating_light:",
 }
 
-// card is what one rendering of an issue needs, read at once. Rendering is
+// Card is what one rendering of an issue needs, read at once. Rendering is
 // pure: the same card gives the same JSON, which the golden files pin.
-type card struct {
+type Card struct {
 	Issue *triage.Issue
 	// URL is the issue page with ?referrer=slack.
 	URL        string
@@ -60,18 +58,6 @@ type card struct {
 	SlackIDs map[int64]string
 	// Last is the issue's newest activity, nil when there is none.
 	Last *triage.Activity
-}
-
-// loadCard reads everything the issue's card shows in one workspace.
-func (i *Integration) loadCard(ctx context.Context, q *store.Queries, integrationID, issueID int64) (*card, error) {
-	d, err := q.SlackCard(ctx, integrationID, issueID)
-	if err != nil {
-		return nil, fmt.Errorf("load card of issue %d: %w", issueID, err)
-	}
-	return &card{
-		Issue: d.Issue, URL: i.absURL(d.Issue.Path()) + "?referrer=slack", HasRelease: d.HasRelease,
-		Teams: d.Teams, Users: d.Users, SlackIDs: d.SlackIDs, Last: d.Last,
-	}, nil
 }
 
 // activityAssignee reads the assignee id of an "assigned" activity.
@@ -89,16 +75,16 @@ func activityAssignee(a *triage.Activity, kind string) (int64, bool) {
 
 // person is a user as a mention when they are linked in this workspace,
 // else their name.
-func (c *card) person(id int64, name string) string {
+func (c *Card) person(id int64, name string) string {
 	if sid := c.SlackIDs[id]; sid != "" {
 		return "<@" + sid + ">"
 	}
-	return escapeMrkdwn(name)
+	return EscapeMrkdwn(name)
 }
 
 // line records who did what last, per SLACK §4; "" when the newest
 // activity is not a person's status or assignment change.
-func (c *card) line() string {
+func (c *Card) line() string {
 	a := c.Last
 	if a == nil || a.User == nil {
 		return ""
@@ -115,9 +101,9 @@ func (c *card) line() string {
 		return "*Unassigned by " + by + "*"
 	case triage.ActivityAssigned:
 		name, _ := a.Data["assigneeName"].(string)
-		to := escapeMrkdwn(name)
+		to := EscapeMrkdwn(name)
 		if t, _ := a.Data["assigneeType"].(string); t == "team" {
-			to = "#" + escapeMrkdwn(name)
+			to = "#" + EscapeMrkdwn(name)
 		} else if id, ok := activityAssignee(a, "user"); ok {
 			to = c.person(id, name)
 		}
@@ -128,11 +114,11 @@ func (c *card) line() string {
 
 // acted tells whether someone has acted on the issue: its colour turns
 // neutral then.
-func (c *card) acted() bool {
+func (c *Card) acted() bool {
 	return c.Issue.Status != triage.StatusUnresolved || c.Issue.Assignee != nil || c.line() != ""
 }
 
-func (c *card) color() string {
+func (c *Card) color() string {
 	if c.acted() {
 		return neutralColor
 	}
@@ -145,7 +131,7 @@ func (c *card) color() string {
 // headline splits the title into the exception type and its value when it
 // reads "Type: value" (how ingestion titles exceptions); otherwise the
 // whole title is the headline and there is no separate value.
-func (c *card) headline() (title, value string) {
+func (c *Card) headline() (title, value string) {
 	t := c.Issue.Title
 	if typ, val, ok := strings.Cut(t, ": "); ok && typ != "" && !strings.ContainsAny(typ, " \t") && strings.TrimSpace(val) != "" {
 		return typ, val
@@ -158,7 +144,7 @@ func slackDate(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} at {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
 }
 
-func (c *card) statusText() string {
+func (c *Card) statusText() string {
 	is := c.Issue
 	d := is.StatusDetails
 	switch is.Status {
@@ -167,7 +153,7 @@ func (c *card) statusText() string {
 		case d.InNextRelease:
 			return "Resolved in the next release"
 		case d.InRelease != "":
-			return "Resolved in " + escapeMrkdwn(d.InRelease)
+			return "Resolved in " + EscapeMrkdwn(d.InRelease)
 		}
 		return "Resolved"
 	case triage.StatusIgnored:
@@ -182,18 +168,18 @@ func (c *card) statusText() string {
 	return "Unresolved"
 }
 
-func (c *card) assigneeText() string {
+func (c *Card) assigneeText() string {
 	a := c.Issue.Assignee
 	switch {
 	case a == nil:
 		return "nobody"
 	case a.Type == "team":
-		return "#" + escapeMrkdwn(a.Name)
+		return "#" + EscapeMrkdwn(a.Name)
 	}
 	return c.person(a.ID, a.Name)
 }
 
-func (c *card) statusLine() string {
+func (c *Card) statusLine() string {
 	is := c.Issue
 	events := "events"
 	if is.TimesSeen == 1 {
@@ -203,17 +189,17 @@ func (c *card) statusLine() string {
 		c.statusText(), c.assigneeText(), is.TimesSeen, events, slackDate(is.FirstSeen), slackDate(is.LastSeen))
 }
 
-func (c *card) footer() string {
+func (c *Card) footer() string {
 	return c.Issue.ShortID() + "  ·  " + c.Issue.ProjectSlug
 }
 
-// fallback is the notification text for clients that show no blocks.
-func (c *card) fallback() string {
-	return escapeMrkdwn("[" + c.Issue.ProjectSlug + "] " + c.Issue.Title)
+// Fallback is the notification text for clients that show no blocks.
+func (c *Card) Fallback() string {
+	return EscapeMrkdwn("[" + c.Issue.ProjectSlug + "] " + c.Issue.Title)
 }
 
-// truncate cuts s to at most n runes, marking the cut.
-func truncate(s string, n int) string {
+// Truncate cuts s to at most n runes, marking the cut.
+func Truncate(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
@@ -221,10 +207,10 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-func plain(s string) *slack.TextBlockObject {
+func Plain(s string) *slack.TextBlockObject {
 	return &slack.TextBlockObject{Type: "plain_text", Text: s}
 }
-func mrkdwn(s string) *slack.TextBlockObject {
+func Mrkdwn(s string) *slack.TextBlockObject {
 	return &slack.TextBlockObject{Type: "mrkdwn", Text: s}
 }
 
@@ -232,81 +218,81 @@ func mrkdwn(s string) *slack.TextBlockObject {
 // back, so it is how a Block Kit action finds its issue.
 func blockID(issueID int64) string { return "issue:" + strconv.FormatInt(issueID, 10) }
 
-// blocks renders the card in Block Kit.
-func (c *card) blocks() []slack.Block {
+// Blocks renders the card in Block Kit.
+func (c *Card) Blocks() []slack.Block {
 	is := c.Issue
 	title, value := c.headline()
 	emoji := levelEmoji[is.Level]
 	if emoji == "" {
 		emoji = levelEmoji["error"]
 	}
-	head := fmt.Sprintf("%s *<%s|%s>*", emoji, c.URL, escapeMrkdwn(truncate(title, 200)))
+	head := fmt.Sprintf("%s *<%s|%s>*", emoji, c.URL, EscapeMrkdwn(Truncate(title, 200)))
 	if is.Culprit != "" {
-		head += "\n" + escapeMrkdwn(truncate(is.Culprit, 200))
+		head += "\n" + EscapeMrkdwn(Truncate(is.Culprit, 200))
 	}
-	out := []slack.Block{slack.NewSectionBlock(mrkdwn(head), nil, nil)}
+	out := []slack.Block{slack.NewSectionBlock(Mrkdwn(head), nil, nil)}
 	if value != "" {
-		out = append(out, slack.NewSectionBlock(mrkdwn("```"+strings.ReplaceAll(escapeMrkdwn(truncate(value, 1000)), "```", "'''")+"```"), nil, nil))
+		out = append(out, slack.NewSectionBlock(Mrkdwn("```"+strings.ReplaceAll(EscapeMrkdwn(Truncate(value, 1000)), "```", "'''")+"```"), nil, nil))
 	}
-	out = append(out, slack.NewContextBlock("", mrkdwn(c.statusLine())))
+	out = append(out, slack.NewContextBlock("", Mrkdwn(c.statusLine())))
 	if l := c.line(); l != "" {
-		out = append(out, slack.NewContextBlock("", mrkdwn(l)))
+		out = append(out, slack.NewContextBlock("", Mrkdwn(l)))
 	}
 	out = append(out, slack.NewActionBlock(blockID(is.ID), c.controls()...))
-	out = append(out, slack.NewContextBlock("", mrkdwn(c.footer())))
+	out = append(out, slack.NewContextBlock("", Mrkdwn(c.footer())))
 	return out
 }
 
 func button(actionID, value, text string) *slack.ButtonBlockElement {
-	return &slack.ButtonBlockElement{Type: slack.METButton, ActionID: actionID, Value: value, Text: plain(text)}
+	return &slack.ButtonBlockElement{Type: slack.METButton, ActionID: actionID, Value: value, Text: Plain(text)}
 }
 
 // controls are the card's buttons and assignee menu for its current state.
-func (c *card) controls() []slack.BlockElement {
+func (c *Card) controls() []slack.BlockElement {
 	var els []slack.BlockElement
 	switch c.Issue.Status {
 	case triage.StatusResolved:
-		els = append(els, button(actionStatus+":unresolve", "unresolved", "Unresolve"))
+		els = append(els, button(ActionStatus+":unresolve", "unresolved", "Unresolve"))
 	default:
 		var resolve *slack.ButtonBlockElement
 		if c.HasRelease {
-			resolve = button(actionResolveDialog, "resolve", "Resolve…")
+			resolve = button(ActionResolveDialog, "resolve", "Resolve…")
 		} else {
-			resolve = button(actionStatus+":resolve", "resolved", "Resolve")
+			resolve = button(ActionStatus+":resolve", "resolved", "Resolve")
 		}
 		resolve.Style = slack.StylePrimary
 		els = append(els, resolve)
 		if c.Issue.Status == triage.StatusIgnored {
-			els = append(els, button(actionStatus+":unignore", "unresolved", "Stop ignoring"))
+			els = append(els, button(ActionStatus+":unignore", "unresolved", "Stop ignoring"))
 		} else {
-			els = append(els, button(actionIgnoreDialog, "ignore", "Ignore…"))
+			els = append(els, button(ActionIgnoreDialog, "ignore", "Ignore…"))
 		}
 	}
 	if sel := c.assignSelect(); sel != nil {
 		els = append(els, sel)
 	}
 	if c.Issue.Assignee != nil {
-		els = append(els, button(actionAssign+":clear", "none", "Unassign"))
+		els = append(els, button(ActionAssign+":clear", "none", "Unassign"))
 	}
 	return els
 }
 
-// choice is one option of a menu: the assignee, ignore and resolve menus.
-type choice struct{ Value, Text string }
+// Choice is one option of a menu: the assignee, ignore and resolve menus.
+type Choice struct{ Value, Text string }
 
 // assignChoices lists teams (as #slug) then people, each at most once.
-func (c *card) assignChoices() (teams, people []choice) {
+func (c *Card) assignChoices() (teams, people []Choice) {
 	for _, t := range c.Teams {
-		teams = append(teams, choice{"team:" + strconv.FormatInt(t.ID, 10), truncate("#"+t.Slug, 75)})
+		teams = append(teams, Choice{"team:" + strconv.FormatInt(t.ID, 10), Truncate("#"+t.Slug, 75)})
 	}
 	for _, u := range c.Users {
-		people = append(people, choice{"user:" + strconv.FormatInt(u.ID, 10), truncate(u.DisplayName(), 75)})
+		people = append(people, Choice{"user:" + strconv.FormatInt(u.ID, 10), Truncate(u.DisplayName(), 75)})
 	}
 	return teams, people
 }
 
 // current is the assignee as a menu option, nil when unassigned.
-func (c *card) current() *choice {
+func (c *Card) current() *Choice {
 	a := c.Issue.Assignee
 	if a == nil {
 		return nil
@@ -315,48 +301,48 @@ func (c *card) current() *choice {
 	if a.Type == "team" {
 		text = "#" + a.Name
 	}
-	return &choice{a.String(), truncate(text, 75)}
+	return &Choice{a.String(), Truncate(text, 75)}
 }
 
-func blockOption(o choice) *slack.OptionBlockObject {
-	return &slack.OptionBlockObject{Text: plain(o.Text), Value: o.Value}
+func BlockOption(o Choice) *slack.OptionBlockObject {
+	return &slack.OptionBlockObject{Text: Plain(o.Text), Value: o.Value}
 }
 
 // assignSelect is a static select of who may be assigned, or an external
 // one fed by options-load past Slack's 100 options.
-func (c *card) assignSelect() *slack.SelectBlockElement {
+func (c *Card) assignSelect() *slack.SelectBlockElement {
 	teams, people := c.assignChoices()
 	if len(teams)+len(people) == 0 {
 		return nil
 	}
-	sel := &slack.SelectBlockElement{Type: slack.OptTypeStatic, ActionID: actionAssign, Placeholder: plain("Assign…")}
-	if len(teams)+len(people) > maxStaticOptions {
+	sel := &slack.SelectBlockElement{Type: slack.OptTypeStatic, ActionID: ActionAssign, Placeholder: Plain("Assign…")}
+	if len(teams)+len(people) > MaxStaticOptions {
 		one := 1
 		sel.Type, sel.MinQueryLength = slack.OptTypeExternal, &one
 	} else {
 		for _, g := range []struct {
 			label string
-			opts  []choice
+			opts  []Choice
 		}{{"Teams", teams}, {"People", people}} {
 			if len(g.opts) == 0 {
 				continue
 			}
-			grp := &slack.OptionGroupBlockObject{Label: plain(g.label)}
+			grp := &slack.OptionGroupBlockObject{Label: Plain(g.label)}
 			for _, o := range g.opts {
-				grp.Options = append(grp.Options, blockOption(o))
+				grp.Options = append(grp.Options, BlockOption(o))
 			}
 			sel.OptionGroups = append(sel.OptionGroups, grp)
 		}
 	}
 	if cur := c.current(); cur != nil && (sel.Type == slack.OptTypeExternal || c.offers(cur.Value)) {
-		sel.InitialOption = blockOption(*cur)
+		sel.InitialOption = BlockOption(*cur)
 	}
 	return sel
 }
 
 // offers tells whether the static menu holds value (an initial option must
 // be one of the options).
-func (c *card) offers(value string) bool {
+func (c *Card) offers(value string) bool {
 	teams, people := c.assignChoices()
 	for _, o := range append(teams, people...) {
 		if o.Value == value {
@@ -366,8 +352,14 @@ func (c *card) offers(value string) bool {
 	return false
 }
 
-// unfurlAttachment is the card as one link's unfurl: the blocks inside an
+// UnfurlAttachment is the card as one link's unfurl: the blocks inside an
 // attachment, so that it carries the level colour.
-func (c *card) unfurlAttachment() slack.Attachment {
-	return slack.Attachment{Color: c.color(), Fallback: c.fallback(), Blocks: slack.Blocks{BlockSet: c.blocks()}}
+func (c *Card) UnfurlAttachment() slack.Attachment {
+	return slack.Attachment{Color: c.color(), Fallback: c.Fallback(), Blocks: slack.Blocks{BlockSet: c.Blocks()}}
+}
+
+// EscapeMrkdwn escapes the three characters Slack treats as control
+// characters in message text.
+func EscapeMrkdwn(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }

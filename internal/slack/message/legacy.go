@@ -1,4 +1,4 @@
-package slack
+package message
 
 import (
 	"encoding/json"
@@ -15,9 +15,9 @@ import (
 // delivers their clicks as interactive_message and dialog_submission, and
 // expects replies in these shapes; Triage's own messages use Block Kit.
 
-// legacyAttachment is a message attachment with actions. Its JSON is ours
+// LegacyAttachment is a message attachment with actions. Its JSON is ours
 // (not slack-go's) so that the reply holds exactly these fields.
-type legacyAttachment struct {
+type LegacyAttachment struct {
 	Fallback   string         `json:"fallback"`
 	Title      string         `json:"title"`
 	TitleLink  string         `json:"title_link"`
@@ -37,19 +37,19 @@ type legacyAction struct {
 	Style           string         `json:"style,omitempty"`
 	DataSource      string         `json:"data_source,omitempty"`
 	MinQueryLength  int            `json:"min_query_length,omitempty"`
-	Options         []legacyOption `json:"options,omitempty"`
-	OptionGroups    []legacyGroup  `json:"option_groups,omitempty"`
-	SelectedOptions []legacyOption `json:"selected_options,omitempty"`
+	Options         []LegacyOption `json:"options,omitempty"`
+	OptionGroups    []LegacyGroup  `json:"option_groups,omitempty"`
+	SelectedOptions []LegacyOption `json:"selected_options,omitempty"`
 }
 
-type legacyOption struct {
+type LegacyOption struct {
 	Text  string `json:"text"`
 	Value string `json:"value"`
 }
 
-type legacyGroup struct {
+type LegacyGroup struct {
 	Text    string         `json:"text"`
-	Options []legacyOption `json:"options"`
+	Options []LegacyOption `json:"options"`
 }
 
 // legacyCallback is the callback_id of a legacy card: {"issue":ID}.
@@ -63,14 +63,14 @@ func legacyCallbackID(issueID int64) string {
 }
 
 // resolveChoices are the resolve dialog's and modal's options.
-var resolveChoices = []choice{
+var resolveChoices = []Choice{
 	{"resolved", "Immediately"},
 	{"resolved:inNextRelease", "In the next release"},
 	{"resolved:inCurrentRelease", "In the current release"},
 }
 
 // ignoreChoices are the ignore menu's and modal's options.
-var ignoreChoices = []choice{
+var ignoreChoices = []Choice{
 	{"ignored", "Forever"},
 	{"ignored:minutes:30", "For 30 minutes"},
 	{"ignored:minutes:120", "For 2 hours"},
@@ -81,31 +81,31 @@ var ignoreChoices = []choice{
 	{"ignored:count:1000", "Until it happens 1000 more times"},
 }
 
-func legacyOptions(cs []choice) []legacyOption {
-	out := make([]legacyOption, len(cs))
+func LegacyOptions(cs []Choice) []LegacyOption {
+	out := make([]LegacyOption, len(cs))
 	for k, c := range cs {
-		out[k] = legacyOption{Text: c.Text, Value: c.Value}
+		out[k] = LegacyOption{Text: c.Text, Value: c.Value}
 	}
 	return out
 }
 
-// legacyAttachment renders the card as a legacy attachment.
-func (c *card) legacyAttachment() legacyAttachment {
+// LegacyAttachment renders the card as a legacy attachment.
+func (c *Card) LegacyAttachment() LegacyAttachment {
 	is := c.Issue
 	var text []string
 	if is.Culprit != "" {
-		text = append(text, "_"+escapeMrkdwn(truncate(is.Culprit, 200))+"_")
+		text = append(text, "_"+EscapeMrkdwn(Truncate(is.Culprit, 200))+"_")
 	}
 	if _, value := c.headline(); value != "" {
-		text = append(text, escapeMrkdwn(truncate(value, 1000)))
+		text = append(text, EscapeMrkdwn(Truncate(value, 1000)))
 	}
 	text = append(text, c.statusLine())
 	if l := c.line(); l != "" {
 		text = append(text, l)
 	}
-	return legacyAttachment{
-		Fallback:   c.fallback(),
-		Title:      escapeMrkdwn(truncate(is.Title, 200)),
+	return LegacyAttachment{
+		Fallback:   c.Fallback(),
+		Title:      EscapeMrkdwn(Truncate(is.Title, 200)),
 		TitleLink:  c.URL,
 		Text:       strings.Join(text, "\n"),
 		Color:      c.color(),
@@ -116,68 +116,68 @@ func (c *card) legacyAttachment() legacyAttachment {
 	}
 }
 
-func (c *card) legacyActions() []legacyAction {
+func (c *Card) legacyActions() []legacyAction {
 	var acts []legacyAction
 	switch c.Issue.Status {
 	case triage.StatusResolved:
-		acts = append(acts, legacyAction{Name: actionStatus, Text: "Unresolve", Type: "button", Value: "unresolved"})
+		acts = append(acts, legacyAction{Name: ActionStatus, Text: "Unresolve", Type: "button", Value: "unresolved"})
 	default:
 		if c.HasRelease {
-			acts = append(acts, legacyAction{Name: actionResolveDialog, Text: "Resolve…", Type: "button", Value: "resolve", Style: "primary"})
+			acts = append(acts, legacyAction{Name: ActionResolveDialog, Text: "Resolve…", Type: "button", Value: "resolve", Style: "primary"})
 		} else {
-			acts = append(acts, legacyAction{Name: actionStatus, Text: "Resolve", Type: "button", Value: "resolved", Style: "primary"})
+			acts = append(acts, legacyAction{Name: ActionStatus, Text: "Resolve", Type: "button", Value: "resolved", Style: "primary"})
 		}
 		if c.Issue.Status == triage.StatusIgnored {
-			acts = append(acts, legacyAction{Name: actionStatus, Text: "Stop ignoring", Type: "button", Value: "unresolved"})
+			acts = append(acts, legacyAction{Name: ActionStatus, Text: "Stop ignoring", Type: "button", Value: "unresolved"})
 		} else {
-			acts = append(acts, legacyAction{Name: actionStatus, Text: "Ignore…", Type: "select", Options: legacyOptions(ignoreChoices)})
+			acts = append(acts, legacyAction{Name: ActionStatus, Text: "Ignore…", Type: "select", Options: LegacyOptions(ignoreChoices)})
 		}
 	}
 	teams, people := c.assignChoices()
 	if len(teams)+len(people) > 0 {
-		sel := legacyAction{Name: actionAssign, Text: "Assign…", Type: "select"}
-		if len(teams)+len(people) > maxStaticOptions {
+		sel := legacyAction{Name: ActionAssign, Text: "Assign…", Type: "select"}
+		if len(teams)+len(people) > MaxStaticOptions {
 			sel.DataSource, sel.MinQueryLength = "external", 1
 		} else {
 			if len(teams) > 0 {
-				sel.OptionGroups = append(sel.OptionGroups, legacyGroup{Text: "Teams", Options: legacyOptions(teams)})
+				sel.OptionGroups = append(sel.OptionGroups, LegacyGroup{Text: "Teams", Options: LegacyOptions(teams)})
 			}
 			if len(people) > 0 {
-				sel.OptionGroups = append(sel.OptionGroups, legacyGroup{Text: "People", Options: legacyOptions(people)})
+				sel.OptionGroups = append(sel.OptionGroups, LegacyGroup{Text: "People", Options: LegacyOptions(people)})
 			}
 		}
 		if cur := c.current(); cur != nil && (sel.DataSource == "external" || c.offers(cur.Value)) {
-			sel.SelectedOptions = []legacyOption{{Text: cur.Text, Value: cur.Value}}
+			sel.SelectedOptions = []LegacyOption{{Text: cur.Text, Value: cur.Value}}
 		}
 		acts = append(acts, sel)
 	}
 	if c.Issue.Assignee != nil {
-		acts = append(acts, legacyAction{Name: actionAssign, Text: "Unassign", Type: "button", Value: "none"})
+		acts = append(acts, legacyAction{Name: ActionAssign, Text: "Unassign", Type: "button", Value: "none"})
 	}
 	return acts
 }
 
-// legacyReply is the response body for a legacy click: the whole message
+// LegacyReply is the response body for a legacy click: the whole message
 // when the clicked message was the bot's own, the bare attachment when it
 // was an unfurl.
-func (c *card) legacyReply(isMessage bool) any {
-	att := c.legacyAttachment()
+func (c *Card) LegacyReply(isMessage bool) any {
+	att := c.LegacyAttachment()
 	if isMessage {
-		return map[string]any{"attachments": []legacyAttachment{att}}
+		return map[string]any{"attachments": []LegacyAttachment{att}}
 	}
 	return att
 }
 
-// dialogCallback is the resolve dialog's callback_id: the issue and where
+// DialogCallback is the resolve dialog's callback_id: the issue and where
 // to send the rebuilt message once the dialog is submitted.
-type dialogCallback struct {
+type DialogCallback struct {
 	Issue           int64  `json:"issue"`
 	OrigResponseURL string `json:"orig_response_url,omitempty"`
 	IsMessage       bool   `json:"is_message"`
 }
 
-// resolveDialog is the legacy dialog asking how to resolve.
-func resolveDialog(triggerID string, cb dialogCallback) (slack.Dialog, error) {
+// ResolveDialog is the legacy dialog asking how to resolve.
+func ResolveDialog(triggerID string, cb DialogCallback) (slack.Dialog, error) {
 	id, _ := json.Marshal(cb)
 	if len(id) > 255 {
 		return slack.Dialog{}, fmt.Errorf("resolve dialog callback_id is %d bytes, Slack allows 255", len(id))
@@ -197,4 +197,18 @@ func resolveDialog(triggerID string, cb dialogCallback) (slack.Dialog, error) {
 			Options:     opts,
 		}},
 	}, nil
+}
+
+// LegacyReplacement is the legacy reply as a response URL post that
+// replaces the original.
+func LegacyReplacement(c *Card, isMessage bool) map[string]any {
+	att := c.LegacyAttachment()
+	if isMessage {
+		return map[string]any{"replace_original": true, "attachments": []LegacyAttachment{att}}
+	}
+	var body map[string]any
+	b, _ := json.Marshal(att)
+	_ = json.Unmarshal(b, &body)
+	body["replace_original"] = true
+	return body
 }

@@ -1,4 +1,4 @@
-package slack
+package message
 
 import (
 	"encoding/json"
@@ -8,30 +8,29 @@ import (
 	"time"
 
 	"triage"
-	"triage/internal/issues"
 )
 
 // Interactivity payload types Triage answers at /extensions/slack/action/.
 const (
-	typeInteractiveMessage = "interactive_message"
-	typeDialogSubmission   = "dialog_submission"
-	typeBlockActions       = "block_actions"
-	typeViewSubmission     = "view_submission"
-	typeBlockSuggestion    = "block_suggestion"
+	TypeInteractiveMessage = "interactive_message"
+	TypeDialogSubmission   = "dialog_submission"
+	TypeBlockActions       = "block_actions"
+	TypeViewSubmission     = "view_submission"
+	TypeBlockSuggestion    = "block_suggestion"
 )
 
 // Modal callback ids and their input blocks (block id = action id).
 const (
-	modalResolve = "resolve"
-	modalIgnore  = "ignore"
-	inputResolve = "resolve_type"
-	inputIgnore  = "ignore_type"
+	ModalResolve = "resolve"
+	ModalIgnore  = "ignore"
+	InputResolve = "resolve_type"
+	InputIgnore  = "ignore_type"
 )
 
-// badPayload is a request Slack would never send: the caller answers 400.
-type badPayload string
+// BadPayload is a request Slack would never send: the caller answers 400.
+type BadPayload string
 
-func (e badPayload) Error() string { return string(e) }
+func (e BadPayload) Error() string { return string(e) }
 
 type slackRef struct {
 	ID     string `json:"id"`
@@ -95,9 +94,9 @@ type payloadView struct {
 	} `json:"state"`
 }
 
-// interaction is the part of an interactivity (or options-load) payload
+// Interaction is the part of an interactivity (or options-load) payload
 // that Triage reads; everything else Slack sends is ignored.
-type interaction struct {
+type Interaction struct {
 	Type            string    `json:"type"`
 	Team            *slackRef `json:"team"`
 	User            *slackRef `json:"user"`
@@ -122,9 +121,9 @@ type interaction struct {
 	BlockID  string `json:"block_id"`
 }
 
-// teamID is the workspace: team.id, or the user's team on Enterprise Grid
+// TeamID is the workspace: team.id, or the user's team on Enterprise Grid
 // org-wide installs where team is null.
-func (p *interaction) teamID() string {
+func (p *Interaction) TeamID() string {
 	if p.Team != nil && p.Team.ID != "" {
 		return p.Team.ID
 	}
@@ -134,45 +133,45 @@ func (p *interaction) teamID() string {
 	return ""
 }
 
-func (p *interaction) userID() string {
+func (p *Interaction) UserID() string {
 	if p.User == nil {
 		return ""
 	}
 	return p.User.ID
 }
 
-func (p *interaction) channelID() string {
+func (p *Interaction) ChannelID() string {
 	if p.Channel != nil && p.Channel.ID != "" {
 		return p.Channel.ID
 	}
 	return p.Container.ChannelID
 }
 
-// isMessage tells whether a legacy click came from a message the bot
+// IsMessage tells whether a legacy click came from a message the bot
 // posted (reply with the whole message) rather than an unfurl.
-func (p *interaction) isMessage() bool {
+func (p *Interaction) IsMessage() bool {
 	return p.OriginalMessage != nil && p.OriginalMessage.Type == "message"
 }
 
-// formPayload reads the payload field of a form-encoded body.
-func formPayload(body []byte) ([]byte, error) {
+// FormPayload reads the payload field of a form-encoded body.
+func FormPayload(body []byte) ([]byte, error) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return nil, badPayload("malformed form body")
+		return nil, BadPayload("malformed form body")
 	}
 	p := form.Get("payload")
 	if p == "" {
-		return nil, badPayload("missing payload")
+		return nil, BadPayload("missing payload")
 	}
 	return []byte(p), nil
 }
 
-// parseInteraction decodes and checks a payload: a JSON object of a known
+// ParseInteraction decodes and checks a payload: a JSON object of a known
 // type naming a workspace and a user.
-func parseInteraction(raw []byte, types ...string) (*interaction, error) {
-	var p interaction
+func ParseInteraction(raw []byte, types ...string) (*Interaction, error) {
+	var p Interaction
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, badPayload("payload is not a valid JSON object")
+		return nil, BadPayload("payload is not a valid JSON object")
 	}
 	known := false
 	for _, t := range types {
@@ -180,18 +179,18 @@ func parseInteraction(raw []byte, types ...string) (*interaction, error) {
 	}
 	switch {
 	case !known:
-		return nil, badPayload("unsupported payload type")
-	case p.teamID() == "":
-		return nil, badPayload("payload names no workspace")
-	case p.userID() == "":
-		return nil, badPayload("payload names no user")
+		return nil, BadPayload("unsupported payload type")
+	case p.TeamID() == "":
+		return nil, BadPayload("payload names no workspace")
+	case p.UserID() == "":
+		return nil, BadPayload("payload names no user")
 	}
 	return &p, nil
 }
 
-// modalMeta is a modal's private_metadata: the issue and the message the
+// ModalMeta is a modal's private_metadata: the issue and the message the
 // modal was opened from, so that submitting it can rebuild that message.
-type modalMeta struct {
+type ModalMeta struct {
 	Issue       int64  `json:"issue"`
 	Channel     string `json:"channel,omitempty"`
 	TS          string `json:"ts,omitempty"`
@@ -199,18 +198,18 @@ type modalMeta struct {
 	UnfurlURL   string `json:"unfurl_url,omitempty"`
 }
 
-// request is what one interaction asks for: an issue and an action with
+// Request is what one interaction asks for: an issue and an action with
 // its value.
-type request struct {
-	issueID int64
-	action  string
-	value   string
-	dialog  dialogCallback // dialog_submission
-	meta    modalMeta      // view_submission
+type Request struct {
+	IssueID int64
+	Action  string
+	Value   string
+	Dialog  DialogCallback // dialog_submission
+	Meta    ModalMeta      // view_submission
 }
 
-// parseIssueID reads an issue reference: "issue:ID" or {"issue":ID}.
-func parseIssueID(s string) (int64, bool) {
+// ParseIssueID reads an issue reference: "issue:ID" or {"issue":ID}.
+func ParseIssueID(s string) (int64, bool) {
 	if rest, ok := strings.CutPrefix(s, "issue:"); ok {
 		id, err := strconv.ParseInt(rest, 10, 64)
 		return id, err == nil && id > 0
@@ -222,82 +221,93 @@ func parseIssueID(s string) (int64, bool) {
 	return cb.Issue, true
 }
 
-// request finds the issue and action of a payload of one of the four
+// Request finds the issue and action of a payload of one of the four
 // action types; anything Triage's own messages could not have produced is
 // a badPayload.
-func (p *interaction) request() (*request, error) {
-	r := &request{}
+func (p *Interaction) Request() (*Request, error) {
+	r := &Request{}
 	var ok bool
 	switch p.Type {
-	case typeInteractiveMessage, typeBlockActions:
+	case TypeInteractiveMessage, TypeBlockActions:
 		if len(p.Actions) == 0 {
-			return nil, badPayload("payload has no action")
+			return nil, BadPayload("payload has no action")
 		}
 		a := &p.Actions[0]
 		ref := p.CallbackID
-		if p.Type == typeBlockActions {
+		if p.Type == TypeBlockActions {
 			ref = a.BlockID
 		}
-		if r.issueID, ok = parseIssueID(ref); !ok {
-			return nil, badPayload("payload names no issue")
+		if r.IssueID, ok = ParseIssueID(ref); !ok {
+			return nil, BadPayload("payload names no issue")
 		}
-		r.action, r.value = a.name(), a.value()
-	case typeDialogSubmission:
-		if json.Unmarshal([]byte(p.CallbackID), &r.dialog) != nil || r.dialog.Issue <= 0 {
-			return nil, badPayload("dialog names no issue")
+		r.Action, r.Value = a.name(), a.value()
+	case TypeDialogSubmission:
+		if json.Unmarshal([]byte(p.CallbackID), &r.Dialog) != nil || r.Dialog.Issue <= 0 {
+			return nil, BadPayload("dialog names no issue")
 		}
-		r.issueID, r.action = r.dialog.Issue, actionStatus
-		if raw, found := p.Submission[inputResolve]; !found || json.Unmarshal(raw, &r.value) != nil {
-			return nil, badPayload("dialog submission has no resolve_type")
+		r.IssueID, r.Action = r.Dialog.Issue, ActionStatus
+		if raw, found := p.Submission[InputResolve]; !found || json.Unmarshal(raw, &r.Value) != nil {
+			return nil, BadPayload("dialog submission has no resolve_type")
 		}
-	case typeViewSubmission:
-		if p.View == nil || json.Unmarshal([]byte(p.View.PrivateMetadata), &r.meta) != nil || r.meta.Issue <= 0 {
-			return nil, badPayload("view names no issue")
+	case TypeViewSubmission:
+		if p.View == nil || json.Unmarshal([]byte(p.View.PrivateMetadata), &r.Meta) != nil || r.Meta.Issue <= 0 {
+			return nil, BadPayload("view names no issue")
 		}
-		input := map[string]string{modalResolve: inputResolve, modalIgnore: inputIgnore}[p.View.CallbackID]
+		input := map[string]string{ModalResolve: InputResolve, ModalIgnore: InputIgnore}[p.View.CallbackID]
 		if input == "" {
-			return nil, badPayload("unknown view")
+			return nil, BadPayload("unknown view")
 		}
 		sel := p.View.State.Values[input][input].SelectedOption
 		if sel == nil {
-			return nil, badPayload("view submission has no choice")
+			return nil, BadPayload("view submission has no choice")
 		}
-		r.issueID, r.action, r.value = r.meta.Issue, actionStatus, sel.Value
+		r.IssueID, r.Action, r.Value = r.Meta.Issue, ActionStatus, sel.Value
 	}
-	switch r.action {
-	case actionStatus:
-		if _, ok := parseStatus(r.value); !ok {
-			return nil, badPayload("unknown status value")
+	switch r.Action {
+	case ActionStatus:
+		if _, ok := ParseStatus(r.Value); !ok {
+			return nil, BadPayload("unknown status value")
 		}
-	case actionAssign:
-		if _, err := triage.ParseAssignee(r.value); err != nil || r.value == "" {
-			return nil, badPayload("unknown assignee value")
+	case ActionAssign:
+		if _, err := triage.ParseAssignee(r.Value); err != nil || r.Value == "" {
+			return nil, BadPayload("unknown assignee value")
 		}
-	case actionResolveDialog, actionIgnoreDialog:
+	case ActionResolveDialog, ActionIgnoreDialog:
 		if p.TriggerID == "" {
-			return nil, badPayload("payload has no trigger_id")
+			return nil, BadPayload("payload has no trigger_id")
 		}
 	default:
-		return nil, badPayload("unknown action")
+		return nil, BadPayload("unknown action")
 	}
 	return r, nil
 }
 
-// parseStatus reads a status action's value (SLACK §4): resolved,
+// Status is a status action's value: the issue service's StatusChange,
+// which the flows build from it.
+type Status struct {
+	Status           triage.Status
+	InNextRelease    bool
+	InCurrentRelease bool
+	IgnoreMinutes    int64
+	IgnoreCount      int64
+	IgnoreUntil      *time.Time
+}
+
+// ParseStatus reads a status action's value (SLACK §4): resolved,
 // resolved:inNextRelease, resolved:inCurrentRelease, unresolved, ignored,
 // ignored:minutes:N, ignored:count:N, ignored:until:RFC3339.
-func parseStatus(v string) (*issues.StatusChange, bool) {
+func ParseStatus(v string) (*Status, bool) {
 	switch v {
 	case "resolved":
-		return &issues.StatusChange{Status: triage.StatusResolved}, true
+		return &Status{Status: triage.StatusResolved}, true
 	case "resolved:inNextRelease":
-		return &issues.StatusChange{Status: triage.StatusResolved, InNextRelease: true}, true
+		return &Status{Status: triage.StatusResolved, InNextRelease: true}, true
 	case "resolved:inCurrentRelease":
-		return &issues.StatusChange{Status: triage.StatusResolved, InCurrentRelease: true}, true
+		return &Status{Status: triage.StatusResolved, InCurrentRelease: true}, true
 	case "unresolved":
-		return &issues.StatusChange{Status: triage.StatusUnresolved}, true
+		return &Status{Status: triage.StatusUnresolved}, true
 	case "ignored":
-		return &issues.StatusChange{Status: triage.StatusIgnored}, true
+		return &Status{Status: triage.StatusIgnored}, true
 	}
 	kind, arg, ok := strings.Cut(strings.TrimPrefix(v, "ignored:"), ":")
 	if !ok || !strings.HasPrefix(v, "ignored:") {
@@ -308,7 +318,7 @@ func parseStatus(v string) (*issues.StatusChange, bool) {
 		if err != nil {
 			return nil, false
 		}
-		return &issues.StatusChange{Status: triage.StatusIgnored, IgnoreUntil: &t}, true
+		return &Status{Status: triage.StatusIgnored, IgnoreUntil: &t}, true
 	}
 	n, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || n <= 0 || n > 1_000_000_000 {
@@ -316,9 +326,9 @@ func parseStatus(v string) (*issues.StatusChange, bool) {
 	}
 	switch kind {
 	case "minutes":
-		return &issues.StatusChange{Status: triage.StatusIgnored, IgnoreMinutes: n}, true
+		return &Status{Status: triage.StatusIgnored, IgnoreMinutes: n}, true
 	case "count":
-		return &issues.StatusChange{Status: triage.StatusIgnored, IgnoreCount: n}, true
+		return &Status{Status: triage.StatusIgnored, IgnoreCount: n}, true
 	}
 	return nil, false
 }
