@@ -14,5 +14,6 @@
 //     metrics): neither, because their callers authenticate otherwise.
 //
 // No handler here changes an issue itself: pages and API call
-// issues.Service.Update, which checks permissions and writes the activity.
+// issues.Service (Update, UpdateMany for the list's checkboxes and the bulk
+// PUT, Comment, Delete), which checks permissions and writes the activity.
 package web
