@@ -14,12 +14,14 @@
 //     metrics): neither, because their callers authenticate otherwise.
 //
 // No handler here changes an issue itself: pages and API call
-// issues.Service.Update, which checks permissions and writes the activity.
+// issues.Service (Update, UpdateMany for the list's checkboxes and the bulk
+// PUT, Comment, Delete), which checks permissions and writes the activity.
 // No handler decides access either: access.Service says who may see an
 // organization, a project or an alert rule.
 //
 // The package does not import internal/store. It reaches the database
-// through the root package's narrow interfaces (Deps.Store is their union;
-// the server keeps accounts, directory, sessions and health apart), so a
-// handler cannot write a table behind the services' backs.
+// through narrow interfaces, the root package's and its own (SessionRows,
+// Finder); Deps.Store is their union and the server keeps accounts,
+// directory, sessions, search and health apart, so a handler cannot write
+// a table behind the services' backs.
 package web
