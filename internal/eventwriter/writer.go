@@ -429,8 +429,12 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 	if len(counts) == 0 {
 		return nil, nil
 	}
-	if err := w.countFresh(ctx, tx, projectID, hashes, groups, tags); err != nil {
+	users, err := w.countFresh(ctx, tx, projectID, hashes, groups, tags)
+	if err != nil {
 		return nil, err
+	}
+	for k := range counts {
+		counts[k].Users = users[counts[k].IssueID]
 	}
 	states, err := tx.CountIssuesEvents(ctx, counts)
 	if err != nil {
