@@ -93,6 +93,9 @@ func (i *Integration) handleAction(ctx context.Context, payload []byte) reply {
 	if err != nil {
 		return badRequest(err)
 	}
+	if p.IsHomeAction() {
+		return i.homeAction(ctx, p)
+	}
 	req, err := p.Request()
 	if err != nil {
 		return badRequest(err)
