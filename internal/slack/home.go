@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/slack-go/slack"
 
 	"triage"
@@ -25,7 +26,7 @@ import (
 // a window of homePace and scheduled at the window's end (plus
 // homeSettle, so that the change that queued it has committed): however
 // many changes come, a person's Home tab is published at most once per
-// window, always after the last change of it. A 429 snoozes the job for
+// window, after the window's last change. A 429 snoozes the job for
 // Slack's Retry-After, as for every Slack job.
 
 const (
@@ -54,7 +55,10 @@ func (i *Integration) queueHome(ctx context.Context, tx *store.Tx, people []stor
 		return nil
 	}
 	at := i.now().Truncate(homePace).Add(homePace + homeSettle)
-	opts := &river.InsertOpts{ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: homePace}}
+	// Unique among the jobs not done yet: a change after the window's job
+	// ran queues the next window's.
+	opts := &river.InsertOpts{ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: homePace,
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
 	done := map[store.SlackPerson]bool{}
 	for _, p := range people {
 		p.UserID = 0

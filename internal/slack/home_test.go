@@ -116,18 +116,35 @@ func TestHomeTab(t *testing.T) {
 		}
 		ctx, cancel := w.wait()
 		defer cancel()
-		calls, err := w.fake.WaitForCalls(ctx, "chat.update", 1)
+		// Two cards: the one in #alerts and the DM of the assignment.
+		calls, err := w.fake.WaitForCalls(ctx, "chat.update", 2)
 		if err != nil {
-			t.Fatalf("card not updated: %v", err)
+			t.Fatalf("cards not updated: %v", err)
 		}
-		if calls[0].Params["ts"] != cardTS || !strings.Contains(plainJSON(calls[0].Raw["blocks"]), "Unresolve") {
-			t.Errorf("card update %+v", calls[0].Params)
+		for _, c := range calls {
+			if !strings.Contains(plainJSON(c.Raw["blocks"]), "Unresolve") || c.Error != "" {
+				t.Errorf("card update %+v: %s", c.Params, c.Error)
+			}
+		}
+		if calls[0].Params["ts"] != cardTS && calls[1].Params["ts"] != cardTS {
+			t.Errorf("the card in #alerts (%s) was not updated: %+v", cardTS, calls)
 		}
 
 		// Someone without a link gets the prompt.
 		w.postEvent(homeOpened("T1", "U3", "EvHome2"), 0)
 		if v := plainJSON(w.home("U3", 1).JSON); !strings.Contains(v, prefix+"/extensions/slack/link-identity/") || strings.Contains(v, "TypeError") {
 			t.Errorf("unlinked home tab: %s", v)
+		}
+		// A click there by someone not linked changes nothing and tells
+		// them why, with the link, in their Messages tab.
+		if rec := w.postAction(w.homeAction("U3", map[string]any{"action_id": "status:unresolve", "block_id": block, "value": "unresolved", "type": "button"})); rec.Code != http.StatusOK {
+			t.Fatalf("unlinked click: %d", rec.Code)
+		}
+		if dms := w.dms("U3"); len(dms) != 1 || !strings.Contains(dms[0].Text, prefix+"/extensions/slack/link-identity/") {
+			t.Errorf("unlinked click from the home tab: DMs %+v", dms)
+		}
+		if got := w.reload(w.plain); got.Status != triage.StatusResolved {
+			t.Errorf("an unlinked click changed the issue: %s", got.Status)
 		}
 		// The messages tab publishes nothing.
 		w.postEvent(map[string]any{"team_id": "T1", "type": "event_callback", "event_id": "EvHome3",
@@ -173,7 +190,13 @@ func TestHomeTabPacingAnd429(t *testing.T) {
 		}
 		h := w.home("U2", 2)
 		w.settle()
-		if got := len(w.fake.Calls("views.publish")) - 2; got < 1 || got > 2 {
+		mine := 0
+		for _, c := range w.fake.Calls("views.publish") {
+			if c.Params["user_id"] == "U2" {
+				mine++
+			}
+		}
+		if got := mine - 2; got < 1 || got > 2 {
 			t.Errorf("%d republishes for five changes in one window, want 1 (2 across a window's end)", got)
 		}
 		h, _ = w.fake.GetHomeView("T1", "U2")

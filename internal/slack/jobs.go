@@ -69,6 +69,9 @@ type RespondArgs struct {
 	Channel       string `json:"channel,omitempty"`
 	User          string `json:"user,omitempty"`
 	Text          string `json:"text"`
+	// DM sends Text as a direct message to User when there is neither a
+	// response URL nor a channel (a click on the Home tab).
+	DM bool `json:"dm,omitempty"`
 }
 
 func (RespondArgs) Kind() string { return "slack.respond" }
