@@ -42,7 +42,9 @@ func (w *world) home(user string, n int) slackfake.HomeView {
 	return slackfake.HomeView{}
 }
 
-func issueBlock(is *triage.Issue) string { return `"block_id":"issue:` + strconv.FormatInt(is.ID, 10) + `"` }
+func issueBlock(is *triage.Issue) string {
+	return `"block_id":"issue:` + strconv.FormatInt(is.ID, 10) + `"`
+}
 
 func (w *world) assign(by *triage.User, is *triage.Issue, to *triage.Assignee) {
 	w.t.Helper()
