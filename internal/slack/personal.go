@@ -37,7 +37,8 @@ type DMArgs struct {
 	SlackUserID   string `json:"slack_user_id"`
 	UserID        int64  `json:"user_id"`
 	IssueID       int64  `json:"issue_id"`
-	Kind          string `json:"kind"`
+	// What is the kind of message: triage.DMAssigned, DMRegressed or DMComments.
+	What string `json:"kind"`
 	// ActorID is who made the change (0 for the system).
 	ActorID int64 `json:"actor_id,omitempty"`
 }
@@ -87,7 +88,7 @@ func (i *Integration) onPersonalChange(ctx context.Context, tx *store.Tx, c issu
 			return err
 		}
 		for _, p := range people {
-			args := DMArgs{IntegrationID: p.IntegrationID, SlackUserID: p.SlackUserID, UserID: d.user, IssueID: is.ID, Kind: d.kind, ActorID: actor}
+			args := DMArgs{IntegrationID: p.IntegrationID, SlackUserID: p.SlackUserID, UserID: d.user, IssueID: is.ID, What: d.kind, ActorID: actor}
 			if err := i.jobs.Insert(ctx, tx, args, nil); err != nil {
 				return fmt.Errorf("queue dm: %w", err)
 			}
@@ -155,7 +156,7 @@ func (i *Integration) sendDM(ctx context.Context, a DMArgs) error {
 	if err != nil {
 		return err
 	}
-	if !set.Wants(a.Kind, issue.ProjectID) {
+	if !set.Wants(a.What, issue.ProjectID) {
 		return nil
 	}
 	if ok, err := i.d.Access.CanSeeProject(ctx, a.UserID, issue.ProjectID); err != nil || !ok {
@@ -186,12 +187,12 @@ func (i *Integration) sendDM(ctx context.Context, a DMArgs) error {
 	if err != nil {
 		return i.web.Failed(ctx, a.IntegrationID, "conversations.open", err)
 	}
-	text := dmText(a.Kind, actor, issue.ShortID(), issue.Title)
+	text := dmText(a.What, actor, issue.ShortID(), issue.Title)
 	_, ts, err := api.PostMessageContext(ctx, ch.ID, slack.MsgOptionText(message.EscapeMrkdwn(text), false), slack.MsgOptionBlocks(c.Blocks()...))
 	if err != nil {
 		return i.web.Failed(ctx, a.IntegrationID, "chat.postMessage", err)
 	}
-	i.log.Info("slack dm sent", "integration_id", a.IntegrationID, "user_id", a.UserID, "issue_id", a.IssueID, "kind", a.Kind)
+	i.log.Info("slack dm sent", "integration_id", a.IntegrationID, "user_id", a.UserID, "issue_id", a.IssueID, "kind", a.What)
 	return i.d.Store.RememberSlackMessage(ctx, &triage.SlackMessage{IssueID: a.IssueID, IntegrationID: a.IntegrationID,
 		ChannelID: ch.ID, TS: ts, Kind: triage.SlackMessageCard})
 }
