@@ -21,6 +21,7 @@ import (
 	"triage/internal/access"
 	"triage/internal/alert"
 	"triage/internal/config"
+	"triage/internal/directory"
 	"triage/internal/eventview"
 	"triage/internal/eventwriter"
 	"triage/internal/ingest"
@@ -135,6 +136,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	workers := river.NewWorkers()
 	periodic := []*river.PeriodicJob{jobs.PrunePeriodic()}
 	river.AddWorker(workers, &jobs.PruneWorker{Store: s, Retention: cfg.EventRetention, Now: time.Now, Logger: logger})
+	river.AddWorker(workers, &directory.DeleteProjectWorker{Store: s, Logger: logger, Now: time.Now})
 	// Alerts: rules are evaluated on issue.created, issue.regressed and
 	// event.received; every issue change (people's, and the regressions
 	// and ends of ignores the event writer applies through issueService)
@@ -172,6 +174,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	writerDone := make(chan struct{})
 	go func() { writer.Run(workCtx); close(writerDone) }()
 	events := eventview.New(s, writer)
+	// Members, teams, projects, keys and accounts; a key disabled or
+	// rotated here is forgotten by this process's ingestion at once.
+	people := directory.New(directory.Deps{Store: s, Access: accessService, Jobs: jobClient,
+		KeysChanged: writer.ForgetKeys, Logger: logger, Now: time.Now})
 
 	// Socket Mode: Slack's events, interactions and commands also arrive
 	// over a websocket Triage opens, so Slack needs no route to this server.
@@ -214,6 +220,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Slack:      slackHandlers,
 		Events:     events,
 		Alerts:     alerts,
+		Directory:  people,
 		Ready: func(ctx context.Context) error {
 			pending, err := s.Pending(ctx)
 			if triage.Unavailable(err) {
