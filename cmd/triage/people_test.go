@@ -284,7 +284,7 @@ func TestPeopleAndProjectsInBrowser(t *testing.T) {
 
 	var issueProject string
 	t.Run("project, DSN, event", func(t *testing.T) {
-		do(chromedp.Navigate(base+"/organizations/acme/projects/"))
+		do(chromedp.Navigate(base + "/organizations/acme/projects/"))
 		click("#new-project")
 		do(chromedp.SendKeys(chromedp.CSS("#project-slug"), "shop"),
 			chromedp.SendKeys(chromedp.CSS("#project-name"), "Shop"),

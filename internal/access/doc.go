@@ -10,7 +10,8 @@
 //     organizations there are.
 //   - A project is visible to an owner or admin of its organization and to
 //     a member of a team that owns it (CanSeeProject); another member gets
-//     EFORBIDDEN.
+//     EFORBIDDEN. A project being deleted is seen by nobody (it is not
+//     found), from the moment its deletion begins.
 //   - Changing an organization's settings (Slack workspaces, alert rules,
 //     channels) takes an owner or admin (triage.Role.CanAdmin).
 //   - An alert rule is seen by whoever sees its project and changed by an

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"triage"
-	"triage/internal/directory"
 )
 
 // Project pages:
