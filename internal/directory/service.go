@@ -169,8 +169,8 @@ func (s *Service) SetRole(ctx context.Context, actorID int64, orgSlug string, me
 		} else if err != nil {
 			return err
 		}
-		if (r == triage.RoleOwner || cur.Role == triage.RoleOwner) && o.Me.Role != triage.RoleOwner {
-			return triage.Errorf(triage.EFORBIDDEN, "Only an owner of %s can make or unmake owners.", o.Org.Name)
+		if err := access.RequireRoleChange(o.Org, o.Me, cur.Role, r); err != nil {
+			return err
 		}
 		m, err = tx.SetMemberRole(ctx, o.Org.ID, memberID, r)
 		return err
@@ -199,8 +199,8 @@ func (s *Service) RemoveMember(ctx context.Context, actorID int64, orgSlug strin
 		} else if err != nil {
 			return err
 		}
-		if m.Role == triage.RoleOwner && o.Me.Role != triage.RoleOwner {
-			return triage.Errorf(triage.EFORBIDDEN, "Only an owner of %s can remove an owner.", o.Org.Name)
+		if err := access.RequireRemoval(o.Org, o.Me, m.Role); err != nil {
+			return err
 		}
 		if err := tx.RemoveMember(ctx, o.Org.ID, memberID); err != nil {
 			if triage.ErrorCode(err) == triage.EINVALID {
