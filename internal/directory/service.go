@@ -76,9 +76,9 @@ func invalid(field, format string, args ...any) error {
 }
 
 // Field names the field a refusal is about ("" when it is about no one
-// field): the text before ": " of an EINVALID message.
+// field): the text before ": " of an EINVALID or ECONFLICT message.
 func Field(err error) string {
-	if triage.ErrorCode(err) != triage.EINVALID {
+	if c := triage.ErrorCode(err); c != triage.EINVALID && c != triage.ECONFLICT {
 		return ""
 	}
 	f, _, ok := strings.Cut(triage.ErrorMessage(err), ": ")

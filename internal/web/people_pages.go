@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"triage"
 	"triage/internal/directory"
@@ -77,10 +78,7 @@ func fieldLabel(f string) string {
 	case "confirm":
 		return "Confirmation"
 	}
-	if f == "" {
-		return f
-	}
-	return string(f[0]-'a'+'A') + f[1:]
+	return strings.ToUpper(f[:1]) + f[1:]
 }
 
 // pathUserID reads the {user} path segment (a user id); anything else is
