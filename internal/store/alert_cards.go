@@ -144,7 +144,7 @@ func (q *Queries) CreateNotificationsAndClaim(ctx context.Context, ns []*triage.
 			b+1, b+2, b+3, b+4, b+5)
 	}
 	q.forgetMessages()
-	rows, err := q.q.QueryContext(ctx, `WITH n AS (
+	return idsByRule(q.q.QueryContext(ctx, `WITH n AS (
 			INSERT INTO alert_notifications (rule_id, issue_id, cause, integration_id, channel_id, created_at)
 			VALUES `+sb.String()+` ON CONFLICT (rule_id, issue_id, cause) DO NOTHING
 			RETURNING id, rule_id, issue_id, integration_id, channel_id),
@@ -153,20 +153,7 @@ func (q *Queries) CreateNotificationsAndClaim(ctx context.Context, ns []*triage.
 			SELECT DISTINCT ON (issue_id, integration_id, channel_id) issue_id, integration_id, channel_id, id, '' FROM n
 			ORDER BY issue_id, integration_id, channel_id, id
 			ON CONFLICT (issue_id, integration_id, channel_id) DO NOTHING)
-		SELECT id, rule_id FROM n`, args...)
-	ids := map[int64]int64{}
-	if err != nil {
-		return ids, fmt.Errorf("record alert notifications: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, rule int64
-		if err := rows.Scan(&id, &rule); err != nil {
-			return ids, err
-		}
-		ids[rule] = id
-	}
-	return ids, rows.Err()
+		SELECT id, rule_id FROM n`, args...))
 }
 
 // EventsSince reads, in one snapshot, the issue's count of events and how
