@@ -278,7 +278,7 @@ type AlertDelivery struct {
 	Rule         *triage.AlertRule
 	CardTS       string
 	// CardHolder is the notification that holds the card in the
-	// channel (see ClaimCards), 0 when nobody does; HolderStatus is its
+	// channel (see CreateNotificationsAndClaim), 0 when nobody does; HolderStatus is its
 	// status.
 	CardHolder   int64
 	HolderStatus string
@@ -330,7 +330,7 @@ func (q *Queries) ReserveNotification(ctx context.Context, id int64, at time.Tim
 // message it posted), failed or cancelled (with the reason). It reports
 // false when the notification was not pending any more. A card delivered
 // is recorded as the card in the channel when the notification
-// held it (see ClaimCards); a notification that ends without posting
+// held it (see CreateNotificationsAndClaim); a notification that ends without posting
 // gives up its claim. Call it in a transaction, so that both go together.
 func (q *Queries) FinishNotification(ctx context.Context, id int64, status, reason, messageTS, threadTS string) (bool, error) {
 	switch status {
