@@ -59,7 +59,8 @@ func TestImportRules(t *testing.T) {
 		if inSlack(pkg) || strings.HasPrefix(pkg, "github.com/slack-go/") {
 			t.Errorf("internal/alert depends on %s: it reaches Slack only through its Slack interface", pkg)
 		}
-	}	// The web layer reads and writes through the services and the narrow
+	}
+	// The web layer reads and writes through the services and the narrow
 	// store interfaces of the root package, never the store itself.
 	for _, imp := range goList(t, "triage/internal/web")["triage/internal/web"] {
 		if imp == "triage/internal/store" {

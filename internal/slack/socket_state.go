@@ -121,7 +121,7 @@ func (m *SocketMetrics) acked(d time.Duration) {
 
 // socketMode is one Integration's Socket Mode state.
 type socketMode struct {
-	running atomic.Bool // one connection loop per integration
+	running atomic.Bool    // one connection loop per integration
 	metrics *SocketMetrics // from Deps; nil counts nothing
 	seen    envelopeSeen
 
