@@ -134,6 +134,7 @@ func New(d Deps) *Integration {
 	i.sock.metrics = d.SocketMetrics
 	if d.Issues != nil {
 		d.Issues.OnChange(i.onIssueChange)
+		d.Issues.OnChange(i.onPersonalChange)
 	}
 	return i
 }
