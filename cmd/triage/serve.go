@@ -160,6 +160,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	alerts.SetJobs(jobClient)
 	if slackInteg != nil {
 		slackInteg.SetJobs(jobClient)
+		// /triage subscribe and link team keep their channels with alerts.
+		slackInteg.SetChannels(alerts)
 	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

@@ -14,6 +14,11 @@ import (
 const helpText = "Here is what `/triage` can do:\n" +
 	"• `/triage link`: link your Slack identity to your Triage account, so that what you do here is done as you\n" +
 	"• `/triage unlink`: unlink your Slack identity\n" +
+	"• `/triage subscribe <project> [query]`: post the project's new and regressed issues that match the query (the issue list's search) to this channel\n" +
+	"• `/triage unsubscribe <project>`: stop that\n" +
+	"• `/triage subscriptions`: what this channel gets\n" +
+	"• `/triage link team <team>`: send the team's assignments and alerts to this channel (organization owners and admins)\n" +
+	"• `/triage unlink team [team]`: stop sending them here\n" +
 	"• `/triage help`: show this list"
 
 // ephemeral is a reply only the person who typed the command sees.
@@ -69,6 +74,9 @@ func (i *Integration) command(r *http.Request, form url.Values) (string, error) 
 	params := LinkParams{
 		IntegrationID: in.ID, SlackUserID: form.Get("user_id"),
 		ChannelID: form.Get("channel_id"), ResponseURL: form.Get("response_url"),
+	}
+	if text, ok, err := i.channelCommand(ctx, in, form, words); ok || err != nil {
+		return text, err
 	}
 	switch sub {
 	case "", "help":

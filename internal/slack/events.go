@@ -40,8 +40,15 @@ type eventEnvelope struct {
 // link_shared slack-go's type drops unfurl_id and source, which composer
 // unfurls need; tokens is tokens_revoked's.
 type callbackEvent struct {
-	Type      string `json:"type"`
-	Channel   string `json:"channel"`
+	Type    string `json:"type"`
+	Channel string `json:"channel"`
+	// A message's (message.channels, message.groups).
+	User      string `json:"user"`
+	Text      string `json:"text"`
+	TS        string `json:"ts"`
+	ThreadTS  string `json:"thread_ts"`
+	BotID     string `json:"bot_id"`
+	Subtype   string `json:"subtype"`
 	MessageTS string `json:"message_ts"`
 	UnfurlID  string `json:"unfurl_id"`
 	Source    string `json:"source"`
@@ -92,6 +99,8 @@ func (i *Integration) handleEvent(ctx context.Context, body []byte, retryNum str
 		switch ev.Type {
 		case "link_shared":
 			return i.queueUnfurl(ctx, tx, in, &ev)
+		case "message":
+			return i.queueThreadReply(ctx, tx, in, &ev)
 		case "app_uninstalled":
 			return i.disable(ctx, tx, in, "the app was uninstalled from Slack")
 		case "tokens_revoked":

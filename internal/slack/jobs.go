@@ -136,6 +136,7 @@ func (i *Integration) RegisterWorkers(w *river.Workers) {
 	river.AddWorker(w, &worker[UpdateCardsArgs]{work: i.updateCards})
 	river.AddWorker(w, &worker[UnfurlArgs]{work: i.unfurl})
 	river.AddWorker(w, &worker[RespondArgs]{work: i.respond})
+	river.AddWorker(w, &worker[ThreadReplyArgs]{work: i.threadReply})
 	river.AddWorker(w, &worker[PruneEventsSeenArgs]{work: func(ctx context.Context, _ PruneEventsSeenArgs) error {
 		_, err := i.d.Store.DeleteSlackEventsSeenBefore(ctx, i.now().Add(-eventsSeenRetention))
 		return err
@@ -337,6 +338,8 @@ func (i *Integration) work(ctx context.Context, args river.JobArgs) error {
 		return i.unfurl(ctx, a)
 	case RespondArgs:
 		return i.respond(ctx, a)
+	case ThreadReplyArgs:
+		return i.threadReply(ctx, a)
 	}
 	return fmt.Errorf("no in-process runner for %s", args.Kind())
 }

@@ -41,7 +41,8 @@ func Manifest(urlPrefix string, socketMode bool) ([]byte, error) {
 			"bot_user": map[string]any{"display_name": "Triage", "always_online": true},
 			"slash_commands": []command{{
 				Command: "/triage", URL: at("/extensions/slack/commands/"),
-				Description: "Link your Slack account to Triage", UsageHint: "[link | unlink | help]",
+				Description: "Link your Slack account to Triage, follow projects and teams in a channel",
+				UsageHint:   "[link | unlink | subscribe <project> [query] | unsubscribe <project> | subscriptions | link team <team> | unlink team | help]",
 			}},
 			"unfurl_domains": []string{u.Hostname()},
 		},
@@ -55,7 +56,8 @@ func Manifest(urlPrefix string, socketMode bool) ([]byte, error) {
 }
 
 func settings(at func(string) string, socketMode bool) map[string]any {
-	events := map[string]any{"bot_events": []string{"app_uninstalled", "link_shared", "tokens_revoked"}}
+	events := map[string]any{"bot_events": []string{"app_uninstalled", "link_shared", "tokens_revoked",
+		"message.channels", "message.groups"}}
 	interactivity := map[string]any{"is_enabled": true}
 	if !socketMode {
 		events["request_url"] = at("/extensions/slack/event/")
