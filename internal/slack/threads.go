@@ -136,7 +136,7 @@ func (i *Integration) threadReply(ctx context.Context, a ThreadReplyArgs) error 
 }
 
 // slackUserName is how an unlinked person's comment is signed: their
-// Slack display name, else their real name, else their user id.
+// real name in Slack, else their display name, else their user id.
 func (i *Integration) slackUserName(ctx context.Context, integrationID int64, userID string) (string, error) {
 	api, err := i.web.Client(ctx, integrationID)
 	if err != nil {
@@ -150,7 +150,7 @@ func (i *Integration) slackUserName(ctx context.Context, integrationID int64, us
 		}
 		return "", err
 	}
-	for _, n := range []string{u.Profile.DisplayName, u.RealName, u.Name} {
+	for _, n := range []string{u.RealName, u.Profile.DisplayName, u.Name} {
 		if strings.TrimSpace(n) != "" {
 			return strings.TrimSpace(n), nil
 		}
