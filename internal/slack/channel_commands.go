@@ -78,7 +78,8 @@ func (i *Integration) runChannelCommand(ctx context.Context, userID int64, ch al
 		if len(args) == 0 {
 			return "Name the project: `/triage subscribe <project> [query]`, e.g. `/triage subscribe web level:error environment:production`.", nil
 		}
-		s, err := i.channels.Subscribe(ctx, userID, ch, args[0], strings.Join(args[1:], " "))
+		// Slack escapes &, < and > in a command's text (times_seen:&lt;10).
+		s, err := i.channels.Subscribe(ctx, userID, ch, args[0], slackText(strings.Join(args[1:], " ")))
 		if err != nil {
 			return "", err
 		}

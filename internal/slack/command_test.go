@@ -1,12 +1,12 @@
 package slack_test
 
 import (
-	"slices"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
