@@ -100,7 +100,11 @@ func (i *Integration) handleEvent(ctx context.Context, body []byte, retryNum str
 		case "link_shared":
 			return i.queueUnfurl(ctx, tx, in, &ev)
 		case "message":
-			return i.queueThreadReply(ctx, tx, in, &ev)
+			var m messageEvent
+			if json.Unmarshal(env.Event, &m) != nil {
+				return nil // a message Triage cannot read is none of its business
+			}
+			return i.queueThreadReply(ctx, tx, in, &m)
 		case "app_uninstalled":
 			return i.disable(ctx, tx, in, "the app was uninstalled from Slack")
 		case "tokens_revoked":

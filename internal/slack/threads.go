@@ -28,18 +28,31 @@ type ThreadReplyArgs struct {
 
 func (ThreadReplyArgs) Kind() string { return "slack.thread_reply" }
 
+// messageEvent is a message event's inner JSON (message.channels,
+// message.groups), read apart from callbackEvent: in other events "user"
+// may be an object.
+type messageEvent struct {
+	Channel  string `json:"channel"`
+	User     string `json:"user"`
+	Text     string `json:"text"`
+	TS       string `json:"ts"`
+	ThreadTS string `json:"thread_ts"`
+	BotID    string `json:"bot_id"`
+	Subtype  string `json:"subtype"`
+}
+
 // isHumanReply tells whether a message event is a person's reply in a
 // thread: not a top-level message, not a bot's (Triage's own posts carry
 // its bot_id), and no subtype (edits, deletions, joins, broadcasts of
 // apps). Triage never turns its own posts back into comments.
-func isHumanReply(in *triage.Integration, ev *callbackEvent) bool {
+func isHumanReply(in *triage.Integration, ev *messageEvent) bool {
 	return ev.ThreadTS != "" && ev.ThreadTS != ev.TS && ev.BotID == "" && ev.Subtype == "" &&
 		ev.User != "" && ev.User != in.BotUserID && strings.TrimSpace(ev.Text) != "" && ev.Channel != ""
 }
 
 // queueThreadReply queues the comment a thread reply becomes, in the
 // transaction that records the event as handled.
-func (i *Integration) queueThreadReply(ctx context.Context, tx *store.Tx, in *triage.Integration, ev *callbackEvent) error {
+func (i *Integration) queueThreadReply(ctx context.Context, tx *store.Tx, in *triage.Integration, ev *messageEvent) error {
 	if in.Status != triage.IntegrationActive || !isHumanReply(in, ev) || i.d.Issues == nil {
 		return nil
 	}

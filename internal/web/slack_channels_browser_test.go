@@ -25,7 +25,7 @@ func TestBrowserSlackChannels(t *testing.T) {
 		t.Fatal(err)
 	}
 	bctx := browser.New(t)
-	load := func(actions ...chromedp.Action) int64 {
+	load := func(actions ...chromedp.Action[chromedp.Void]) int64 {
 		t.Helper()
 		resp, err := chromedp.RunResponse(bctx, actions...)
 		if err != nil {
@@ -43,8 +43,8 @@ func TestBrowserSlackChannels(t *testing.T) {
 	}
 	value := func(sel string) string {
 		t.Helper()
-		var v string
-		if err := chromedp.Run(bctx, chromedp.Value(chromedp.CSS(sel), &v)); err != nil {
+		v, err := chromedp.Run(bctx, chromedp.Value(chromedp.CSS(sel)))
+		if err != nil {
 			t.Fatalf("value of %s: %v", sel, err)
 		}
 		return v
