@@ -40,15 +40,10 @@ type eventEnvelope struct {
 // link_shared slack-go's type drops unfurl_id and source, which composer
 // unfurls need; tokens is tokens_revoked's.
 type callbackEvent struct {
-	Type    string `json:"type"`
-	Channel string `json:"channel"`
-	// A message's (message.channels, message.groups).
-	User      string `json:"user"`
-	Text      string `json:"text"`
-	TS        string `json:"ts"`
-	ThreadTS  string `json:"thread_ts"`
-	BotID     string `json:"bot_id"`
-	Subtype   string `json:"subtype"`
+	Type      string `json:"type"`
+	User      string `json:"user"` // app_home_opened
+	Tab       string `json:"tab"`  // app_home_opened: "home" or "messages"
+	Channel   string `json:"channel"`
 	MessageTS string `json:"message_ts"`
 	UnfurlID  string `json:"unfurl_id"`
 	Source    string `json:"source"`
@@ -99,6 +94,10 @@ func (i *Integration) handleEvent(ctx context.Context, body []byte, retryNum str
 		switch ev.Type {
 		case "link_shared":
 			return i.queueUnfurl(ctx, tx, in, &ev)
+		case "app_home_opened":
+			if ev.Tab == "home" {
+				return i.queueHomeOpened(ctx, tx, in, ev.User)
+			}
 		case "message":
 			var m messageEvent
 			if json.Unmarshal(env.Event, &m) != nil {

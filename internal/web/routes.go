@@ -28,6 +28,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /setup/{token}/{$}", s.page(s.handleSetup()))
 
 	// Pages.
+	mux.Handle("GET /account/notifications/{$}", s.authed(s.handleNotifications()))
+	mux.Handle("POST /account/notifications/{$}", s.authed(s.handleNotifications()))
 	mux.Handle("GET /organizations/{org}/issues/{$}", s.authed(s.handleIssueList()))
 	mux.Handle("GET /organizations/{org}/issues/{id}/{$}", s.authed(s.handleIssuePage()))
 	mux.Handle("POST /organizations/{org}/issues/{$}", s.authed(s.handleIssueBulk()))

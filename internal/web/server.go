@@ -78,6 +78,7 @@ type Store interface {
 	triage.AccountStore
 	triage.DirectoryStore
 	triage.HealthStore
+	triage.DMSettingsStore
 	SessionRows
 	Finder
 }
@@ -123,6 +124,7 @@ type Server struct {
 	accounts     triage.AccountStore
 	dir          triage.DirectoryStore
 	health       triage.HealthStore
+	dm           triage.DMSettingsStore
 	access       *access.Service
 	issues       *issues.Service
 	finder       Finder
@@ -164,6 +166,7 @@ func New(d Deps) *Server {
 		accounts: d.Store,
 		dir:      d.Store,
 		health:   d.Store,
+		dm:       d.Store,
 		access:   d.Access,
 		issues:   d.Issues,
 		finder:   d.Finder,
