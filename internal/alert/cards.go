@@ -40,7 +40,7 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 	}
 	// The Slack integration's own change hook rebuilds the cards; here
 	// each card's thread hears what changed.
-	cards, err := issueCards(ctx, tx, c.Issue.ID)
+	cards, err := threadsOf(ctx, tx, c.Issue.ID)
 	if err != nil {
 		return err
 	}
@@ -79,9 +79,9 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 	return s.jobs.InsertMany(ctx, tx, params)
 }
 
-// issueCards lists the issue's cards: those out, and (PendingID) those
-// still on their way, which hear of a change once they are out.
-func issueCards(ctx context.Context, tx *store.Tx, issueID int64) ([]store.AlertCard, error) {
+// threadsOf lists the issue's cards whose threads hear of its changes:
+// those posted, and those still on their way (they hear once they are out).
+func threadsOf(ctx context.Context, tx *store.Tx, issueID int64) ([]store.AlertCard, error) {
 	cards, err := tx.AlertCards(ctx, issueID)
 	if err != nil {
 		return nil, err

@@ -209,5 +209,5 @@ func (q *Queries) CreateTeamNotification(ctx context.Context, n *triage.AlertNot
 	if err != nil {
 		return 0, fmt.Errorf("record team notification: %w", err)
 	}
-	return n.ID, q.ClaimCards(ctx, []CardClaim{{IssueID: n.IssueID, IntegrationID: n.IntegrationID, ChannelID: n.ChannelID, NotificationID: n.ID}})
+	return n.ID, q.claimCards(ctx, []cardClaim{{IssueID: n.IssueID, IntegrationID: n.IntegrationID, ChannelID: n.ChannelID, NotificationID: n.ID}})
 }
