@@ -21,6 +21,7 @@ import (
 	"triage/internal/access"
 	"triage/internal/alert"
 	"triage/internal/config"
+	"triage/internal/directory"
 	"triage/internal/eventview"
 	"triage/internal/eventwriter"
 	"triage/internal/ingest"
@@ -68,7 +69,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		bg.stop(cfg.ShutdownTimeout)
 		return err
 	}
-	srv := newWebServer(cfg, s, logger, reg, svc, bg.writer, setupToken)
+	srv := newWebServer(cfg, s, logger, reg, svc, bg, setupToken)
 	defer srv.Close()
 	if cfg.DebugAddr != "" {
 		go serveDebug(cfg.DebugAddr, logger)
@@ -224,6 +225,7 @@ func newJobClient(ctx context.Context, cfg *config.Config, s *store.Store, logge
 	workers := river.NewWorkers()
 	periodic := []*river.PeriodicJob{jobs.PrunePeriodic()}
 	river.AddWorker(workers, &jobs.PruneWorker{Store: s, Retention: cfg.EventRetention, Now: time.Now, Logger: logger})
+	river.AddWorker(workers, &directory.DeleteProjectWorker{Store: s, Logger: logger, Now: time.Now})
 	if svc.slack != nil {
 		svc.slack.RegisterWorkers(workers)
 		periodic = append(periodic, svc.slack.PeriodicJobs()...)
@@ -322,7 +324,7 @@ func firstRunSetup(ctx context.Context, cfg *config.Config, s *store.Store, stdo
 
 // newWebServer builds the whole HTTP surface: pages, the JSON API, Slack's
 // endpoints, ingestion, health and metrics.
-func newWebServer(cfg *config.Config, s *store.Store, logger *slog.Logger, reg *prometheus.Registry, svc services, writer *eventwriter.Writer, setupToken string) *web.Server {
+func newWebServer(cfg *config.Config, s *store.Store, logger *slog.Logger, reg *prometheus.Registry, svc services, bg *background, setupToken string) *web.Server {
 	d := web.Deps{
 		Logger:     logger,
 		Config:     cfg,
@@ -333,10 +335,14 @@ func newWebServer(cfg *config.Config, s *store.Store, logger *slog.Logger, reg *
 		SetupToken: setupToken,
 		Registry:   reg,
 		DBStats:    collectors.NewDBStatsCollector(s.Pool(), string(s.Engine)),
-		Ingest:     newIngest(logger, writer, cfg, ingest.NewBudget(cfg.IngestMemory)),
-		Events:     eventview.New(s, writer),
+		Ingest:     newIngest(logger, bg.writer, cfg, ingest.NewBudget(cfg.IngestMemory)),
+		Events:     eventview.New(s, bg.writer),
 		Alerts:     svc.alerts,
-		Ready:      readiness(s, svc.slack),
+		// Members, teams, projects, keys and accounts; a key disabled or
+		// rotated there is forgotten by this process's ingestion at once.
+		Directory: directory.New(directory.Deps{Store: s, Access: svc.access, Jobs: bg.jobs,
+			KeysChanged: bg.writer.ForgetKeys, Logger: logger, Now: time.Now}),
+		Ready: readiness(s, svc.slack),
 	}
 	if svc.slack != nil {
 		d.Slack = svc.slack
