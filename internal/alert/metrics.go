@@ -28,10 +28,19 @@ const (
 	resultCancelled   = "cancelled"    // the rule was deleted before delivery
 )
 
-// NewMetrics registers the alert metrics on reg: two counters, and a gauge
-// of broken rules by reason read from the database at each scrape (so it
-// survives restarts and agrees across processes).
-func NewMetrics(reg prometheus.Registerer, s *store.Store) *Metrics {
+// BrokenRules counts the broken alert rules for the metrics.
+type BrokenRules interface {
+	// BrokenAlertRules counts broken rules by reason; it has no error code
+	// of its own.
+	BrokenAlertRules(ctx context.Context) (map[string]int64, error)
+}
+
+var _ BrokenRules = (*store.Store)(nil)
+
+// NewMetrics registers the alert metrics on reg: two counters, and, when s
+// is not nil, a gauge of broken rules by reason read from the database at
+// each scrape (so it survives restarts and agrees across processes).
+func NewMetrics(reg prometheus.Registerer, s BrokenRules) *Metrics {
 	m := &Metrics{
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "triage_alert_notifications_total",
@@ -74,7 +83,7 @@ func (m *Metrics) failure(reason string) {
 }
 
 type brokenCollector struct {
-	store *store.Store
+	store BrokenRules
 	desc  *prometheus.Desc
 }
 

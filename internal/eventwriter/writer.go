@@ -89,9 +89,20 @@ type groupKey struct {
 const cacheLimit = 100_000
 
 type keyEntry struct {
-	key     string
+	keys    []string // the project's enabled DSN keys
 	fetched time.Time
 }
+
+// How long the writer trusts its copy of a project's keys. A key
+// disabled or rotated in this process is forgotten at once (ForgetKeys);
+// other processes stop accepting it within keysFresh. A key the copy
+// does not know is looked up again once keysRecheck has passed, so that
+// a key created or rotated in another process works within a second,
+// while a flood of wrong keys costs at most one query a second.
+const (
+	keysFresh   = 10 * time.Second
+	keysRecheck = time.Second
+)
 
 type request struct {
 	projectID int64
@@ -101,9 +112,25 @@ type request struct {
 	done      chan error
 }
 
+// Option tunes a Writer when it is built.
+type Option func(*Writer)
+
+// EventJobFilter limits event.received jobs to the projects f approves.
+// A job per issue per batch is most of the background work at high event
+// rates, and without a rule that looks at every event it does nothing.
+func EventJobFilter(f func(ctx context.Context, projectID int64) (bool, error)) Option {
+	return func(w *Writer) { w.wantEventJobs = f }
+}
+
+// CreatedJobFilter limits issue.created jobs to the projects f approves
+// (some alert rule is about new issues).
+func CreatedJobFilter(f func(ctx context.Context, projectID int64) (bool, error)) Option {
+	return func(w *Writer) { w.wantCreatedJobs = f }
+}
+
 // New returns a Writer; call Run to start it. pub may be nil (no jobs);
 // lc nil applies the lifecycle with no subscribers.
-func New(s *store.Store, pub Publisher, lc Lifecycle, logger *slog.Logger, now func() time.Time) *Writer {
+func New(s *store.Store, pub Publisher, lc Lifecycle, logger *slog.Logger, now func() time.Time, opts ...Option) *Writer {
 	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
 	dec, _ := zstd.NewReader(nil)
 	if now == nil {
@@ -120,6 +147,9 @@ func New(s *store.Store, pub Publisher, lc Lifecycle, logger *slog.Logger, now f
 		maxWait: 500 * time.Microsecond, enc: enc, dec: dec, keys: map[int64]keyEntry{}}
 	for range n {
 		w.lanes = append(w.lanes, &lane{in: make(chan *request, 4096), issueIDs: map[groupKey]int64{}, releases: map[groupKey]bool{}})
+	}
+	for _, o := range opts {
+		o(w)
 	}
 	return w
 }
@@ -141,42 +171,41 @@ func (w *Writer) laneFor(projectID int64, e *ingest.Event) *lane {
 	return w.lanes[h.Sum32()%uint32(len(w.lanes))]
 }
 
-// SetEventJobFilter limits event.received jobs to the projects f approves.
-// A job per issue per batch is most of the background work at high event
-// rates, and without a rule that looks at every event it does nothing.
-// Call it before Run.
-func (w *Writer) SetEventJobFilter(f func(ctx context.Context, projectID int64) (bool, error)) {
-	w.wantEventJobs = f
-}
-
-// SetCreatedJobFilter limits issue.created jobs to the projects f
-// approves (some alert rule is about new issues). Call it before Run.
-func (w *Writer) SetCreatedJobFilter(f func(ctx context.Context, projectID int64) (bool, error)) {
-	w.wantCreatedJobs = f
-}
-
-// Authenticate checks a DSN key against the project's, from a short-lived
-// cache so a burst of events costs no query each.
+// Authenticate checks a DSN key against the project's enabled keys, from
+// a short-lived cache so a burst of events costs no query each.
 func (w *Writer) Authenticate(ctx context.Context, projectID int64, publicKey string) error {
 	w.keysMu.RLock()
 	e, ok := w.keys[projectID]
 	w.keysMu.RUnlock()
-	if !ok || w.now().Sub(e.fetched) > 30*time.Second {
-		key, err := w.store.ProjectKey(ctx, projectID)
+	age := w.now().Sub(e.fetched)
+	if !ok || age > keysFresh || (!slices.Contains(e.keys, publicKey) && age > keysRecheck) {
+		keys, err := w.store.EnabledKeys(ctx, projectID)
 		if triage.ErrorCode(err) == triage.ENOTFOUND {
+			w.ForgetKeys(projectID)
 			return ingest.ErrUnknownProject
 		} else if err != nil {
 			return err
 		}
-		e = keyEntry{key: key, fetched: w.now()}
+		e = keyEntry{keys: keys, fetched: w.now()}
 		w.keysMu.Lock()
+		if len(w.keys) >= cacheLimit {
+			clear(w.keys)
+		}
 		w.keys[projectID] = e
 		w.keysMu.Unlock()
 	}
-	if e.key != publicKey {
+	if !slices.Contains(e.keys, publicKey) {
 		return ingest.ErrBadKey
 	}
 	return nil
+}
+
+// ForgetKeys drops the cached keys of a project, so that a key disabled or
+// rotated (or a project deleted) is refused from the next event on.
+func (w *Writer) ForgetKeys(projectID int64) {
+	w.keysMu.Lock()
+	delete(w.keys, projectID)
+	w.keysMu.Unlock()
 }
 
 // Save hands events to the writer and waits until they are committed.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -99,11 +100,37 @@ func (q *Queries) DeleteEventsBefore(ctx context.Context, t time.Time, limit int
 	return res.RowsAffected()
 }
 
-// ProjectKey returns a project's public key; ENOTFOUND if no such project.
-func (q *Queries) ProjectKey(ctx context.Context, projectID int64) (string, error) {
-	var key string
-	err := q.q.QueryRowContext(ctx, `SELECT public_key FROM projects WHERE id = $1`, projectID).Scan(&key)
-	return key, translate(err, "project")
+// EnabledKeys returns the DSN keys that may send events to the project
+// (none when every key is disabled); ENOTFOUND if there is no such
+// project or it is being deleted.
+func (q *Queries) EnabledKeys(ctx context.Context, projectID int64) ([]string, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT p.id, k.public_key FROM projects p
+		LEFT JOIN project_keys k ON k.project_id = p.id AND k.disabled_at IS NULL
+		WHERE p.id = $1 AND p.deleted_at IS NULL`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("load project keys: %w", err)
+	}
+	defer rows.Close()
+	found := false
+	keys := []string{}
+	for rows.Next() {
+		var id int64
+		var key sql.NullString
+		if err := rows.Scan(&id, &key); err != nil {
+			return nil, fmt.Errorf("load project keys: %w", err)
+		}
+		found = true
+		if key.Valid {
+			keys = append(keys, key.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load project keys: %w", err)
+	}
+	if !found {
+		return nil, triage.Errorf(triage.ENOTFOUND, "project not found")
+	}
+	return keys, nil
 }
 
 // StoreEvents stores a batch of events the way each engine does best and

@@ -17,6 +17,7 @@ import (
 	"triage/internal/access"
 	"triage/internal/alert"
 	"triage/internal/config"
+	"triage/internal/directory"
 	"triage/internal/issues"
 	"triage/internal/password"
 )
@@ -114,6 +115,9 @@ type Deps struct {
 	Alerts *alert.Service
 	// Finder reads the issue search, tags and trends; nil uses Store.
 	Finder Finder
+	// Directory manages members, teams, projects, keys and accounts; nil
+	// answers those pages with 503.
+	Directory *directory.Service
 }
 
 // Server is Triage's HTTP surface.

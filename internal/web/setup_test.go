@@ -17,6 +17,7 @@ import (
 
 	"triage"
 	"triage/internal/config"
+	"triage/internal/directory"
 	"triage/internal/issues"
 	"triage/internal/password"
 	"triage/internal/store"
@@ -116,6 +117,9 @@ func setupWith(t *testing.T, engine store.Engine, o options) *bundle {
 		SetupToken: o.setupToken,
 		Slack:      o.slack,
 		DBStats:    collectors.NewDBStatsCollector(s.Pool(), string(engine)),
+		Directory: directory.New(directory.Deps{Store: s, HashPassword: func(pw string) (string, error) {
+			return password.HashWithParams(pw, testParams)
+		}}),
 	})
 	t.Cleanup(func() { b.srv.Close() })
 	ts.Config.Handler = b.srv.Handler()
