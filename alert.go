@@ -16,6 +16,22 @@ const (
 	NotificationCancelled = "cancelled"
 )
 
+// Kinds of alert rules, and where a rule's messages go.
+const (
+	// AlertRuleKindRule is a rule made in settings or the API.
+	AlertRuleKindRule = "rule"
+	// AlertRuleKindSubscription is a channel subscription made with
+	// /triage subscribe: a project's new and regressed issues matching
+	// Query go to the channel, through the same delivery as rules.
+	AlertRuleKindSubscription = "subscription"
+
+	// AlertTargetChannel posts to the rule's channel.
+	AlertTargetChannel = "channel"
+	// AlertTargetTeam posts to the channel linked (/triage link team) to
+	// each team that owns the rule's project, in the rule's workspace.
+	AlertTargetTeam = "team"
+)
+
 // AlertRule is a rule as stored. Conditions is JSON that the alert package
 // owns (it validates and evaluates it); the store only keeps it.
 type AlertRule struct {
@@ -34,6 +50,23 @@ type AlertRule struct {
 	CreatedBy       int64
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// Kind is AlertRuleKindRule or AlertRuleKindSubscription; Query is a
+	// subscription's search query; Target is AlertTargetChannel (ChannelID)
+	// or AlertTargetTeam (ChannelID empty).
+	Kind   string
+	Query  string
+	Target string
+}
+
+// TeamChannel is the Slack channel a team's notifications go to.
+type TeamChannel struct {
+	TeamID        int64
+	TeamSlug      string
+	IntegrationID int64
+	ChannelID     string
+	ChannelName   string
+	LinkedBy      int64
+	CreatedAt     time.Time
 }
 
 // AlertNotification is one notification of one rule about one issue.

@@ -240,6 +240,8 @@ func newJobClient(ctx context.Context, cfg *config.Config, s *store.Store, logge
 	svc.alerts.SetJobs(jobClient)
 	if svc.slack != nil {
 		svc.slack.SetJobs(jobClient)
+		// /triage subscribe and link team keep their channels with alerts.
+		svc.slack.SetChannels(svc.alerts)
 	}
 	return jobClient, nil
 }

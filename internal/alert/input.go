@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"triage"
 )
 
 // ParseRuleInput reads a rule from the API's JSON:
@@ -15,7 +17,8 @@ import (
 //	 "conditions": {"firstSeen": true, "regression": false,
 //	                "frequency": {"count": 100, "minutes": 60},
 //	                "level": "error", "environment": "production"},
-//	 "action": {"integrationId": "3", "channel": "C0123" | "#alerts"},
+//	 "action": {"integrationId": "3", "channel": "C0123" | "#alerts"}
+//	         | {"integrationId": "3", "target": "team"},
 //	 "throttleMinutes": 30, "thread": true}
 //
 // Unknown fields and wrong types are refused with a *FieldError naming the
@@ -145,10 +148,19 @@ func parseAction(raw json.RawMessage) (ActionInput, error) {
 			if err := decode(v, &a.Channel, "action."+k, "a channel id or #name"); err != nil {
 				return a, err
 			}
+		case "target":
+			if err := decode(v, &a.Target, "action.target", `"channel" or "team"`); err != nil {
+				return a, err
+			}
+			switch a.Target {
+			case triage.AlertTargetChannel, triage.AlertTargetTeam:
+			default:
+				return a, invalid("action.target", `must be "channel" (the rule's channel) or "team" (the channel linked to each team that owns the project)`)
+			}
 		case "workspace", "channelName", "status", "reason", "hint", "type":
 			// Read-only.
 		default:
-			return a, invalid("action."+k, "unknown field: use integrationId and channel")
+			return a, invalid("action."+k, "unknown field: use integrationId, channel and target")
 		}
 	}
 	return a, nil
@@ -190,6 +202,9 @@ func decode(raw json.RawMessage, v any, field, want string) error {
 
 // String gives the rule's action for logs and pages: "#alerts in Acme".
 func (r *Rule) String() string {
+	if r.Target == triage.AlertTargetTeam {
+		return "the team's channel in " + r.Workspace
+	}
 	name := r.ChannelName
 	if name == "" {
 		name = r.ChannelID

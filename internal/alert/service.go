@@ -150,15 +150,18 @@ func New(d Deps) *Service {
 
 // Rule is a rule as the API and the settings page show it.
 type Rule struct {
-	ID              int64
-	ProjectID       int64
-	ProjectSlug     string
-	Name            string
-	Conditions      Conditions
-	IntegrationID   int64
-	Workspace       string
-	ChannelID       string
-	ChannelName     string
+	ID            int64
+	ProjectID     int64
+	ProjectSlug   string
+	Name          string
+	Conditions    Conditions
+	IntegrationID int64
+	Workspace     string
+	ChannelID     string
+	ChannelName   string
+	// Target is triage.AlertTargetChannel or triage.AlertTargetTeam (the
+	// channels linked to the teams that own the project).
+	Target          string
 	ThrottleMinutes int64
 	Thread          bool
 	// Status is "ok" or "broken"; Reason is Slack's code and Hint what an
@@ -180,6 +183,10 @@ type ActionInput struct {
 	// Channel is a channel id (C…, G…) or a name (with or without #),
 	// looked up in the workspace's channel list.
 	Channel string
+	// Target is triage.AlertTargetTeam to post to the channel linked to
+	// each team that owns the project (Channel is then ignored); empty or
+	// triage.AlertTargetChannel posts to Channel.
+	Target string
 }
 
 // RuleInput is a rule to create, or the fields of one to change (nil
@@ -361,11 +368,18 @@ func (s *Service) apply(ctx context.Context, org *triage.Organization, row *tria
 		row.Thread = *in.Thread
 	}
 	if in.Action != nil {
+		if in.Action.Target == triage.AlertTargetTeam {
+			if _, err := s.checkWorkspace(ctx, org, in.Action.IntegrationID); err != nil {
+				return err
+			}
+			row.IntegrationID, row.ChannelID, row.ChannelName, row.Target = in.Action.IntegrationID, "", "", triage.AlertTargetTeam
+			return nil
+		}
 		ch, err := s.checkChannel(ctx, org, in.Action.IntegrationID, in.Action.Channel)
 		if err != nil {
 			return err
 		}
-		row.IntegrationID, row.ChannelID, row.ChannelName = in.Action.IntegrationID, ch.ID, ch.Name
+		row.IntegrationID, row.ChannelID, row.ChannelName, row.Target = in.Action.IntegrationID, ch.ID, ch.Name, triage.AlertTargetChannel
 	}
 	return nil
 }
@@ -388,7 +402,7 @@ func (s *Service) view(ctx context.Context, projectSlug string, r *triage.AlertR
 		return nil, fmt.Errorf("decode conditions of alert rule %d: %w", r.ID, err)
 	}
 	v := &Rule{ID: r.ID, ProjectID: r.ProjectID, ProjectSlug: projectSlug, Name: r.Name, Conditions: c,
-		IntegrationID: r.IntegrationID, ChannelID: r.ChannelID, ChannelName: r.ChannelName,
+		IntegrationID: r.IntegrationID, ChannelID: r.ChannelID, ChannelName: r.ChannelName, Target: r.Target,
 		ThrottleMinutes: r.ThrottleMinutes, Thread: r.Thread, Status: r.ActionStatus, Reason: r.ActionReason,
 		ChangedAt: r.ActionChangedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if in, err := s.store.IntegrationByID(ctx, r.IntegrationID); err == nil {

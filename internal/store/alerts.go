@@ -17,14 +17,15 @@ import (
 func alertRuleCols(alias string) string {
 	return strings.ReplaceAll(`@id, @project_id, @name, @conditions, @integration_id, @channel_id, @channel_name,
 	@throttle_minutes, @thread, @action_status, @action_reason, @action_changed_at, COALESCE(@created_by, 0),
-	@created_at, @updated_at`, "@", alias)
+	@created_at, @updated_at, @kind, @query, @target`, "@", alias)
 }
 
 func scanAlertRule(row rowScanner) (*triage.AlertRule, error) {
 	var r triage.AlertRule
 	var changed, created, updated int64
 	err := row.Scan(&r.ID, &r.ProjectID, &r.Name, &r.Conditions, &r.IntegrationID, &r.ChannelID, &r.ChannelName,
-		&r.ThrottleMinutes, &r.Thread, &r.ActionStatus, &r.ActionReason, &changed, &r.CreatedBy, &created, &updated)
+		&r.ThrottleMinutes, &r.Thread, &r.ActionStatus, &r.ActionReason, &changed, &r.CreatedBy, &created, &updated,
+		&r.Kind, &r.Query, &r.Target)
 	if err != nil {
 		return nil, err
 	}
@@ -43,11 +44,18 @@ func (q *Queries) CreateAlertRule(ctx context.Context, r *triage.AlertRule) erro
 	if r.CreatedBy != 0 {
 		createdBy = &r.CreatedBy
 	}
+	if r.Kind == "" {
+		r.Kind = triage.AlertRuleKindRule
+	}
+	if r.Target == "" {
+		r.Target = triage.AlertTargetChannel
+	}
 	err := q.q.QueryRowContext(ctx, `INSERT INTO alert_rules (project_id, name, conditions, integration_id,
-		channel_id, channel_name, throttle_minutes, thread, action_status, action_reason, created_by, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ok', '', $9, $10, $10) RETURNING id`,
+		channel_id, channel_name, throttle_minutes, thread, action_status, action_reason, created_by, created_at, updated_at,
+		kind, query, target)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ok', '', $9, $10, $10, $11, $12, $13) RETURNING id`,
 		r.ProjectID, r.Name, r.Conditions, r.IntegrationID, r.ChannelID, r.ChannelName, r.ThrottleMinutes, r.Thread,
-		createdBy, micros(now)).Scan(&r.ID)
+		createdBy, micros(now), r.Kind, r.Query, r.Target).Scan(&r.ID)
 	if err != nil {
 		return translate(err, "alert rule")
 	}
@@ -60,11 +68,15 @@ func (q *Queries) CreateAlertRule(ctx context.Context, r *triage.AlertRule) erro
 // the rule is gone.
 func (q *Queries) UpdateAlertRule(ctx context.Context, r *triage.AlertRule) error {
 	now := micros(q.now())
+	if r.Target == "" {
+		r.Target = triage.AlertTargetChannel
+	}
 	res, err := q.q.ExecContext(ctx, `UPDATE alert_rules SET name = $1, conditions = $2, integration_id = $3,
 		channel_id = $4, channel_name = $5, throttle_minutes = $6, thread = $7, updated_at = $8,
-		action_status = 'ok', action_reason = '', action_changed_at = $8
+		action_status = 'ok', action_reason = '', action_changed_at = $8, query = $11, target = $12
 		WHERE id = $9 AND project_id = $10`,
-		r.Name, r.Conditions, r.IntegrationID, r.ChannelID, r.ChannelName, r.ThrottleMinutes, r.Thread, now, r.ID, r.ProjectID)
+		r.Name, r.Conditions, r.IntegrationID, r.ChannelID, r.ChannelName, r.ThrottleMinutes, r.Thread, now, r.ID, r.ProjectID,
+		r.Query, r.Target)
 	if err != nil {
 		return translate(err, "alert rule")
 	}
@@ -74,11 +86,11 @@ func (q *Queries) UpdateAlertRule(ctx context.Context, r *triage.AlertRule) erro
 	return nil
 }
 
-// DeleteAlertRule removes a rule; notifications already queued for it are
-// cancelled when their job runs. ENOTFOUND if there is no such rule in the
-// project.
+// DeleteAlertRule removes a rule (not a subscription: DeleteSubscription); notifications already
+// queued for it are cancelled when their job runs. ENOTFOUND if there is
+// no such rule in the project.
 func (q *Queries) DeleteAlertRule(ctx context.Context, projectID, id int64) error {
-	res, err := q.q.ExecContext(ctx, `DELETE FROM alert_rules WHERE id = $1 AND project_id = $2`, id, projectID)
+	res, err := q.q.ExecContext(ctx, `DELETE FROM alert_rules WHERE id = $1 AND project_id = $2 AND kind = 'rule'`, id, projectID)
 	if err != nil {
 		return fmt.Errorf("delete alert rule %d: %w", id, err)
 	}
@@ -88,10 +100,11 @@ func (q *Queries) DeleteAlertRule(ctx context.Context, projectID, id int64) erro
 	return nil
 }
 
-// AlertRule returns a project's rule; ENOTFOUND if it has no such rule.
+// AlertRule returns a project's rule (not a subscription); ENOTFOUND if
+// it has no such rule.
 func (q *Queries) AlertRule(ctx context.Context, projectID, id int64) (*triage.AlertRule, error) {
 	r, err := scanAlertRule(q.q.QueryRowContext(ctx,
-		`SELECT `+alertRuleCols("")+` FROM alert_rules WHERE id = $1 AND project_id = $2`, id, projectID))
+		`SELECT `+alertRuleCols("")+` FROM alert_rules WHERE id = $1 AND project_id = $2 AND kind = 'rule'`, id, projectID))
 	return r, translate(err, "alert rule")
 }
 
@@ -101,8 +114,15 @@ func (q *Queries) AlertRuleByID(ctx context.Context, id int64) (*triage.AlertRul
 	return r, translate(err, "alert rule")
 }
 
-// AlertRules lists a project's rules, oldest first.
+// AlertRules lists a project's rules (not its channel subscriptions),
+// oldest first.
 func (q *Queries) AlertRules(ctx context.Context, projectID int64) ([]*triage.AlertRule, error) {
+	return q.alertRules(ctx, `SELECT `+alertRuleCols("")+` FROM alert_rules WHERE project_id = $1 AND kind = 'rule' ORDER BY id`, projectID)
+}
+
+// ProjectNotifiers lists everything that may post a project's issues to
+// Slack: its rules and its channel subscriptions, oldest first.
+func (q *Queries) ProjectNotifiers(ctx context.Context, projectID int64) ([]*triage.AlertRule, error) {
 	return q.alertRules(ctx, `SELECT `+alertRuleCols("")+` FROM alert_rules WHERE project_id = $1 ORDER BY id`, projectID)
 }
 
@@ -110,7 +130,7 @@ func (q *Queries) AlertRules(ctx context.Context, projectID int64) ([]*triage.Al
 // project then age.
 func (q *Queries) AlertRulesForOrg(ctx context.Context, orgID int64) ([]*triage.AlertRule, error) {
 	return q.alertRules(ctx, `SELECT `+alertRuleCols("r.")+` FROM alert_rules r
-		JOIN projects p ON p.id = r.project_id WHERE p.org_id = $1 ORDER BY p.slug, r.id`, orgID)
+		JOIN projects p ON p.id = r.project_id WHERE p.org_id = $1 AND r.kind = 'rule' ORDER BY p.slug, r.id`, orgID)
 }
 
 func (q *Queries) alertRules(ctx context.Context, query string, args ...any) ([]*triage.AlertRule, error) {

@@ -39,6 +39,9 @@ type apiRuleAction struct {
 	Workspace     string `json:"workspace"`
 	ChannelID     string `json:"channelId"`
 	ChannelName   string `json:"channelName"`
+	// Target is "channel" (channelId) or "team" (the channel linked to
+	// each team that owns the project).
+	Target string `json:"target"`
 	// Status is "ok" or "broken"; Reason is Slack's error code and Hint
 	// what an admin can do about it.
 	Status string `json:"status"`
@@ -51,7 +54,7 @@ func toAPIRule(r *alert.Rule) apiRule {
 		ID: itoa(r.ID), Name: r.Name, Project: apiProjectRef{ID: itoa(r.ProjectID), Slug: r.ProjectSlug},
 		Conditions: r.Conditions,
 		Action: apiRuleAction{Type: "slack", IntegrationID: itoa(r.IntegrationID), Workspace: r.Workspace,
-			ChannelID: r.ChannelID, ChannelName: r.ChannelName, Status: r.Status, Reason: r.Reason, Hint: r.Hint},
+			ChannelID: r.ChannelID, ChannelName: r.ChannelName, Target: r.Target, Status: r.Status, Reason: r.Reason, Hint: r.Hint},
 		ThrottleMinutes: r.ThrottleMinutes, Thread: r.Thread,
 		DateCreated: r.CreatedAt.UTC(), DateUpdated: r.UpdatedAt.UTC(),
 	}

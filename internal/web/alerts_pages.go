@@ -40,8 +40,11 @@ type ruleForm struct {
 	Integration string // a workspace id
 	Channel     string // picked from the list: "<workspace id>:<channel id>"
 	ChannelID   string // typed: a channel id or #name; wins over Channel
-	Throttle    string
-	Thread      bool
+	// TeamTarget posts to the channel linked to each team that owns the
+	// project (/triage link team) instead of Channel.
+	TeamTarget bool
+	Throttle   string
+	Thread     bool
 }
 
 // ruleFormFields are the service's field names the form shows an error
@@ -257,7 +260,8 @@ func (s *Server) readRuleForm(w http.ResponseWriter, r *http.Request, org *triag
 		FreqCount: f.Get("frequency_count"), FreqMinutes: f.Get("frequency_minutes"),
 		Level: f.Get("level"), Environment: f.Get("environment"),
 		Integration: f.Get("integration"), Channel: f.Get("channel"), ChannelID: f.Get("channel_id"),
-		Throttle: f.Get("throttle"), Thread: f.Get("thread") != "",
+		TeamTarget: f.Get("target") == triage.AlertTargetTeam,
+		Throttle:   f.Get("throttle"), Thread: f.Get("thread") != "",
 	}
 	return true
 }
@@ -395,7 +399,10 @@ func formFromRule(r *alert.Rule) ruleForm {
 		Project: r.ProjectSlug, Name: r.Name, FirstSeen: r.Conditions.FirstSeen, Regression: r.Conditions.Regression,
 		Level: r.Conditions.Level, Environment: r.Conditions.Environment,
 		Integration: itoa(r.IntegrationID), Channel: itoa(r.IntegrationID) + ":" + r.ChannelID,
-		Throttle: itoa(r.ThrottleMinutes), Thread: r.Thread,
+		Throttle: itoa(r.ThrottleMinutes), Thread: r.Thread, TeamTarget: r.Target == triage.AlertTargetTeam,
+	}
+	if f.TeamTarget {
+		f.Channel = ""
 	}
 	if fr := r.Conditions.Frequency; fr != nil {
 		f.FreqCount, f.FreqMinutes = itoa(fr.Count), itoa(fr.Minutes)
@@ -429,6 +436,11 @@ func (f ruleForm) input() (alert.RuleInput, error) {
 	// A workspace that is not a number is no workspace: the service says
 	// one is required.
 	integration, _ := strconv.ParseInt(strings.TrimSpace(f.Integration), 10, 64)
+	name, thread := f.Name, f.Thread
+	if f.TeamTarget {
+		return alert.RuleInput{Name: &name, Conditions: &c, ThrottleMinutes: &throttle, Thread: &thread,
+			Action: &alert.ActionInput{IntegrationID: integration, Target: triage.AlertTargetTeam}}, nil
+	}
 	channel := strings.TrimSpace(f.ChannelID)
 	if channel == "" && f.Channel != "" {
 		ws, id, _ := strings.Cut(f.Channel, ":")
@@ -438,7 +450,6 @@ func (f ruleForm) input() (alert.RuleInput, error) {
 		}
 		channel = id
 	}
-	name, thread := f.Name, f.Thread
 	return alert.RuleInput{Name: &name, Conditions: &c, ThrottleMinutes: &throttle, Thread: &thread,
 		Action: &alert.ActionInput{IntegrationID: integration, Channel: channel}}, nil
 }

@@ -73,6 +73,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /organizations/{org}/settings/alerts/{id}/{$}", s.authed(s.handleRuleEdit()))
 	mux.Handle("POST /organizations/{org}/settings/alerts/{id}/{$}", s.authed(s.handleRuleEdit()))
 	mux.Handle("POST /organizations/{org}/settings/alerts/{id}/delete/{$}", s.authed(s.handleRuleDelete()))
+	mux.Handle("GET /organizations/{org}/settings/slack/{$}", s.authed(s.handleSlackChannels()))
+	mux.Handle("POST /organizations/{org}/settings/slack/subscriptions/{id}/{$}", s.authed(s.handleSubscriptionUpdate(false)))
+	mux.Handle("POST /organizations/{org}/settings/slack/subscriptions/{id}/delete/{$}", s.authed(s.handleSubscriptionUpdate(true)))
 
 	// Slack: install and identity pages need a logged-in user; Slack's own
 	// callbacks are verified by signature inside the Slack package.
