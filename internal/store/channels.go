@@ -174,7 +174,7 @@ func (q *Queries) FirstLinkPrompt(ctx context.Context, integrationID int64, slac
 // IssueMatches tells whether the issue matches the search query, as the
 // issue list would show it to userID (who assigned:me means).
 func (q *Queries) IssueMatches(ctx context.Context, issue *triage.Issue, query search.Query, userID int64) (bool, error) {
-	b, err := issueSearchWhere(search.Request{OrgID: issue.OrgID, Query: query, UserID: userID})
+	b, err := issueSearchWhere(search.Request{OrgID: issue.OrgID, Query: query, UserID: userID}, true)
 	if err != nil {
 		return false, err
 	}

@@ -21,6 +21,10 @@ var sortColumns = map[search.Sort]string{
 type whereBuilder struct {
 	conds []string
 	args  []any
+	// oneIssue says the query reads one known issue (IssueMatches), whose
+	// tags are cheapest probed by its id; a list reads tag filters from
+	// the value's side instead.
+	oneIssue bool
 }
 
 func (b *whereBuilder) arg(v any) string {
@@ -35,9 +39,10 @@ func (b *whereBuilder) add(cond string, negate bool) {
 	b.conds = append(b.conds, cond)
 }
 
-// issueSearchWhere is the WHERE of a search, without its cursor.
-func issueSearchWhere(r search.Request) (*whereBuilder, error) {
-	b := &whereBuilder{}
+// issueSearchWhere is the WHERE of a search, without its cursor; oneIssue
+// as in whereBuilder.
+func issueSearchWhere(r search.Request, oneIssue bool) (*whereBuilder, error) {
+	b := &whereBuilder{oneIssue: oneIssue}
 	b.conds = append(b.conds, "p.org_id = "+b.arg(r.OrgID))
 	if len(r.ProjectIDs) > 0 {
 		ph := make([]string, len(r.ProjectIDs))
@@ -105,12 +110,28 @@ func (b *whereBuilder) term(r search.Request, t search.Term) error {
 	case search.KindTimesSeen:
 		b.add("i.times_seen "+compare[t.Op]+" "+b.arg(t.Number), false)
 	case search.KindTag:
-		// NOT EXISTS lists the issues that never had the tag too.
-		b.add("EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id AND t.key = "+b.arg(t.Key)+" AND t.value = "+b.arg(t.Value)+")", t.Negate)
+		b.tag(t)
 	default:
 		return fmt.Errorf("search term kind %d has no SQL", t.Kind)
 	}
 	return nil
+}
+
+// tag is the condition of a tag term. A list starts from the value's
+// issue ids (index issue_tags_value): each positive term is a set of ids
+// that SQLite builds once and PostgreSQL semi-joins, so several terms
+// intersect their sets, and the cost follows the matches rather than the
+// number of issues the other terms leave. A negated term, and the one
+// issue of IssueMatches, probe the issue's own tags: NOT EXISTS also lists
+// the issues that never had the tag, and PostgreSQL plans it as an
+// anti-join, which NOT IN would not be.
+func (b *whereBuilder) tag(t search.Term) {
+	key, value := b.arg(t.Key), b.arg(t.Value)
+	if t.Negate || b.oneIssue {
+		b.add("EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id AND t.key = "+key+" AND t.value = "+value+")", t.Negate)
+		return
+	}
+	b.add("i.id IN (SELECT t.issue_id FROM issue_tags t WHERE t.key = "+key+" AND t.value = "+value+")", false)
 }
 
 // assigned is the condition for one value of assigned:. COALESCE makes a
@@ -144,7 +165,7 @@ func (q *Queries) SearchIssues(ctx context.Context, r search.Request) (*search.P
 		return nil, triage.Errorf(triage.EINVALID, "unknown sort %q", r.Sort)
 	}
 	r.Limit = min(max(r.Limit, 1), 100)
-	b, err := issueSearchWhere(r)
+	b, err := issueSearchWhere(r, false)
 	if err != nil {
 		return nil, err
 	}
@@ -163,8 +184,13 @@ func (q *Queries) SearchIssues(ctx context.Context, r search.Request) (*search.P
 		v, id := b.arg(r.Cursor.Value), b.arg(r.Cursor.ID)
 		conds = append(slices.Clip(conds), fmt.Sprintf("(%s %s %s OR (%s = %s AND i.id %s %s))", col, cmp, v, col, v, cmp, id))
 	}
-	query := issueSelect + " WHERE " + strings.Join(conds, " AND ") +
-		fmt.Sprintf(" ORDER BY %s %s, i.id %s LIMIT %s", col, dir, dir, b.arg(r.Limit+1))
+	// The page's ids first, sorted by the sort key alone (an index of
+	// issues holds it), then the rows and their joins for those ids only:
+	// sorting every match's full row to keep a page of them cost more
+	// than the search itself.
+	order := fmt.Sprintf(" ORDER BY %s %s, i.id %s", col, dir, dir)
+	query := issueSelect + " WHERE i.id IN (SELECT i.id FROM issues i JOIN projects p ON p.id = i.project_id WHERE " +
+		strings.Join(conds, " AND ") + order + " LIMIT " + b.arg(r.Limit+1) + ")" + order
 	rows, err := q.q.QueryContext(ctx, query, b.args...)
 	list, err := collect(rows, err, "search issues", scanIssue)
 	if err != nil {
