@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -24,8 +25,11 @@ import (
 	"triage/internal/eventview"
 	"triage/internal/eventwriter"
 	"triage/internal/ingest"
+	"triage/internal/invite"
 	"triage/internal/issues"
 	"triage/internal/jobs"
+	"triage/internal/mail"
+	"triage/internal/passreset"
 	"triage/internal/secretbox"
 	"triage/internal/signing"
 	"triage/internal/slack"
@@ -111,12 +115,28 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	issueService := issues.New(s, time.Now)
 	accessService := access.New(s)
+	signer := signing.New(key)
+	// Email: invites, password resets (and alert emails) are River jobs
+	// on the mail queue; without TRIAGE_SMTP_URL there is no mailer and
+	// the pages show links to pass on instead.
+	var mailer *mail.Mailer
+	var mailSender mail.Sender
+	if cfg.MailConfigured() {
+		mailer = mail.NewMailer(nil)
+		mailSender = mail.NewSMTP(cfg.SMTP, cfg.EmailFrom)
+		logger.Info("email configured", "smtp_host", cfg.SMTP.Host, "smtp_port", cfg.SMTP.Port, "security", cfg.SMTP.Security)
+	} else {
+		logger.Info("Email is not configured: set TRIAGE_SMTP_URL and TRIAGE_EMAIL_FROM to send invites, password resets and alert emails")
+	}
+	inviteService := invite.New(invite.Deps{Store: s, Access: accessService, Signer: signer, Mailer: mailer,
+		URLPrefix: cfg.URLPrefix, Logger: logger})
+	resetService := passreset.New(passreset.Deps{Store: s, Signer: signer, Mailer: mailer, URLPrefix: cfg.URLPrefix, Logger: logger})
 	var slackHandlers web.SlackHandlers
 	var slackInteg *slack.Integration
 	if cfg.SlackConfigured() {
 		slackInteg = slack.New(slack.Deps{
 			Logger: logger, Store: s, Config: cfg, Now: time.Now,
-			Signer: signing.New(key), Box: secretbox.New(key),
+			Signer: signer, Box: secretbox.New(key),
 			HTTPClient: webapi.NewHTTPClient(),
 			RenderPage: web.PageStatus,
 			LoginURL:   web.LoginURL,
@@ -152,12 +172,23 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	alerts.Register(workers)
 	periodic = append(periodic, alerts.Periodic()...)
 	issueService.OnChange(alerts.OnIssueChange)
+	// The mail worker is there with or without email: a job another
+	// process queued fails with a reason here rather than waiting forever.
+	mailWorker := mail.NewWorker(mailSender, logger, mail.NewMetrics(reg))
+	mailWorker.Handle(invite.MailKind, inviteService)
+	mailWorker.Handle(passreset.MailKind, resetService)
+	mailWorker.Register(workers)
+	queues := alerts.Queues()
+	maps.Copy(queues, mail.Queues())
 	jobClient, err := jobs.New(ctx, s, cfg.DatabaseURL, logger, workers, jobs.Options{Work: true, Periodic: periodic,
-		Queues: alerts.Queues(), JobTimeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter})
+		Queues: queues, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter})
 	if err != nil {
 		return err
 	}
 	alerts.SetJobs(jobClient)
+	if mailer != nil {
+		mailer.SetJobs(jobClient)
+	}
 	if slackInteg != nil {
 		slackInteg.SetJobs(jobClient)
 	}
@@ -214,6 +245,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Slack:      slackHandlers,
 		Events:     events,
 		Alerts:     alerts,
+		Invites:    inviteService,
+		Resets:     resetService,
 		Ready: func(ctx context.Context) error {
 			pending, err := s.Pending(ctx)
 			if triage.Unavailable(err) {

@@ -17,7 +17,9 @@
 // issues.Service (Update, UpdateMany for the list's checkboxes and the bulk
 // PUT, Comment, Delete), which checks permissions and writes the activity.
 // No handler decides access either: access.Service says who may see an
-// organization, a project or an alert rule.
+// organization, a project or an alert rule, and the invite and password
+// reset pages go through invite.Service and passreset.Service, which check
+// who may invite and whether a link still works.
 //
 // The package does not import internal/store. It reaches the database
 // through narrow interfaces, the root package's and its own (SessionRows,

@@ -26,6 +26,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /auth/logout/{$}", s.page(s.handleLogout()))
 	mux.Handle("GET /setup/{token}/{$}", s.page(s.handleSetup()))
 	mux.Handle("POST /setup/{token}/{$}", s.page(s.handleSetup()))
+	mux.Handle("GET /auth/reset/{$}", s.page(s.handleResetRequest()))
+	mux.Handle("POST /auth/reset/{$}", s.page(s.handleResetRequest()))
+	mux.Handle("GET /auth/reset/{token}/{$}", s.page(s.handleResetForm()))
+	mux.Handle("POST /auth/reset/{token}/{$}", s.page(s.handleResetForm()))
+	mux.Handle("GET /invites/{token}/{$}", s.page(s.handleInviteAccept()))
+	mux.Handle("POST /invites/{token}/{$}", s.page(s.handleInviteAccept()))
 
 	// Pages.
 	mux.Handle("GET /organizations/{org}/issues/{$}", s.authed(s.handleIssueList()))
@@ -37,6 +43,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /organizations/{org}/issues/{id}/events/{event_id}/json/{$}", s.authed(s.handleEventJSON()))
 	mux.Handle("GET /organizations/{org}/projects/{$}", s.authed(s.handleProjects()))
 	mux.Handle("GET /organizations/{org}/settings/{$}", s.authed(s.handleSettings()))
+	mux.Handle("GET /organizations/{org}/settings/invites/{$}", s.authed(s.handleInvites()))
+	mux.Handle("POST /organizations/{org}/settings/invites/{$}", s.authed(s.handleInvites()))
+	mux.Handle("POST /organizations/{org}/settings/invites/{id}/revoke/{$}", s.authed(s.handleInviteRevoke()))
 	mux.Handle("GET /organizations/{org}/settings/alerts/{$}", s.authed(s.handleAlertSettings()))
 	mux.Handle("GET /organizations/{org}/settings/alerts/new/{$}", s.authed(s.handleRuleNew()))
 	mux.Handle("POST /organizations/{org}/settings/alerts/new/{$}", s.authed(s.handleRuleNew()))

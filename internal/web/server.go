@@ -17,7 +17,9 @@ import (
 	"triage/internal/access"
 	"triage/internal/alert"
 	"triage/internal/config"
+	"triage/internal/invite"
 	"triage/internal/issues"
+	"triage/internal/passreset"
 	"triage/internal/password"
 )
 
@@ -113,6 +115,10 @@ type Deps struct {
 	Alerts *alert.Service
 	// Finder reads the issue search, tags and trends; nil uses Store.
 	Finder Finder
+	// Invites serves the invite pages; nil answers 503 (404 for links).
+	Invites *invite.Service
+	// Resets serves the password reset pages; nil answers 404.
+	Resets *passreset.Service
 }
 
 // Server is Triage's HTTP surface.
@@ -269,14 +275,16 @@ func safeNext(next string) string {
 }
 
 // logRoute names a request in logs by its route pattern, never by its raw
-// path: a path can carry a signed link (/extensions/slack/link-identity/…),
-// which must not end up in a log.
+// path: a path can carry a signed link (/extensions/slack/link-identity/…,
+// /invites/…, /auth/reset/…), which must not end up in a log.
 func logRoute(r *http.Request) string {
 	if r.Pattern != "" {
 		return r.Pattern
 	}
-	if strings.HasPrefix(r.URL.Path, "/extensions/") {
-		return "unmatched /extensions/…"
+	for _, p := range []string{"/extensions/", "/invites/", "/auth/reset/"} {
+		if strings.HasPrefix(r.URL.Path, p) {
+			return "unmatched " + p + "…"
+		}
 	}
 	return r.URL.Path
 }

@@ -1,0 +1,168 @@
+package web
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"triage/internal/store"
+	"triage/internal/testutil/browser"
+	"triage/internal/testutil/mailpit"
+)
+
+// TestBrowserInviteAccept is what people do: an owner invites someone
+// into team backend from the settings page; the invitee opens the emailed
+// link, creates an account, and sees the project's issues.
+func TestBrowserInviteAccept(t *testing.T) {
+	t.Parallel()
+	mp := mailpit.New(t)
+	b := setupWith(t, store.SQLite, options{mail: mp})
+	ctx := browser.New(t)
+	text := func(sel string) string {
+		t.Helper()
+		var s string
+		if err := chromedp.Run(ctx, chromedp.Text(sel, &s, chromedp.ByQuery)); err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	click := func(sel string) {
+		t.Helper()
+		resp, err := chromedp.RunResponse(ctx, chromedp.Click(sel, chromedp.ByQuery))
+		if err != nil {
+			t.Fatalf("click %s: %v", sel, err)
+		}
+		if resp.Status != 200 {
+			t.Fatalf("click %s: page answered %d", sel, resp.Status)
+		}
+	}
+	navigate := func(u string) {
+		t.Helper()
+		if _, err := chromedp.RunResponse(ctx, chromedp.Navigate(u)); err != nil {
+			t.Fatalf("open %s: %v", u, err)
+		}
+	}
+	typeIn := func(sel, v string) {
+		t.Helper()
+		if err := chromedp.Run(ctx, chromedp.SendKeys(sel, v, chromedp.ByQuery)); err != nil {
+			t.Fatalf("type in %s: %v", sel, err)
+		}
+	}
+
+	navigate(b.url + "/auth/login/")
+	typeIn("#email", "alice@example.com")
+	typeIn("#password", testPassword)
+	click("#login")
+	navigate(b.url + "/organizations/acme/settings/")
+	click("#invites-link")
+	to := mailpit.Address(t, "newcomer")
+	typeIn("#email", to)
+	if err := chromedp.Run(ctx, chromedp.Click(`#teams input[value="backend"]`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	click("#invite")
+	if got := text("#invite-emailed"); !strings.Contains(got, to) {
+		t.Fatalf("after inviting: %q", got)
+	}
+	if got := text("#pending-invites"); !strings.Contains(got, to) || !strings.Contains(got, "backend") {
+		t.Errorf("pending invites: %q", got)
+	}
+	click("#logout")
+
+	msg := mp.Wait(t, to, 1)[0]
+	links := msg.Links()
+	if len(links) != 1 {
+		t.Fatalf("links in the invite: %v", links)
+	}
+	navigate(links[0])
+	if got := text("#invite-summary"); !strings.Contains(got, "Acme") || !strings.Contains(got, "Backend") {
+		t.Errorf("invite page: %q", got)
+	}
+	typeIn("#name", "Newcomer")
+	typeIn("#password", "newcomer's password")
+	click("#accept")
+	var loc string
+	if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil {
+		t.Fatal(err)
+	}
+	if loc != b.url+"/organizations/acme/issues/" {
+		t.Fatalf("after accepting the browser is at %s", loc)
+	}
+	if got := text("#flash"); got != "Welcome to Acme." {
+		t.Errorf("flash: %q", got)
+	}
+	if got := text("#issues"); !strings.Contains(got, "TypeError: x is undefined") {
+		t.Errorf("the new member does not see project web's issues: %q", got)
+	}
+	if got := text(".who"); got != to {
+		t.Errorf("logged in as %q, want %s", got, to)
+	}
+}
+
+// TestBrowserPasswordReset: from the login page, through the mailed link,
+// to a new password that logs in.
+func TestBrowserPasswordReset(t *testing.T) {
+	t.Parallel()
+	mp := mailpit.New(t)
+	b := setupWith(t, store.SQLite, options{mail: mp})
+	u := b.resetUser(t, "browserreset")
+	ctx := browser.New(t)
+	text := func(sel string) string {
+		t.Helper()
+		var s string
+		if err := chromedp.Run(ctx, chromedp.Text(sel, &s, chromedp.ByQuery)); err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	click := func(sel string) {
+		t.Helper()
+		resp, err := chromedp.RunResponse(ctx, chromedp.Click(sel, chromedp.ByQuery))
+		if err != nil {
+			t.Fatalf("click %s: %v", sel, err)
+		}
+		if resp.Status != 200 {
+			t.Fatalf("click %s: page answered %d", sel, resp.Status)
+		}
+	}
+	typeIn := func(sel, v string) {
+		t.Helper()
+		if err := chromedp.Run(ctx, chromedp.SendKeys(sel, v, chromedp.ByQuery)); err != nil {
+			t.Fatalf("type in %s: %v", sel, err)
+		}
+	}
+
+	if _, err := chromedp.RunResponse(ctx, chromedp.Navigate(b.url+"/auth/login/")); err != nil {
+		t.Fatal(err)
+	}
+	click("#forgot-password")
+	typeIn("#email", u.Email)
+	click("#send-reset")
+	if got := text("#reset-sent"); !strings.Contains(got, u.Email) {
+		t.Fatalf("after asking: %q", got)
+	}
+	links := mp.Wait(t, u.Email, 1)[0].Links()
+	if len(links) != 1 {
+		t.Fatalf("links in the email: %v", links)
+	}
+	if _, err := chromedp.RunResponse(ctx, chromedp.Navigate(links[0])); err != nil {
+		t.Fatal(err)
+	}
+	typeIn("#password", "the new password")
+	click("#set-password")
+	if got := text("#flash"); !strings.Contains(got, "Your password is set") {
+		t.Errorf("flash: %q", got)
+	}
+	click("#logout")
+	typeIn("#email", u.Email)
+	typeIn("#password", "the new password")
+	click("#login")
+	var loc string
+	if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil {
+		t.Fatal(err)
+	}
+	if loc != b.url+"/organizations/acme/issues/" {
+		t.Errorf("logging in with the new password lands at %s", loc)
+	}
+}
