@@ -168,7 +168,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		alertSlack = slackInteg.Alerts()
 	}
 	alerts := alert.New(alert.Deps{Store: s, Access: accessService, Slack: alertSlack, Metrics: alert.NewMetrics(reg, s),
-		Logger: logger, Now: time.Now, Options: alertOpts})
+		Mailer: mailer, URLPrefix: cfg.URLPrefix, Logger: logger, Now: time.Now, Options: alertOpts})
 	alerts.Register(workers)
 	periodic = append(periodic, alerts.Periodic()...)
 	issueService.OnChange(alerts.OnIssueChange)
@@ -177,6 +177,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	mailWorker := mail.NewWorker(mailSender, logger, mail.NewMetrics(reg))
 	mailWorker.Handle(invite.MailKind, inviteService)
 	mailWorker.Handle(passreset.MailKind, resetService)
+	mailWorker.Handle(alert.MailKind, alerts)
 	mailWorker.Register(workers)
 	queues := alerts.Queues()
 	maps.Copy(queues, mail.Queues())
@@ -203,6 +204,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	writerDone := make(chan struct{})
 	go func() { writer.Run(workCtx); close(writerDone) }()
 	events := eventview.New(s, writer)
+	alerts.SetFrames(events)
 
 	// Socket Mode: Slack's events, interactions and commands also arrive
 	// over a websocket Triage opens, so Slack needs no route to this server.

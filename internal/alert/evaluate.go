@@ -72,12 +72,27 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 	}
 	cause := string(trig) + ":" + eventID
 	now := s.now()
+	// Email rules: whom each writes to, read before the transaction.
+	emailTo := map[int64][]*triage.User{}
+	for _, r := range matched {
+		if r.ActionType == triage.AlertActionEmail {
+			users, err := s.recipients(ctx, r)
+			if err != nil {
+				return err
+			}
+			emailTo[r.ID] = users
+		}
+	}
 	return s.store.InTx(ctx, func(tx *store.Tx) error {
 		// Two rules posting to one channel: one message.
 		seen := map[target]bool{}
 		throttles := map[int64]time.Duration{}
 		for _, r := range matched {
-			if t := (target{r.IntegrationID, r.ChannelID}); !seen[t] {
+			t := target{r.IntegrationID, r.ChannelID}
+			if r.ActionType == triage.AlertActionEmail {
+				t = target{-r.ID, ""} // each email rule writes its own
+			}
+			if !seen[t] {
 				seen[t] = true
 				throttles[r.ID] = time.Duration(r.ThrottleMinutes) * time.Minute
 			}
@@ -87,11 +102,19 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 			return err
 		}
 		var ns []*triage.AlertNotification
+		var emails []*triage.AlertRule
 		for _, r := range matched {
-			if fired[r.ID] {
+			switch {
+			case !fired[r.ID]:
+			case r.ActionType == triage.AlertActionEmail:
+				emails = append(emails, r)
+			default:
 				ns = append(ns, &triage.AlertNotification{RuleID: r.ID, IssueID: issue.ID, Cause: cause,
 					IntegrationID: r.IntegrationID, ChannelID: r.ChannelID})
 			}
+		}
+		if err := s.queueEmails(ctx, tx, issue.ID, cause, emails, emailTo); err != nil {
+			return err
 		}
 		// The first notification about the issue in a channel claims its
 		// card; every later one (here or in another process) replies in

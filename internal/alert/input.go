@@ -145,11 +145,48 @@ func parseAction(raw json.RawMessage) (ActionInput, error) {
 			if err := decode(v, &a.Channel, "action."+k, "a channel id or #name"); err != nil {
 				return a, err
 			}
-		case "workspace", "channelName", "status", "reason", "hint", "type":
+		case "type":
+			if err := decode(v, &a.Type, "action.type", `"slack" or "email"`); err != nil {
+				return a, err
+			}
+			if a.Type != "" && a.Type != "slack" && a.Type != "email" {
+				return a, invalid("action.type", `must be "slack" or "email"`)
+			}
+		case "target":
+			if err := decode(v, &a.Target, "action.target", `"teams" or "members"`); err != nil {
+				return a, err
+			}
+		case "userIds":
+			var raw []json.RawMessage
+			if err := json.Unmarshal(v, &raw); err != nil {
+				return a, invalid("action.userIds", `must be a list of user ids, such as ["7", "9"]`)
+			}
+			for _, r := range raw {
+				var s string
+				if json.Unmarshal(r, &s) != nil {
+					var n json.Number
+					if json.Unmarshal(r, &n) != nil {
+						return a, invalid("action.userIds", `must be a list of user ids, such as ["7", "9"]`)
+					}
+					s = n.String()
+				}
+				id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+				if err != nil || id <= 0 {
+					return a, invalid("action.userIds", "%q is not a user id", s)
+				}
+				a.UserIDs = append(a.UserIDs, id)
+			}
+		case "workspace", "channelName", "status", "reason", "hint", "users":
 			// Read-only.
 		default:
-			return a, invalid("action."+k, "unknown field: use integrationId and channel")
+			return a, invalid("action."+k, "unknown field: use type, integrationId and channel (Slack) or target and userIds (email)")
 		}
+	}
+	if a.Type == "" && (a.Target != "" || len(a.UserIDs) > 0) && a.IntegrationID == 0 && a.Channel == "" {
+		a.Type = "email"
+	}
+	if a.Type != "email" && (a.Target != "" || len(a.UserIDs) > 0) {
+		return a, invalid("action.target", `target and userIds are for {"type": "email"}`)
 	}
 	return a, nil
 }
@@ -188,8 +225,19 @@ func decode(raw json.RawMessage, v any, field, want string) error {
 	return nil
 }
 
-// String gives the rule's action for logs and pages: "#alerts in Acme".
+// String gives the rule's action for logs and pages: "#alerts in Acme",
+// "email to the project's teams", "email to Ada, Bob".
 func (r *Rule) String() string {
+	if r.ActionType == "email" {
+		if r.EmailTarget == "teams" {
+			return "email to the project's teams"
+		}
+		names := make([]string, len(r.EmailUsers))
+		for k, u := range r.EmailUsers {
+			names[k] = u.DisplayName()
+		}
+		return "email to " + strings.Join(names, ", ")
+	}
 	name := r.ChannelName
 	if name == "" {
 		name = r.ChannelID

@@ -12,10 +12,10 @@ import (
 	"triage/internal/store"
 )
 
-// SendArgs sends one email: the message of Kind about Ref (an invite id, a
+// SendArgs sends one email: the message of kind Of about Ref (an invite id, a
 // user id, an alert notification id), composed when the job runs, to To.
 type SendArgs struct {
-	Kind string `json:"kind"`
+	Of   string `json:"kind"`
 	Ref  int64  `json:"ref"`
 	To   string `json:"to"`
 }
@@ -87,7 +87,7 @@ func (m *Mailer) Send(ctx context.Context, tx *store.Tx, kind string, ref int64,
 	if m.jobs == nil {
 		return fmt.Errorf("mail: no jobs client")
 	}
-	return m.jobs.InsertMany(ctx, tx, []river.InsertManyParams{{Args: SendArgs{Kind: kind, Ref: ref, To: to}}})
+	return m.jobs.InsertMany(ctx, tx, []river.InsertManyParams{{Args: SendArgs{Of: kind, Ref: ref, To: to}}})
 }
 
 // Worker sends the queued email.
@@ -117,11 +117,11 @@ func (w *Worker) Register(workers *river.Workers) { river.AddWorker(workers, w) 
 
 func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	a := job.Args
-	c, ok := w.composers[a.Kind]
+	c, ok := w.composers[a.Of]
 	if !ok {
-		w.log.Error("email of an unknown kind dropped", "kind", a.Kind, "ref", a.Ref)
+		w.log.Error("email of an unknown kind dropped", "kind", a.Of, "ref", a.Ref)
 		w.metrics.failure("unknown_kind")
-		return river.JobCancel(fmt.Errorf("no composer for email kind %q", a.Kind))
+		return river.JobCancel(fmt.Errorf("no composer for email kind %q", a.Of))
 	}
 	if w.sender == nil {
 		return w.fail(ctx, c, a, "email_not_configured", fmt.Errorf("TRIAGE_SMTP_URL is not set in this process"))
@@ -143,10 +143,10 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 		return w.retry(ctx, c, job, err)
 	}
 	w.metrics.result("sent")
-	w.log.Info("email sent", "kind", a.Kind, "ref", a.Ref)
+	w.log.Info("email sent", "kind", a.Of, "ref", a.Ref)
 	if err := c.Sent(context.WithoutCancel(ctx), a.Ref, a.To); err != nil {
 		// Sent, whatever the record says: retrying would send it twice.
-		w.log.Error("record a sent email", "kind", a.Kind, "ref", a.Ref, "err", err)
+		w.log.Error("record a sent email", "kind", a.Of, "ref", a.Ref, "err", err)
 	}
 	return nil
 }
@@ -157,19 +157,19 @@ func (w *Worker) retry(ctx context.Context, c Composer, job *river.Job[SendArgs]
 		return w.fail(ctx, c, job.Args, "retries_exhausted", err)
 	}
 	w.metrics.result("retried")
-	w.log.Info("email will be retried", "kind", job.Args.Kind, "ref", job.Args.Ref, "attempt", job.Attempt, "err", err)
-	return fmt.Errorf("send %s email %d: %w", job.Args.Kind, job.Args.Ref, err)
+	w.log.Info("email will be retried", "kind", job.Args.Of, "ref", job.Args.Ref, "attempt", job.Attempt, "err", err)
+	return fmt.Errorf("send %s email %d: %w", job.Args.Of, job.Args.Ref, err)
 }
 
 // fail stops the job for good and tells the composer, which records it.
 func (w *Worker) fail(ctx context.Context, c Composer, a SendArgs, reason string, cause error) error {
 	w.metrics.result("failed")
 	w.metrics.failure(reason)
-	w.log.Warn("email not sent", "kind", a.Kind, "ref", a.Ref, "reason", reason, "err", cause)
+	w.log.Warn("email not sent", "kind", a.Of, "ref", a.Ref, "reason", reason, "err", cause)
 	if err := c.Failed(context.WithoutCancel(ctx), a.Ref, a.To, reason); err != nil {
-		w.log.Error("record an email failure", "kind", a.Kind, "ref", a.Ref, "err", err)
+		w.log.Error("record an email failure", "kind", a.Of, "ref", a.Ref, "err", err)
 	}
-	return river.JobCancel(fmt.Errorf("%s email %d: %s: %w", a.Kind, a.Ref, reason, cause))
+	return river.JobCancel(fmt.Errorf("%s email %d: %s: %w", a.Of, a.Ref, reason, cause))
 }
 
 // Metrics count what happens to emails; a nil *Metrics counts nothing.

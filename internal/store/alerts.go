@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -15,18 +16,23 @@ import (
 
 // alertRuleCols lists a rule's columns, qualified with alias ("r." or "").
 func alertRuleCols(alias string) string {
-	return strings.ReplaceAll(`@id, @project_id, @name, @conditions, @integration_id, @channel_id, @channel_name,
+	return strings.ReplaceAll(`@id, @project_id, @name, @conditions, COALESCE(@integration_id, 0), @channel_id, @channel_name,
 	@throttle_minutes, @thread, @action_status, @action_reason, @action_changed_at, COALESCE(@created_by, 0),
-	@created_at, @updated_at`, "@", alias)
+	@created_at, @updated_at, @action_type, @email_target, @email_user_ids`, "@", alias)
 }
 
 func scanAlertRule(row rowScanner) (*triage.AlertRule, error) {
 	var r triage.AlertRule
 	var changed, created, updated int64
+	var userIDs string
 	err := row.Scan(&r.ID, &r.ProjectID, &r.Name, &r.Conditions, &r.IntegrationID, &r.ChannelID, &r.ChannelName,
-		&r.ThrottleMinutes, &r.Thread, &r.ActionStatus, &r.ActionReason, &changed, &r.CreatedBy, &created, &updated)
+		&r.ThrottleMinutes, &r.Thread, &r.ActionStatus, &r.ActionReason, &changed, &r.CreatedBy, &created, &updated,
+		&r.ActionType, &r.EmailTarget, &userIDs)
 	if err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(userIDs), &r.EmailUserIDs); err != nil {
+		return nil, fmt.Errorf("alert rule %d email users: %w", r.ID, err)
 	}
 	if changed != 0 {
 		r.ActionChangedAt = fromMicros(changed)
@@ -43,11 +49,15 @@ func (q *Queries) CreateAlertRule(ctx context.Context, r *triage.AlertRule) erro
 	if r.CreatedBy != 0 {
 		createdBy = &r.CreatedBy
 	}
+	if r.ActionType == "" {
+		r.ActionType = triage.AlertActionSlack
+	}
 	err := q.q.QueryRowContext(ctx, `INSERT INTO alert_rules (project_id, name, conditions, integration_id,
-		channel_id, channel_name, throttle_minutes, thread, action_status, action_reason, created_by, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ok', '', $9, $10, $10) RETURNING id`,
-		r.ProjectID, r.Name, r.Conditions, r.IntegrationID, r.ChannelID, r.ChannelName, r.ThrottleMinutes, r.Thread,
-		createdBy, micros(now)).Scan(&r.ID)
+		channel_id, channel_name, throttle_minutes, thread, action_status, action_reason, created_by, created_at, updated_at,
+		action_type, email_target, email_user_ids)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ok', '', $9, $10, $10, $11, $12, $13) RETURNING id`,
+		r.ProjectID, r.Name, r.Conditions, nullID(r.IntegrationID), r.ChannelID, r.ChannelName, r.ThrottleMinutes, r.Thread,
+		createdBy, micros(now), r.ActionType, r.EmailTarget, idsJSON(r.EmailUserIDs)).Scan(&r.ID)
 	if err != nil {
 		return translate(err, "alert rule")
 	}
@@ -60,11 +70,16 @@ func (q *Queries) CreateAlertRule(ctx context.Context, r *triage.AlertRule) erro
 // the rule is gone.
 func (q *Queries) UpdateAlertRule(ctx context.Context, r *triage.AlertRule) error {
 	now := micros(q.now())
+	if r.ActionType == "" {
+		r.ActionType = triage.AlertActionSlack
+	}
 	res, err := q.q.ExecContext(ctx, `UPDATE alert_rules SET name = $1, conditions = $2, integration_id = $3,
 		channel_id = $4, channel_name = $5, throttle_minutes = $6, thread = $7, updated_at = $8,
-		action_status = 'ok', action_reason = '', action_changed_at = $8
+		action_status = 'ok', action_reason = '', action_changed_at = $8,
+		action_type = $11, email_target = $12, email_user_ids = $13
 		WHERE id = $9 AND project_id = $10`,
-		r.Name, r.Conditions, r.IntegrationID, r.ChannelID, r.ChannelName, r.ThrottleMinutes, r.Thread, now, r.ID, r.ProjectID)
+		r.Name, r.Conditions, nullID(r.IntegrationID), r.ChannelID, r.ChannelName, r.ThrottleMinutes, r.Thread, now, r.ID, r.ProjectID,
+		r.ActionType, r.EmailTarget, idsJSON(r.EmailUserIDs))
 	if err != nil {
 		return translate(err, "alert rule")
 	}
@@ -439,8 +454,11 @@ func (q *Queries) NotificationCounts(ctx context.Context, ruleIDs []int64, since
 		args = append(args, id)
 		ph[k] = fmt.Sprintf("$%d", k+2)
 	}
+	in := strings.Join(ph, ", ")
 	rows, err := q.q.QueryContext(ctx, `SELECT rule_id, status, COUNT(*) FROM alert_notifications
-		WHERE created_at >= $1 AND rule_id IN (`+strings.Join(ph, ", ")+`) GROUP BY rule_id, status`, args...)
+		WHERE created_at >= $1 AND rule_id IN (`+in+`) GROUP BY rule_id, status
+		UNION ALL SELECT rule_id, status, COUNT(*) FROM alert_emails
+		WHERE created_at >= $1 AND rule_id IN (`+in+`) GROUP BY rule_id, status`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count notifications: %w", err)
 	}
@@ -454,7 +472,7 @@ func (q *Queries) NotificationCounts(ctx context.Context, ruleIDs []int64, since
 		if out[id] == nil {
 			out[id] = map[string]int64{}
 		}
-		out[id][status] = n
+		out[id][status] += n
 	}
 	return out, rows.Err()
 }

@@ -21,15 +21,15 @@ func TestBrowserInviteAccept(t *testing.T) {
 	ctx := browser.New(t)
 	text := func(sel string) string {
 		t.Helper()
-		var s string
-		if err := chromedp.Run(ctx, chromedp.Text(sel, &s, chromedp.ByQuery)); err != nil {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
 			t.Fatalf("text of %s: %v", sel, err)
 		}
 		return strings.TrimSpace(s)
 	}
 	click := func(sel string) {
 		t.Helper()
-		resp, err := chromedp.RunResponse(ctx, chromedp.Click(sel, chromedp.ByQuery))
+		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
 		if err != nil {
 			t.Fatalf("click %s: %v", sel, err)
 		}
@@ -45,7 +45,7 @@ func TestBrowserInviteAccept(t *testing.T) {
 	}
 	typeIn := func(sel, v string) {
 		t.Helper()
-		if err := chromedp.Run(ctx, chromedp.SendKeys(sel, v, chromedp.ByQuery)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(sel), v)); err != nil {
 			t.Fatalf("type in %s: %v", sel, err)
 		}
 	}
@@ -58,7 +58,7 @@ func TestBrowserInviteAccept(t *testing.T) {
 	click("#invites-link")
 	to := mailpit.Address(t, "newcomer")
 	typeIn("#email", to)
-	if err := chromedp.Run(ctx, chromedp.Click(`#teams input[value="backend"]`, chromedp.ByQuery)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#teams input[value="backend"]`))); err != nil {
 		t.Fatal(err)
 	}
 	click("#invite")
@@ -82,8 +82,8 @@ func TestBrowserInviteAccept(t *testing.T) {
 	typeIn("#name", "Newcomer")
 	typeIn("#password", "newcomer's password")
 	click("#accept")
-	var loc string
-	if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil {
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
 		t.Fatal(err)
 	}
 	if loc != b.url+"/organizations/acme/issues/" {
@@ -110,15 +110,15 @@ func TestBrowserPasswordReset(t *testing.T) {
 	ctx := browser.New(t)
 	text := func(sel string) string {
 		t.Helper()
-		var s string
-		if err := chromedp.Run(ctx, chromedp.Text(sel, &s, chromedp.ByQuery)); err != nil {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
 			t.Fatalf("text of %s: %v", sel, err)
 		}
 		return strings.TrimSpace(s)
 	}
 	click := func(sel string) {
 		t.Helper()
-		resp, err := chromedp.RunResponse(ctx, chromedp.Click(sel, chromedp.ByQuery))
+		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
 		if err != nil {
 			t.Fatalf("click %s: %v", sel, err)
 		}
@@ -128,7 +128,7 @@ func TestBrowserPasswordReset(t *testing.T) {
 	}
 	typeIn := func(sel, v string) {
 		t.Helper()
-		if err := chromedp.Run(ctx, chromedp.SendKeys(sel, v, chromedp.ByQuery)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(sel), v)); err != nil {
 			t.Fatalf("type in %s: %v", sel, err)
 		}
 	}
@@ -158,8 +158,8 @@ func TestBrowserPasswordReset(t *testing.T) {
 	typeIn("#email", u.Email)
 	typeIn("#password", "the new password")
 	click("#login")
-	var loc string
-	if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil {
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
 		t.Fatal(err)
 	}
 	if loc != b.url+"/organizations/acme/issues/" {

@@ -39,6 +39,9 @@ type apiRuleAction struct {
 	Workspace     string `json:"workspace"`
 	ChannelID     string `json:"channelId"`
 	ChannelName   string `json:"channelName"`
+	// Target ("teams" or "members") and UserIDs are an email action's.
+	Target  string   `json:"target,omitempty"`
+	UserIDs []string `json:"userIds,omitempty"`
 	// Status is "ok" or "broken"; Reason is Slack's error code and Hint
 	// what an admin can do about it.
 	Status string `json:"status"`
@@ -47,11 +50,17 @@ type apiRuleAction struct {
 }
 
 func toAPIRule(r *alert.Rule) apiRule {
+	action := apiRuleAction{Type: "slack", IntegrationID: itoa(r.IntegrationID), Workspace: r.Workspace,
+		ChannelID: r.ChannelID, ChannelName: r.ChannelName, Status: r.Status, Reason: r.Reason, Hint: r.Hint}
+	if r.ActionType == triage.AlertActionEmail {
+		action = apiRuleAction{Type: "email", Target: r.EmailTarget, Status: r.Status, Reason: r.Reason, Hint: r.Hint}
+		for _, u := range r.EmailUsers {
+			action.UserIDs = append(action.UserIDs, itoa(u.ID))
+		}
+	}
 	return apiRule{
 		ID: itoa(r.ID), Name: r.Name, Project: apiProjectRef{ID: itoa(r.ProjectID), Slug: r.ProjectSlug},
-		Conditions: r.Conditions,
-		Action: apiRuleAction{Type: "slack", IntegrationID: itoa(r.IntegrationID), Workspace: r.Workspace,
-			ChannelID: r.ChannelID, ChannelName: r.ChannelName, Status: r.Status, Reason: r.Reason, Hint: r.Hint},
+		Conditions: r.Conditions, Action: action,
 		ThrottleMinutes: r.ThrottleMinutes, Thread: r.Thread,
 		DateCreated: r.CreatedAt.UTC(), DateUpdated: r.UpdatedAt.UTC(),
 	}

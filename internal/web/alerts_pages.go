@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -42,6 +43,11 @@ type ruleForm struct {
 	ChannelID   string // typed: a channel id or #name; wins over Channel
 	Throttle    string
 	Thread      bool
+	// Action is "slack" or "email"; an email action writes to EmailTarget
+	// ("teams" or "members": the ids in EmailUsers).
+	Action      string
+	EmailTarget string
+	EmailUsers  []string
 }
 
 // ruleFormFields are the service's field names the form shows an error
@@ -52,6 +58,7 @@ var ruleFormFields = map[string]string{
 	"conditions.frequency.count": "The count", "conditions.frequency.minutes": "The minutes",
 	"conditions.level": "The level", "conditions.environment": "The environment",
 	"action.integrationId": "The workspace", "action.channel": "The channel", "throttleMinutes": "The throttle",
+	"action.type": "The action", "action.target": "Whom to email", "action.userIds": "The members",
 }
 
 // fieldMessage makes a field error a sentence: "Name is required", or
@@ -97,6 +104,10 @@ type ruleFormPage struct {
 	Notes       []string
 	Hint        string
 	SettingsURL string
+	// MailConfigured: email actions can be chosen; Members are whom one
+	// may name.
+	MailConfigured bool
+	Members        []formOption
 	// fresh: the form was not submitted yet, so a lone project or
 	// workspace is picked for the user.
 	fresh bool
@@ -258,6 +269,7 @@ func (s *Server) readRuleForm(w http.ResponseWriter, r *http.Request, org *triag
 		Level: f.Get("level"), Environment: f.Get("environment"),
 		Integration: f.Get("integration"), Channel: f.Get("channel"), ChannelID: f.Get("channel_id"),
 		Throttle: f.Get("throttle"), Thread: f.Get("thread") != "",
+		Action: f.Get("action"), EmailTarget: f.Get("email_target"), EmailUsers: f["email_user"],
 	}
 	return true
 }
@@ -323,6 +335,16 @@ func (s *Server) ruleChoices(r *http.Request, org *triage.Organization, p *ruleF
 	p.Levels = []formOption{{Value: "", Label: "Any level", Selected: p.Form.Level == ""}}
 	for _, l := range alert.Levels() {
 		p.Levels = append(p.Levels, formOption{Value: l, Label: l, Selected: strings.EqualFold(p.Form.Level, l)})
+	}
+	p.MailConfigured = s.d.Alerts.MailConfigured()
+	members, err := s.dir.Members(ctx, org.ID)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		id := itoa(m.User.ID)
+		p.Members = append(p.Members, formOption{Value: id, Label: m.User.DisplayName() + " (" + m.User.Email + ")",
+			Selected: slices.Contains(p.Form.EmailUsers, id)})
 	}
 	return s.ruleWorkspaces(r, org, p)
 }
@@ -395,7 +417,13 @@ func formFromRule(r *alert.Rule) ruleForm {
 		Project: r.ProjectSlug, Name: r.Name, FirstSeen: r.Conditions.FirstSeen, Regression: r.Conditions.Regression,
 		Level: r.Conditions.Level, Environment: r.Conditions.Environment,
 		Integration: itoa(r.IntegrationID), Channel: itoa(r.IntegrationID) + ":" + r.ChannelID,
-		Throttle: itoa(r.ThrottleMinutes), Thread: r.Thread,
+		Throttle: itoa(r.ThrottleMinutes), Thread: r.Thread, Action: r.ActionType, EmailTarget: r.EmailTarget,
+	}
+	if r.ActionType == triage.AlertActionEmail {
+		f.Integration, f.Channel = "", ""
+		for _, u := range r.EmailUsers {
+			f.EmailUsers = append(f.EmailUsers, itoa(u.ID))
+		}
 	}
 	if fr := r.Conditions.Frequency; fr != nil {
 		f.FreqCount, f.FreqMinutes = itoa(fr.Count), itoa(fr.Minutes)
@@ -426,6 +454,20 @@ func (f ruleForm) input() (alert.RuleInput, error) {
 	if err != nil {
 		return alert.RuleInput{}, err
 	}
+	name, thread := f.Name, f.Thread
+	if f.Action == triage.AlertActionEmail {
+		a := &alert.ActionInput{Type: triage.AlertActionEmail, Target: f.EmailTarget}
+		if a.Target == triage.EmailTargetMembers {
+			for _, v := range f.EmailUsers {
+				id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				if err != nil || id <= 0 {
+					return alert.RuleInput{}, &alert.FieldError{Field: "action.userIds", Reason: "must be picked from the list"}
+				}
+				a.UserIDs = append(a.UserIDs, id)
+			}
+		}
+		return alert.RuleInput{Name: &name, Conditions: &c, ThrottleMinutes: &throttle, Thread: &thread, Action: a}, nil
+	}
 	// A workspace that is not a number is no workspace: the service says
 	// one is required.
 	integration, _ := strconv.ParseInt(strings.TrimSpace(f.Integration), 10, 64)
@@ -438,7 +480,6 @@ func (f ruleForm) input() (alert.RuleInput, error) {
 		}
 		channel = id
 	}
-	name, thread := f.Name, f.Thread
 	return alert.RuleInput{Name: &name, Conditions: &c, ThrottleMinutes: &throttle, Thread: &thread,
 		Action: &alert.ActionInput{IntegrationID: integration, Channel: channel}}, nil
 }
