@@ -39,7 +39,7 @@ func TestBrowserInviteAccept(t *testing.T) {
 	}
 	navigate := func(u string) {
 		t.Helper()
-		if _, err := chromedp.RunResponse(ctx, chromedp.Navigate(u)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
 			t.Fatalf("open %s: %v", u, err)
 		}
 	}
@@ -133,7 +133,7 @@ func TestBrowserPasswordReset(t *testing.T) {
 		}
 	}
 
-	if _, err := chromedp.RunResponse(ctx, chromedp.Navigate(b.url+"/auth/login/")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(b.url+"/auth/login/")); err != nil {
 		t.Fatal(err)
 	}
 	click("#forgot-password")
@@ -146,7 +146,7 @@ func TestBrowserPasswordReset(t *testing.T) {
 	if len(links) != 1 {
 		t.Fatalf("links in the email: %v", links)
 	}
-	if _, err := chromedp.RunResponse(ctx, chromedp.Navigate(links[0])); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(links[0])); err != nil {
 		t.Fatal(err)
 	}
 	typeIn("#password", "the new password")
