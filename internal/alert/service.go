@@ -82,7 +82,7 @@ type Deps struct {
 	Jobs   Inserter
 	// Slack is nil when Slack is not configured: rules cannot be saved and
 	// notifications fail with a reason.
-	Slack   Slack
+	Slack Slack
 	// Mailer queues the emails of email actions; nil when email is not
 	// configured (such rules cannot be saved). Frames gives them the
 	// latest stack frames (nil: none); URLPrefix makes their links.
@@ -90,26 +90,26 @@ type Deps struct {
 	Frames    FrameReader
 	URLPrefix string
 	Pacer     Pacer // nil: in memory on SQLite, in the database on PostgreSQL
-	Metrics *Metrics
-	Logger  *slog.Logger
-	Now     func() time.Time
-	Options Options
+	Metrics   *Metrics
+	Logger    *slog.Logger
+	Now       func() time.Time
+	Options   Options
 }
 
 // Service owns alert rules and their delivery.
 type Service struct {
-	store   *store.Store
-	acc     *access.Service
-	jobs    Inserter
-	slack   Slack
-	mail    *mail.Mailer
-	frames  FrameReader
+	store     *store.Store
+	acc       *access.Service
+	jobs      Inserter
+	slack     Slack
+	mail      *mail.Mailer
+	frames    FrameReader
 	urlPrefix string
-	pacer   Pacer
-	metrics *Metrics
-	log     *slog.Logger
-	now     func() time.Time
-	opts    Options
+	pacer     Pacer
+	metrics   *Metrics
+	log       *slog.Logger
+	now       func() time.Time
+	opts      Options
 	// sleepers holds a token per worker waiting in place for its slot.
 	sleepers chan struct{}
 
@@ -161,11 +161,11 @@ func New(d Deps) *Service {
 
 // Rule is a rule as the API and the settings page show it.
 type Rule struct {
-	ID              int64
-	ProjectID       int64
-	ProjectSlug     string
-	Name            string
-	Conditions      Conditions
+	ID          int64
+	ProjectID   int64
+	ProjectSlug string
+	Name        string
+	Conditions  Conditions
 	// ActionType is "slack" or "email". An email action writes to
 	// EmailTarget ("teams" or "members": EmailUsers).
 	ActionType      string

@@ -15,9 +15,9 @@ import (
 // SendArgs sends one email: the message of kind Of about Ref (an invite id, a
 // user id, an alert notification id), composed when the job runs, to To.
 type SendArgs struct {
-	Of   string `json:"kind"`
-	Ref  int64  `json:"ref"`
-	To   string `json:"to"`
+	Of  string `json:"kind"`
+	Ref int64  `json:"ref"`
+	To  string `json:"to"`
 }
 
 func (SendArgs) Kind() string { return "mail.send" }
