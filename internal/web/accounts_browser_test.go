@@ -3,6 +3,7 @@ package web
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -11,6 +12,9 @@ import (
 	"triage/internal/testutil/mailpit"
 )
 
+// The tests below take many steps, each a page load: they get longer than
+// browser.DefaultTimeout, which a loaded machine can exceed.
+
 // TestBrowserInviteAccept is what people do: an owner invites someone
 // into team backend from the settings page; the invitee opens the emailed
 // link, creates an account, and sees the project's issues.
@@ -18,7 +22,7 @@ func TestBrowserInviteAccept(t *testing.T) {
 	t.Parallel()
 	mp := mailpit.New(t)
 	b := setupWith(t, store.SQLite, options{mail: mp})
-	ctx := browser.New(t)
+	ctx := browser.NewTimeout(t, 3*time.Minute)
 	text := func(sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
@@ -107,7 +111,7 @@ func TestBrowserPasswordReset(t *testing.T) {
 	mp := mailpit.New(t)
 	b := setupWith(t, store.SQLite, options{mail: mp})
 	u := b.resetUser(t, "browserreset")
-	ctx := browser.New(t)
+	ctx := browser.NewTimeout(t, 3*time.Minute)
 	text := func(sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
