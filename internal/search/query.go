@@ -13,7 +13,7 @@ type Kind int
 const (
 	KindText      Kind = iota // free words: title or culprit contains Value
 	KindIs                    // is:unresolved|resolved|ignored|assigned|unassigned|all
-	KindAssigned              // assigned:me|<email>|#<team slug>
+	KindAssigned              // assigned:me|my_teams|<email>|#<team slug>
 	KindLevel                 // level: exactly
 	KindProject               // project:<slug>
 	KindFirstSeen             // firstSeen: compared with Time
@@ -271,12 +271,11 @@ func parseTerm(tk token, now time.Time) (Term, error) {
 		}
 		t.Value = v
 	case KindAssigned:
-		if tk.value == "#" {
-			return bad("assigned:# needs a team slug")
+		v, err := assignedValue(tk.value)
+		if err != "" {
+			return bad("%s", err)
 		}
-		if strings.EqualFold(tk.value, "me") {
-			t.Value = "me"
-		}
+		t.Value = v
 	case KindLevel:
 		v := strings.ToLower(tk.value)
 		if v == "warn" {
@@ -303,6 +302,57 @@ func parseTerm(tk token, now time.Time) (Term, error) {
 		t.Op, t.Number, t.Value = op, n, rest
 	}
 	return t, nil
+}
+
+// assignedValue reads what assigned: takes: me, my_teams, none, an email,
+// #team, or a list of them in brackets without spaces, as in
+// assigned:[me,my_teams]. It returns the canonical value or the reason it
+// cannot be read.
+func assignedValue(v string) (string, string) {
+	const takes = "assigned: takes me, my_teams, none, an email or #team, or a list as in assigned:[me,my_teams]"
+	list, isList := strings.CutPrefix(v, "[")
+	if !isList {
+		if strings.HasSuffix(v, "]") {
+			return "", takes
+		}
+		return assignee(v)
+	}
+	list, closed := strings.CutSuffix(list, "]")
+	if !closed {
+		return "", "a list closes with ], and has no spaces: assigned:[me,my_teams]"
+	}
+	var out []string
+	for _, one := range strings.Split(list, ",") {
+		a, err := assignee(one)
+		if err != "" {
+			return "", err
+		}
+		out = append(out, a)
+	}
+	return "[" + strings.Join(out, ",") + "]", ""
+}
+
+// assignee is one value of assigned:.
+func assignee(v string) (string, string) {
+	switch l := strings.ToLower(v); {
+	case l == "me" || l == "my_teams" || l == "none":
+		return l, ""
+	case v == "#":
+		return "", "assigned:# needs a team slug"
+	case strings.HasPrefix(v, "#") && validKey(v[1:]):
+		return v, ""
+	case strings.Contains(v, "@") && !strings.ContainsAny(v, "[],"):
+		return v, ""
+	}
+	return "", "assigned: takes me, my_teams, none, an email or #team, or a list as in assigned:[me,my_teams]"
+}
+
+// Assignees is an assigned: term's values: one, or each of a list.
+func (t Term) Assignees() []string {
+	if list, ok := strings.CutPrefix(t.Value, "["); ok {
+		return strings.Split(strings.TrimSuffix(list, "]"), ",")
+	}
+	return []string{t.Value}
 }
 
 // tagTerm is a key:value that is not built in: a tag. user.email:x is the

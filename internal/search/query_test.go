@@ -29,6 +29,8 @@ func TestParse(t *testing.T) {
 			{Kind: KindIs, Key: "is", Value: "unassigned", Negate: true}, {Kind: KindIs, Key: "is", Value: "all"}}},
 		{"assigned:me assigned:Ada@Example.com assigned:#backend", []Term{{Kind: KindAssigned, Key: "assigned", Value: "me"},
 			{Kind: KindAssigned, Key: "assigned", Value: "Ada@Example.com"}, {Kind: KindAssigned, Key: "assigned", Value: "#backend"}}},
+		{"assigned:My_Teams !assigned:none assigned:[me,MY_TEAMS,#web,a@b.c]", []Term{{Kind: KindAssigned, Key: "assigned", Value: "my_teams"},
+			{Kind: KindAssigned, Key: "assigned", Value: "none", Negate: true}, {Kind: KindAssigned, Key: "assigned", Value: "[me,my_teams,#web,a@b.c]"}}},
 		{"level:error !level:warn", []Term{{Kind: KindLevel, Key: "level", Value: "error"}, {Kind: KindLevel, Key: "level", Value: "warning", Negate: true}}},
 		{"environment:production Release:web@1.2", []Term{{Kind: KindTag, Key: "environment", Value: "production"}, {Kind: KindTag, Key: "release", Value: "web@1.2"}}},
 		{"project:web", []Term{{Kind: KindProject, Key: "project", Value: "web"}}},
@@ -85,6 +87,11 @@ func TestParseErrors(t *testing.T) {
 		{"times_seen:-1", "times_seen:-1", "whole number"},
 		{"user.phone:1", "user.phone:1", "user. takes"},
 		{"assigned:#", "assigned:#", "team slug"},
+		{"assigned:bob", "assigned:bob", "takes me, my_teams"},
+		{"assigned:[me, my_teams]", "assigned:[me,", "has no spaces"},
+		{"assigned:[me,bob]", "assigned:[me,bob]", "takes me, my_teams"},
+		{"assigned:[]", "assigned:[]", "takes me, my_teams"},
+		{"assigned:me]", "assigned:me]", "takes me, my_teams"},
 		{"!", "!", "nothing to search for"},
 	}
 	for _, tt := range tests {
@@ -96,6 +103,22 @@ func TestParseErrors(t *testing.T) {
 		}
 		if pe.Term != tt.term || !strings.Contains(pe.Reason, tt.reason) || !strings.Contains(err.Error(), tt.term) {
 			t.Errorf("Parse(%q): term %q, reason %q; want term %q, a reason with %q", tt.in, pe.Term, pe.Reason, tt.term, tt.reason)
+		}
+	}
+}
+
+// TestAssignees: an assigned: term's values, one or a list.
+func TestAssignees(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string][]string{"assigned:ME": {"me"}, "assigned:[me,my_teams]": {"me", "my_teams"},
+		"assigned:[#web,a@b.c,none]": {"#web", "a@b.c", "none"}} {
+		q, err := Parse(in, now)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", in, err)
+			continue
+		}
+		if diff := cmp.Diff(want, q.Terms[0].Assignees()); diff != "" {
+			t.Errorf("Parse(%q) assignees (-want +got):\n%s", in, diff)
 		}
 	}
 }

@@ -93,6 +93,9 @@ func (i *Integration) handleAction(ctx context.Context, payload []byte) reply {
 	if err != nil {
 		return badRequest(err)
 	}
+	if p.IsHomeAction() {
+		return i.homeAction(ctx, p)
+	}
 	req, err := p.Request()
 	if err != nil {
 		return badRequest(err)
@@ -338,7 +341,9 @@ func (i *Integration) refuse(ctx context.Context, a *action, text, invalid strin
 	if a.in.Status != triage.IntegrationActive {
 		args.Channel = "" // its token is no longer used: the response URL needs none
 	}
-	if args.ResponseURL == "" && args.Channel == "" {
+	if args.ResponseURL == "" && args.Channel == "" && a.p.Container.Type == "view" && a.in.Status == triage.IntegrationActive {
+		args.DM = true // the Home tab: say it in the Messages tab
+	} else if args.ResponseURL == "" && args.Channel == "" {
 		i.log.Info("slack action refused with nowhere to say why", "integration_id", a.in.ID)
 		return replyOK
 	}

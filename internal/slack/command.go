@@ -14,6 +14,7 @@ import (
 const helpText = "Here is what `/triage` can do:\n" +
 	"• `/triage link`: link your Slack identity to your Triage account, so that what you do here is done as you\n" +
 	"• `/triage unlink`: unlink your Slack identity\n" +
+	"• `/triage issues [query]`: the five most recently seen unresolved issues you can see that match the query (Triage's search syntax, e.g. `assigned:me level:error`), with their buttons\n" +
 	"• `/triage help`: show this list"
 
 // ephemeral is a reply only the person who typed the command sees.
@@ -32,13 +33,26 @@ func (i *Integration) Command() http.Handler {
 			http.Error(w, "malformed form body", http.StatusBadRequest)
 			return
 		}
-		text, err := i.command(r, form)
-		if err != nil {
-			i.log.Error("slack command", "err", err)
-			text = "Sorry, Triage could not handle that command. Try again in a moment."
-		}
-		writeJSON(w, http.StatusOK, ephemeral{ResponseType: "ephemeral", Text: text})
+		writeJSON(w, http.StatusOK, i.slashReply(r, form))
 	}))
+}
+
+// slashReply is the ephemeral answer to one /triage invocation, over HTTP
+// or Socket Mode: `issues` answers with blocks, the rest with text.
+func (i *Integration) slashReply(r *http.Request, form url.Values) any {
+	if rep, ok, err := i.issuesCommand(r, form); ok {
+		if err != nil {
+			i.log.Error("slack command issues", "err", err)
+			rep = commandReply{ResponseType: "ephemeral", Text: "Sorry, Triage could not handle that command. Try again in a moment."}
+		}
+		return rep
+	}
+	text, err := i.command(r, form)
+	if err != nil {
+		i.log.Error("slack command", "err", err)
+		text = "Sorry, Triage could not handle that command. Try again in a moment."
+	}
+	return ephemeral{ResponseType: "ephemeral", Text: text}
 }
 
 // command computes the reply text for one invocation.

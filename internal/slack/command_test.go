@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -217,6 +218,10 @@ func TestManifest(t *testing.T) {
 			BotUser       struct {
 				DisplayName string `json:"display_name"`
 			} `json:"bot_user"`
+			AppHome struct {
+				HomeTab     bool `json:"home_tab_enabled"`
+				MessagesTab bool `json:"messages_tab_enabled"`
+			} `json:"app_home"`
 		}
 		OAuth struct {
 			RedirectURLs []string `json:"redirect_urls"`
@@ -242,11 +247,12 @@ func TestManifest(t *testing.T) {
 	if len(m.Features.SlashCommands) != 1 || m.Features.SlashCommands[0].Command != "/triage" ||
 		m.Features.SlashCommands[0].URL != p+"/extensions/slack/commands/" ||
 		len(m.Features.UnfurlDomains) != 1 || m.Features.UnfurlDomains[0] != "triage.example.com" ||
-		m.Features.BotUser.DisplayName == "" ||
+		m.Features.BotUser.DisplayName == "" || !m.Features.AppHome.HomeTab || !m.Features.AppHome.MessagesTab ||
+		!slices.Contains(m.OAuth.Scopes.Bot, "im:write") ||
 		len(m.OAuth.RedirectURLs) != 1 || m.OAuth.RedirectURLs[0] != p+"/extensions/slack/setup/" ||
 		strings.Join(m.OAuth.Scopes.Bot, " ") != strings.Join(slack.BotScopes(), " ") ||
 		m.Settings.Events.RequestURL != p+"/extensions/slack/event/" ||
-		strings.Join(m.Settings.Events.BotEvents, ",") != "app_uninstalled,link_shared,tokens_revoked" ||
+		strings.Join(m.Settings.Events.BotEvents, ",") != "app_home_opened,app_uninstalled,link_shared,tokens_revoked" ||
 		m.Settings.Interactivity.RequestURL != p+"/extensions/slack/action/" ||
 		m.Settings.Interactivity.OptionsLoad != p+"/extensions/slack/options-load/" || m.Settings.SocketMode {
 		t.Errorf("manifest = %s", raw)

@@ -22,6 +22,15 @@
 //     Integration.Alerts(), which satisfies internal/alert's Slack
 //     interface in root-package types.
 //
+// Slack for each person (home.go, personal.go, issuescmd.go): the Home
+// tab published on app_home_opened and republished, paced per person,
+// when an issue it shows changes; direct messages (assigned to them by
+// someone else, an issue they resolved regressed, a comment on an issue
+// assigned to them), each a live card, within the person's
+// triage.DMSettings; and /triage issues. All of them learn of changes
+// from the issue service's one change path (issues.Change), inside the
+// change's transaction, and their issue controls are the card's.
+//
 // What can wait (rebuilding messages, unfurling, ephemeral replies) runs
 // in the background. Rebuilds caused by changes, unfurls, token refresh
 // and pruning are River jobs (jobs.go), inserted in the transaction of

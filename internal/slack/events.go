@@ -41,6 +41,8 @@ type eventEnvelope struct {
 // unfurls need; tokens is tokens_revoked's.
 type callbackEvent struct {
 	Type      string `json:"type"`
+	User      string `json:"user"` // app_home_opened
+	Tab       string `json:"tab"`  // app_home_opened: "home" or "messages"
 	Channel   string `json:"channel"`
 	MessageTS string `json:"message_ts"`
 	UnfurlID  string `json:"unfurl_id"`
@@ -92,6 +94,10 @@ func (i *Integration) handleEvent(ctx context.Context, body []byte, retryNum str
 		switch ev.Type {
 		case "link_shared":
 			return i.queueUnfurl(ctx, tx, in, &ev)
+		case "app_home_opened":
+			if ev.Tab == "home" {
+				return i.queueHomeOpened(ctx, tx, in, ev.User)
+			}
 		case "app_uninstalled":
 			return i.disable(ctx, tx, in, "the app was uninstalled from Slack")
 		case "tokens_revoked":

@@ -110,6 +110,8 @@ func (i *Integration) identityHandler(purpose string) http.Handler {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 		i.notify(ctx, t, slackText)
 		cancel()
+		// Their Home tab turns from the link prompt into their issues (or back).
+		i.republishNow(context.WithoutCancel(r.Context()), t.in, t.p.SlackUserID)
 		i.page(w, r, http.StatusOK, "Done", "done", map[string]any{
 			"Message":  msg,
 			"DeepLink": template.URL(deepLink(t.p.ChannelID, t.in.ExternalID)),

@@ -130,6 +130,7 @@ func New(d Deps) *Integration {
 	}
 	if d.Issues != nil {
 		d.Issues.OnChange(i.onIssueChange)
+		d.Issues.OnChange(i.onPersonalChange)
 	}
 	return i
 }

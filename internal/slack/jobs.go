@@ -69,6 +69,9 @@ type RespondArgs struct {
 	Channel       string `json:"channel,omitempty"`
 	User          string `json:"user,omitempty"`
 	Text          string `json:"text"`
+	// DM sends Text as a direct message to User when there is neither a
+	// response URL nor a channel (a click on the Home tab).
+	DM bool `json:"dm,omitempty"`
 }
 
 func (RespondArgs) Kind() string { return "slack.respond" }
@@ -136,6 +139,8 @@ func (i *Integration) RegisterWorkers(w *river.Workers) {
 	river.AddWorker(w, &worker[UpdateCardsArgs]{work: i.updateCards})
 	river.AddWorker(w, &worker[UnfurlArgs]{work: i.unfurl})
 	river.AddWorker(w, &worker[RespondArgs]{work: i.respond})
+	river.AddWorker(w, &worker[PublishHomeArgs]{work: i.publishHome})
+	river.AddWorker(w, &worker[DMArgs]{work: i.sendDM})
 	river.AddWorker(w, &worker[PruneEventsSeenArgs]{work: func(ctx context.Context, _ PruneEventsSeenArgs) error {
 		_, err := i.d.Store.DeleteSlackEventsSeenBefore(ctx, i.now().Add(-eventsSeenRetention))
 		return err
@@ -337,6 +342,10 @@ func (i *Integration) work(ctx context.Context, args river.JobArgs) error {
 		return i.unfurl(ctx, a)
 	case RespondArgs:
 		return i.respond(ctx, a)
+	case PublishHomeArgs:
+		return i.publishHome(ctx, a)
+	case DMArgs:
+		return i.sendDM(ctx, a)
 	}
 	return fmt.Errorf("no in-process runner for %s", args.Kind())
 }

@@ -39,9 +39,12 @@ func Manifest(urlPrefix string, socketMode bool) ([]byte, error) {
 		},
 		"features": map[string]any{
 			"bot_user": map[string]any{"display_name": "Triage", "always_online": true},
+			// The Home tab (issue 17) and the Messages tab, where direct
+			// messages arrive.
+			"app_home": map[string]any{"home_tab_enabled": true, "messages_tab_enabled": true, "messages_tab_read_only_enabled": true},
 			"slash_commands": []command{{
 				Command: "/triage", URL: at("/extensions/slack/commands/"),
-				Description: "Link your Slack account to Triage", UsageHint: "[link | unlink | help]",
+				Description: "Link your Slack account to Triage", UsageHint: "[issues [query] | link | unlink | help]",
 			}},
 			"unfurl_domains": []string{u.Hostname()},
 		},
@@ -55,7 +58,7 @@ func Manifest(urlPrefix string, socketMode bool) ([]byte, error) {
 }
 
 func settings(at func(string) string, socketMode bool) map[string]any {
-	events := map[string]any{"bot_events": []string{"app_uninstalled", "link_shared", "tokens_revoked"}}
+	events := map[string]any{"bot_events": []string{"app_home_opened", "app_uninstalled", "link_shared", "tokens_revoked"}}
 	interactivity := map[string]any{"is_enabled": true}
 	if !socketMode {
 		events["request_url"] = at("/extensions/slack/event/")

@@ -164,6 +164,9 @@ func (i *Integration) respond(ctx context.Context, a RespondArgs) error {
 			return err
 		}
 	}
+	if a.DM && a.Channel == "" && a.User != "" {
+		return i.directText(ctx, a.IntegrationID, a.User, a.Text)
+	}
 	if a.Channel == "" || a.User == "" {
 		return triage.Errorf(triage.EINVALID, "nowhere to respond")
 	}
@@ -173,6 +176,22 @@ func (i *Integration) respond(ctx context.Context, a RespondArgs) error {
 	}
 	if _, err := api.PostEphemeralContext(ctx, a.Channel, a.User, slack.MsgOptionText(a.Text, false)); err != nil {
 		return i.web.Failed(ctx, a.IntegrationID, "chat.postEphemeral", err)
+	}
+	return nil
+}
+
+// directText sends a text as a direct message to a Slack user.
+func (i *Integration) directText(ctx context.Context, integrationID int64, user, text string) error {
+	api, err := i.web.Client(ctx, integrationID)
+	if err != nil {
+		return err
+	}
+	ch, _, _, err := api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+	if err != nil {
+		return i.web.Failed(ctx, integrationID, "conversations.open", err)
+	}
+	if _, _, err := api.PostMessageContext(ctx, ch.ID, slack.MsgOptionText(text, false)); err != nil {
+		return i.web.Failed(ctx, integrationID, "chat.postMessage", err)
 	}
 	return nil
 }

@@ -95,12 +95,7 @@ func (i *Integration) socketCommand(ctx context.Context, payload []byte) reply {
 	if err != nil {
 		return internalReply
 	}
-	text, err := i.command(r, form)
-	if err != nil {
-		i.log.Error("slack command", "transport", "socket", "err", err)
-		text = "Sorry, Triage could not handle that command. Try again in a moment."
-	}
-	return reply{http.StatusOK, ephemeral{ResponseType: "ephemeral", Text: text}}
+	return reply{http.StatusOK, i.slashReply(r, form)}
 }
 
 // ackPayload turns a reply into what the ack carries: its body when it is

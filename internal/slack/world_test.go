@@ -97,6 +97,7 @@ func newWorld(t *testing.T, engine store.Engine) *world {
 	mux.Handle("POST /extensions/slack/action/{$}", b.integ.Action())
 	mux.Handle("POST /extensions/slack/event/{$}", b.integ.Event())
 	mux.Handle("POST /extensions/slack/options-load/{$}", b.integ.OptionsLoad())
+	mux.Handle("POST /extensions/slack/commands/{$}", b.integ.Command())
 	b.mux = mux
 
 	w.in = b.install(b.owner, "T1", "U1")

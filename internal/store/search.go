@@ -83,14 +83,11 @@ func (b *whereBuilder) term(r search.Request, t search.Term) error {
 			b.add("i.status = "+b.arg(t.Value), t.Negate)
 		}
 	case search.KindAssigned:
-		switch {
-		case t.Value == "me":
-			b.add("COALESCE(i.assignee_user_id, 0) = "+b.arg(r.UserID), t.Negate)
-		case strings.HasPrefix(t.Value, "#"):
-			b.add("COALESCE(i.assignee_team_id, 0) IN (SELECT tt.id FROM teams tt WHERE tt.org_id = p.org_id AND tt.slug = "+b.arg(t.Value[1:])+")", t.Negate)
-		default:
-			b.add("COALESCE(i.assignee_user_id, 0) IN (SELECT uu.id FROM users uu WHERE LOWER(uu.email) = "+b.arg(strings.ToLower(t.Value))+")", t.Negate)
+		var alts []string
+		for _, a := range t.Assignees() {
+			alts = append(alts, b.assigned(r, a))
 		}
+		b.add("("+strings.Join(alts, " OR ")+")", t.Negate)
 	case search.KindLevel:
 		b.add("i.level = "+b.arg(t.Value), t.Negate)
 	case search.KindProject:
@@ -114,6 +111,22 @@ func (b *whereBuilder) term(r search.Request, t search.Term) error {
 		return fmt.Errorf("search term kind %d has no SQL", t.Kind)
 	}
 	return nil
+}
+
+// assigned is the condition for one value of assigned:. COALESCE makes a
+// negated term list the issues assigned to no one too.
+func (b *whereBuilder) assigned(r search.Request, a string) string {
+	switch {
+	case a == "me":
+		return "COALESCE(i.assignee_user_id, 0) = " + b.arg(r.UserID)
+	case a == "my_teams":
+		return "COALESCE(i.assignee_team_id, 0) IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = " + b.arg(r.UserID) + ")"
+	case a == "none":
+		return "(i.assignee_user_id IS NULL AND i.assignee_team_id IS NULL)"
+	case strings.HasPrefix(a, "#"):
+		return "COALESCE(i.assignee_team_id, 0) IN (SELECT tt.id FROM teams tt WHERE tt.org_id = p.org_id AND tt.slug = " + b.arg(a[1:]) + ")"
+	}
+	return "COALESCE(i.assignee_user_id, 0) IN (SELECT uu.id FROM users uu WHERE LOWER(uu.email) = " + b.arg(strings.ToLower(a)) + ")"
 }
 
 func likeEscape(s string) string {
@@ -266,10 +279,17 @@ func (q *Queries) DeleteIssueHoursBefore(ctx context.Context, before time.Time) 
 	return res.RowsAffected()
 }
 
-// Environments lists the environments of the organization's projects.
-func (q *Queries) Environments(ctx context.Context, orgID int64) ([]string, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT DISTINCT e.name FROM environments e JOIN projects p ON p.id = e.project_id
-		WHERE p.org_id = $1 ORDER BY e.name`, orgID)
+// Environments lists the environments of the projects, by name.
+func (q *Queries) Environments(ctx context.Context, projectIDs []int64) ([]string, error) {
+	if len(projectIDs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(projectIDs))
+	ph := make([]string, len(projectIDs))
+	for k, id := range projectIDs {
+		args[k], ph[k] = id, fmt.Sprintf("$%d", k+1)
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT DISTINCT name FROM environments WHERE project_id IN (`+strings.Join(ph, ", ")+`) ORDER BY name`, args...)
 	return collect(rows, err, "list environments", func(row rowScanner) (string, error) {
 		var s string
 		err := row.Scan(&s)

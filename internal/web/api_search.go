@@ -29,6 +29,14 @@ func (s *Server) apiIssueList() http.Handler {
 			s.apiError(w, r, err)
 			return
 		}
+		visible, err := s.access.VisibleProjects(ctx, u.ID, org.ID)
+		if err == nil {
+			err = checkProjects(p, visible)
+		}
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
 		limit := apiPageSize
 		if l := q.Get("limit"); l != "" {
 			if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > 100 {

@@ -248,12 +248,16 @@ func testAPIList(t *testing.T, b *bundle) {
 		"?query=":              {"WEB-1"},
 		"?query=is:all":        {"WEB-1", "WEB-2"},
 		"?query=is:all&project=" + itoa(b.web.ID): {"WEB-1", "WEB-2"},
-		"?query=is:all&project=999999":            {},
 		"?query=is:all&limit=1":                   {"WEB-1"},
 	} {
 		if diff := cmp.Diff(want, ids(q)); diff != "" {
 			t.Errorf("list %q (-want +got):\n%s", q, diff)
 		}
+	}
+	// A project that does not exist is refused as one the caller may not
+	// see (TestSearchSeesOnlyVisibleProjects), as Sentry does.
+	if r := b.api(http.MethodGet, "/api/0/organizations/acme/issues/?query=is:all&project=999999", alice, nil, nil); r.status != http.StatusForbidden {
+		t.Errorf("list ?project=999999: %d %s, want 403", r.status, r.body)
 	}
 	r := b.api(http.MethodGet, "/api/0/organizations/acme/issues/?query=is:all&limit=1", alice, nil, nil)
 	m := regexp.MustCompile(`rel="next"; results="true"; cursor="([^"]+)"`).FindStringSubmatch(r.header.Get("Link"))

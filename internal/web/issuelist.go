@@ -60,19 +60,29 @@ func (s *Server) handleIssueList() http.Handler {
 		v := &view{Title: "Issues", Org: org, Nav: "issues"}
 		q := r.URL.Query()
 		d := &issueListData{Query: q.Get("query"), EmptyLabel: "No issues match."}
-		if err := s.listPickers(r, org, d); err != nil {
+		visible, err := s.access.VisibleProjects(ctx, u.ID, org.ID)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		if err := s.listPickers(r, org, visible, d); err != nil {
 			s.pageError(w, r, err)
 			return
 		}
 		v.Data = d
 		p, err := readListParams(q, s.now())
 		if err == nil {
+			err = checkProjects(p, visible)
+		}
+		if err == nil {
 			err = s.issueList(r, org, u, p, d)
 		}
-		if triage.ErrorCode(err) == triage.EINVALID {
+		// A search that cannot run is explained beside the search box,
+		// with the query and the pickers kept.
+		if code := triage.ErrorCode(err); code == triage.EINVALID || code == triage.EFORBIDDEN {
 			v.Error = triage.ErrorMessage(err)
 			d.Tabs = issueTabs(org, q)
-			s.render(w, r, http.StatusBadRequest, "issues.html", v)
+			s.render(w, r, httpStatus(code), "issues.html", v)
 			return
 		} else if err != nil {
 			s.pageError(w, r, err)
@@ -82,8 +92,10 @@ func (s *Server) handleIssueList() http.Handler {
 	})
 }
 
-// listPickers fills the sort, environment and project pickers from the URL.
-func (s *Server) listPickers(r *http.Request, org *triage.Organization, d *issueListData) error {
+// listPickers fills the sort, environment and project pickers from the
+// URL; the pickers offer only the projects the user may see (visible,
+// from internal/access) and their environments.
+func (s *Server) listPickers(r *http.Request, org *triage.Organization, visible []*triage.Project, d *issueListData) error {
 	q := r.URL.Query()
 	sort := q.Get("sort")
 	if sort == "" {
@@ -92,7 +104,7 @@ func (s *Server) listPickers(r *http.Request, org *triage.Organization, d *issue
 	for _, so := range search.Sorts {
 		d.Sorts = append(d.Sorts, option{Value: string(so.Sort), Label: so.Label, Selected: sort == string(so.Sort)})
 	}
-	envs, err := s.finder.Environments(r.Context(), org.ID)
+	envs, err := s.finder.Environments(r.Context(), projectIDs(visible))
 	if err != nil {
 		return err
 	}
@@ -100,12 +112,8 @@ func (s *Server) listPickers(r *http.Request, org *triage.Organization, d *issue
 	for _, e := range envs {
 		d.Environments = append(d.Environments, option{Value: e, Label: e, Selected: q.Get("environment") == e})
 	}
-	projects, err := s.finder.Projects(r.Context(), org.ID)
-	if err != nil {
-		return err
-	}
 	d.Projects = []option{{Value: "", Label: "All projects"}}
-	for _, p := range projects {
+	for _, p := range visible {
 		d.Projects = append(d.Projects, option{Value: itoa(p.ID), Label: p.Slug, Selected: q.Get("project") == itoa(p.ID)})
 	}
 	d.SortLinks = map[string]string{}

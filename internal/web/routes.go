@@ -34,6 +34,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /invites/{token}/{$}", s.page(s.handleInviteAccept()))
 
 	// Pages.
+	mux.Handle("GET /account/notifications/{$}", s.authed(s.handleNotifications()))
+	mux.Handle("POST /account/notifications/{$}", s.authed(s.handleNotifications()))
 	mux.Handle("GET /organizations/{org}/issues/{$}", s.authed(s.handleIssueList()))
 	mux.Handle("GET /organizations/{org}/issues/{id}/{$}", s.authed(s.handleIssuePage()))
 	mux.Handle("POST /organizations/{org}/issues/{$}", s.authed(s.handleIssueBulk()))

@@ -24,10 +24,8 @@ type Finder interface {
 	IssueTags(ctx context.Context, issueID int64, top int) ([]search.TagKey, error)
 	// IssueHours returns issues' hourly event counts since a time.
 	IssueHours(ctx context.Context, issueIDs []int64, since time.Time) (map[int64]map[int64]int64, error)
-	// Environments lists the environments of an organization's projects.
-	Environments(ctx context.Context, orgID int64) ([]string, error)
-	// Projects lists an organization's projects.
-	Projects(ctx context.Context, orgID int64) ([]*triage.Project, error)
+	// Environments lists the environments of the projects, by name.
+	Environments(ctx context.Context, projectIDs []int64) ([]string, error)
 }
 
 // listParams is what the list page and the API read from the URL: the
@@ -77,6 +75,41 @@ func readListParams(v url.Values, now time.Time) (listParams, error) {
 		p.projectIDs = append(p.projectIDs, id)
 	}
 	return p, nil
+}
+
+// checkProjects refuses a search in a project the user may not see
+// (visible is what internal/access lists for them), with the answer it
+// gives for a project that does not exist, so that the refusal tells
+// nothing about other teams' projects: ?project=ID is a 403, as in
+// Sentry; a project:<slug> term is a 400 naming the term. The store
+// filters by access too; this makes the answer clear instead of an empty
+// list.
+func checkProjects(p listParams, visible []*triage.Project) error {
+	ids := make(map[int64]bool, len(visible))
+	slugs := make(map[string]bool, len(visible))
+	for _, pr := range visible {
+		ids[pr.ID], slugs[pr.Slug] = true, true
+	}
+	for _, id := range p.projectIDs {
+		if !ids[id] {
+			return triage.Errorf(triage.EFORBIDDEN, "You do not have access to project %d, or it does not exist.", id)
+		}
+	}
+	for _, t := range p.query.Terms {
+		if t.Kind == search.KindProject && !slugs[t.Value] {
+			return searchError(&search.Error{Term: t.String(), Reason: "you have no project with that slug"})
+		}
+	}
+	return nil
+}
+
+// projectIDs are the projects' ids.
+func projectIDs(ps []*triage.Project) []int64 {
+	ids := make([]int64, len(ps))
+	for k, p := range ps {
+		ids[k] = p.ID
+	}
+	return ids
 }
 
 // searchError makes a parse error the EINVALID a person reads.

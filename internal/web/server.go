@@ -80,6 +80,7 @@ type Store interface {
 	triage.AccountStore
 	triage.DirectoryStore
 	triage.HealthStore
+	triage.DMSettingsStore
 	SessionRows
 	Finder
 }
@@ -129,6 +130,7 @@ type Server struct {
 	accounts     triage.AccountStore
 	dir          triage.DirectoryStore
 	health       triage.HealthStore
+	dm           triage.DMSettingsStore
 	access       *access.Service
 	issues       *issues.Service
 	finder       Finder
@@ -170,6 +172,7 @@ func New(d Deps) *Server {
 		accounts: d.Store,
 		dir:      d.Store,
 		health:   d.Store,
+		dm:       d.Store,
 		access:   d.Access,
 		issues:   d.Issues,
 		finder:   d.Finder,

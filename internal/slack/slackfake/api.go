@@ -38,6 +38,7 @@ func init() {
 		"dialog.open":           {h: (*Server).dialogOpen},
 		"views.open":            {h: (*Server).viewsOpen},
 		"views.update":          {h: (*Server).viewsUpdate},
+		"views.publish":         {h: (*Server).viewsPublish},
 		"conversations.info":    {h: (*Server).conversationsInfo},
 		"conversations.list":    {h: (*Server).conversationsList},
 		"conversations.open":    {h: (*Server).conversationsOpen, scopes: []string{"im:write", "mpim:write", "channels:manage", "groups:write"}},

@@ -190,6 +190,9 @@ func (s *Server) conversationsOpen(rq *apiRequest, tok *tokenState) *result {
 	if u.Deleted {
 		return errResult("user_disabled")
 	}
+	if u.IsBot {
+		return errResult("cannot_dm_bot")
+	}
 	existed := false
 	for _, ch := range s.channels {
 		existed = existed || (ch.IsIM && ch.TeamID == tok.TeamID && ch.User == u.ID)

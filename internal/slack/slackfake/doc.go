@@ -28,7 +28,10 @@
 //     are legacy attachments and their actions; a Slack type the fake
 //     does not model is refused rather than passed unchecked (blocks.go,
 //     attachments.go). Views and dialogs are validated; unfurl keys must be
-//     links of the message they unfurl, exactly as written there.
+//     links of the message they unfurl, exactly as written there. Home
+//     tabs (views.publish) must be of type home, hold at most 100 blocks,
+//     and go to a person of the token's workspace (home.go); DMs cannot be
+//     opened with a bot, a deactivated person or without im:write.
 //   - Installs grant what the app asked for: Authorize reads the scopes
 //     from the authorize URL Triage redirected to, so a scope Triage
 //     forgets to request is missing from its token.

@@ -61,6 +61,7 @@ var methodTiers = map[string]int{
 	"chat.postEphemeral":    tier4,
 	"dialog.open":           tier4,
 	"views.open":            tier4,
+	"views.publish":         tier4,
 	"views.update":          tier4,
 	"users.info":            tier4,
 }

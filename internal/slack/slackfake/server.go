@@ -73,6 +73,7 @@ type Server struct {
 	refresh      map[string]*refreshState
 	triggers     map[string]*triggerState
 	views        map[string]*viewState
+	homes        map[string]*HomeView
 	responseURLs map[string]*responseURLState
 	unfurlIDs    map[string]*unfurlIDState
 	seq          int
@@ -99,6 +100,7 @@ func New(opts ...Option) *Server {
 		refresh:      map[string]*refreshState{},
 		triggers:     map[string]*triggerState{},
 		views:        map[string]*viewState{},
+		homes:        map[string]*HomeView{},
 		responseURLs: map[string]*responseURLState{},
 		unfurlIDs:    map[string]*unfurlIDState{},
 	}
@@ -218,6 +220,7 @@ func (s *Server) Reset() {
 		ch.ephemerals = nil
 	}
 	s.views = map[string]*viewState{}
+	s.homes = map[string]*HomeView{}
 	s.limits.init()
 	s.socket.resetRecords()
 	s.notifyLocked()

@@ -100,6 +100,42 @@ func New(t testing.TB) string {
 	return u
 }
 
+// Kept returns the URL of the database name on the configured server,
+// creating it empty when it does not exist, or anew when fresh. Unlike
+// New's, it outlives the test: benchmarks keep a database that takes
+// minutes to build for their next run.
+func Kept(t testing.TB, name string, fresh bool) string {
+	t.Helper()
+	Require(t)
+	base := os.Getenv(EnvURL)
+	db, err := admin(base)
+	if err != nil {
+		t.Fatalf("pgtest: open %s: %v", redact(base), err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if fresh {
+		if _, err := db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+quoteIdent(name)+` WITH (FORCE)`); err != nil {
+			t.Fatalf("pgtest: drop database %s: %v", name, err)
+		}
+	}
+	var exists bool
+	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		t.Fatalf("pgtest: look for database %s: %v", name, err)
+	}
+	if !exists {
+		if _, err := db.ExecContext(ctx, `CREATE DATABASE `+quoteIdent(name)+
+			` TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`); err != nil {
+			t.Fatalf("pgtest: create database %s: %v", name, err)
+		}
+	}
+	u, err := withDatabase(base, name)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return u
+}
+
 // Open is New followed by sql.Open("pgx", url) and a ping; the pool is closed
 // before the database is dropped.
 func Open(t testing.TB) *sql.DB {

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"triage"
+)
+
+// Slack for each person (issue 17): direct-message settings, the issues a
+// Home tab shows, and the few reads that find who a change concerns.
+
+var _ triage.DMSettingsStore = (*Store)(nil)
+
+// DMSettings returns the user's direct-message settings, the defaults
+// (every kind on, every project) when they never changed them.
+func (q *Queries) DMSettings(ctx context.Context, userID int64) (triage.DMSettings, error) {
+	s := triage.DefaultDMSettings()
+	var projects string
+	err := q.q.QueryRowContext(ctx, `SELECT assigned, regressed, comments, projects FROM slack_dm_settings WHERE user_id = $1`, userID).
+		Scan(&s.Assigned, &s.Regressed, &s.Comments, &projects)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, nil
+	} else if err != nil {
+		return s, fmt.Errorf("read dm settings of user %d: %w", userID, err)
+	}
+	for _, p := range strings.Split(projects, ",") {
+		if id, err := strconv.ParseInt(p, 10, 64); err == nil && id > 0 {
+			s.ProjectIDs = append(s.ProjectIDs, id)
+		}
+	}
+	return s, nil
+}
+
+// SetDMSettings replaces the user's direct-message settings.
+func (q *Queries) SetDMSettings(ctx context.Context, userID int64, s triage.DMSettings) error {
+	ids := make([]string, len(s.ProjectIDs))
+	for k, id := range s.ProjectIDs {
+		ids[k] = strconv.FormatInt(id, 10)
+	}
+	_, err := q.q.ExecContext(ctx, `INSERT INTO slack_dm_settings (user_id, assigned, regressed, comments, projects, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (user_id) DO UPDATE SET assigned = excluded.assigned, regressed = excluded.regressed,
+			comments = excluded.comments, projects = excluded.projects, updated_at = excluded.updated_at`,
+		userID, s.Assigned, s.Regressed, s.Comments, strings.Join(ids, ","), micros(q.now()))
+	if err != nil {
+		return fmt.Errorf("save dm settings of user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// SetHomeIssues records the issues a person's Home tab shows now,
+// replacing what it showed before; call it in a transaction.
+func (q *Queries) SetHomeIssues(ctx context.Context, integrationID int64, slackUser string, issueIDs []int64) error {
+	if _, err := q.q.ExecContext(ctx, `DELETE FROM slack_home_issues WHERE integration_id = $1 AND slack_user_id = $2`, integrationID, slackUser); err != nil {
+		return fmt.Errorf("forget home issues: %w", err)
+	}
+	for _, id := range issueIDs {
+		if _, err := q.q.ExecContext(ctx, `INSERT INTO slack_home_issues (integration_id, slack_user_id, issue_id) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, integrationID, slackUser, id); err != nil {
+			return fmt.Errorf("remember home issue: %w", err)
+		}
+	}
+	return nil
+}
+
+// SlackPerson is one Slack user of one workspace: whose Home tab to
+// publish, or whom to message.
+type SlackPerson struct {
+	IntegrationID int64
+	SlackUserID   string
+	UserID        int64
+}
+
+// HomeViewers lists the people whose published Home tab shows the issue.
+func (q *Queries) HomeViewers(ctx context.Context, issueID int64) ([]SlackPerson, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT h.integration_id, h.slack_user_id, COALESCE(id.user_id, 0) FROM slack_home_issues h
+		LEFT JOIN identities id ON id.integration_id = h.integration_id AND id.external_id = h.slack_user_id
+		WHERE h.issue_id = $1 ORDER BY h.integration_id, h.slack_user_id`, issueID)
+	return collect(rows, err, "list home viewers", scanSlackPerson)
+}
+
+func scanSlackPerson(row rowScanner) (SlackPerson, error) {
+	var p SlackPerson
+	err := row.Scan(&p.IntegrationID, &p.SlackUserID, &p.UserID)
+	return p, err
+}
+
+// OrgSlackPeople lists the Slack identities of the users in the
+// workspaces attached to the organization that are active.
+func (q *Queries) OrgSlackPeople(ctx context.Context, orgID int64, userIDs []int64) ([]SlackPerson, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	args := []any{orgID, triage.IntegrationActive}
+	ph := make([]string, len(userIDs))
+	for k, id := range userIDs {
+		args = append(args, id)
+		ph[k] = fmt.Sprintf("$%d", k+3)
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT id.integration_id, id.external_id, id.user_id FROM identities id
+		JOIN organization_integrations oi ON oi.integration_id = id.integration_id AND oi.org_id = $1
+		JOIN integrations i ON i.id = id.integration_id AND i.status = $2
+		WHERE id.user_id IN (`+strings.Join(ph, ", ")+`) ORDER BY id.integration_id, id.external_id`, args...)
+	return collect(rows, err, "list slack people", scanSlackPerson)
+}
+
+// TeamMemberIDs lists the members of a team.
+func (q *Queries) TeamMemberIDs(ctx context.Context, teamID int64) ([]int64, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id`, teamID)
+	return collect(rows, err, "list team members", func(row rowScanner) (int64, error) {
+		var id int64
+		err := row.Scan(&id)
+		return id, err
+	})
+}
+
+// TeamsOfUser lists the organization's teams the user is a member of, by
+// slug.
+func (q *Queries) TeamsOfUser(ctx context.Context, orgID, userID int64) ([]*triage.Team, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT t.id, t.org_id, t.slug, t.name FROM teams t
+		JOIN team_members tm ON tm.team_id = t.id AND tm.user_id = $2 WHERE t.org_id = $1 ORDER BY t.slug`, orgID, userID)
+	return collect(rows, err, "list teams of user", func(row rowScanner) (*triage.Team, error) {
+		var t triage.Team
+		err := row.Scan(&t.ID, &t.OrgID, &t.Slug, &t.Name)
+		return &t, err
+	})
+}
+
+// LastResolver is who last resolved the issue (the newest resolution in
+// its activity that a person made); 0 when nobody did.
+func (q *Queries) LastResolver(ctx context.Context, issueID int64) (int64, error) {
+	var id sql.NullInt64
+	err := q.q.QueryRowContext(ctx, `SELECT user_id FROM activities WHERE issue_id = $1 AND type IN ($2, $3)
+		AND user_id IS NOT NULL ORDER BY id DESC LIMIT 1`, issueID, triage.ActivitySetResolved, triage.ActivitySetResolvedInRel).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("read last resolver of issue %d: %w", issueID, err)
+	}
+	return id.Int64, nil
+}
+
+// RegressedIssues lists the organization's unresolved issues that
+// regressed since a time, in projects the user may see, the most recently
+// seen first.
+func (q *Queries) RegressedIssues(ctx context.Context, orgID, userID int64, since time.Time, limit int) ([]*triage.Issue, error) {
+	rows, err := q.q.QueryContext(ctx, issueSelect+` WHERE p.org_id = $1 AND i.status = $2
+		AND EXISTS (SELECT 1 FROM activities a WHERE a.issue_id = i.id AND a.type = $3 AND a.created_at >= $4)
+		AND EXISTS (SELECT 1 FROM members m WHERE m.org_id = p.org_id AND m.user_id = $5 AND `+projectAccess("m", "p", "$5")+`)
+		ORDER BY i.last_seen DESC, i.id DESC LIMIT $6`,
+		orgID, string(triage.StatusUnresolved), triage.ActivitySetRegression, micros(since), userID, limit)
+	return collect(rows, err, "list regressed issues", scanIssue)
+}
