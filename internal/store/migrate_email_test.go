@@ -11,7 +11,7 @@ import (
 )
 
 // TestAlertEmailMigrationKeepsRules migrates a database that has Slack
-// rules with throttles and notifications across 00011 (which rebuilds
+// rules with throttles and notifications across 00012 (which rebuilds
 // alert_rules on SQLite) and checks that nothing referring to the rules
 // was lost and every reference still holds.
 func TestAlertEmailMigrationKeepsRules(t *testing.T) {
@@ -25,7 +25,7 @@ func TestAlertEmailMigrationKeepsRules(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if err := s.MigrateUpTo(ctx, 10); err != nil {
+			if err := s.MigrateUpTo(ctx, 11); err != nil {
 				t.Fatal(err)
 			}
 			now := time.Now().UnixMicro()

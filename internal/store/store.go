@@ -218,7 +218,7 @@ func (s *Store) migrationsFS() (fs.FS, goose.Dialect) {
 // timeout (building an index on a large table may take minutes); on
 // SQLite one connection, so that a migration that rebuilds a table can
 // turn foreign keys off and on around its own transaction (SQLite's
-// procedure for changes ALTER TABLE cannot make; see 00011).
+// procedure for changes ALTER TABLE cannot make; see 00012).
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	fsys, dialect := s.migrationsFS()
 	driver, dsn := "pgx", s.rawURL
