@@ -23,6 +23,9 @@
 // this package's tests hold the two to the same answers on SQLite and
 // PostgreSQL. The issue service (internal/issues) reads an issue together
 // with its access for speed; it applies the same rule through that fragment.
+// Whether someone may be assigned an issue is CanSeeProject, asked by the
+// issue service through its transaction (New over the transaction's
+// queries).
 //
 // The package reads through triage.AccessStore and imports nothing of
 // Triage's but the root package.

@@ -46,8 +46,8 @@ func (w *world) writers(engine store.Engine) []*eventwriter.Writer {
 	out := []*eventwriter.Writer{w.writer}
 	if engine == store.Postgres {
 		p := w.startProc(false)
-		wr := eventwriter.New(p.s, p.jobs, p.issues, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-		wr.SetEventJobFilter(p.alerts.WantsEventJobs)
+		wr := eventwriter.New(p.s, p.jobs, p.issues, slog.New(slog.NewTextHandler(io.Discard, nil)), nil,
+			eventwriter.EventJobFilter(p.alerts.WantsEventJobs))
 		go wr.Run(w.ctx)
 		out = append(out, wr)
 	}

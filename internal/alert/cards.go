@@ -41,21 +41,9 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 	// The Slack integration's own change hook rebuilds the cards; here
 	// each card's thread hears what changed.
 	var params []river.InsertManyParams
-	cards, err := tx.AlertCards(ctx, c.Issue.ID)
+	cards, err := threadsOf(ctx, tx, c.Issue.ID)
 	if err != nil {
 		return err
-	}
-	// Cards still on their way hear of the change once they are out.
-	pending, err := tx.PendingCards(ctx, c.Issue.ID)
-	if err != nil {
-		return err
-	}
-	for _, id := range pending {
-		n, err := tx.AlertNotification(ctx, id)
-		if err != nil {
-			return err
-		}
-		cards = append(cards, store.AlertCard{IntegrationID: n.IntegrationID, ChannelID: n.ChannelID, PendingID: id})
 	}
 	key := "activity:" + strconv.FormatInt(c.Activity.ID, 10)
 	for _, card := range cards {
@@ -77,6 +65,27 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 		return nil
 	}
 	return s.jobs.InsertMany(ctx, tx, params)
+}
+
+// threadsOf lists the issue's cards whose threads hear of its changes:
+// those posted, and those still on their way (they hear once they are out).
+func threadsOf(ctx context.Context, tx *store.Tx, issueID int64) ([]store.AlertCard, error) {
+	cards, err := tx.AlertCards(ctx, issueID)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := tx.PendingCards(ctx, issueID)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range pending {
+		n, err := tx.AlertNotification(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		cards = append(cards, store.AlertCard{IntegrationID: n.IntegrationID, ChannelID: n.ChannelID, PendingID: id})
+	}
+	return cards, nil
 }
 
 func replyJob(issueID int64, card store.AlertCard, text, key string) river.InsertManyParams {

@@ -133,7 +133,7 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 // of the channel, or the ts of the thread of the issue's card there.
 //
 // One card per issue and channel: the notification that holds the card
-// (see store.ClaimCards) posts it, and every other one of a threading
+// (see store.CreateNotificationsAndClaim) posts it, and every other one of a threading
 // rule replies in its thread, waiting (snoozed) while the card is on its
 // way. A card whose holder ended without posting it (failed, cancelled),
 // or that nobody holds, is taken over here. A rule that does not thread

@@ -66,7 +66,9 @@
 // or what did what, while the Slack integration's own hook rebuilds every
 // message Triage remembers about the issue, cards included. A repeated
 // alert for an issue that already has a card in the channel goes to that
-// thread.
+// thread. Versions before that queued an issue.unignored job instead when
+// an event ended an ignore; a worker forwards the ones an upgrade finds
+// (legacy.go), so they neither wait forever nor lose their reply.
 //
 // Channel lists come from a cache filled in the background, one page of
 // conversations.list every 3 seconds (Tier 2 allows 20 a minute), so

@@ -223,7 +223,7 @@ type eventRules struct {
 // WantsEventJobs tells the event writer whether a project has a rule that
 // looks at every batch of events (one without "new issue" or
 // "regression"): without one, event.received jobs would do nothing. For
-// eventwriter.Writer.SetEventJobFilter.
+// eventwriter.EventJobFilter.
 func (s *Service) WantsEventJobs(ctx context.Context, projectID int64) (bool, error) {
 	r, err := s.projectTriggers(ctx, projectID)
 	return r.events, err
@@ -231,7 +231,7 @@ func (s *Service) WantsEventJobs(ctx context.Context, projectID int64) (bool, er
 
 // WantsCreatedJobs tells the event writer whether a project has a rule
 // about new issues: without one, issue.created jobs would do nothing. For
-// eventwriter.Writer.SetCreatedJobFilter. (issue.regressed jobs are always
+// eventwriter.CreatedJobFilter. (issue.regressed jobs are always
 // published: they are rare.)
 func (s *Service) WantsCreatedJobs(ctx context.Context, projectID int64) (bool, error) {
 	r, err := s.projectTriggers(ctx, projectID)

@@ -79,7 +79,8 @@ var uniqueWhilePending = river.UniqueOpts{ByArgs: true, ByState: pendingStates}
 func (s *Service) Queues() map[string]int { return map[string]int{Queue: s.opts.Workers} }
 
 // Register adds the alert workers to workers: the ingestion jobs' handlers
-// (rule evaluation) and the delivery, card, reply and channel jobs.
+// (rule evaluation), the delivery, card, reply and channel jobs, and the
+// forwarding of issue.unignored jobs an older version left (legacy.go).
 func (s *Service) Register(workers *river.Workers) {
 	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.IssueCreated]{Handle: s.HandleCreated})
 	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.IssueRegressed]{Handle: s.HandleRegressed})
@@ -89,6 +90,7 @@ func (s *Service) Register(workers *river.Workers) {
 	river.AddWorker(workers, &replyWorker{s: s})
 	river.AddWorker(workers, &channelSyncWorker{s: s})
 	river.AddWorker(workers, &channelSyncAllWorker{s: s})
+	river.AddWorker(workers, &unignoredWorker{s: s}) // jobs an older version queued
 }
 
 // Periodic is the periodic channel-list refresh, for the River client.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
+
 	"triage"
 	"triage/internal/eventwriter"
 	"triage/internal/issues"
@@ -255,8 +257,8 @@ func (w *world) waitUnignored(want string) {
 // the wall clock's now.
 func (w *world) clockedWriter() *testClock {
 	clock := &testClock{t: time.Now()}
-	w.writer = eventwriter.New(w.s, w.jobs, w.issues, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.Now)
-	w.writer.SetEventJobFilter(w.alerts.WantsEventJobs)
+	w.writer = eventwriter.New(w.s, w.jobs, w.issues, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.Now,
+		eventwriter.EventJobFilter(w.alerts.WantsEventJobs))
 	go w.writer.Run(w.ctx)
 	return clock
 }
@@ -276,4 +278,55 @@ func (c *testClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = t
+}
+
+// unignoredJob is the issue.unignored job as a version before the
+// lifecycle's move stored it; this version queues none.
+type unignoredJob struct {
+	IssueID int64  `json:"issue_id"`
+	EventID string `json:"event_id"`
+	Reason  string `json:"reason"`
+	Count   int64  `json:"count,omitempty"`
+}
+
+func (unignoredJob) Kind() string { return "issue.unignored" }
+
+// TestUnignoredJobOfAnOlderVersion: an issue.unignored job that an older
+// version queued (its event writer reopened the issue and left the
+// rebuild and the reply to that job) completes after the upgrade, and
+// the card and its thread say what the old version would have said.
+func TestUnignoredJobOfAnOlderVersion(t *testing.T) {
+	t.Parallel()
+	for _, engine := range dbtest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, engine, worldOpts{})
+			issue := w.cardFor("upgrade")
+			w.ignore(issue.ID, issues.StatusChange{IgnoreCount: 1})
+			w.waitFor("the ignore reply", func() bool { return len(w.messages("C1")[0].Replies) == 1 })
+			// What the older version's writer did, in one transaction:
+			// reopen the issue without telling anyone, and queue the job.
+			var jobID int64
+			err := w.s.InTx(w.ctx, func(tx *store.Tx) error {
+				if err := tx.SetIssueStatus(w.ctx, issue.ID, triage.StatusUnresolved, triage.StatusDetails{}, 0); err != nil {
+					return err
+				}
+				res, err := w.jobs.River().InsertTx(w.ctx, tx.SQL,
+					unignoredJob{IssueID: issue.ID, EventID: "0123456789abcdef0123456789abcdef", Reason: "ignoreCount", Count: 1}, nil)
+				if err != nil {
+					return err
+				}
+				jobID = res.Job.ID
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.waitUnignored("*No longer ignored*: it was ignored until it happened once more, and it did")
+			w.waitFor("the old job to complete", func() bool {
+				job, err := w.jobs.River().JobGet(w.ctx, jobID)
+				return err == nil && job.State == rivertype.JobStateCompleted
+			})
+		})
+	}
 }

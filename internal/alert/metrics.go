@@ -29,10 +29,19 @@ const (
 	resultEmailed     = "emailed"      // an email action's email went out
 )
 
-// NewMetrics registers the alert metrics on reg: two counters, and a gauge
-// of broken rules by reason read from the database at each scrape (so it
-// survives restarts and agrees across processes).
-func NewMetrics(reg prometheus.Registerer, s *store.Store) *Metrics {
+// BrokenRules counts the broken alert rules for the metrics.
+type BrokenRules interface {
+	// BrokenAlertRules counts broken rules by reason; it has no error code
+	// of its own.
+	BrokenAlertRules(ctx context.Context) (map[string]int64, error)
+}
+
+var _ BrokenRules = (*store.Store)(nil)
+
+// NewMetrics registers the alert metrics on reg: two counters, and, when s
+// is not nil, a gauge of broken rules by reason read from the database at
+// each scrape (so it survives restarts and agrees across processes).
+func NewMetrics(reg prometheus.Registerer, s BrokenRules) *Metrics {
 	m := &Metrics{
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "triage_alert_notifications_total",
@@ -75,7 +84,7 @@ func (m *Metrics) failure(reason string) {
 }
 
 type brokenCollector struct {
-	store *store.Store
+	store BrokenRules
 	desc  *prometheus.Desc
 }
 

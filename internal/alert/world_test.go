@@ -179,8 +179,7 @@ func (w *world) startProc(first bool) *proc {
 		p.jobs.Stop(stop)
 	})
 	if first {
-		p.writer = eventwriter.New(p.s, p.jobs, p.issues, logger, nil)
-		p.writer.SetEventJobFilter(p.alerts.WantsEventJobs)
+		p.writer = eventwriter.New(p.s, p.jobs, p.issues, logger, nil, eventwriter.EventJobFilter(p.alerts.WantsEventJobs))
 		go p.writer.Run(ctx)
 	}
 	return p

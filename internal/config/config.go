@@ -44,6 +44,10 @@ type Config struct {
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) on a
 	// separate listener; keep it on loopback.
 	DebugAddr string
+	// GOGCSet and GOMEMLIMITSet say the Go runtime's own GOGC and
+	// GOMEMLIMIT are set: they decide, and serve sets no garbage
+	// collector target or memory ceiling of its own.
+	GOGCSet, GOMEMLIMITSet bool
 
 	// AlertChannelRate and AlertWorkspaceRate pace Slack alert messages
 	// per channel and per workspace.
@@ -159,6 +163,8 @@ func load(args []string, getenv Getenv, stderr io.Writer, serve bool) (*Config, 
 		EventRetention:    90 * 24 * time.Hour,
 		ShutdownTimeout:   15 * time.Second,
 		DebugAddr:         getenv("TRIAGE_DEBUG_ADDR"),
+		GOGCSet:           getenv("GOGC") != "",
+		GOMEMLIMITSet:     getenv("GOMEMLIMIT") != "",
 
 		AlertChannelRate:   DefaultAlertChannelRate,
 		AlertWorkspaceRate: DefaultAlertWorkspaceRate,

@@ -27,15 +27,33 @@ type Decoder interface {
 	Decode(row store.StoredEvent) (*ingest.Event, error)
 }
 
+// Events is what the view reads of an issue's stored events.
+type Events interface {
+	// IssueEventsAt lists limit of the issue's events, newest first,
+	// skipping the offset newest; none is an empty list, not an error.
+	IssueEventsAt(ctx context.Context, issueID int64, offset, limit int) ([]store.StoredEvent, error)
+	// IssueEvent returns one event of the issue by its event id;
+	// ENOTFOUND when the issue has no such event.
+	IssueEvent(ctx context.Context, projectID, issueID int64, eventID string) (store.StoredEvent, error)
+	// IssueEdgeEvent returns the issue's oldest or latest event; ENOTFOUND
+	// when it has none.
+	IssueEdgeEvent(ctx context.Context, issueID int64, oldest bool) (store.StoredEvent, error)
+	// IssueEventNeighbors returns the event ids around e, "" where there is
+	// none; it has no error code of its own.
+	IssueEventNeighbors(ctx context.Context, e store.StoredEvent) (store.EventNeighbors, error)
+}
+
+var _ Events = (*store.Store)(nil)
+
 // View renders events.
 type View struct {
-	store *store.Store
+	store Events
 	dec   Decoder
 	tmpl  *template.Template
 }
 
 // New parses the template once.
-func New(s *store.Store, dec Decoder) *View {
+func New(s Events, dec Decoder) *View {
 	return &View{store: s, dec: dec, tmpl: template.Must(template.ParseFS(files, "event.html"))}
 }
 

@@ -101,9 +101,25 @@ type request struct {
 	done      chan error
 }
 
+// Option tunes a Writer when it is built.
+type Option func(*Writer)
+
+// EventJobFilter limits event.received jobs to the projects f approves.
+// A job per issue per batch is most of the background work at high event
+// rates, and without a rule that looks at every event it does nothing.
+func EventJobFilter(f func(ctx context.Context, projectID int64) (bool, error)) Option {
+	return func(w *Writer) { w.wantEventJobs = f }
+}
+
+// CreatedJobFilter limits issue.created jobs to the projects f approves
+// (some alert rule is about new issues).
+func CreatedJobFilter(f func(ctx context.Context, projectID int64) (bool, error)) Option {
+	return func(w *Writer) { w.wantCreatedJobs = f }
+}
+
 // New returns a Writer; call Run to start it. pub may be nil (no jobs);
 // lc nil applies the lifecycle with no subscribers.
-func New(s *store.Store, pub Publisher, lc Lifecycle, logger *slog.Logger, now func() time.Time) *Writer {
+func New(s *store.Store, pub Publisher, lc Lifecycle, logger *slog.Logger, now func() time.Time, opts ...Option) *Writer {
 	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
 	dec, _ := zstd.NewReader(nil)
 	if now == nil {
@@ -120,6 +136,9 @@ func New(s *store.Store, pub Publisher, lc Lifecycle, logger *slog.Logger, now f
 		maxWait: 500 * time.Microsecond, enc: enc, dec: dec, keys: map[int64]keyEntry{}}
 	for range n {
 		w.lanes = append(w.lanes, &lane{in: make(chan *request, 4096), issueIDs: map[groupKey]int64{}, releases: map[groupKey]bool{}})
+	}
+	for _, o := range opts {
+		o(w)
 	}
 	return w
 }
@@ -139,20 +158,6 @@ func (w *Writer) laneFor(projectID int64, e *ingest.Event) *lane {
 	h := fnv.New32a()
 	fmt.Fprintf(h, "%d/%s", projectID, e.GroupingHash())
 	return w.lanes[h.Sum32()%uint32(len(w.lanes))]
-}
-
-// SetEventJobFilter limits event.received jobs to the projects f approves.
-// A job per issue per batch is most of the background work at high event
-// rates, and without a rule that looks at every event it does nothing.
-// Call it before Run.
-func (w *Writer) SetEventJobFilter(f func(ctx context.Context, projectID int64) (bool, error)) {
-	w.wantEventJobs = f
-}
-
-// SetCreatedJobFilter limits issue.created jobs to the projects f
-// approves (some alert rule is about new issues). Call it before Run.
-func (w *Writer) SetCreatedJobFilter(f func(ctx context.Context, projectID int64) (bool, error)) {
-	w.wantCreatedJobs = f
 }
 
 // Authenticate checks a DSN key against the project's, from a short-lived

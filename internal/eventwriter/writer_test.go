@@ -320,9 +320,9 @@ func TestUnignoreChange(t *testing.T) {
 		svc := issues.New(s, clock)
 		svc.OnChange(probe.hook)
 		rec := &recorder{}
-		w := eventwriter.New(s, rec, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), clock)
-		w.SetEventJobFilter(func(context.Context, int64) (bool, error) { return false, nil })
-		w.SetCreatedJobFilter(func(context.Context, int64) (bool, error) { return false, nil })
+		none := func(context.Context, int64) (bool, error) { return false, nil }
+		w := eventwriter.New(s, rec, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), clock,
+			eventwriter.EventJobFilter(none), eventwriter.CreatedJobFilter(none))
 		go w.Run(ctx)
 		n := 0
 		save := func() (string, error) {
@@ -451,10 +451,10 @@ func TestEventJobFilter(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rec := &recorder{}
-	w := eventwriter.New(s, rec, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	asked, askedCreated := 0, 0
-	w.SetEventJobFilter(func(context.Context, int64) (bool, error) { asked++; return false, nil })
-	w.SetCreatedJobFilter(func(context.Context, int64) (bool, error) { askedCreated++; return askedCreated > 1, nil })
+	w := eventwriter.New(s, rec, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil,
+		eventwriter.EventJobFilter(func(context.Context, int64) (bool, error) { asked++; return false, nil }),
+		eventwriter.CreatedJobFilter(func(context.Context, int64) (bool, error) { askedCreated++; return askedCreated > 1, nil }))
 	go w.Run(ctx)
 	u, _ := s.CreateUser(ctx, "o@acme.test", "", "h", false)
 	org, _ := s.CreateOrganization(ctx, "acme", "", u.ID)

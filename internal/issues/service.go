@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"triage"
+	"triage/internal/access"
 	"triage/internal/store"
 )
 
@@ -328,7 +329,9 @@ func (s *Service) applyAssign(ctx context.Context, tx *store.Tx, actor triage.Ac
 			} else if err != nil {
 				return nil, err
 			}
-			ok, err := tx.HasProjectAccess(ctx, u.ID, issue.ProjectID)
+			// internal/access decides who may see a project; it reads
+			// through this transaction, so it sees what the change sees.
+			ok, err := access.New(tx.Queries).CanSeeProject(ctx, u.ID, issue.ProjectID)
 			if err != nil {
 				return nil, err
 			}

@@ -2,11 +2,13 @@ package issues_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"triage"
+	"triage/internal/access"
 	"triage/internal/issues"
 	"triage/internal/store"
 	"triage/internal/testutil/dbtest"
@@ -279,6 +281,57 @@ func TestConcurrentChanges(t *testing.T) {
 		}
 		if final.Status != wantFinal {
 			t.Errorf("final status %s disagrees with the newest activity %s", final.Status, acts[0].Type)
+		}
+	})
+}
+
+// TestAssigneesAreWhoAccessAllows: the people an issue may be assigned to
+// are exactly those internal/access lets see its project (an owner or admin
+// of the organization, a member of a team that owns it), not a rule of the
+// issue service's own.
+func TestAssigneesAreWhoAccessAllows(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		b := setup(t, s)
+		ctx := context.Background()
+		admin, err := s.CreateUser(ctx, "admin@acme.test", "Ada", "h", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddMember(ctx, b.org.ID, admin.ID, triage.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		rule := access.New(s)
+		actor := triage.Actor{UserID: b.owner.ID, Source: triage.SourceWeb}
+		for _, c := range []struct {
+			who     string
+			u       *triage.User
+			allowed bool
+		}{
+			{"owner, on no team", b.owner, true},
+			{"admin, on no team", admin, true},
+			{"member of the owning team", b.dev, true},
+			{"member on no owning team", b.stranger, false},
+			{"member of another organization", b.outsider, false},
+		} {
+			sees, err := rule.CanSeeProject(ctx, c.u.ID, b.project.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sees != c.allowed {
+				t.Fatalf("%s: access says %v, want %v", c.who, sees, c.allowed)
+			}
+			res, err := b.svc.Update(ctx, actor, b.issue.ID, assign(&triage.Assignee{Type: "user", ID: c.u.ID}))
+			switch {
+			case c.allowed && err != nil:
+				t.Errorf("%s: assigning refused: %v", c.who, err)
+			case c.allowed && (res.Issue.Assignee == nil || res.Issue.Assignee.ID != c.u.ID):
+				t.Errorf("%s: assignee is %+v after assigning", c.who, res.Issue.Assignee)
+			case !c.allowed && triage.ErrorCode(err) != triage.EINVALID:
+				t.Errorf("%s: got %v, want EINVALID", c.who, err)
+			case !c.allowed && !strings.Contains(triage.ErrorMessage(err), c.u.Email):
+				t.Errorf("%s: the refusal %q does not name %s", c.who, triage.ErrorMessage(err), c.u.Email)
+			}
 		}
 	})
 }

@@ -11,11 +11,23 @@ import (
 	"triage/internal/store"
 )
 
+// Pruner deletes what retention no longer keeps.
+type Pruner interface {
+	// DeleteEventsBefore deletes at most limit events received before
+	// cutoff and returns how many it deleted; no error code of its own.
+	DeleteEventsBefore(ctx context.Context, cutoff time.Time, limit int) (int64, error)
+	// DeleteIssueHoursBefore deletes the hourly counts older than cutoff;
+	// no error code of its own.
+	DeleteIssueHoursBefore(ctx context.Context, cutoff time.Time) (int64, error)
+}
+
+var _ Pruner = (*store.Store)(nil)
+
 // PruneWorker deletes events older than the retention period, in small
 // batches so that it never holds the database's write lock for long.
 type PruneWorker struct {
 	river.WorkerDefaults[PruneEvents]
-	Store     *store.Store
+	Store     Pruner
 	Retention time.Duration
 	Now       func() time.Time
 	Logger    *slog.Logger

@@ -455,3 +455,22 @@ func TestHomeTabOverSocketMode(t *testing.T) {
 		}
 	})
 }
+
+func TestDirectMessageWaitsOut429(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, func(t *testing.T, w *world) {
+		w.fake.FailNextHTTP("chat.postMessage", http.StatusTooManyRequests)
+		w.assign(w.owner, w.plain, &triage.Assignee{Type: "user", ID: w.member.ID})
+		dms := w.dms("U2")
+		if len(dms) != 1 || !strings.Contains(dms[0].Text, "assigned you API-") {
+			t.Fatalf("DMs after a 429: %+v", dms)
+		}
+		posts := w.fake.Calls("chat.postMessage")
+		if len(posts) != 2 || posts[0].Status != http.StatusTooManyRequests || posts[1].Error != "" {
+			t.Errorf("chat.postMessage calls: %+v", posts)
+		}
+		if st := w.fake.RateLimitStats(); st.Unhonoured != 0 {
+			t.Errorf("requests before Retry-After: %+v", st)
+		}
+	})
+}

@@ -46,6 +46,9 @@ type Deps struct {
 	// Access decides who may install, link and unlink; nil builds one
 	// over Store.
 	Access *access.Service
+	// SocketMetrics counts Socket Mode's connections and envelopes (see
+	// NewSocketMetrics); nil counts nothing.
+	SocketMetrics *SocketMetrics
 }
 
 // Integration serves the Slack endpoints and calls Slack's Web API.
@@ -128,6 +131,7 @@ func New(d Deps) *Integration {
 		web: webapi.NewTokens(d.Store, d.Box, webapi.Config{APIURL: d.Config.SlackAPIURL,
 			ClientID: d.Config.SlackClientID, ClientSecret: d.Config.SlackClientSecret}, d.HTTPClient, d.Now, d.Logger),
 	}
+	i.sock.metrics = d.SocketMetrics
 	if d.Issues != nil {
 		d.Issues.OnChange(i.onIssueChange)
 		d.Issues.OnChange(i.onPersonalChange)

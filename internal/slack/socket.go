@@ -225,7 +225,7 @@ func (r *socketRun) connect(ctx context.Context) (*socketConn, error) {
 	}
 	r.opened++
 	reconnect := r.opened > 1
-	r.sm.metrics.Load().connectedNow(reconnect)
+	r.sm.metrics.connectedNow(reconnect)
 	now := r.i.now()
 	r.sm.update(func(s *SocketState) {
 		if reconnect {
@@ -242,7 +242,7 @@ func (r *socketRun) connect(ctx context.Context) (*socketConn, error) {
 // failed records an error while not connected.
 func (r *socketRun) failed(err error) {
 	r.i.log.Warn("slack socket: not connected", "err", err)
-	r.sm.metrics.Load().disconnected()
+	r.sm.metrics.disconnected()
 	now := r.i.now()
 	r.sm.update(func(s *SocketState) {
 		if s.Connected {
@@ -255,7 +255,7 @@ func (r *socketRun) failed(err error) {
 // stop records why Socket Mode gave up.
 func (r *socketRun) stop(err error) {
 	r.i.log.Error("slack socket: stopped", "err", err)
-	r.sm.metrics.Load().disconnected()
+	r.sm.metrics.disconnected()
 	now := r.i.now()
 	r.sm.update(func(s *SocketState) {
 		s.Connected, s.Stopped, s.Since = false, true, now
@@ -283,7 +283,7 @@ func (r *socketRun) shutdown() {
 		<-c.readDone // no envelope starts after this
 	}
 	r.handlers.Wait()
-	r.sm.metrics.Load().disconnected()
+	r.sm.metrics.disconnected()
 	if st := r.i.SocketState(); !st.Stopped {
 		now := r.i.now()
 		r.sm.update(func(s *SocketState) { s.Enabled, s.Connected, s.Since = false, false, now })

@@ -198,7 +198,7 @@ func (r *socketRun) envelope(c *socketConn, f socketFrame, received time.Time) {
 	defer r.handlers.Done()
 	defer c.inflight.Add(-1)
 	sm := r.sm
-	sm.metrics.Load().envelope(f.Type)
+	sm.metrics.envelope(f.Type)
 	e, first := sm.seen.begin(f.EnvelopeID, time.Now())
 	if first {
 		r.handlers.Add(1)
@@ -228,7 +228,7 @@ func (r *socketRun) envelope(c *socketConn, f socketFrame, received time.Time) {
 		r.i.log.Warn("slack socket: ack not sent", "envelope_type", f.Type, "err", err)
 		return
 	}
-	sm.metrics.Load().acked(time.Since(received))
+	sm.metrics.acked(time.Since(received))
 }
 
 // handle runs the envelope's core with its own timeout, longer than the

@@ -121,16 +121,13 @@ func (m *SocketMetrics) acked(d time.Duration) {
 
 // socketMode is one Integration's Socket Mode state.
 type socketMode struct {
-	running atomic.Bool // one connection loop per integration
-	metrics atomic.Pointer[SocketMetrics]
+	running atomic.Bool    // one connection loop per integration
+	metrics *SocketMetrics // from Deps; nil counts nothing
 	seen    envelopeSeen
 
 	mu    sync.Mutex
 	state SocketState
 }
-
-// SetSocketMetrics makes Socket Mode count into m (see NewSocketMetrics).
-func (i *Integration) SetSocketMetrics(m *SocketMetrics) { (&i.sock).metrics.Store(m) }
 
 // SocketState reports Socket Mode's connection for /readyz and the
 // settings page.

@@ -238,10 +238,10 @@ func TestSocketModeBurstWithDisconnects(t *testing.T) {
 		// 200 unfurls in a few seconds: more than chat.unfurl's Tier 3
 		// allows; this test measures the socket, so it raises the limits.
 		w.fake.RaiseRateLimits(100)
-		integ := slack.New(slack.Deps{Store: w.s, Signer: signing.New([]byte(secretKey)), Box: w.box, Config: w.cfg,
-			HTTPClient: &http.Client{Timeout: 5 * time.Second}, Now: w.clock.Now, Issues: w.svc})
 		reg := newRegistry()
-		integ.SetSocketMetrics(slack.NewSocketMetrics(reg))
+		integ := slack.New(slack.Deps{Store: w.s, Signer: signing.New([]byte(secretKey)), Box: w.box, Config: w.cfg,
+			HTTPClient: &http.Client{Timeout: 5 * time.Second}, Now: w.clock.Now, Issues: w.svc,
+			SocketMetrics: slack.NewSocketMetrics(reg)})
 		w.runSocket(integ, 1)
 		link := w.issueURL(w.issue)
 		ts := make([]string, n)

@@ -10,21 +10,21 @@ import (
 	"triage"
 )
 
-// CardClaim is a notification that is to post the issue's card in a
+// cardClaim is a notification that is to post the issue's card in a
 // channel: the first one about the issue there.
-type CardClaim struct {
+type cardClaim struct {
 	IssueID        int64
 	IntegrationID  int64
 	ChannelID      string
 	NotificationID int64
 }
 
-// ClaimCards gives each claim's card to its notification, unless the card
+// claimCards gives each claim's card to its notification, unless the card
 // is claimed already (by an earlier notification, in this process or
-// another: the table's primary key decides). Call it in the transaction
-// that records the notifications, so that a claim exists exactly when its
-// notification does.
-func (q *Queries) ClaimCards(ctx context.Context, claims []CardClaim) error {
+// another: the table's primary key decides). It runs in the statement or
+// transaction that records the notifications (CreateNotificationsAndClaim),
+// so that a claim exists exactly when its notification does.
+func (q *Queries) claimCards(ctx context.Context, claims []cardClaim) error {
 	if len(claims) == 0 {
 		return nil
 	}
@@ -113,7 +113,7 @@ func (q *Queries) finishNotificationPG(ctx context.Context, id int64, status, re
 }
 
 // CreateNotificationsAndClaim is CreateAlertNotifications followed by
-// ClaimCards for the notifications created: the first notification about
+// claimCards for the notifications created: the first notification about
 // an issue in a channel claims its card. One statement on PostgreSQL.
 func (q *Queries) CreateNotificationsAndClaim(ctx context.Context, ns []*triage.AlertNotification) (map[int64]int64, error) {
 	if len(ns) == 0 {
@@ -124,13 +124,13 @@ func (q *Queries) CreateNotificationsAndClaim(ctx context.Context, ns []*triage.
 		if err != nil {
 			return ids, err
 		}
-		var claims []CardClaim
+		var claims []cardClaim
 		for _, n := range ns {
 			if id := ids[n.RuleID]; id != 0 {
-				claims = append(claims, CardClaim{IssueID: n.IssueID, IntegrationID: n.IntegrationID, ChannelID: n.ChannelID, NotificationID: id})
+				claims = append(claims, cardClaim{IssueID: n.IssueID, IntegrationID: n.IntegrationID, ChannelID: n.ChannelID, NotificationID: id})
 			}
 		}
-		return ids, q.ClaimCards(ctx, claims)
+		return ids, q.claimCards(ctx, claims)
 	}
 	var sb strings.Builder
 	args := []any{micros(q.now())}
@@ -144,7 +144,7 @@ func (q *Queries) CreateNotificationsAndClaim(ctx context.Context, ns []*triage.
 			b+1, b+2, b+3, b+4, b+5)
 	}
 	q.forgetMessages()
-	rows, err := q.q.QueryContext(ctx, `WITH n AS (
+	return idsByRule(q.q.QueryContext(ctx, `WITH n AS (
 			INSERT INTO alert_notifications (rule_id, issue_id, cause, integration_id, channel_id, created_at)
 			VALUES `+sb.String()+` ON CONFLICT (rule_id, issue_id, cause) DO NOTHING
 			RETURNING id, rule_id, issue_id, integration_id, channel_id),
@@ -153,20 +153,7 @@ func (q *Queries) CreateNotificationsAndClaim(ctx context.Context, ns []*triage.
 			SELECT DISTINCT ON (issue_id, integration_id, channel_id) issue_id, integration_id, channel_id, id, '' FROM n
 			ORDER BY issue_id, integration_id, channel_id, id
 			ON CONFLICT (issue_id, integration_id, channel_id) DO NOTHING)
-		SELECT id, rule_id FROM n`, args...)
-	ids := map[int64]int64{}
-	if err != nil {
-		return ids, fmt.Errorf("record alert notifications: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, rule int64
-		if err := rows.Scan(&id, &rule); err != nil {
-			return ids, err
-		}
-		ids[rule] = id
-	}
-	return ids, rows.Err()
+		SELECT id, rule_id FROM n`, args...))
 }
 
 // EventsSince reads, in one snapshot, the issue's count of events and how

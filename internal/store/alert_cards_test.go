@@ -35,12 +35,9 @@ func TestCardClaims(t *testing.T) {
 				err := s.InTx(ctx, func(tx *store.Tx) error {
 					n := &triage.AlertNotification{RuleID: r.ID, IssueID: f.issue.ID, Cause: fmt.Sprintf("event.received:e%d", k),
 						IntegrationID: f.integration.ID, ChannelID: "C1"}
-					id, err := tx.CreateAlertNotification(ctx, n)
-					if err != nil {
-						return err
-					}
-					ids[k] = id
-					return tx.ClaimCards(ctx, []store.CardClaim{{IssueID: f.issue.ID, IntegrationID: f.integration.ID, ChannelID: "C1", NotificationID: id}})
+					got, err := tx.CreateNotificationsAndClaim(ctx, []*triage.AlertNotification{n})
+					ids[k] = got[r.ID]
+					return err
 				})
 				if err != nil {
 					t.Error(err)

@@ -245,9 +245,8 @@ func (q *Queries) CreateAlertNotification(ctx context.Context, n *triage.AlertNo
 // for the issue and cause (the job that evaluated the rules ran twice) is
 // left out.
 func (q *Queries) CreateAlertNotifications(ctx context.Context, ns []*triage.AlertNotification) (map[int64]int64, error) {
-	ids := map[int64]int64{}
 	if len(ns) == 0 {
-		return ids, nil
+		return map[int64]int64{}, nil
 	}
 	var sb strings.Builder
 	args := []any{micros(q.now())}
@@ -260,20 +259,23 @@ func (q *Queries) CreateAlertNotifications(ctx context.Context, ns []*triage.Ale
 		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $1)", b+1, b+2, b+3, b+4, b+5)
 	}
 	q.forgetMessages()
-	rows, err := q.q.QueryContext(ctx, `INSERT INTO alert_notifications (rule_id, issue_id, cause, integration_id, channel_id, created_at)
-		VALUES `+sb.String()+` ON CONFLICT (rule_id, issue_id, cause) DO NOTHING RETURNING id, rule_id`, args...)
-	if err != nil {
-		return ids, fmt.Errorf("record alert notifications: %w", err)
+	return idsByRule(q.q.QueryContext(ctx, `INSERT INTO alert_notifications (rule_id, issue_id, cause, integration_id, channel_id, created_at)
+		VALUES `+sb.String()+` ON CONFLICT (rule_id, issue_id, cause) DO NOTHING RETURNING id, rule_id`, args...))
+}
+
+// idsByRule reads rows of (notification id, rule id) into the ids by rule;
+// the map is empty, never nil, when there are none or on an error.
+func idsByRule(rows *sql.Rows, err error) (map[int64]int64, error) {
+	pairs, err := collect(rows, err, "record alert notifications", func(r rowScanner) ([2]int64, error) {
+		var p [2]int64
+		err := r.Scan(&p[0], &p[1])
+		return p, err
+	})
+	ids := make(map[int64]int64, len(pairs))
+	for _, p := range pairs {
+		ids[p[1]] = p[0]
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, rule int64
-		if err := rows.Scan(&id, &rule); err != nil {
-			return ids, err
-		}
-		ids[rule] = id
-	}
-	return ids, rows.Err()
+	return ids, err
 }
 
 // AlertNotification returns ENOTFOUND if there is none.
@@ -291,7 +293,7 @@ type AlertDelivery struct {
 	Rule         *triage.AlertRule
 	CardTS       string
 	// CardHolder is the notification that holds the issue's card in the
-	// channel (see ClaimCards), 0 when nobody does; HolderStatus is its
+	// channel (see CreateNotificationsAndClaim), 0 when nobody does; HolderStatus is its
 	// status.
 	CardHolder   int64
 	HolderStatus string
@@ -343,7 +345,7 @@ func (q *Queries) ReserveNotification(ctx context.Context, id int64, at time.Tim
 // message it posted), failed or cancelled (with the reason). It reports
 // false when the notification was not pending any more. A card delivered
 // is recorded as the issue's card in the channel when the notification
-// held it (see ClaimCards); a notification that ends without posting
+// held it (see CreateNotificationsAndClaim); a notification that ends without posting
 // gives up its claim. Call it in a transaction, so that both go together.
 func (q *Queries) FinishNotification(ctx context.Context, id int64, status, reason, messageTS, threadTS string) (bool, error) {
 	switch status {
