@@ -16,31 +16,46 @@ const (
 	NotificationCancelled = "cancelled"
 )
 
-// Alert rule action types: post to a Slack channel, or email people.
+// Kinds of alert rules, and where a rule's messages go.
+const (
+	// AlertRuleKindRule is a rule made in settings or the API.
+	AlertRuleKindRule = "rule"
+	// AlertRuleKindSubscription is a channel subscription made with
+	// /triage subscribe: a project's new and regressed issues matching
+	// Query go to the channel, through the same delivery as rules.
+	AlertRuleKindSubscription = "subscription"
+)
+
+// A rule's action: post to Slack, or email people. One model for both:
+// ActionType says which, Target says to whom, read with ActionType.
 const (
 	AlertActionSlack = "slack"
 	AlertActionEmail = "email"
-)
 
-// Whom an email action writes to: every member of the project's teams, or
-// named members (EmailUserIDs). Only those who may see the project receive
-// it.
-const (
-	EmailTargetTeams   = "teams"
-	EmailTargetMembers = "members"
+	// AlertTargetChannel (slack) posts to the rule's channel.
+	AlertTargetChannel = "channel"
+	// AlertTargetTeam (slack) posts to the channel linked (/triage link
+	// team) to each team that owns the rule's project, in the rule's
+	// workspace.
+	AlertTargetTeam = "team"
+	// AlertTargetTeams (email) writes to every member of the project's
+	// teams.
+	AlertTargetTeams = "teams"
+	// AlertTargetMembers (email) writes to the named members
+	// (EmailUserIDs). Only those who may see the project receive it.
+	AlertTargetMembers = "members"
 )
 
 // AlertRule is a rule as stored. Conditions is JSON that the alert package
 // owns (it validates and evaluates it); the store only keeps it.
 type AlertRule struct {
-	ID          int64
-	ProjectID   int64
-	Name        string
-	Conditions  string
-	ActionType  string // AlertActionSlack ("" reads as it) or AlertActionEmail
-	EmailTarget string
-	// EmailUserIDs are the members an email action with target "members"
-	// writes to.
+	ID         int64
+	ProjectID  int64
+	Name       string
+	Conditions string
+	ActionType string // AlertActionSlack ("" reads as it) or AlertActionEmail
+	// EmailUserIDs are the members an email action with target
+	// AlertTargetMembers writes to.
 	EmailUserIDs    []int64
 	IntegrationID   int64 // 0 for an email action
 	ChannelID       string
@@ -53,6 +68,24 @@ type AlertRule struct {
 	CreatedBy       int64
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// Kind is AlertRuleKindRule or AlertRuleKindSubscription; Query is a
+	// subscription's search query; Target is, for a Slack action,
+	// AlertTargetChannel (ChannelID) or AlertTargetTeam (ChannelID empty)
+	// and, for an email action, AlertTargetTeams or AlertTargetMembers.
+	Kind   string
+	Query  string
+	Target string
+}
+
+// TeamChannel is the Slack channel a team's notifications go to.
+type TeamChannel struct {
+	TeamID        int64
+	TeamSlug      string
+	IntegrationID int64
+	ChannelID     string
+	ChannelName   string
+	LinkedBy      int64
+	CreatedAt     time.Time
 }
 
 // AlertNotification is one notification of one rule about one issue.

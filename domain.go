@@ -93,6 +93,28 @@ func (p *Project) DSN(urlPrefix string) string {
 	return fmt.Sprintf("%s://%s@%s/%d", scheme, p.PublicKey, host, p.ID)
 }
 
+// ProjectKey is one of a project's DSN keys. A project has several, so
+// that a key can be replaced without a gap: create a new one, move the
+// SDKs over, disable the old one.
+type ProjectKey struct {
+	ID        int64
+	ProjectID int64
+	PublicKey string
+	Label     string
+	CreatedAt time.Time
+	// DisabledAt is when the key was disabled; zero: it is enabled.
+	DisabledAt time.Time
+}
+
+// Enabled reports whether ingestion accepts the key.
+func (k *ProjectKey) Enabled() bool { return k.DisabledAt.IsZero() }
+
+// DSN is the DSN an SDK is configured with for this key.
+func (k *ProjectKey) DSN(urlPrefix string) string {
+	p := Project{ID: k.ProjectID, PublicKey: k.PublicKey}
+	return p.DSN(urlPrefix)
+}
+
 // ShortPrefix is the uppercase project slug that starts each short id.
 func (p *Project) ShortPrefix() string { return strings.ToUpper(p.Slug) }
 

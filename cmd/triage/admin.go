@@ -13,6 +13,7 @@ import (
 	"triage"
 	"triage/internal/access"
 	"triage/internal/config"
+	"triage/internal/directory"
 	"triage/internal/password"
 	"triage/internal/store"
 )
@@ -325,8 +326,7 @@ func tokenCreate(ctx context.Context, cfg *config.Config, s *store.Store, args [
 	if err != nil {
 		return err
 	}
-	plain, hash := password.NewToken()
-	t, err := s.CreateAPIToken(ctx, u.ID, *name, hash, expiresAt)
+	plain, t, err := directory.New(directory.Deps{Store: s}).CreateToken(ctx, u.ID, *name, expiresAt)
 	if err != nil {
 		return err
 	}
@@ -362,7 +362,7 @@ func tokenList(ctx context.Context, _ *config.Config, s *store.Store, args []str
 	if err != nil {
 		return err
 	}
-	tokens, err := s.APITokens(ctx, u.ID)
+	tokens, err := directory.New(directory.Deps{Store: s}).Tokens(ctx, u.ID)
 	if err != nil {
 		return err
 	}
@@ -393,7 +393,7 @@ func tokenRevoke(ctx context.Context, _ *config.Config, s *store.Store, args []s
 	if *id <= 0 {
 		return errors.New("token revoke: --id is required")
 	}
-	if err := s.RevokeAPIToken(ctx, *id); err != nil {
+	if err := directory.New(directory.Deps{Store: s}).RevokeAnyToken(ctx, *id); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "revoked API token %d\n", *id)
@@ -408,18 +408,14 @@ func userSetPassword(ctx context.Context, _ *config.Config, s *store.Store, args
 	if err := parse(fs, args, "email", "password"); err != nil {
 		return err
 	}
-	if len(*pw) < 8 {
-		return errors.New("user set-password: --password must have at least 8 characters")
+	if len(*pw) < directory.MinPassword {
+		return fmt.Errorf("user set-password: --password must have at least %d characters", directory.MinPassword)
 	}
 	u, err := s.UserByEmail(ctx, *email)
 	if err != nil {
 		return err
 	}
-	hash, err := password.Hash(*pw)
-	if err != nil {
-		return err
-	}
-	if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.SetPassword(ctx, u.ID, hash) }); err != nil {
+	if err := directory.New(directory.Deps{Store: s}).SetPassword(ctx, u.ID, *pw); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "set the password of %s and ended their sessions\n", u.Email)

@@ -22,6 +22,7 @@ import (
 	"triage/internal/access"
 	"triage/internal/alert"
 	"triage/internal/config"
+	"triage/internal/directory"
 	"triage/internal/eventview"
 	"triage/internal/eventwriter"
 	"triage/internal/ingest"
@@ -72,7 +73,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		bg.stop(cfg.ShutdownTimeout)
 		return err
 	}
-	srv := newWebServer(cfg, s, logger, reg, svc, bg.writer, setupToken)
+	srv := newWebServer(cfg, s, logger, reg, svc, bg, setupToken)
 	defer srv.Close()
 	if cfg.DebugAddr != "" {
 		go serveDebug(cfg.DebugAddr, logger)
@@ -247,6 +248,7 @@ func newJobClient(ctx context.Context, cfg *config.Config, s *store.Store, logge
 	workers := river.NewWorkers()
 	periodic := []*river.PeriodicJob{jobs.PrunePeriodic()}
 	river.AddWorker(workers, &jobs.PruneWorker{Store: s, Retention: cfg.EventRetention, Now: time.Now, Logger: logger})
+	river.AddWorker(workers, &directory.DeleteProjectWorker{Store: s, Logger: logger, Now: time.Now})
 	if svc.slack != nil {
 		svc.slack.RegisterWorkers(workers)
 		periodic = append(periodic, svc.slack.PeriodicJobs()...)
@@ -273,6 +275,8 @@ func newJobClient(ctx context.Context, cfg *config.Config, s *store.Store, logge
 	}
 	if svc.slack != nil {
 		svc.slack.SetJobs(jobClient)
+		// /triage subscribe and link team keep their channels with alerts.
+		svc.slack.SetChannels(svc.alerts)
 	}
 	return jobClient, nil
 }
@@ -355,8 +359,8 @@ func firstRunSetup(ctx context.Context, cfg *config.Config, s *store.Store, stdo
 
 // newWebServer builds the whole HTTP surface: pages, the JSON API, Slack's
 // endpoints, ingestion, health and metrics.
-func newWebServer(cfg *config.Config, s *store.Store, logger *slog.Logger, reg *prometheus.Registry, svc services, writer *eventwriter.Writer, setupToken string) *web.Server {
-	events := eventview.New(s, writer)
+func newWebServer(cfg *config.Config, s *store.Store, logger *slog.Logger, reg *prometheus.Registry, svc services, bg *background, setupToken string) *web.Server {
+	events := eventview.New(s, bg.writer)
 	// Alert emails show the latest event's stack frames, which the event
 	// view reads through the writer (built after the jobs client, which
 	// needed the alert service's workers first).
@@ -371,12 +375,16 @@ func newWebServer(cfg *config.Config, s *store.Store, logger *slog.Logger, reg *
 		SetupToken: setupToken,
 		Registry:   reg,
 		DBStats:    collectors.NewDBStatsCollector(s.Pool(), string(s.Engine)),
-		Ingest:     newIngest(logger, writer, cfg, ingest.NewBudget(cfg.IngestMemory)),
+		Ingest:     newIngest(logger, bg.writer, cfg, ingest.NewBudget(cfg.IngestMemory)),
 		Events:     events,
 		Alerts:     svc.alerts,
 		Invites:    svc.invites,
 		Resets:     svc.resets,
-		Ready:      readiness(s, svc.slack),
+		// Members, teams, projects, keys and accounts; a key disabled or
+		// rotated there is forgotten by this process's ingestion at once.
+		Directory: directory.New(directory.Deps{Store: s, Access: svc.access, Jobs: bg.jobs,
+			KeysChanged: bg.writer.ForgetKeys, Logger: logger, Now: time.Now}),
+		Ready: readiness(s, svc.slack),
 	}
 	if svc.slack != nil {
 		d.Slack = svc.slack

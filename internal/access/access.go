@@ -194,3 +194,35 @@ func (s *Service) Integration(ctx context.Context, userID int64, slug string, in
 	}
 	return org, nil
 }
+
+// RequireRoleChange returns EFORBIDDEN unless m may give someone the role
+// to in org, in place of from: owners and admins change roles and invite
+// (from is "" for someone who is not a member yet), and only an owner
+// makes someone an owner or changes an owner's role (an admin cannot
+// promote themselves or anyone past the owners, nor demote one).
+func RequireRoleChange(org *triage.Organization, m *triage.Member, from, to triage.Role) error {
+	doing := "change roles"
+	if from == "" {
+		doing = "invite people"
+	}
+	if err := RequireAdmin(org, m, doing); err != nil {
+		return err
+	}
+	if (from == triage.RoleOwner || to == triage.RoleOwner) && m.Role != triage.RoleOwner {
+		return triage.Errorf(triage.EFORBIDDEN, "Only an owner of %s can make or unmake owners.", org.Name)
+	}
+	return nil
+}
+
+// RequireRemoval returns EFORBIDDEN unless m may remove a member with
+// role from org: owners and admins remove members, only an owner removes
+// an owner.
+func RequireRemoval(org *triage.Organization, m *triage.Member, role triage.Role) error {
+	if err := RequireAdmin(org, m, "remove members"); err != nil {
+		return err
+	}
+	if role == triage.RoleOwner && m.Role != triage.RoleOwner {
+		return triage.Errorf(triage.EFORBIDDEN, "Only an owner of %s can remove an owner.", org.Name)
+	}
+	return nil
+}

@@ -15,18 +15,18 @@ import (
 )
 
 // OnIssueChange is the issues.Service hook, for every change whatever
-// caused it (a person, a regression, the end of an ignore): inside the
-// change's transaction it queues, for each of the issue's cards, a thread
-// reply saying who or what did what. An issue with no notification queues
-// nothing.
+// caused it (a person, a regression, the end of an ignore, a comment):
+// inside the change's transaction it queues, for each of the issue's
+// cards, a thread reply saying who or what did what, or what the comment
+// says (except in the thread a Slack reply came from: no echo). An issue
+// assigned to a team with a linked channel gets a card there. An issue
+// with no notification queues nothing else.
 func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Change) error {
 	if c.Activity == nil || c.Deleted {
 		return nil
 	}
-	if _, note := c.Note(); note {
-		// Comments are not told in the cards' threads yet: this is where
-		// they would be, with c.Note()'s text and the author.
-		return nil
+	if err := s.notifyTeam(ctx, tx, c); err != nil {
+		return err
 	}
 	has, err := tx.HasAlertNotifications(ctx, c.Issue.ID)
 	if err != nil || !has {
@@ -40,17 +40,29 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 	}
 	// The Slack integration's own change hook rebuilds the cards; here
 	// each card's thread hears what changed.
-	var params []river.InsertManyParams
 	cards, err := threadsOf(ctx, tx, c.Issue.ID)
 	if err != nil {
 		return err
 	}
+	note, isNote := c.Note()
+	var params []river.InsertManyParams
 	key := "activity:" + strconv.FormatInt(c.Activity.ID, 10)
 	for _, card := range cards {
+		if m := c.Origin.SlackMessage; isNote && m != nil && m.IntegrationID == card.IntegrationID &&
+			m.Channel == card.ChannelID && m.TS == card.TS {
+			continue // a reply in this thread became the comment: no echo
+		}
 		text := ""
-		if c.Transition != nil {
+		switch {
+		case c.Transition != nil:
 			text = transitionText(c.Transition)
-		} else {
+		case isNote:
+			actor, err := s.noteAuthor(ctx, tx, card.IntegrationID, user, c)
+			if err != nil {
+				return err
+			}
+			text = ":speech_balloon: " + actor + ": " + escapeMrkdwn(note)
+		default:
 			actor, err := s.actorText(ctx, tx, card.IntegrationID, user, c.Origin.Actor)
 			if err != nil {
 				return err
@@ -86,6 +98,49 @@ func threadsOf(ctx context.Context, tx *store.Tx, issueID int64) ([]store.AlertC
 		cards = append(cards, store.AlertCard{IntegrationID: n.IntegrationID, ChannelID: n.ChannelID, PendingID: id})
 	}
 	return cards, nil
+}
+
+// noteAuthor names a comment's author in a thread: as actorText does, or
+// for a reply in Slack by someone not linked, the Slack user's name.
+func (s *Service) noteAuthor(ctx context.Context, tx *store.Tx, integrationID int64, u *triage.User, c issues.Change) (string, error) {
+	if u == nil || u.ID == 0 {
+		name, _ := c.Activity.Data["slackName"].(string)
+		if name == "" {
+			name = "someone"
+		}
+		return "*Slack user " + escapeMrkdwn(name) + "*", nil
+	}
+	actor, err := s.actorText(ctx, tx, integrationID, u, c.Origin.Actor)
+	if err != nil || strings.HasPrefix(actor, "<@") {
+		return actor, err
+	}
+	return "*" + actor + "*", nil
+}
+
+// CauseTeamAssigned starts the cause of a notification that brings an
+// issue assigned to a team to the team's channel (no rule is behind it).
+const CauseTeamAssigned = "assigned:"
+
+// notifyTeam brings an issue just assigned to a team to the team's linked
+// channel, through the notifications' delivery, unless the channel already
+// has the issue's card (whose thread hears of the assignment).
+func (s *Service) notifyTeam(ctx context.Context, tx *store.Tx, c issues.Change) error {
+	if c.Activity.Type != triage.ActivityAssigned || c.Issue.Assignee == nil || c.Issue.Assignee.Type != "team" || s.jobs == nil {
+		return nil
+	}
+	tc, err := tx.TeamChannel(ctx, c.Issue.Assignee.ID)
+	if triage.ErrorCode(err) == triage.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	id, err := tx.CreateTeamNotification(ctx, &triage.AlertNotification{IssueID: c.Issue.ID,
+		Cause: CauseTeamAssigned + strconv.FormatInt(c.Activity.ID, 10), IntegrationID: tc.IntegrationID, ChannelID: tc.ChannelID})
+	if err != nil || id == 0 {
+		return err
+	}
+	return s.jobs.InsertMany(ctx, tx, []river.InsertManyParams{{Args: NotifyArgs{NotificationID: id},
+		InsertOpts: &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}}})
 }
 
 func replyJob(issueID int64, card store.AlertCard, text, key string) river.InsertManyParams {

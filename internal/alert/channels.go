@@ -148,27 +148,38 @@ func (w *channelSyncWorker) Work(ctx context.Context, job *river.Job[ChannelSync
 // attached to the organization and active, the channel must exist for the
 // bot (conversations.info) and not be archived. A private channel the bot
 // is not in gets the /invite hint, not "does not exist".
-func (s *Service) checkChannel(ctx context.Context, org *triage.Organization, integrationID int64, channel string) (Channel, error) {
-	const fInteg, fChan = "action.integrationId", "action.channel"
+// checkWorkspace checks that a rule's workspace is installed in the
+// organization and working.
+func (s *Service) checkWorkspace(ctx context.Context, org *triage.Organization, integrationID int64) (*triage.Integration, error) {
+	const fInteg = "action.integrationId"
 	if s.slack == nil {
-		return Channel{}, invalid(fInteg, "Slack is not configured on this server")
+		return nil, invalid(fInteg, "Slack is not configured on this server")
 	}
 	if integrationID <= 0 {
-		return Channel{}, invalid(fInteg, "is required: the id of a Slack workspace installed in %s", org.Name)
+		return nil, invalid(fInteg, "is required: the id of a Slack workspace installed in %s", org.Name)
 	}
 	attached, err := s.store.IntegrationAttached(ctx, org.ID, integrationID)
 	if err != nil {
-		return Channel{}, err
+		return nil, err
 	}
 	if !attached {
-		return Channel{}, invalid(fInteg, "no Slack workspace %d is installed in %s", integrationID, org.Name)
+		return nil, invalid(fInteg, "no Slack workspace %d is installed in %s", integrationID, org.Name)
 	}
 	in, err := s.store.IntegrationByID(ctx, integrationID)
 	if err != nil {
-		return Channel{}, err
+		return nil, err
 	}
 	if in.Status != triage.IntegrationActive {
-		return Channel{}, invalid(fInteg, "the Slack workspace %s is %s: reinstall Triage in it first", in.Name, strings.ReplaceAll(in.Status, "_", " "))
+		return nil, invalid(fInteg, "the Slack workspace %s is %s: reinstall Triage in it first", in.Name, strings.ReplaceAll(in.Status, "_", " "))
+	}
+	return in, nil
+}
+
+func (s *Service) checkChannel(ctx context.Context, org *triage.Organization, integrationID int64, channel string) (Channel, error) {
+	const fChan = "action.channel"
+	in, err := s.checkWorkspace(ctx, org, integrationID)
+	if err != nil {
+		return Channel{}, err
 	}
 	channel = strings.TrimSpace(channel)
 	var cached *triage.SlackChannel

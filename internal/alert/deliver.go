@@ -57,6 +57,12 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 	if n.Status != triage.NotificationPending {
 		return nil // delivered (or given up) by an earlier run
 	}
+	if rule == nil && strings.HasPrefix(n.Cause, CauseTeamAssigned) {
+		// A team's assignment to its channel: delivered like a rule's
+		// card; failures are logged and counted (there is no rule to mark).
+		rule = &triage.AlertRule{Name: "assigned to the team", Thread: true, ActionStatus: triage.AlertActionOK}
+		d.Rule = rule
+	}
 	if rule == nil {
 		err := s.store.InTx(ctx, func(tx *store.Tx) error {
 			_, err := tx.FinishNotification(ctx, n.ID, triage.NotificationCancelled, "rule_deleted", "", "")

@@ -70,6 +70,19 @@
 // an event ended an ignore; a worker forwards the ones an upgrade finds
 // (legacy.go), so they neither wait forever nor lose their reply.
 //
+// Channels that follow projects and teams use the same delivery
+// (subscriptions.go). A channel subscription (/triage subscribe) is an
+// alert rule of kind subscription: it fires on new and regressed issues
+// that its query (internal/search, read as its subscriber would see the
+// issue list) matches, and is never shown among the rules. A rule with the
+// team target posts to the channel linked (/triage link team) to each team
+// that owns its project; each channel gets a notification of its own. An
+// issue assigned to a team with a linked channel gets its card there
+// through a notification that belongs to no rule (cause "assigned:…"),
+// unless the channel has the card already. A comment (Change.Note) is
+// posted into every card's thread, except the thread a Slack reply came
+// from.
+//
 // Channel lists come from a cache filled in the background, one page of
 // conversations.list every 3 seconds (Tier 2 allows 20 a minute), so
 // picking a channel never waits on Slack.

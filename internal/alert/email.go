@@ -42,10 +42,10 @@ func (s *Service) MailConfigured() bool { return s.mail.Configured() }
 func (s *Service) recipients(ctx context.Context, r *triage.AlertRule) ([]*triage.User, error) {
 	var users []*triage.User
 	var err error
-	switch r.EmailTarget {
-	case triage.EmailTargetTeams:
+	switch r.Target {
+	case triage.AlertTargetTeams:
 		users, err = s.store.ProjectTeamMembers(ctx, r.ProjectID)
-	case triage.EmailTargetMembers:
+	case triage.AlertTargetMembers:
 		var all []*triage.User
 		all, err = s.store.UsersWithProjectAccess(ctx, r.ProjectID)
 		for _, u := range all {
@@ -194,7 +194,7 @@ func (s *Service) Compose(ctx context.Context, ref int64, to string) (mail.Messa
 		what = "An issue"
 	}
 	whom := "the project's teams"
-	if rule.EmailTarget == triage.EmailTargetMembers {
+	if rule.Target == triage.AlertTargetMembers {
 		whom = "named members"
 	}
 	return alertEmail.Render(to, map[string]any{

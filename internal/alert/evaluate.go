@@ -54,7 +54,7 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 	} else if err != nil {
 		return err
 	}
-	rules, err := s.store.AlertRules(ctx, issue.ProjectID)
+	rules, err := s.store.ProjectNotifiers(ctx, issue.ProjectID)
 	if err != nil {
 		return err
 	}
@@ -71,6 +71,10 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 		return nil
 	}
 	cause := string(trig) + ":" + eventID
+	dests, err := s.destinations(ctx, issue, matched, cause)
+	if err != nil || len(dests) == 0 {
+		return err
+	}
 	now := s.now()
 	// Email rules: whom each writes to, read before the transaction.
 	emailTo := map[int64][]*triage.User{}
@@ -87,47 +91,57 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 		// Two rules posting to one channel: one message.
 		seen := map[target]bool{}
 		throttles := map[int64]time.Duration{}
-		for _, r := range matched {
-			t := target{r.IntegrationID, r.ChannelID}
-			if r.ActionType == triage.AlertActionEmail {
-				t = target{-r.ID, ""} // each email rule writes its own
-			}
-			if !seen[t] {
-				seen[t] = true
-				throttles[r.ID] = time.Duration(r.ThrottleMinutes) * time.Minute
+		var chosen []destination
+		for _, d := range dests {
+			if !seen[d.target] {
+				seen[d.target] = true
+				throttles[d.rule.ID] = time.Duration(d.rule.ThrottleMinutes) * time.Minute
+				chosen = append(chosen, d)
 			}
 		}
 		fired, err := tx.FireAlerts(ctx, issue.ID, now, throttles)
 		if err != nil {
 			return err
 		}
-		var ns []*triage.AlertNotification
+		// Rules that post to one channel share a statement; a rule that
+		// posts to its project's teams' channels records one notification
+		// per channel (each cause names its channel). Email rules queue
+		// their emails.
+		batches := [][]*triage.AlertNotification{nil}
 		var emails []*triage.AlertRule
-		for _, r := range matched {
+		for _, d := range chosen {
 			switch {
-			case !fired[r.ID]:
-			case r.ActionType == triage.AlertActionEmail:
-				emails = append(emails, r)
-			default:
-				ns = append(ns, &triage.AlertNotification{RuleID: r.ID, IssueID: issue.ID, Cause: cause,
-					IntegrationID: r.IntegrationID, ChannelID: r.ChannelID})
+			case !fired[d.rule.ID]:
+				continue
+			case d.rule.ActionType == triage.AlertActionEmail:
+				emails = append(emails, d.rule)
+				continue
+			}
+			n := &triage.AlertNotification{RuleID: d.rule.ID, IssueID: issue.ID, Cause: d.cause,
+				IntegrationID: d.target.integrationID, ChannelID: d.target.channelID}
+			if d.rule.Target == triage.AlertTargetTeam {
+				batches = append(batches, []*triage.AlertNotification{n})
+			} else {
+				batches[0] = append(batches[0], n)
 			}
 		}
 		if err := s.queueEmails(ctx, tx, issue.ID, cause, emails, emailTo); err != nil {
 			return err
 		}
-		// The first notification about the issue in a channel claims its
-		// card; every later one (here or in another process) replies in
-		// its thread.
-		ids, err := tx.CreateNotificationsAndClaim(ctx, ns)
-		if err != nil {
-			return err
-		}
 		var params []river.InsertManyParams
-		for _, n := range ns {
-			if id := ids[n.RuleID]; id != 0 {
-				params = append(params, river.InsertManyParams{Args: NotifyArgs{NotificationID: id},
-					InsertOpts: &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}})
+		for _, ns := range batches {
+			// The first notification about the issue in a channel claims
+			// its card; every later one (here or in another process)
+			// replies in its thread.
+			ids, err := tx.CreateNotificationsAndClaim(ctx, ns)
+			if err != nil {
+				return err
+			}
+			for _, n := range ns {
+				if id := ids[n.RuleID]; id != 0 {
+					params = append(params, river.InsertManyParams{Args: NotifyArgs{NotificationID: id},
+						InsertOpts: &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}})
+				}
 			}
 		}
 		if len(params) == 0 {
@@ -135,6 +149,42 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 		}
 		return s.jobs.InsertMany(ctx, tx, params)
 	})
+}
+
+// destination is one channel a matched rule posts to, with the cause its
+// notification records there.
+type destination struct {
+	rule   *triage.AlertRule
+	target target
+	cause  string
+}
+
+// destinations lists where the matched rules post: a rule's channel, or
+// for a rule with the team target the channel linked to each team that
+// owns the project in the rule's workspace (none linked: nowhere). An
+// email rule is a destination of its own (its recipients are read
+// apart).
+func (s *Service) destinations(ctx context.Context, issue *triage.Issue, matched []*triage.AlertRule, cause string) ([]destination, error) {
+	var out []destination
+	for _, r := range matched {
+		if r.ActionType == triage.AlertActionEmail {
+			// Each email rule writes its own emails.
+			out = append(out, destination{rule: r, target: target{-r.ID, ""}, cause: cause})
+			continue
+		}
+		if r.Target != triage.AlertTargetTeam {
+			out = append(out, destination{rule: r, target: target{r.IntegrationID, r.ChannelID}, cause: cause})
+			continue
+		}
+		chans, err := s.store.ProjectTeamChannels(ctx, issue.ProjectID, r.IntegrationID)
+		if err != nil {
+			return nil, err
+		}
+		for _, tc := range chans {
+			out = append(out, destination{rule: r, target: target{tc.IntegrationID, tc.ChannelID}, cause: cause + "@" + tc.ChannelID})
+		}
+	}
+	return out, nil
 }
 
 // match returns the rules whose conditions all hold.
@@ -145,6 +195,16 @@ func (s *Service) match(ctx context.Context, trig Trigger, issue *triage.Issue, 
 	}}
 	var out []*triage.AlertRule
 	for _, r := range rules {
+		if r.Kind == triage.AlertRuleKindSubscription {
+			ok, err := s.subscriptionMatches(ctx, trig, issue, r)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, r)
+			}
+			continue
+		}
 		c, err := decodeConditions(r.Conditions)
 		if err != nil {
 			s.log.Error("alert rule has unreadable conditions", "rule_id", r.ID, "err", err)
@@ -246,12 +306,16 @@ func (s *Service) projectTriggers(ctx context.Context, projectID int64) (eventRu
 	if ok && now.Sub(e.at) < eventRulesTTL {
 		return e, nil
 	}
-	rules, err := s.store.AlertRules(ctx, projectID)
+	rules, err := s.store.ProjectNotifiers(ctx, projectID)
 	if err != nil {
 		return eventRules{events: true, created: true}, err
 	}
 	e = eventRules{at: now}
 	for _, r := range rules {
+		if r.Kind == triage.AlertRuleKindSubscription {
+			e.created = true // new and regressed issues
+			continue
+		}
 		c, err := decodeConditions(r.Conditions)
 		if err != nil {
 			continue

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"triage"
 )
 
 // ParseRuleInput reads a rule from the API's JSON:
@@ -15,7 +17,10 @@ import (
 //	 "conditions": {"firstSeen": true, "regression": false,
 //	                "frequency": {"count": 100, "minutes": 60},
 //	                "level": "error", "environment": "production"},
-//	 "action": {"integrationId": "3", "channel": "C0123" | "#alerts"},
+//	 "action": {"integrationId": "3", "channel": "C0123" | "#alerts"}
+//	         | {"integrationId": "3", "target": "team"}
+//	         | {"type": "email", "target": "teams"}
+//	         | {"type": "email", "target": "members", "userIds": ["7", "9"]},
 //	 "throttleMinutes": 30, "thread": true}
 //
 // Unknown fields and wrong types are refused with a *FieldError naming the
@@ -149,11 +154,11 @@ func parseAction(raw json.RawMessage) (ActionInput, error) {
 			if err := decode(v, &a.Type, "action.type", `"slack" or "email"`); err != nil {
 				return a, err
 			}
-			if a.Type != "" && a.Type != "slack" && a.Type != "email" {
+			if a.Type != "" && a.Type != triage.AlertActionSlack && a.Type != triage.AlertActionEmail {
 				return a, invalid("action.type", `must be "slack" or "email"`)
 			}
 		case "target":
-			if err := decode(v, &a.Target, "action.target", `"teams" or "members"`); err != nil {
+			if err := decode(v, &a.Target, "action.target", `"channel" or "team" (Slack), "teams" or "members" (email)`); err != nil {
 				return a, err
 			}
 		case "userIds":
@@ -179,14 +184,31 @@ func parseAction(raw json.RawMessage) (ActionInput, error) {
 		case "workspace", "channelName", "status", "reason", "hint", "users":
 			// Read-only.
 		default:
-			return a, invalid("action."+k, "unknown field: use type, integrationId and channel (Slack) or target and userIds (email)")
+			return a, invalid("action."+k, "unknown field: use type, integrationId, channel and target (Slack) or target and userIds (email)")
 		}
 	}
-	if a.Type == "" && (a.Target != "" || len(a.UserIDs) > 0) && a.IntegrationID == 0 && a.Channel == "" {
-		a.Type = "email"
+	if a.Type == "" && (a.Target == triage.AlertTargetTeams || a.Target == triage.AlertTargetMembers || len(a.UserIDs) > 0) &&
+		a.IntegrationID == 0 && a.Channel == "" {
+		a.Type = triage.AlertActionEmail
 	}
-	if a.Type != "email" && (a.Target != "" || len(a.UserIDs) > 0) {
-		return a, invalid("action.target", `target and userIds are for {"type": "email"}`)
+	if a.Type == triage.AlertActionEmail {
+		switch a.Target {
+		case triage.AlertTargetTeams, triage.AlertTargetMembers:
+		default:
+			return a, invalid("action.target", `must be "teams" (every member of the project's teams) or "members" (the members in userIds) for an email action`)
+		}
+		if len(a.UserIDs) > 0 && a.Target != triage.AlertTargetMembers {
+			return a, invalid("action.userIds", `is for {"target": "members"}`)
+		}
+		return a, nil
+	}
+	switch a.Target {
+	case "", triage.AlertTargetChannel, triage.AlertTargetTeam:
+	default:
+		return a, invalid("action.target", `must be "channel" (the rule's channel) or "team" (the channel linked to each team that owns the project)`)
+	}
+	if len(a.UserIDs) > 0 {
+		return a, invalid("action.userIds", `is for {"type": "email", "target": "members"}`)
 	}
 	return a, nil
 }
@@ -228,8 +250,8 @@ func decode(raw json.RawMessage, v any, field, want string) error {
 // String gives the rule's action for logs and pages: "#alerts in Acme",
 // "email to the project's teams", "email to Ada, Bob".
 func (r *Rule) String() string {
-	if r.ActionType == "email" {
-		if r.EmailTarget == "teams" {
+	if r.ActionType == triage.AlertActionEmail {
+		if r.Target == triage.AlertTargetTeams {
 			return "email to the project's teams"
 		}
 		names := make([]string, len(r.EmailUsers))
@@ -237,6 +259,9 @@ func (r *Rule) String() string {
 			names[k] = u.DisplayName()
 		}
 		return "email to " + strings.Join(names, ", ")
+	}
+	if r.Target == triage.AlertTargetTeam {
+		return "the team's channel in " + r.Workspace
 	}
 	name := r.ChannelName
 	if name == "" {

@@ -166,10 +166,13 @@ type Rule struct {
 	ProjectSlug string
 	Name        string
 	Conditions  Conditions
-	// ActionType is "slack" or "email". An email action writes to
-	// EmailTarget ("teams" or "members": EmailUsers).
+	// ActionType is "slack" or "email". Target says to whom: for Slack
+	// triage.AlertTargetChannel (the rule's channel) or
+	// triage.AlertTargetTeam (the channels linked to the teams that own
+	// the project); for email triage.AlertTargetTeams (every member of
+	// the project's teams) or triage.AlertTargetMembers (EmailUsers).
 	ActionType      string
-	EmailTarget     string
+	Target          string
 	EmailUsers      []*triage.User
 	IntegrationID   int64
 	Workspace       string
@@ -195,8 +198,11 @@ type Rule struct {
 type ActionInput struct {
 	// Type is "slack" ("" reads as it) or "email".
 	Type string
-	// Target ("teams" or "members") and UserIDs (for "members") say whom
-	// an email action writes to.
+	// Target, for Slack, is triage.AlertTargetTeam to post to the channel
+	// linked to each team that owns the project (Channel is then
+	// ignored); empty or triage.AlertTargetChannel posts to Channel. For
+	// email it is triage.AlertTargetTeams or triage.AlertTargetMembers
+	// (UserIDs).
 	Target        string
 	UserIDs       []int64
 	IntegrationID int64
@@ -384,15 +390,23 @@ func (s *Service) apply(ctx context.Context, org *triage.Organization, row *tria
 		row.Thread = *in.Thread
 	}
 	if in.Action != nil {
-		if in.Action.Type == triage.AlertActionEmail {
+		switch {
+		case in.Action.Type == triage.AlertActionEmail:
 			return s.applyEmail(ctx, row, in.Action)
+		case in.Action.Target == triage.AlertTargetTeam:
+			if _, err := s.checkWorkspace(ctx, org, in.Action.IntegrationID); err != nil {
+				return err
+			}
+			row.ActionType, row.EmailUserIDs = triage.AlertActionSlack, nil
+			row.IntegrationID, row.ChannelID, row.ChannelName, row.Target = in.Action.IntegrationID, "", "", triage.AlertTargetTeam
+			return nil
 		}
 		ch, err := s.checkChannel(ctx, org, in.Action.IntegrationID, in.Action.Channel)
 		if err != nil {
 			return err
 		}
-		row.ActionType, row.EmailTarget, row.EmailUserIDs = triage.AlertActionSlack, "", nil
-		row.IntegrationID, row.ChannelID, row.ChannelName = in.Action.IntegrationID, ch.ID, ch.Name
+		row.ActionType, row.EmailUserIDs = triage.AlertActionSlack, nil
+		row.IntegrationID, row.ChannelID, row.ChannelName, row.Target = in.Action.IntegrationID, ch.ID, ch.Name, triage.AlertTargetChannel
 	}
 	return nil
 }
@@ -408,7 +422,7 @@ func (s *Service) applyEmail(ctx context.Context, row *triage.AlertRule, a *Acti
 		return invalid("action.type", "an email action has no workspace or channel: leave out integrationId and channel")
 	}
 	switch a.Target {
-	case triage.EmailTargetTeams:
+	case triage.AlertTargetTeams:
 		teams, err := s.store.TeamsForProject(ctx, row.ProjectID)
 		if err != nil {
 			return err
@@ -417,7 +431,7 @@ func (s *Service) applyEmail(ctx context.Context, row *triage.AlertRule, a *Acti
 			return invalid("action.target", "the project belongs to no team: name members (\"members\" with userIds) or give the project a team")
 		}
 		row.EmailUserIDs = nil
-	case triage.EmailTargetMembers:
+	case triage.AlertTargetMembers:
 		if len(a.UserIDs) == 0 {
 			return invalid("action.userIds", "is required with target \"members\": the ids of members who may see the project")
 		}
@@ -445,7 +459,7 @@ func (s *Service) applyEmail(ctx context.Context, row *triage.AlertRule, a *Acti
 	default:
 		return invalid("action.target", "must be \"teams\" or \"members\"")
 	}
-	row.ActionType, row.EmailTarget = triage.AlertActionEmail, a.Target
+	row.ActionType, row.Target = triage.AlertActionEmail, a.Target
 	row.IntegrationID, row.ChannelID, row.ChannelName = 0, "", ""
 	return nil
 }
@@ -468,7 +482,7 @@ func (s *Service) view(ctx context.Context, projectSlug string, r *triage.AlertR
 		return nil, fmt.Errorf("decode conditions of alert rule %d: %w", r.ID, err)
 	}
 	v := &Rule{ID: r.ID, ProjectID: r.ProjectID, ProjectSlug: projectSlug, Name: r.Name, Conditions: c,
-		ActionType: r.ActionType, EmailTarget: r.EmailTarget,
+		ActionType: r.ActionType, Target: r.Target,
 		IntegrationID: r.IntegrationID, ChannelID: r.ChannelID, ChannelName: r.ChannelName,
 		ThrottleMinutes: r.ThrottleMinutes, Thread: r.Thread, Status: r.ActionStatus, Reason: r.ActionReason,
 		ChangedAt: r.ActionChangedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}

@@ -245,10 +245,44 @@ func (w *world) waitFor(what string, cond func() bool) {
 					failed = append(failed, c.Method+": "+c.Error)
 				}
 			}
-			w.t.Fatalf("timed out waiting for %s (Slack calls that failed: %q)", what, failed)
+			w.t.Fatalf("timed out waiting for %s (Slack calls that failed: %q)\n%s", what, failed, w.dump())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// dump describes, for a failure message, what reached channel C1 and the
+// jobs that have not completed, so that a timeout says what was missing.
+func (w *world) dump() string {
+	var b strings.Builder
+	for i, m := range w.fake.Messages("C1") {
+		fmt.Fprintf(&b, "C1 message %d: %q, %d bytes of blocks", i, m.Text, len(m.Blocks))
+		for _, mark := range []string{"*Ignored", "Resolved", "Unresolved", "No longer ignored"} {
+			if strings.Contains(string(m.Blocks), mark) {
+				fmt.Fprintf(&b, ", blocks say %q", mark)
+			}
+		}
+		b.WriteString("\n")
+		for _, r := range m.Replies {
+			fmt.Fprintf(&b, "  reply: %q\n", r.Text)
+		}
+	}
+	rows, err := w.s.Pool().QueryContext(w.ctx, `SELECT kind, state, attempt, COALESCE(CAST(errors AS TEXT), '') FROM river_job WHERE state <> 'completed' ORDER BY id`)
+	if err != nil {
+		fmt.Fprintf(&b, "jobs: %v\n", err)
+		return b.String()
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, state, errs string
+		var attempt int
+		if err := rows.Scan(&kind, &state, &attempt, &errs); err != nil {
+			fmt.Fprintf(&b, "jobs: %v\n", err)
+			break
+		}
+		fmt.Fprintf(&b, "job %s %s attempt %d %.300s\n", kind, state, attempt, errs)
+	}
+	return b.String()
 }
 
 // periodicKinds are the jobs River schedules on its own, forever; settle

@@ -10,10 +10,12 @@ import (
 )
 
 // What the search, the tag section and the trends read is counted here, in
-// the batch's transaction, in four statements a batch at most: tag values
+// the batch's transaction, in three statements a batch at most: tag values
 // per issue, the user tag's apart (whether a user is new to the issue
-// comes back from it), events per issue and hour, and new users per issue. (Environments, for the list's picker, are written
-// once per project and name.)
+// comes back from it), and events per issue and hour; the new users are
+// added to the issues with their events (CountIssuesEvents).
+// (Environments, for the list's picker, are written once per project and
+// name.)
 
 // envCache remembers the environments recorded, shared by the lanes.
 type envCache struct {
@@ -33,8 +35,10 @@ type tagKey struct {
 	key, value string
 }
 
-// countFresh counts the fresh events of a project's groups.
-func (w *Writer) countFresh(ctx context.Context, tx *store.Tx, projectID int64, hashes []string, groups map[string]*group, tags map[*ingest.Event][]ingest.Tag) error {
+// countFresh counts the fresh events of a project's groups, and returns
+// how many users new to it each issue gained (CountIssuesEvents adds them
+// with the events).
+func (w *Writer) countFresh(ctx context.Context, tx *store.Tx, projectID int64, hashes []string, groups map[string]*group, tags map[*ingest.Event][]ingest.Tag) (map[int64]int64, error) {
 	tagRows := map[tagKey]*store.TagCount{}
 	hours := map[[2]int64]int64{}
 	var envs []string
@@ -75,7 +79,7 @@ func (w *Writer) countFresh(ctx context.Context, tx *store.Tx, projectID int64, 
 	})
 	added, err := tx.CountIssueTags(ctx, rows)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	hourRows := make([]store.HourCount, 0, len(hours))
 	for k, n := range hours {
@@ -86,18 +90,15 @@ func (w *Writer) countFresh(ctx context.Context, tx *store.Tx, projectID int64, 
 		return x.IssueID < y.IssueID || x.IssueID == y.IssueID && x.Hour < y.Hour
 	})
 	if err := tx.CountIssueHours(ctx, hourRows); err != nil {
-		return err
-	}
-	if err := tx.AddUserCounts(ctx, added); err != nil {
-		return err
+		return nil, err
 	}
 	if len(envs) > 0 {
 		if err := tx.RecordEnvironments(ctx, projectID, envs); err != nil {
-			return err
+			return nil, err
 		}
 		w.envs.add(projectID, envs)
 	}
-	return nil
+	return added, nil
 }
 
 // hourOf is the start of the hour the event was received in, in unix

@@ -18,18 +18,20 @@ import (
 const maxTagValue = 200
 
 // eventTags lists e's tags for counting: keys distinct, values non-empty
-// and at most maxTagValue bytes.
+// and at most maxTagValue bytes. It runs for every event, so it keeps to
+// one allocation: the derived keys are distinct by construction and the
+// SDK's tags among themselves (normalization sorted and deduplicated
+// them), so an SDK tag is only compared with the derived ones; and the
+// request's URL comes from the normalized event, not from its JSON again.
 func eventTags(e *ingest.Event) []ingest.Tag {
-	out := make([]ingest.Tag, 0, len(e.Tags)+12)
-	seen := make(map[string]bool, len(e.Tags)+12)
+	out := make([]ingest.Tag, 0, len(e.Tags)+14)
 	add := func(k, v string) {
-		if v == "" || k == "" || seen[k] {
+		if v == "" {
 			return
 		}
 		if len(v) > maxTagValue {
 			v = truncate(v, maxTagValue)
 		}
-		seen[k] = true
 		out = append(out, ingest.Tag{Key: k, Value: v})
 	}
 	// Derived values win over an SDK tag of the same name: the level
@@ -54,8 +56,18 @@ func eventTags(e *ingest.Event) []ingest.Tag {
 		}
 		add("device", device)
 	}
-	add("url", requestURL(e.Raw))
+	add("url", e.RequestURL)
+	derived := len(out)
+sdk:
 	for _, t := range e.Tags {
+		if t.Key == "" {
+			continue
+		}
+		for _, d := range out[:derived] {
+			if d.Key == t.Key {
+				continue sdk
+			}
+		}
 		add(t.Key, t.Value)
 	}
 	return out
@@ -134,29 +146,6 @@ func readContexts(raw []byte) contexts {
 		})
 	})
 	return c
-}
-
-// requestURL is the event's request.url, read from the SDK's JSON by
-// skipping over every other top-level field.
-func requestURL(raw []byte) string {
-	if !bytes.Contains(raw, []byte(`"request"`)) {
-		return ""
-	}
-	var url string
-	d := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-	_ = eachField(d, func(name string) error {
-		if name != "request" {
-			return d.SkipValue()
-		}
-		return eachField(d, func(field string) error {
-			if field == "url" {
-				url = readText(d)
-				return nil
-			}
-			return d.SkipValue()
-		})
-	})
-	return url
 }
 
 // eachField calls f with each name of the object d is at, f reading the

@@ -89,9 +89,20 @@ type groupKey struct {
 const cacheLimit = 100_000
 
 type keyEntry struct {
-	key     string
+	keys    []string // the project's enabled DSN keys
 	fetched time.Time
 }
+
+// How long the writer trusts its copy of a project's keys. A key
+// disabled or rotated in this process is forgotten at once (ForgetKeys);
+// other processes stop accepting it within keysFresh. A key the copy
+// does not know is looked up again once keysRecheck has passed, so that
+// a key created or rotated in another process works within a second,
+// while a flood of wrong keys costs at most one query a second.
+const (
+	keysFresh   = 10 * time.Second
+	keysRecheck = time.Second
+)
 
 type request struct {
 	projectID int64
@@ -160,28 +171,41 @@ func (w *Writer) laneFor(projectID int64, e *ingest.Event) *lane {
 	return w.lanes[h.Sum32()%uint32(len(w.lanes))]
 }
 
-// Authenticate checks a DSN key against the project's, from a short-lived
-// cache so a burst of events costs no query each.
+// Authenticate checks a DSN key against the project's enabled keys, from
+// a short-lived cache so a burst of events costs no query each.
 func (w *Writer) Authenticate(ctx context.Context, projectID int64, publicKey string) error {
 	w.keysMu.RLock()
 	e, ok := w.keys[projectID]
 	w.keysMu.RUnlock()
-	if !ok || w.now().Sub(e.fetched) > 30*time.Second {
-		key, err := w.store.ProjectKey(ctx, projectID)
+	age := w.now().Sub(e.fetched)
+	if !ok || age > keysFresh || (!slices.Contains(e.keys, publicKey) && age > keysRecheck) {
+		keys, err := w.store.EnabledKeys(ctx, projectID)
 		if triage.ErrorCode(err) == triage.ENOTFOUND {
+			w.ForgetKeys(projectID)
 			return ingest.ErrUnknownProject
 		} else if err != nil {
 			return err
 		}
-		e = keyEntry{key: key, fetched: w.now()}
+		e = keyEntry{keys: keys, fetched: w.now()}
 		w.keysMu.Lock()
+		if len(w.keys) >= cacheLimit {
+			clear(w.keys)
+		}
 		w.keys[projectID] = e
 		w.keysMu.Unlock()
 	}
-	if e.key != publicKey {
+	if !slices.Contains(e.keys, publicKey) {
 		return ingest.ErrBadKey
 	}
 	return nil
+}
+
+// ForgetKeys drops the cached keys of a project, so that a key disabled or
+// rotated (or a project deleted) is refused from the next event on.
+func (w *Writer) ForgetKeys(projectID int64) {
+	w.keysMu.Lock()
+	delete(w.keys, projectID)
+	w.keysMu.Unlock()
 }
 
 // Save hands events to the writer and waits until they are committed.
@@ -434,8 +458,12 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 	if len(counts) == 0 {
 		return nil, nil
 	}
-	if err := w.countFresh(ctx, tx, projectID, hashes, groups, tags); err != nil {
+	users, err := w.countFresh(ctx, tx, projectID, hashes, groups, tags)
+	if err != nil {
 		return nil, err
+	}
+	for k := range counts {
+		counts[k].Users = users[counts[k].IssueID]
 	}
 	states, err := tx.CountIssuesEvents(ctx, counts)
 	if err != nil {

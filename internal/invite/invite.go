@@ -123,7 +123,7 @@ func (s *Service) Create(ctx context.Context, userID int64, orgSlug string, in I
 	if err != nil {
 		return nil, err
 	}
-	if err := access.RequireRoleGrant(org, m, role, "invite people"); err != nil {
+	if err := access.RequireRoleChange(org, m, "", role); err != nil {
 		return nil, err
 	}
 	return s.create(ctx, org, userID, role, in, false)

@@ -9,8 +9,10 @@
 // issue already has writes nothing. UpdateMany does the same to many
 // issues of an organization in one transaction (ids the actor may not see
 // are ignored, as in Sentry). Comment adds a note (anyone who may see the
-// project), Delete removes an issue (owners and admins): both are changes
-// too, published like the others (Change.Note, Change.Deleted).
+// project; CommentFromSlack for a Slack user not linked to Triage, whose
+// reply in a card's thread is kept under their Slack name), Delete removes
+// an issue (owners and admins): both are changes too, published like the
+// others (Change.Note, Change.Deleted).
 //
 // Changes made by events are decided here too: Decide is the one rule for
 // a regression (a resolved issue receives an event its resolution does not

@@ -49,3 +49,11 @@ func (EventReceived) Kind() string { return "event.received" }
 type PruneEvents struct{}
 
 func (PruneEvents) Kind() string { return "events.prune" }
+
+// ProjectDelete removes a project that is being deleted (already hidden):
+// its events in short transactions, then its issues, then the row.
+type ProjectDelete struct {
+	ProjectID int64 `json:"project_id"`
+}
+
+func (ProjectDelete) Kind() string { return "project.delete" }

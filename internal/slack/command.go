@@ -15,6 +15,11 @@ const helpText = "Here is what `/triage` can do:\n" +
 	"• `/triage link`: link your Slack identity to your Triage account, so that what you do here is done as you\n" +
 	"• `/triage unlink`: unlink your Slack identity\n" +
 	"• `/triage issues [query]`: the five most recently seen unresolved issues you can see that match the query (Triage's search syntax, e.g. `assigned:me level:error`), with their buttons\n" +
+	"• `/triage subscribe <project> [query]`: post the project's new and regressed issues that match the query (the issue list's search) to this channel\n" +
+	"• `/triage unsubscribe <project>`: stop that\n" +
+	"• `/triage subscriptions`: what this channel gets\n" +
+	"• `/triage link team <team>`: send the team's assignments and alerts to this channel (organization owners and admins)\n" +
+	"• `/triage unlink team [team]`: stop sending them here\n" +
 	"• `/triage help`: show this list"
 
 // ephemeral is a reply only the person who typed the command sees.
@@ -83,6 +88,9 @@ func (i *Integration) command(r *http.Request, form url.Values) (string, error) 
 	params := LinkParams{
 		IntegrationID: in.ID, SlackUserID: form.Get("user_id"),
 		ChannelID: form.Get("channel_id"), ResponseURL: form.Get("response_url"),
+	}
+	if text, ok, err := i.channelCommand(ctx, in, form, words); ok || err != nil {
+		return text, err
 	}
 	switch sub {
 	case "", "help":

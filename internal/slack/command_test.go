@@ -252,12 +252,22 @@ func TestManifest(t *testing.T) {
 		len(m.OAuth.RedirectURLs) != 1 || m.OAuth.RedirectURLs[0] != p+"/extensions/slack/setup/" ||
 		strings.Join(m.OAuth.Scopes.Bot, " ") != strings.Join(slack.BotScopes(), " ") ||
 		m.Settings.Events.RequestURL != p+"/extensions/slack/event/" ||
-		strings.Join(m.Settings.Events.BotEvents, ",") != "app_home_opened,app_uninstalled,link_shared,tokens_revoked" ||
+		strings.Join(m.Settings.Events.BotEvents, ",") != "app_home_opened,app_uninstalled,link_shared,tokens_revoked,message.channels,message.groups" ||
 		m.Settings.Interactivity.RequestURL != p+"/extensions/slack/action/" ||
 		m.Settings.Interactivity.OptionsLoad != p+"/extensions/slack/options-load/" || m.Settings.SocketMode {
 		t.Errorf("manifest = %s", raw)
 	}
+	for _, scope := range []string{"channels:history", "groups:history"} {
+		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {
+			t.Errorf("manifest lacks the bot scope %s that thread replies need", scope)
+		}
+	}
 	raw, _ = slack.Manifest(p, true)
+	// Socket Mode gets the same events and scopes, without request URLs.
+	if !strings.Contains(string(raw), `"message.channels"`) || !strings.Contains(string(raw), `"message.groups"`) ||
+		!strings.Contains(string(raw), `"channels:history"`) || !strings.Contains(string(raw), `"groups:history"`) {
+		t.Errorf("socket mode manifest lacks the thread reply events or scopes: %s", raw)
+	}
 	if strings.Contains(string(raw), "/extensions/slack/event/") || strings.Contains(string(raw), "/extensions/slack/commands/") ||
 		!strings.Contains(string(raw), `"socket_mode_enabled": true`) || !strings.Contains(string(raw), "/extensions/slack/setup/") {
 		t.Errorf("socket mode manifest = %s", raw)

@@ -31,6 +31,16 @@
 // from the issue service's one change path (issues.Change), inside the
 // change's transaction, and their issue controls are the card's.
 //
+// Channels (channel_commands.go, threads.go): /triage subscribe,
+// unsubscribe, subscriptions, link team and unlink team are answered here
+// for the linked person and carried out by internal/alert (SetChannels),
+// whose delivery posts what they route. A person's reply in the thread of
+// a card (message.channels, message.groups; never a bot's message or one
+// with a subtype) becomes a comment through the issue service, as the
+// linked person or as "Slack user <name>" with a one-time link prompt.
+// MissingFeatures tells a workspace installed with older scopes what a
+// reinstall adds; the settings row shows it.
+//
 // What can wait (rebuilding messages, unfurling, ephemeral replies) runs
 // in the background. Rebuilds caused by changes, unfurls, token refresh
 // and pruning are River jobs (jobs.go), inserted in the transaction of

@@ -98,6 +98,12 @@ func (i *Integration) handleEvent(ctx context.Context, body []byte, retryNum str
 			if ev.Tab == "home" {
 				return i.queueHomeOpened(ctx, tx, in, ev.User)
 			}
+		case "message":
+			var m messageEvent
+			if json.Unmarshal(env.Event, &m) != nil {
+				return nil // a message Triage cannot read is none of its business
+			}
+			return i.queueThreadReply(ctx, tx, in, &m)
 		case "app_uninstalled":
 			return i.disable(ctx, tx, in, "the app was uninstalled from Slack")
 		case "tokens_revoked":

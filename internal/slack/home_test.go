@@ -257,6 +257,9 @@ func TestHomeTabSettings(t *testing.T) {
 
 // dms returns the DMs Triage sent to user so far (conversations.open then
 // chat.postMessage to the DM channel), after the background work settled.
+// Each message's Text is the text it was posted with, what the person's
+// notification said: a DM is a live card, and a later rebuild (after any
+// change to the issue) replaces its fallback text with the card's.
 func (w *world) dms(user string) []slackfake.Message {
 	w.t.Helper()
 	w.settle()
@@ -267,7 +270,21 @@ func (w *world) dms(user string) []slackfake.Message {
 		}
 		var resp struct{ Channel struct{ ID string } }
 		_ = json.Unmarshal(c.Response, &resp)
+		posted := map[string]string{}
+		for _, p := range w.fake.Calls("chat.postMessage") {
+			var r struct{ TS string }
+			if p.Error == "" && p.Params["channel"] == resp.Channel.ID && json.Unmarshal(p.Response, &r) == nil {
+				posted[r.TS] = p.Params["text"]
+			}
+		}
 		out = w.fake.Messages(resp.Channel.ID)
+		for i, m := range out {
+			text, ok := posted[m.TS]
+			if !ok {
+				w.t.Fatalf("DM %s in %s has no chat.postMessage call that posted it", m.TS, resp.Channel.ID)
+			}
+			out[i].Text = text
+		}
 		break
 	}
 	return out

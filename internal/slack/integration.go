@@ -66,6 +66,9 @@ type Integration struct {
 	// web calls Slack's Web API with the workspaces' tokens.
 	web *webapi.Tokens
 
+	// channels serves the channel commands (SetChannels); nil refuses them.
+	channels Channels
+
 	// writes queues this package's write transactions on SQLite, and
 	// changes of one issue on PostgreSQL; see serializeWrites.
 	writes  sync.Mutex

@@ -141,6 +141,7 @@ func (i *Integration) RegisterWorkers(w *river.Workers) {
 	river.AddWorker(w, &worker[RespondArgs]{work: i.respond})
 	river.AddWorker(w, &worker[PublishHomeArgs]{work: i.publishHome})
 	river.AddWorker(w, &worker[DMArgs]{work: i.sendDM})
+	river.AddWorker(w, &worker[ThreadReplyArgs]{work: i.threadReply})
 	river.AddWorker(w, &worker[PruneEventsSeenArgs]{work: func(ctx context.Context, _ PruneEventsSeenArgs) error {
 		_, err := i.d.Store.DeleteSlackEventsSeenBefore(ctx, i.now().Add(-eventsSeenRetention))
 		return err
@@ -346,6 +347,8 @@ func (i *Integration) work(ctx context.Context, args river.JobArgs) error {
 		return i.publishHome(ctx, a)
 	case DMArgs:
 		return i.sendDM(ctx, a)
+	case ThreadReplyArgs:
+		return i.threadReply(ctx, a)
 	}
 	return fmt.Errorf("no in-process runner for %s", args.Kind())
 }

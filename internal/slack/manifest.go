@@ -44,7 +44,8 @@ func Manifest(urlPrefix string, socketMode bool) ([]byte, error) {
 			"app_home": map[string]any{"home_tab_enabled": true, "messages_tab_enabled": true, "messages_tab_read_only_enabled": true},
 			"slash_commands": []command{{
 				Command: "/triage", URL: at("/extensions/slack/commands/"),
-				Description: "Link your Slack account to Triage", UsageHint: "[issues [query] | link | unlink | help]",
+				Description: "Link your Slack account to Triage, list issues, follow projects and teams in a channel",
+				UsageHint:   "[issues [query] | link | unlink | subscribe <project> [query] | unsubscribe <project> | subscriptions | link team <team> | unlink team | help]",
 			}},
 			"unfurl_domains": []string{u.Hostname()},
 		},
@@ -58,7 +59,8 @@ func Manifest(urlPrefix string, socketMode bool) ([]byte, error) {
 }
 
 func settings(at func(string) string, socketMode bool) map[string]any {
-	events := map[string]any{"bot_events": []string{"app_home_opened", "app_uninstalled", "link_shared", "tokens_revoked"}}
+	events := map[string]any{"bot_events": []string{"app_home_opened", "app_uninstalled", "link_shared", "tokens_revoked",
+		"message.channels", "message.groups"}}
 	interactivity := map[string]any{"is_enabled": true}
 	if !socketMode {
 		events["request_url"] = at("/extensions/slack/event/")

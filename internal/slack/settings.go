@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"triage"
 )
@@ -38,6 +39,31 @@ func (i *Integration) IntegrationsJSON(ctx context.Context, orgID int64) (any, e
 	return out, nil
 }
 
+// scopeFeatures are the features that need a scope Triage did not ask for
+// when it was first released: a workspace installed before keeps working
+// for everything else, and its settings row lists these until someone
+// reinstalls (Slack then grants the new scopes).
+var scopeFeatures = []struct{ Scope, Feature string }{
+	{"channels:history", "replies in the threads of cards in public channels become comments"},
+	{"groups:history", "replies in the threads of cards in private channels become comments"},
+}
+
+// MissingFeatures lists the features the granted scopes (as stored at
+// install: comma or space separated) do not allow.
+func MissingFeatures(granted string) []string {
+	have := map[string]bool{}
+	for _, s := range strings.FieldsFunc(granted, func(r rune) bool { return r == ',' || r == ' ' }) {
+		have[s] = true
+	}
+	var out []string
+	for _, f := range scopeFeatures {
+		if !have[f.Scope] {
+			out = append(out, f.Feature)
+		}
+	}
+	return out
+}
+
 var statusText = map[string]string{
 	triage.IntegrationActive:         "Active",
 	triage.IntegrationNeedsReinstall: "Needs reinstall",
@@ -52,7 +78,11 @@ func (i *Integration) SettingsSection(ctx context.Context, org *triage.Organizat
 	if err != nil {
 		return "", err
 	}
-	type ws struct{ TeamID, Name, Domain, Icon, Status, StatusText, Reason, RemoveURL string }
+	type ws struct {
+		TeamID, Name, Domain, Icon, Status, StatusText, Reason, RemoveURL string
+		// Missing lists what the workspace's scopes do not allow yet.
+		Missing []string
+	}
 	type ident struct {
 		SlackUser, Workspace string
 		UnlinkURL            template.URL
@@ -62,7 +92,7 @@ func (i *Integration) SettingsSection(ctx context.Context, org *triage.Organizat
 	for _, in := range list {
 		byID[in.ID] = in
 		rows = append(rows, ws{in.ExternalID, in.Name, in.DomainName, in.Icon, in.Status, statusText[in.Status], in.StatusReason,
-			fmt.Sprintf("/organizations/%s/integrations/slack/%d/remove/", url.PathEscape(org.Slug), in.ID)})
+			fmt.Sprintf("/organizations/%s/integrations/slack/%d/remove/", url.PathEscape(org.Slug), in.ID), MissingFeatures(in.Scopes)})
 	}
 	var idents []ident
 	if user != nil {

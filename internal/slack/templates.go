@@ -36,6 +36,7 @@ var pages = template.Must(template.New("slack").Parse(`
 {{range .Workspaces}}<tr data-team="{{.TeamID}}"><td>{{if .Icon}}<img src="{{.Icon}}" alt="" width="20" height="20"> {{end}}{{.Name}}</td><td>{{.Domain}}</td>
 <td class="status-{{.Status}}">{{.StatusText}}{{if .Reason}} ({{.Reason}}){{end}}{{if and $.Admin (ne .Status "active")}} <a href="{{$.InstallURL}}">Reinstall</a>{{end}}</td>
 {{if $.Admin}}<td><form method="post" action="{{.RemoveURL}}"><button type="submit" class="remove-workspace">Remove</button></form></td>{{end}}</tr>
+{{if .Missing}}<tr class="needs-scopes" data-team="{{.TeamID}}"><td colspan="4">Installed before these features, which need a reinstall to work in {{.Name}}: {{range $k, $f := .Missing}}{{if $k}}; {{end}}{{$f}}{{end}}. Everything else works.{{if $.Admin}} <a class="reinstall" href="{{$.InstallURL}}">Reinstall</a>{{else}} An owner or admin can reinstall it.{{end}}</td></tr>{{end}}
 {{end}}</tbody></table>{{else}}<p>No Slack workspace is connected yet.</p>{{end}}
 {{with .Socket}}{{if .Enabled}}<p id="slack-socket">Socket Mode: {{if .Connected}}connected since {{.Since.Format "2006-01-02 15:04 UTC"}}{{else if .Stopped}}stopped{{else}}reconnecting{{end}}{{if .Reconnects}}, {{.Reconnects}} reconnects{{end}}{{if .LastError}}; last error: {{.LastError}}{{end}}</p>{{end}}{{end}}
 {{if .Admin}}{{if .Configured}}<p><a id="slack-install" class="button" href="{{.InstallURL}}">Add to Slack</a></p>{{else}}<p>Slack is not configured on this server: set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET.</p>{{end}}{{end}}

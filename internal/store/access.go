@@ -14,10 +14,10 @@ var _ triage.AccessStore = (*Store)(nil)
 // expression) is on a team that owns project (the alias of a projects
 // row). Every query that filters by access uses it, so the rule has one
 // SQL text; internal/access's tests pin it against the Go rule on both
-// engines.
+// engines. A project being deleted is seen by nobody.
 func projectAccess(member, project, user string) string {
-	return `(` + member + `.role IN ('owner', 'admin') OR EXISTS (SELECT 1 FROM project_teams pt
-		JOIN team_members tm ON tm.team_id = pt.team_id WHERE pt.project_id = ` + project + `.id AND tm.user_id = ` + user + `))`
+	return `(` + project + `.deleted_at IS NULL AND (` + member + `.role IN ('owner', 'admin') OR EXISTS (SELECT 1 FROM project_teams pt
+		JOIN team_members tm ON tm.team_id = pt.team_id WHERE pt.project_id = ` + project + `.id AND tm.user_id = ` + user + `)))`
 }
 
 // ProjectsForUser lists the organization's projects the user may see, by

@@ -18,16 +18,19 @@ import (
 func alertRuleCols(alias string) string {
 	return strings.ReplaceAll(`@id, @project_id, @name, @conditions, COALESCE(@integration_id, 0), @channel_id, @channel_name,
 	@throttle_minutes, @thread, @action_status, @action_reason, @action_changed_at, COALESCE(@created_by, 0),
-	@created_at, @updated_at, @action_type, @email_target, @email_user_ids`, "@", alias)
+	@created_at, @updated_at, @kind, @query, @target, @action_type, @email_user_ids`, "@", alias)
 }
 
-func scanAlertRule(row rowScanner) (*triage.AlertRule, error) {
+// scanAlertRule reads alertRuleCols, then extra (columns selected after
+// them).
+func scanAlertRule(row rowScanner, extra ...any) (*triage.AlertRule, error) {
 	var r triage.AlertRule
 	var changed, created, updated int64
 	var userIDs string
-	err := row.Scan(&r.ID, &r.ProjectID, &r.Name, &r.Conditions, &r.IntegrationID, &r.ChannelID, &r.ChannelName,
+	dest := []any{&r.ID, &r.ProjectID, &r.Name, &r.Conditions, &r.IntegrationID, &r.ChannelID, &r.ChannelName,
 		&r.ThrottleMinutes, &r.Thread, &r.ActionStatus, &r.ActionReason, &changed, &r.CreatedBy, &created, &updated,
-		&r.ActionType, &r.EmailTarget, &userIDs)
+		&r.Kind, &r.Query, &r.Target, &r.ActionType, &userIDs}
+	err := row.Scan(append(dest, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -49,15 +52,21 @@ func (q *Queries) CreateAlertRule(ctx context.Context, r *triage.AlertRule) erro
 	if r.CreatedBy != 0 {
 		createdBy = &r.CreatedBy
 	}
+	if r.Kind == "" {
+		r.Kind = triage.AlertRuleKindRule
+	}
 	if r.ActionType == "" {
 		r.ActionType = triage.AlertActionSlack
 	}
+	if r.Target == "" && r.ActionType == triage.AlertActionSlack {
+		r.Target = triage.AlertTargetChannel
+	}
 	err := q.q.QueryRowContext(ctx, `INSERT INTO alert_rules (project_id, name, conditions, integration_id,
 		channel_id, channel_name, throttle_minutes, thread, action_status, action_reason, created_by, created_at, updated_at,
-		action_type, email_target, email_user_ids)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ok', '', $9, $10, $10, $11, $12, $13) RETURNING id`,
+		kind, query, target, action_type, email_user_ids)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ok', '', $9, $10, $10, $11, $12, $13, $14, $15) RETURNING id`,
 		r.ProjectID, r.Name, r.Conditions, nullID(r.IntegrationID), r.ChannelID, r.ChannelName, r.ThrottleMinutes, r.Thread,
-		createdBy, micros(now), r.ActionType, r.EmailTarget, idsJSON(r.EmailUserIDs)).Scan(&r.ID)
+		createdBy, micros(now), r.Kind, r.Query, r.Target, r.ActionType, idsJSON(r.EmailUserIDs)).Scan(&r.ID)
 	if err != nil {
 		return translate(err, "alert rule")
 	}
@@ -73,13 +82,16 @@ func (q *Queries) UpdateAlertRule(ctx context.Context, r *triage.AlertRule) erro
 	if r.ActionType == "" {
 		r.ActionType = triage.AlertActionSlack
 	}
+	if r.Target == "" && r.ActionType == triage.AlertActionSlack {
+		r.Target = triage.AlertTargetChannel
+	}
 	res, err := q.q.ExecContext(ctx, `UPDATE alert_rules SET name = $1, conditions = $2, integration_id = $3,
 		channel_id = $4, channel_name = $5, throttle_minutes = $6, thread = $7, updated_at = $8,
-		action_status = 'ok', action_reason = '', action_changed_at = $8,
-		action_type = $11, email_target = $12, email_user_ids = $13
+		action_status = 'ok', action_reason = '', action_changed_at = $8, query = $11, target = $12,
+		action_type = $13, email_user_ids = $14
 		WHERE id = $9 AND project_id = $10`,
 		r.Name, r.Conditions, nullID(r.IntegrationID), r.ChannelID, r.ChannelName, r.ThrottleMinutes, r.Thread, now, r.ID, r.ProjectID,
-		r.ActionType, r.EmailTarget, idsJSON(r.EmailUserIDs))
+		r.Query, r.Target, r.ActionType, idsJSON(r.EmailUserIDs))
 	if err != nil {
 		return translate(err, "alert rule")
 	}
@@ -89,11 +101,11 @@ func (q *Queries) UpdateAlertRule(ctx context.Context, r *triage.AlertRule) erro
 	return nil
 }
 
-// DeleteAlertRule removes a rule; notifications already queued for it are
-// cancelled when their job runs. ENOTFOUND if there is no such rule in the
-// project.
+// DeleteAlertRule removes a rule (not a subscription: DeleteSubscription); notifications already
+// queued for it are cancelled when their job runs. ENOTFOUND if there is
+// no such rule in the project.
 func (q *Queries) DeleteAlertRule(ctx context.Context, projectID, id int64) error {
-	res, err := q.q.ExecContext(ctx, `DELETE FROM alert_rules WHERE id = $1 AND project_id = $2`, id, projectID)
+	res, err := q.q.ExecContext(ctx, `DELETE FROM alert_rules WHERE id = $1 AND project_id = $2 AND kind = 'rule'`, id, projectID)
 	if err != nil {
 		return fmt.Errorf("delete alert rule %d: %w", id, err)
 	}
@@ -103,10 +115,11 @@ func (q *Queries) DeleteAlertRule(ctx context.Context, projectID, id int64) erro
 	return nil
 }
 
-// AlertRule returns a project's rule; ENOTFOUND if it has no such rule.
+// AlertRule returns a project's rule (not a subscription); ENOTFOUND if
+// it has no such rule.
 func (q *Queries) AlertRule(ctx context.Context, projectID, id int64) (*triage.AlertRule, error) {
 	r, err := scanAlertRule(q.q.QueryRowContext(ctx,
-		`SELECT `+alertRuleCols("")+` FROM alert_rules WHERE id = $1 AND project_id = $2`, id, projectID))
+		`SELECT `+alertRuleCols("")+` FROM alert_rules WHERE id = $1 AND project_id = $2 AND kind = 'rule'`, id, projectID))
 	return r, translate(err, "alert rule")
 }
 
@@ -116,8 +129,15 @@ func (q *Queries) AlertRuleByID(ctx context.Context, id int64) (*triage.AlertRul
 	return r, translate(err, "alert rule")
 }
 
-// AlertRules lists a project's rules, oldest first.
+// AlertRules lists a project's rules (not its channel subscriptions),
+// oldest first.
 func (q *Queries) AlertRules(ctx context.Context, projectID int64) ([]*triage.AlertRule, error) {
+	return q.alertRules(ctx, `SELECT `+alertRuleCols("")+` FROM alert_rules WHERE project_id = $1 AND kind = 'rule' ORDER BY id`, projectID)
+}
+
+// ProjectNotifiers lists everything that may post a project's issues to
+// Slack: its rules and its channel subscriptions, oldest first.
+func (q *Queries) ProjectNotifiers(ctx context.Context, projectID int64) ([]*triage.AlertRule, error) {
 	return q.alertRules(ctx, `SELECT `+alertRuleCols("")+` FROM alert_rules WHERE project_id = $1 ORDER BY id`, projectID)
 }
 
@@ -125,12 +145,14 @@ func (q *Queries) AlertRules(ctx context.Context, projectID int64) ([]*triage.Al
 // project then age.
 func (q *Queries) AlertRulesForOrg(ctx context.Context, orgID int64) ([]*triage.AlertRule, error) {
 	return q.alertRules(ctx, `SELECT `+alertRuleCols("r.")+` FROM alert_rules r
-		JOIN projects p ON p.id = r.project_id WHERE p.org_id = $1 ORDER BY p.slug, r.id`, orgID)
+		JOIN projects p ON p.id = r.project_id WHERE p.org_id = $1 AND r.kind = 'rule' ORDER BY p.slug, r.id`, orgID)
 }
 
 func (q *Queries) alertRules(ctx context.Context, query string, args ...any) ([]*triage.AlertRule, error) {
 	rows, err := q.q.QueryContext(ctx, query, args...)
-	return collect(rows, err, "list alert rules", scanAlertRule)
+	return collect(rows, err, "list alert rules", func(row rowScanner) (*triage.AlertRule, error) {
+		return scanAlertRule(row)
+	})
 }
 
 // SetAlertActionStatus records whether the rule's action works and why not;

@@ -47,11 +47,10 @@ func (q *Queries) CountIssueTags(ctx context.Context, rows []TagCount) (map[int6
 	return added, nil
 }
 
-// upsertTags writes rows in one statement: a JSON array read with
-// json_each on SQLite (one parameter: a statement with thousands of them
-// cost more to compile than to run), arrays on PostgreSQL. With added,
-// a row whose count after the statement is the count it brought was new,
-// and adds one to its issue in added.
+// upsertTags writes rows: in one statement with arrays on PostgreSQL,
+// in a few prepared multi-row statements on SQLite (values.go). With
+// added, a row whose count after the statement is the count it brought
+// was new, and adds one to its issue in added.
 func (q *Queries) upsertTags(ctx context.Context, rows []TagCount, added map[int64]int64) error {
 	if len(rows) == 0 {
 		return nil
@@ -60,66 +59,57 @@ func (q *Queries) upsertTags(ctx context.Context, rows []TagCount, added map[int
 		first_seen = CASE WHEN excluded.first_seen < issue_tags.first_seen THEN excluded.first_seen ELSE issue_tags.first_seen END,
 		last_seen = CASE WHEN excluded.last_seen > issue_tags.last_seen THEN excluded.last_seen ELSE issue_tags.last_seen END`
 	ret := ""
+	var sent map[issueValue]int64
 	if added != nil {
 		ret = ` RETURNING issue_id, value, times_seen`
+		sent = make(map[issueValue]int64, len(rows))
+		for _, r := range rows {
+			sent[issueValue{r.IssueID, r.Value}] = r.N
+		}
 	}
-	var query string
-	var args []any
+	// run executes one statement, reading back what added needs.
+	run := func(st stmt, args []any) error {
+		if added == nil {
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("count tags: %w", err)
+			}
+			return nil
+		}
+		res, err := st.QueryContext(ctx, args...)
+		type after struct {
+			k issueValue
+			n int64
+		}
+		got, err := collect(res, err, "count users", func(row rowScanner) (after, error) {
+			var a after
+			err := row.Scan(&a.k.issueID, &a.k.value, &a.n)
+			return a, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, a := range got {
+			if a.n == sent[a.k] {
+				added[a.k.issueID]++
+			}
+		}
+		return nil
+	}
 	if q.engine == Postgres {
 		ids, ns, firsts, lasts := make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
 		keys, values := make([]string, len(rows)), make([]string, len(rows))
 		for k, r := range rows {
 			ids[k], keys[k], values[k], ns[k], firsts[k], lasts[k] = r.IssueID, r.Key, r.Value, r.N, r.First, r.Last
 		}
-		query = `INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen)
-			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])` + conflict + ret
-		args = []any{ids, keys, values, ns, firsts, lasts}
-	} else {
-		list := make([][6]any, len(rows))
-		for k, r := range rows {
-			list[k] = [6]any{r.IssueID, r.Key, r.Value, r.N, r.First, r.Last}
-		}
-		b, err := json.Marshal(list)
-		if err != nil {
-			return fmt.Errorf("count tags: %w", err)
-		}
-		query = `INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen)
-			SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each($1) WHERE true` + conflict + ret
-		args = []any{string(b)}
+		return run(unprepared{q.q, `INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])` + conflict + ret},
+			[]any{ids, keys, values, ns, firsts, lasts})
 	}
-	st, err := q.prepared(ctx, query)
-	if err != nil {
-		return err
-	}
-	if added == nil {
-		if _, err := st.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("count tags: %w", err)
-		}
-		return nil
-	}
-	sent := make(map[issueValue]int64, len(rows))
-	for _, r := range rows {
-		sent[issueValue{r.IssueID, r.Value}] = r.N
-	}
-	res, err := st.QueryContext(ctx, args...)
-	type after struct {
-		k issueValue
-		n int64
-	}
-	got, err := collect(res, err, "count users", func(row rowScanner) (after, error) {
-		var a after
-		err := row.Scan(&a.k.issueID, &a.k.value, &a.n)
-		return a, err
-	})
-	if err != nil {
-		return err
-	}
-	for _, a := range got {
-		if a.n == sent[a.k] {
-			added[a.k.issueID]++
-		}
-	}
-	return nil
+	return q.eachValuesChunk(ctx, `INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen) VALUES `, 6, conflict+ret, len(rows),
+		func(i int, dst []any) []any {
+			r := &rows[i]
+			return append(dst, r.IssueID, r.Key, r.Value, r.N, r.First, r.Last)
+		}, run)
 }
 
 type issueValue struct {
@@ -143,16 +133,9 @@ func (q *Queries) CountIssueHours(ctx context.Context, rows []HourCount) error {
 		_, err = q.q.ExecContext(ctx, `INSERT INTO issue_hours (issue_id, hour, n)
 			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])`+conflict, ids, hours, ns)
 	} else {
-		list := make([][3]int64, len(rows))
-		for k, r := range rows {
-			list[k] = [3]int64{r.IssueID, r.Hour, r.N}
-		}
-		b, _ := json.Marshal(list)
-		var st stmt
-		if st, err = q.prepared(ctx, `INSERT INTO issue_hours (issue_id, hour, n)
-			SELECT value->>0, value->>1, value->>2 FROM json_each($1) WHERE true`+conflict); err == nil {
-			_, err = st.ExecContext(ctx, string(b))
-		}
+		err = q.eachValuesChunk(ctx, `INSERT INTO issue_hours (issue_id, hour, n) VALUES `, 3, conflict, len(rows),
+			func(i int, dst []any) []any { return append(dst, rows[i].IssueID, rows[i].Hour, rows[i].N) },
+			func(st stmt, args []any) error { _, err := st.ExecContext(ctx, args...); return err })
 	}
 	if err != nil {
 		return fmt.Errorf("count hours: %w", err)

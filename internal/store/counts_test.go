@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -43,9 +44,9 @@ func TestCountIssuesEvents(t *testing.T) {
 		var states map[int64]*store.IssueState
 		err = s.InTx(ctx, func(tx *store.Tx) error {
 			states, err = tx.CountIssuesEvents(ctx, []store.IssueCount{
-				{IssueID: a, N: 2, LastSeen: now.Add(time.Hour), Level: "fatal"},
+				{IssueID: a, N: 2, LastSeen: now.Add(time.Hour), Level: "fatal", Users: 1},
 				{IssueID: b, N: 1, LastSeen: now.Add(-time.Hour), Level: ""},
-				{IssueID: a, N: 3, LastSeen: now.Add(time.Minute), Level: "warning"},
+				{IssueID: a, N: 3, LastSeen: now.Add(time.Minute), Level: "warning", Users: 2},
 			})
 			return err
 		})
@@ -63,13 +64,100 @@ func TestCountIssuesEvents(t *testing.T) {
 			seen  int64
 			last  time.Time
 			level string
-		}{{a, 10, now.Add(time.Hour), "warning"}, {b, 1, now, "error"}, {c, 0, now, "error"}} {
+			users int64
+		}{{a, 10, now.Add(time.Hour), "warning", 3}, {b, 1, now, "error", 0}, {c, 0, now, "error", 0}} {
 			got, err := s.IssueByID(ctx, want.id)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.TimesSeen != want.seen || !got.LastSeen.Equal(want.last) || got.Level != want.level {
-				t.Errorf("issue %s: seen %d, last %v, level %s; want %d, %v, %s", got.Title, got.TimesSeen, got.LastSeen, got.Level, want.seen, want.last, want.level)
+			if got.TimesSeen != want.seen || !got.LastSeen.Equal(want.last) || got.Level != want.level || got.UserCount != want.users {
+				t.Errorf("issue %s: seen %d, last %v, level %s, %d users; want %d, %v, %s, %d",
+					got.Title, got.TimesSeen, got.LastSeen, got.Level, got.UserCount, want.seen, want.last, want.level, want.users)
+			}
+		}
+	})
+}
+
+// TestCountsOfManyIssues: a batch touching more issues and tag values
+// than one statement carries counts every one of them once (SQLite splits
+// the rows into statements of fixed sizes).
+func TestCountsOfManyIssues(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		u, _ := s.CreateUser(ctx, "a@example.com", "", "h", false)
+		org, _ := s.CreateOrganization(ctx, "acme", "", u.ID)
+		p, _ := s.CreateProject(ctx, org.ID, "web", "")
+		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		const n = 203 // 128 + 64 + 8 + 2 + 1
+		var fresh []store.FirstSeen
+		for k := range n {
+			fresh = append(fresh, store.FirstSeen{EventID: fmt.Sprintf("%032x", k), NewIssue: store.NewIssue{ProjectID: p.ID,
+				GroupHash: fmt.Sprintf("h%d", k), Title: fmt.Sprintf("t%d", k), Level: "error", SeenAt: now}})
+		}
+		var ids map[string]int64
+		var states map[int64]*store.IssueState
+		err := s.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			if ids, err = tx.CreateIssues(ctx, p.ID, fresh); err != nil {
+				return err
+			}
+			var counts []store.IssueCount
+			var tags []store.TagCount
+			var hours []store.HourCount
+			for k := range n {
+				id := ids[fmt.Sprintf("h%d", k)]
+				counts = append(counts, store.IssueCount{IssueID: id, N: int64(k + 1), LastSeen: now, Users: int64(k % 3)})
+				tags = append(tags, store.TagCount{IssueID: id, Key: "level", Value: "error", N: int64(k + 1), First: now.UnixMicro(), Last: now.UnixMicro()},
+					store.TagCount{IssueID: id, Key: "user", Value: "id:1", N: 1, First: now.UnixMicro(), Last: now.UnixMicro()})
+				hours = append(hours, store.HourCount{IssueID: id, Hour: now.Unix() - now.Unix()%3600, N: int64(k + 1)})
+			}
+			added, err := tx.CountIssueTags(ctx, tags)
+			if err != nil {
+				return err
+			}
+			if len(added) != n {
+				t.Errorf("%d issues gained a user, want %d", len(added), n)
+			}
+			if err := tx.CountIssueHours(ctx, hours); err != nil {
+				return err
+			}
+			states, err = tx.CountIssuesEvents(ctx, counts)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(states) != n {
+			t.Errorf("%d states, want %d", len(states), n)
+		}
+		idList := make([]int64, 0, n)
+		for _, id := range ids {
+			idList = append(idList, id)
+		}
+		trends, err := s.IssueHours(ctx, idList, now.Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range n {
+			id := ids[fmt.Sprintf("h%d", k)]
+			got, err := s.IssueByID(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.TimesSeen != int64(k+1) || got.UserCount != int64(k%3) || states[id] == nil || states[id].TimesSeen != 0 {
+				t.Errorf("issue %d: %d events, %d users, state %+v; want %d, %d, 0 before", k, got.TimesSeen, got.UserCount, states[id], k+1, k%3)
+			}
+			var sum int64
+			for _, c := range trends[id] {
+				sum += c
+			}
+			keys, err := s.IssueTags(ctx, id, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum != int64(k+1) || len(keys) != 2 || keys[0].Key != "level" || keys[0].TotalValues != int64(k+1) {
+				t.Errorf("issue %d: hours add up to %d, tags %+v; want %d and level counted %d", k, sum, keys, k+1, k+1)
 			}
 		}
 	})

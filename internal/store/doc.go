@@ -15,7 +15,9 @@
 // place an organization is created with its owner), access.go (the SQL
 // form of the project access rule that internal/access decides, and the
 // batched list of a user's projects), sessions.go (login sessions),
-// users.go (users, API tokens, settings), issues.go, events.go and
+// users.go (users, API tokens, settings), people.go (roles, teams, team
+// ownership of projects, DSN keys, project deletion, account changes),
+// issues.go, events.go and
 // ingest_batch.go (issues and events), alerts.go and alert_pacing.go
 // (alert rules, notifications, send pacing), slack*.go (workspaces,
 // identities, channels, remembered messages). The pool itself (Pool) is

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -99,11 +100,37 @@ func (q *Queries) DeleteEventsBefore(ctx context.Context, t time.Time, limit int
 	return res.RowsAffected()
 }
 
-// ProjectKey returns a project's public key; ENOTFOUND if no such project.
-func (q *Queries) ProjectKey(ctx context.Context, projectID int64) (string, error) {
-	var key string
-	err := q.q.QueryRowContext(ctx, `SELECT public_key FROM projects WHERE id = $1`, projectID).Scan(&key)
-	return key, translate(err, "project")
+// EnabledKeys returns the DSN keys that may send events to the project
+// (none when every key is disabled); ENOTFOUND if there is no such
+// project or it is being deleted.
+func (q *Queries) EnabledKeys(ctx context.Context, projectID int64) ([]string, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT p.id, k.public_key FROM projects p
+		LEFT JOIN project_keys k ON k.project_id = p.id AND k.disabled_at IS NULL
+		WHERE p.id = $1 AND p.deleted_at IS NULL`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("load project keys: %w", err)
+	}
+	defer rows.Close()
+	found := false
+	keys := []string{}
+	for rows.Next() {
+		var id int64
+		var key sql.NullString
+		if err := rows.Scan(&id, &key); err != nil {
+			return nil, fmt.Errorf("load project keys: %w", err)
+		}
+		found = true
+		if key.Valid {
+			keys = append(keys, key.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load project keys: %w", err)
+	}
+	if !found {
+		return nil, triage.Errorf(triage.ENOTFOUND, "project not found")
+	}
+	return keys, nil
 }
 
 // StoreEvents stores a batch of events the way each engine does best and
@@ -154,7 +181,8 @@ type IssueState struct {
 
 // IssueCount is n more events of an issue, the newest seen at LastSeen;
 // Level, Title and Culprit, when set, become the issue's (they come from
-// the newest event, as Sentry's do).
+// the newest event, as Sentry's do). Users is how many users the events
+// brought that the issue had not seen before (CountIssueTags says).
 type IssueCount struct {
 	IssueID  int64
 	N        int64
@@ -162,13 +190,15 @@ type IssueCount struct {
 	Level    string
 	Title    string
 	Culprit  string
+	Users    int64
 }
 
-// CountIssuesEvents adds events to issues' counters and returns each
-// issue's state by id, with TimesSeen as it was before, in one statement
-// that also locks the rows until the transaction ends (a batch of events
-// touches many issues; one round trip each was most of
-// a batch's time on PostgreSQL). It returns each issue's state by id.
+// CountIssuesEvents adds events (and users) to issues' counters and
+// returns each issue's state by id, with TimesSeen as it was before, in
+// one statement that also locks the rows until the transaction ends (a
+// batch of events touches many issues; one round trip each was most of a
+// batch's time on PostgreSQL). On SQLite, a few prepared statements of
+// fixed sizes (values.go).
 func (q *Queries) CountIssuesEvents(ctx context.Context, counts []IssueCount) (map[int64]*IssueState, error) {
 	out := make(map[int64]*IssueState, len(counts))
 	// One row per issue: an UPDATE … FROM joining an issue twice would
@@ -177,6 +207,7 @@ func (q *Queries) CountIssuesEvents(ctx context.Context, counts []IssueCount) (m
 	merged := make([]IssueCount, 0, len(counts))
 	at := make(map[int64]int, len(counts))
 	for _, c := range counts {
+		n[c.IssueID] += c.N
 		k, ok := at[c.IssueID]
 		if !ok {
 			at[c.IssueID] = len(merged)
@@ -185,6 +216,7 @@ func (q *Queries) CountIssuesEvents(ctx context.Context, counts []IssueCount) (m
 		}
 		m := &merged[k]
 		m.N += c.N
+		m.Users += c.Users
 		if !c.LastSeen.Before(m.LastSeen) && c.Title != "" {
 			m.Title, m.Culprit = c.Title, c.Culprit
 		}
@@ -196,57 +228,57 @@ func (q *Queries) CountIssuesEvents(ctx context.Context, counts []IssueCount) (m
 		}
 	}
 	counts = merged
-	const chunk = 1000 // 6 parameters a row, well under both engines' limits
-	for len(counts) > 0 {
-		part := counts[:min(chunk, len(counts))]
-		counts = counts[len(part):]
-		var sb strings.Builder
-		args := make([]any, 0, 6*len(part))
-		for k, c := range part {
-			if k > 0 {
-				sb.WriteString(", ")
-			}
-			b := 6 * k
-			fmt.Fprintf(&sb, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS TEXT), CAST($%d AS TEXT))", b+1, b+2, b+3, b+4, b+5, b+6)
-			args = append(args, c.IssueID, c.N, micros(c.LastSeen), c.Level, c.Title, c.Culprit)
-			n[c.IssueID] += c.N
-		}
-		// VALUES names its columns column1… on both engines; SQLite's
-		// RETURNING sees only the updated table, so the old count is
-		// worked out here.
-		rows, err := q.q.QueryContext(ctx, `UPDATE issues SET times_seen = times_seen + v.n,
-			last_seen = CASE WHEN last_seen < v.ts THEN v.ts ELSE last_seen END,
-			level = CASE WHEN v.level = '' THEN issues.level ELSE v.level END,
-			title = CASE WHEN v.title = '' OR issues.last_seen > v.ts THEN issues.title ELSE v.title END,
-			culprit = CASE WHEN v.title = '' OR issues.last_seen > v.ts THEN issues.culprit ELSE v.culprit END
-			FROM (SELECT column1 AS id, column2 AS n, column3 AS ts, column4 AS level, column5 AS title, column6 AS culprit FROM (VALUES `+sb.String()+`) AS x) AS v
-			WHERE issues.id = v.id
-			RETURNING issues.id, issues.project_id, issues.status, issues.status_details, issues.times_seen, issues.ignore_base`, args...)
+	// SQLite's RETURNING sees only the updated table, so the old count is
+	// worked out here.
+	const set = `UPDATE issues SET times_seen = times_seen + v.n, user_count = user_count + v.users,
+		last_seen = CASE WHEN last_seen < v.ts THEN v.ts ELSE last_seen END,
+		level = CASE WHEN v.level = '' THEN issues.level ELSE v.level END,
+		title = CASE WHEN v.title = '' OR issues.last_seen > v.ts THEN issues.title ELSE v.title END,
+		culprit = CASE WHEN v.title = '' OR issues.last_seen > v.ts THEN issues.culprit ELSE v.culprit END
+		FROM `
+	const where = ` WHERE issues.id = v.id
+		RETURNING issues.id, issues.project_id, issues.status, issues.status_details, issues.times_seen, issues.ignore_base`
+	read := func(st stmt, args []any) error {
+		rows, err := st.QueryContext(ctx, args...)
 		if err != nil {
-			return nil, fmt.Errorf("count events of %d issues: %w", len(part), err)
+			return fmt.Errorf("count events of %d issues: %w", len(counts), err)
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var s IssueState
 			var id int64
 			var status, details string
 			if err := rows.Scan(&id, &s.ProjectID, &status, &details, &s.TimesSeen, &s.IgnoreBase); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("count events: %w", err)
+				return fmt.Errorf("count events: %w", err)
 			}
 			s.Status = triage.Status(status)
 			s.TimesSeen -= n[id]
 			if err := json.Unmarshal([]byte(details), &s.StatusDetails); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("decode status details of issue %d: %w", id, err)
+				return fmt.Errorf("decode status details of issue %d: %w", id, err)
 			}
 			out[id] = &s
 		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("count events: %w", err)
+			return fmt.Errorf("count events: %w", err)
 		}
+		return rows.Close()
 	}
-	return out, nil
+	if q.engine == Postgres {
+		ids, ns, ts, users := make([]int64, len(counts)), make([]int64, len(counts)), make([]int64, len(counts)), make([]int64, len(counts))
+		levels, titles, culprits := make([]string, len(counts)), make([]string, len(counts)), make([]string, len(counts))
+		for k, c := range counts {
+			ids[k], ns[k], ts[k], users[k], levels[k], titles[k], culprits[k] = c.IssueID, c.N, micros(c.LastSeen), c.Users, c.Level, c.Title, c.Culprit
+		}
+		err := read(unprepared{q.q, set + `unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+			AS v(id, n, ts, level, title, culprit, users)` + where}, []any{ids, ns, ts, levels, titles, culprits, users})
+		return out, err
+	}
+	// VALUES names its columns column1…
+	err := q.eachValuesChunk(ctx, set+`(SELECT column1 AS id, column2 AS n, column3 AS ts, column4 AS level, column5 AS title, column6 AS culprit,
+		column7 AS users FROM (VALUES `, 7, `) AS x) AS v`+where, len(counts),
+		func(i int, dst []any) []any {
+			c := &counts[i]
+			return append(dst, c.IssueID, c.N, micros(c.LastSeen), c.Level, c.Title, c.Culprit, c.Users)
+		}, read)
+	return out, err
 }

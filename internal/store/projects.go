@@ -10,7 +10,16 @@ import (
 	"triage"
 )
 
-const projectCols = `p.id, p.org_id, p.slug, p.name, p.public_key, p.created_at`
+// projectCols reads a project with its first enabled DSN key (the one a
+// DSN is shown with when a single one is wanted); "" when every key is
+// disabled.
+const projectCols = `p.id, p.org_id, p.slug, p.name,
+	COALESCE((SELECT k.public_key FROM project_keys k WHERE k.project_id = p.id AND k.disabled_at IS NULL ORDER BY k.id LIMIT 1), ''),
+	p.created_at`
+
+// liveProject is the condition that hides a project being deleted from
+// every lookup and list.
+const liveProject = `p.deleted_at IS NULL`
 
 func scanProject(row rowScanner) (*triage.Project, error) {
 	var p triage.Project
@@ -31,16 +40,21 @@ func (q *Queries) CreateProject(ctx context.Context, orgID int64, slug, name str
 	if strings.TrimSpace(name) == "" {
 		name = slug
 	}
-	key := make([]byte, 16)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("generate project key: %w", err)
+	key, err := newPublicKey()
+	if err != nil {
+		return nil, err
 	}
 	var id int64
-	err := q.q.QueryRowContext(ctx,
+	err = q.q.QueryRowContext(ctx,
 		`INSERT INTO projects (org_id, slug, name, public_key, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		orgID, slug, strings.TrimSpace(name), hex.EncodeToString(key), micros(q.now())).Scan(&id)
+		orgID, slug, strings.TrimSpace(name), key, micros(q.now())).Scan(&id)
 	if err != nil {
 		return nil, translate(err, fmt.Sprintf("project %q", slug))
+	}
+	if _, err := q.q.ExecContext(ctx,
+		`INSERT INTO project_keys (project_id, public_key, label, created_at) VALUES ($1, $2, 'Default', $3)`,
+		id, key, micros(q.now())); err != nil {
+		return nil, fmt.Errorf("store the project's first key: %w", err)
 	}
 	for _, tid := range teamIDs {
 		t, err := q.TeamByID(ctx, tid)
@@ -58,22 +72,31 @@ func (q *Queries) CreateProject(ctx context.Context, orgID int64, slug, name str
 	return q.ProjectByID(ctx, id)
 }
 
-// ProjectByID returns ENOTFOUND if there is none.
+// newPublicKey is a fresh DSN key: 32 hex digits, as Sentry's.
+func newPublicKey() (string, error) {
+	key := make([]byte, 16)
+	if _, err := rand.Read(key); err != nil {
+		return "", fmt.Errorf("generate project key: %w", err)
+	}
+	return hex.EncodeToString(key), nil
+}
+
+// ProjectByID returns ENOTFOUND if there is none (or it is being deleted).
 func (q *Queries) ProjectByID(ctx context.Context, id int64) (*triage.Project, error) {
-	p, err := scanProject(q.q.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects p WHERE p.id = $1`, id))
+	p, err := scanProject(q.q.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects p WHERE p.id = $1 AND `+liveProject, id))
 	return p, translate(err, "project")
 }
 
 // ProjectBySlug returns ENOTFOUND if the organization has no such project.
 func (q *Queries) ProjectBySlug(ctx context.Context, orgID int64, slug string) (*triage.Project, error) {
 	p, err := scanProject(q.q.QueryRowContext(ctx,
-		`SELECT `+projectCols+` FROM projects p WHERE p.org_id = $1 AND p.slug = $2`, orgID, slug))
+		`SELECT `+projectCols+` FROM projects p WHERE p.org_id = $1 AND p.slug = $2 AND `+liveProject, orgID, slug))
 	return p, translate(err, fmt.Sprintf("project %q", slug))
 }
 
 // Projects lists an organization's projects by slug.
 func (q *Queries) Projects(ctx context.Context, orgID int64) ([]*triage.Project, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+projectCols+` FROM projects p WHERE p.org_id = $1 ORDER BY p.slug`, orgID)
+	rows, err := q.q.QueryContext(ctx, `SELECT `+projectCols+` FROM projects p WHERE p.org_id = $1 AND `+liveProject+` ORDER BY p.slug`, orgID)
 	return collect(rows, err, "list projects", scanProject)
 }
 

@@ -26,6 +26,7 @@ type stmtCache struct {
 	mu      sync.Mutex
 	m       map[string]*sql.Stmt
 	warming map[string]bool
+	texts   map[valuesKey]string // see valuesQuery
 }
 
 func newStmtCache(db *sql.DB, engine Engine) *stmtCache {

@@ -39,8 +39,10 @@ type apiRuleAction struct {
 	Workspace     string `json:"workspace"`
 	ChannelID     string `json:"channelId"`
 	ChannelName   string `json:"channelName"`
-	// Target ("teams" or "members") and UserIDs are an email action's.
-	Target  string   `json:"target,omitempty"`
+	// Target is, for Slack, "channel" (channelId) or "team" (the channel
+	// linked to each team that owns the project); for email "teams"
+	// (every member of the project's teams) or "members" (userIds).
+	Target  string   `json:"target"`
 	UserIDs []string `json:"userIds,omitempty"`
 	// Status is "ok" or "broken"; Reason is Slack's error code and Hint
 	// what an admin can do about it.
@@ -51,9 +53,9 @@ type apiRuleAction struct {
 
 func toAPIRule(r *alert.Rule) apiRule {
 	action := apiRuleAction{Type: "slack", IntegrationID: itoa(r.IntegrationID), Workspace: r.Workspace,
-		ChannelID: r.ChannelID, ChannelName: r.ChannelName, Status: r.Status, Reason: r.Reason, Hint: r.Hint}
+		ChannelID: r.ChannelID, ChannelName: r.ChannelName, Target: r.Target, Status: r.Status, Reason: r.Reason, Hint: r.Hint}
 	if r.ActionType == triage.AlertActionEmail {
-		action = apiRuleAction{Type: "email", Target: r.EmailTarget, Status: r.Status, Reason: r.Reason, Hint: r.Hint}
+		action = apiRuleAction{Type: "email", Target: r.Target, Status: r.Status, Reason: r.Reason, Hint: r.Hint}
 		for _, u := range r.EmailUsers {
 			action.UserIDs = append(action.UserIDs, itoa(u.ID))
 		}

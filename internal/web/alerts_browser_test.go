@@ -18,24 +18,8 @@ func TestBrowserAlertRule(t *testing.T) {
 	ctx := browser.New(t)
 
 	// click presses a link or button that loads a new page, and waits for it.
-	click := func(sel string) {
-		t.Helper()
-		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("click %s: %v", sel, err)
-		}
-		if resp.Status != 200 {
-			t.Fatalf("click %s: page answered %d", sel, resp.Status)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
+	click := pageClicker(t, ctx)
+	text := textReader(t, ctx)
 
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(p.url+rulesPath),

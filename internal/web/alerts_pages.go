@@ -41,8 +41,11 @@ type ruleForm struct {
 	Integration string // a workspace id
 	Channel     string // picked from the list: "<workspace id>:<channel id>"
 	ChannelID   string // typed: a channel id or #name; wins over Channel
-	Throttle    string
-	Thread      bool
+	// TeamTarget posts to the channel linked to each team that owns the
+	// project (/triage link team) instead of Channel.
+	TeamTarget bool
+	Throttle   string
+	Thread     bool
 	// Action is "slack" or "email"; an email action writes to EmailTarget
 	// ("teams" or "members": the ids in EmailUsers).
 	Action      string
@@ -268,7 +271,8 @@ func (s *Server) readRuleForm(w http.ResponseWriter, r *http.Request, org *triag
 		FreqCount: f.Get("frequency_count"), FreqMinutes: f.Get("frequency_minutes"),
 		Level: f.Get("level"), Environment: f.Get("environment"),
 		Integration: f.Get("integration"), Channel: f.Get("channel"), ChannelID: f.Get("channel_id"),
-		Throttle: f.Get("throttle"), Thread: f.Get("thread") != "",
+		TeamTarget: f.Get("target") == triage.AlertTargetTeam,
+		Throttle:   f.Get("throttle"), Thread: f.Get("thread") != "",
 		Action: f.Get("action"), EmailTarget: f.Get("email_target"), EmailUsers: f["email_user"],
 	}
 	return true
@@ -417,13 +421,17 @@ func formFromRule(r *alert.Rule) ruleForm {
 		Project: r.ProjectSlug, Name: r.Name, FirstSeen: r.Conditions.FirstSeen, Regression: r.Conditions.Regression,
 		Level: r.Conditions.Level, Environment: r.Conditions.Environment,
 		Integration: itoa(r.IntegrationID), Channel: itoa(r.IntegrationID) + ":" + r.ChannelID,
-		Throttle: itoa(r.ThrottleMinutes), Thread: r.Thread, Action: r.ActionType, EmailTarget: r.EmailTarget,
+		Throttle: itoa(r.ThrottleMinutes), Thread: r.Thread, TeamTarget: r.Target == triage.AlertTargetTeam,
+		Action: r.ActionType,
 	}
 	if r.ActionType == triage.AlertActionEmail {
-		f.Integration, f.Channel = "", ""
+		f.Integration, f.Channel, f.TeamTarget, f.EmailTarget = "", "", false, r.Target
 		for _, u := range r.EmailUsers {
 			f.EmailUsers = append(f.EmailUsers, itoa(u.ID))
 		}
+	}
+	if f.TeamTarget {
+		f.Channel = ""
 	}
 	if fr := r.Conditions.Frequency; fr != nil {
 		f.FreqCount, f.FreqMinutes = itoa(fr.Count), itoa(fr.Minutes)
@@ -457,7 +465,7 @@ func (f ruleForm) input() (alert.RuleInput, error) {
 	name, thread := f.Name, f.Thread
 	if f.Action == triage.AlertActionEmail {
 		a := &alert.ActionInput{Type: triage.AlertActionEmail, Target: f.EmailTarget}
-		if a.Target == triage.EmailTargetMembers {
+		if a.Target == triage.AlertTargetMembers {
 			for _, v := range f.EmailUsers {
 				id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 				if err != nil || id <= 0 {
@@ -471,6 +479,10 @@ func (f ruleForm) input() (alert.RuleInput, error) {
 	// A workspace that is not a number is no workspace: the service says
 	// one is required.
 	integration, _ := strconv.ParseInt(strings.TrimSpace(f.Integration), 10, 64)
+	if f.TeamTarget {
+		return alert.RuleInput{Name: &name, Conditions: &c, ThrottleMinutes: &throttle, Thread: &thread,
+			Action: &alert.ActionInput{IntegrationID: integration, Target: triage.AlertTargetTeam}}, nil
+	}
 	channel := strings.TrimSpace(f.ChannelID)
 	if channel == "" && f.Channel != "" {
 		ws, id, _ := strings.Cut(f.Channel, ":")

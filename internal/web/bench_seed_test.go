@@ -83,7 +83,9 @@ func BenchmarkIssueList(b *testing.B) {
 						u := base + path + "?" + params
 						get := func() {
 							req, _ := http.NewRequest(http.MethodGet, u, nil)
-							req.Header = header.Clone()
+							for k, v := range header {
+								req.Header[k] = v
+							}
 							resp, err := client.Do(req)
 							if err != nil {
 								b.Fatal(err)

@@ -18,14 +18,7 @@ func TestBrowserResolve(t *testing.T) {
 	b := setup(t, store.SQLite)
 	ctx := browser.New(t)
 
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
+	text := textReader(t, ctx)
 	location := func() string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Location())
@@ -35,16 +28,7 @@ func TestBrowserResolve(t *testing.T) {
 		return s
 	}
 	// click presses a link or button that loads a new page, and waits for it.
-	click := func(sel string) {
-		t.Helper()
-		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("click %s: %v", sel, err)
-		}
-		if resp.Status != 200 {
-			t.Fatalf("click %s: page answered %d", sel, resp.Status)
-		}
-	}
+	click := pageClicker(t, ctx)
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(b.url+"/organizations/acme/issues/")); err != nil {
 		t.Fatal(err)

@@ -20,24 +20,8 @@ func TestBrowserCommentAndBulkResolve(t *testing.T) {
 	b := setup(t, store.SQLite)
 	ctx := browser.New(t)
 
-	click := func(sel string) {
-		t.Helper()
-		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("click %s: %v", sel, err)
-		}
-		if resp.Status != 200 {
-			t.Fatalf("click %s: page answered %d", sel, resp.Status)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
+	click := pageClicker(t, ctx)
+	text := textReader(t, ctx)
 
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(b.url+b.issue.Path()),

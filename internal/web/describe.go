@@ -123,6 +123,10 @@ func noteText(a *triage.Activity) string {
 // activityActor names who did it: the user, or Triage itself.
 func activityActor(a *triage.Activity) string {
 	if a.User == nil {
+		// A reply in a card's Slack thread by someone not linked to Triage.
+		if name, _ := a.Data["slackName"].(string); name != "" {
+			return "Slack user " + name
+		}
 		return "Triage"
 	}
 	return a.User.DisplayName()

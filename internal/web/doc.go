@@ -17,9 +17,12 @@
 // issues.Service (Update, UpdateMany for the list's checkboxes and the bulk
 // PUT, Comment, Delete), which checks permissions and writes the activity.
 // No handler decides access either: access.Service says who may see an
-// organization, a project or an alert rule, and the invite and password
-// reset pages go through invite.Service and passreset.Service, which check
-// who may invite and whether a link still works.
+// organization, a project or an alert rule. Members, teams, projects,
+// their keys and each person's account and tokens change only through
+// directory.Service (people_pages.go, projects_pages.go, account_pages.go),
+// which checks who may and names the field of a bad value. The invite and
+// password reset pages go through invite.Service and passreset.Service,
+// which check who may invite and whether a link still works.
 //
 // The package does not import internal/store. It reaches the database
 // through narrow interfaces, the root package's and its own (SessionRows,

@@ -68,7 +68,7 @@ func (s *Server) handleInvites() http.Handler {
 			var fe *invite.FieldError
 			switch {
 			case errors.As(err, &fe):
-				d.Field, d.FieldError, status = fe.Field, fieldMessage(fieldLabel(fe.Field), fe.Reason), http.StatusBadRequest
+				d.Field, d.FieldError, status = fe.Field, fieldMessage(inviteFieldLabel(fe.Field), fe.Reason), http.StatusBadRequest
 			case triage.ErrorCode(err) == triage.ECONFLICT:
 				d.Field, d.FieldError, status = "email", triage.ErrorMessage(err), http.StatusConflict
 			case err != nil:
@@ -114,8 +114,8 @@ func (s *Server) handleInvites() http.Handler {
 	})
 }
 
-// fieldLabel starts a field's error sentence.
-func fieldLabel(field string) string {
+// inviteFieldLabel starts a field's error sentence.
+func inviteFieldLabel(field string) string {
 	switch field {
 	case "email":
 		return "The email"
@@ -245,7 +245,7 @@ func (s *Server) handleInviteAccept() http.Handler {
 				release()
 				var fe *invite.FieldError
 				if errors.As(err, &fe) {
-					d.Field, d.FieldError, status = fe.Field, fieldMessage(fieldLabel(fe.Field), fe.Reason), http.StatusBadRequest
+					d.Field, d.FieldError, status = fe.Field, fieldMessage(inviteFieldLabel(fe.Field), fe.Reason), http.StatusBadRequest
 					s.render(w, r, status, "invite_accept.html", &view{Title: "Join " + o.Org.Name, Data: d})
 					return
 				} else if err != nil {
@@ -340,7 +340,7 @@ func (s *Server) handleResetForm() http.Handler {
 		release()
 		var fe *passreset.FieldError
 		if errors.As(err, &fe) {
-			d.FieldError = fieldMessage(fieldLabel(fe.Field), fe.Reason)
+			d.FieldError = fieldMessage(inviteFieldLabel(fe.Field), fe.Reason)
 			s.render(w, r, http.StatusBadRequest, "reset_form.html", &view{Title: "Choose a new password", Data: d})
 			return
 		} else if err != nil {

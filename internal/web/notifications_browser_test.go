@@ -17,16 +17,7 @@ func TestBrowserNotificationSettings(t *testing.T) {
 	t.Parallel()
 	b := setup(t, store.SQLite)
 	ctx := browser.New(t)
-	click := func(sel string) {
-		t.Helper()
-		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("click %s: %v", sel, err)
-		}
-		if resp.Status != 200 {
-			t.Fatalf("click %s: page answered %d", sel, resp.Status)
-		}
-	}
+	click := pageClicker(t, ctx)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(b.url+"/organizations/acme/issues/"),
 		chromedp.SendKeys(chromedp.CSS("#email"), "bob@example.com"),

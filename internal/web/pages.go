@@ -124,42 +124,6 @@ func (s *Server) issuePage(r *http.Request, i *triage.Issue, withLatest bool) (*
 	return d, nil
 }
 
-func (s *Server) handleProjects() http.Handler {
-	type row struct {
-		Slug, Name, DSN string
-		Teams           []string
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, u := r.Context(), CurrentUser(r)
-		org, _, err := s.orgMember(ctx, r, u)
-		if err != nil {
-			s.pageError(w, r, err)
-			return
-		}
-		// A DSN lets anyone send events: show only the projects whose
-		// issues the user can see.
-		projects, err := s.access.VisibleProjects(ctx, u.ID, org.ID)
-		if err != nil {
-			s.pageError(w, r, err)
-			return
-		}
-		var rows []row
-		for _, p := range projects {
-			teams, err := s.dir.TeamsForProject(ctx, p.ID)
-			if err != nil {
-				s.pageError(w, r, err)
-				return
-			}
-			rw := row{Slug: p.Slug, Name: p.Name, DSN: p.DSN(s.cfg.URLPrefix)}
-			for _, t := range teams {
-				rw.Teams = append(rw.Teams, "#"+t.Slug)
-			}
-			rows = append(rows, rw)
-		}
-		s.render(w, r, http.StatusOK, "projects.html", &view{Title: "Projects", Org: org, Nav: "projects", Data: rows})
-	})
-}
-
 func (s *Server) handleSettings() http.Handler {
 	type memberRow struct {
 		Email, Name, Role string

@@ -50,6 +50,9 @@ type view struct {
 	Error string
 	Data  any
 	Body  template.HTML
+	// Refresh reloads the page after this many seconds (a progress
+	// shown while background work runs); 0 never.
+	Refresh int
 }
 
 // renderPage executes a page into a buffer first, so a template error

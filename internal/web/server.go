@@ -17,6 +17,7 @@ import (
 	"triage/internal/access"
 	"triage/internal/alert"
 	"triage/internal/config"
+	"triage/internal/directory"
 	"triage/internal/invite"
 	"triage/internal/issues"
 	"triage/internal/passreset"
@@ -116,6 +117,9 @@ type Deps struct {
 	Alerts *alert.Service
 	// Finder reads the issue search, tags and trends; nil uses Store.
 	Finder Finder
+	// Directory manages members, teams, projects, keys and accounts; nil
+	// answers those pages with 503.
+	Directory *directory.Service
 	// Invites serves the invite pages; nil answers 503 (404 for links).
 	Invites *invite.Service
 	// Resets serves the password reset pages; nil answers 404.

@@ -17,6 +17,7 @@ import (
 
 	"triage"
 	"triage/internal/config"
+	"triage/internal/directory"
 	"triage/internal/issues"
 	"triage/internal/password"
 	"triage/internal/store"
@@ -130,6 +131,9 @@ func setupWith(t *testing.T, engine store.Engine, o options) *bundle {
 		DBStats:    collectors.NewDBStatsCollector(s.Pool(), string(engine)),
 		Invites:    invites,
 		Resets:     resets,
+		Directory: directory.New(directory.Deps{Store: s, HashPassword: func(pw string) (string, error) {
+			return password.HashWithParams(pw, testParams)
+		}}),
 	})
 	t.Cleanup(func() { b.srv.Close() })
 	ts.Config.Handler = b.srv.Handler()

@@ -244,6 +244,9 @@ func (s *Server) chatPostMessage(rq *apiRequest, tok *tokenState) *result {
 	if code := s.postable(tok, ch); code != "" {
 		return errResult(code)
 	}
+	if th := rq.params["thread_ts"]; th != "" && !tsPattern.MatchString(th) {
+		return errResult("invalid_thread_ts") // not a message ts at all
+	}
 	c, bad := messageContent(rq)
 	if bad != nil {
 		return bad

@@ -17,6 +17,7 @@ func DefaultBotScopes() []string {
 	return []string{
 		"channels:read", "groups:read", "chat:write", "chat:write.public", "commands",
 		"links:read", "links:write", "team:read", "users:read", "users:read.email", "im:write",
+		"channels:history", "groups:history",
 	}
 }
 

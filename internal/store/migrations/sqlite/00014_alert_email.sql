@@ -1,8 +1,9 @@
 -- +goose NO TRANSACTION
 -- +goose Up
 -- Alert rules may email people instead of posting to Slack: action_type
--- says which; an email rule has no workspace (integration_id NULL), a
--- target ('teams' or 'members') and, for 'members', the users' ids (JSON).
+-- says which; an email rule has no workspace (integration_id NULL), its
+-- target (00012's column) is 'teams' or 'members' and, for 'members',
+-- email_user_ids holds the users' ids (JSON).
 --
 -- SQLite cannot drop NOT NULL in place, so the table is rebuilt the way
 -- SQLite documents ("Making Other Kinds Of Table Schema Changes"): with
@@ -29,18 +30,22 @@ CREATE TABLE alert_rules_new (
     created_by         BIGINT REFERENCES users(id) ON DELETE SET NULL,
     created_at         BIGINT NOT NULL,
     updated_at         BIGINT NOT NULL,
+    kind               TEXT NOT NULL DEFAULT 'rule',
+    query              TEXT NOT NULL DEFAULT '',
+    target             TEXT NOT NULL DEFAULT 'channel',
     action_type        TEXT NOT NULL DEFAULT 'slack',
-    email_target       TEXT NOT NULL DEFAULT '',
     email_user_ids     TEXT NOT NULL DEFAULT '[]'
 );
 INSERT INTO alert_rules_new (id, project_id, name, conditions, integration_id, channel_id, channel_name, throttle_minutes,
-    thread, action_status, action_reason, action_changed_at, created_by, created_at, updated_at)
+    thread, action_status, action_reason, action_changed_at, created_by, created_at, updated_at, kind, query, target)
 SELECT id, project_id, name, conditions, integration_id, channel_id, channel_name, throttle_minutes,
-    thread, action_status, action_reason, action_changed_at, created_by, created_at, updated_at FROM alert_rules;
+    thread, action_status, action_reason, action_changed_at, created_by, created_at, updated_at, kind, query, target
+FROM alert_rules;
 DROP TABLE alert_rules;
 ALTER TABLE alert_rules_new RENAME TO alert_rules;
 CREATE INDEX alert_rules_project ON alert_rules(project_id);
 CREATE INDEX alert_rules_integration ON alert_rules(integration_id);
+CREATE INDEX alert_rules_channel ON alert_rules(integration_id, channel_id, kind);
 
 -- One row per alert email to one person: the ledger that says what became
 -- of it (pending, delivered, failed, cancelled) and keeps one email per

@@ -1,11 +1,11 @@
 -- +goose Up
 -- Alert rules may email people instead of posting to Slack: action_type
--- says which; an email rule has no workspace (integration_id NULL), a
--- target ('teams' or 'members') and, for 'members', the users' ids (JSON).
+-- says which; an email rule has no workspace (integration_id NULL), its
+-- target (00012's column) is 'teams' or 'members' and, for 'members',
+-- email_user_ids holds the users' ids (JSON).
 ALTER TABLE alert_rules ALTER COLUMN integration_id DROP NOT NULL;
 ALTER TABLE alert_rules ALTER COLUMN channel_id SET DEFAULT '';
 ALTER TABLE alert_rules ADD COLUMN action_type TEXT NOT NULL DEFAULT 'slack';
-ALTER TABLE alert_rules ADD COLUMN email_target TEXT NOT NULL DEFAULT '';
 ALTER TABLE alert_rules ADD COLUMN email_user_ids TEXT NOT NULL DEFAULT '[]';
 
 -- One row per alert email to one person: the ledger that says what became
