@@ -11,9 +11,10 @@ import (
 )
 
 // TestAlertEmailMigrationKeepsRules migrates a database that has Slack
-// rules with throttles and notifications across 00012 (which rebuilds
-// alert_rules on SQLite) and checks that nothing referring to the rules
-// was lost and every reference still holds.
+// rules (one a channel subscription posting to the team's channel) with
+// throttles and notifications across 00014 (which rebuilds alert_rules on
+// SQLite) and checks that nothing referring to the rules was lost, every
+// reference still holds, and 00012's columns and index are still there.
 func TestAlertEmailMigrationKeepsRules(t *testing.T) {
 	t.Parallel()
 	for _, engine := range dbtest.Engines {
@@ -25,7 +26,7 @@ func TestAlertEmailMigrationKeepsRules(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if err := s.MigrateUpTo(ctx, 11); err != nil {
+			if err := s.MigrateUpTo(ctx, 13); err != nil {
 				t.Fatal(err)
 			}
 			now := time.Now().UnixMicro()
@@ -42,6 +43,8 @@ func TestAlertEmailMigrationKeepsRules(t *testing.T) {
 			exec(`INSERT INTO integrations (id, external_id, name, install_type, access_token_enc, created_at, updated_at) VALUES (1, 'T1', 'Acme', 'bot', 'x', $1, $1)`, now)
 			exec(`INSERT INTO alert_rules (id, project_id, name, integration_id, channel_id, created_by, created_at, updated_at)
 				VALUES (7, 1, 'Slack rule', 1, 'C1', 1, $1, $1)`, now)
+			exec(`INSERT INTO alert_rules (id, project_id, name, integration_id, channel_id, created_by, created_at, updated_at, kind, query, target)
+				VALUES (8, 1, 'Subscription', 1, '', 1, $1, $1, 'subscription', 'level:error', 'team')`, now)
 			exec(`INSERT INTO alert_throttle (rule_id, issue_id, fired_at, quiet_until) VALUES (7, 1, $1, $1)`, now)
 			exec(`INSERT INTO alert_notifications (rule_id, issue_id, cause, integration_id, channel_id, created_at)
 				VALUES (7, 1, 'issue.created:x', 1, 'C1', $1)`, now)
@@ -66,6 +69,17 @@ func TestAlertEmailMigrationKeepsRules(t *testing.T) {
 			r, err := s.AlertRuleByID(ctx, 7)
 			if err != nil || r.Name != "Slack rule" || r.IntegrationID != 1 || r.ChannelID != "C1" || r.ActionType != "slack" {
 				t.Fatalf("rule 7 after the migration: %+v, %v", r, err)
+			}
+			sub, err := s.AlertRuleByID(ctx, 8)
+			if err != nil || sub.Kind != "subscription" || sub.Query != "level:error" || sub.Target != "team" || sub.ActionType != "slack" {
+				t.Fatalf("subscription 8 after the migration: %+v, %v", sub, err)
+			}
+			indexQuery := `SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'alert_rules_channel'`
+			if engine == store.SQLite {
+				indexQuery = `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'alert_rules_channel'`
+			}
+			if n := count(indexQuery); n != 1 {
+				t.Errorf("index alert_rules_channel after the migration: %d, want 1", n)
 			}
 			if engine == store.SQLite {
 				rows, err := s.Pool().QueryContext(ctx, `PRAGMA foreign_key_check`)
