@@ -7,7 +7,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"triage/internal/store"
 	"triage/internal/testutil/browser"
 	"triage/internal/testutil/mailpit"
 )
@@ -15,32 +14,24 @@ import (
 // The tests below take many steps, each a page load: they get longer than
 // browser.DefaultTimeout, which a loaded machine can exceed.
 
-// TestBrowserInviteAccept is what people do: an owner invites someone
-// into team backend from the settings page; the invitee opens the emailed
-// link, creates an account, and sees the project's issues.
+// TestBrowserInviteAccept is what people do, on both engines: an owner
+// invites someone into team backend from the settings page; the invitee
+// opens the emailed link, creates an account, and sees the project's
+// issues.
 func TestBrowserInviteAccept(t *testing.T) {
 	t.Parallel()
 	mp := mailpit.New(t)
-	b := setupWith(t, store.SQLite, options{mail: mp})
+	for _, engine := range engines {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			browserInviteAccept(t, setupWith(t, engine, options{mail: mp}), mp)
+		})
+	}
+}
+
+func browserInviteAccept(t *testing.T, b *bundle, mp *mailpit.Server) {
 	ctx := browser.NewTimeout(t, 3*time.Minute)
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
-	click := func(sel string) {
-		t.Helper()
-		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("click %s: %v", sel, err)
-		}
-		if resp.Status != 200 {
-			t.Fatalf("click %s: page answered %d", sel, resp.Status)
-		}
-	}
+	text, click := textReader(t, ctx), pageClicker(t, ctx)
 	navigate := func(u string) {
 		t.Helper()
 		if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
@@ -58,8 +49,8 @@ func TestBrowserInviteAccept(t *testing.T) {
 	typeIn("#email", "alice@example.com")
 	typeIn("#password", testPassword)
 	click("#login")
-	navigate(b.url + "/organizations/acme/settings/")
-	click("#invites-link")
+	navigate(b.url + "/organizations/acme/settings/members/")
+	click("#invite-people")
 	to := mailpit.Address(t, "newcomer")
 	typeIn("#email", to)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#teams input[value="backend"]`))); err != nil {
@@ -105,31 +96,22 @@ func TestBrowserInviteAccept(t *testing.T) {
 }
 
 // TestBrowserPasswordReset: from the login page, through the mailed link,
-// to a new password that logs in.
+// to a new password that logs in, on both engines.
 func TestBrowserPasswordReset(t *testing.T) {
 	t.Parallel()
 	mp := mailpit.New(t)
-	b := setupWith(t, store.SQLite, options{mail: mp})
+	for _, engine := range engines {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			browserPasswordReset(t, setupWith(t, engine, options{mail: mp}), mp)
+		})
+	}
+}
+
+func browserPasswordReset(t *testing.T, b *bundle, mp *mailpit.Server) {
 	u := b.resetUser(t, "browserreset")
 	ctx := browser.NewTimeout(t, 3*time.Minute)
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
-	click := func(sel string) {
-		t.Helper()
-		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("click %s: %v", sel, err)
-		}
-		if resp.Status != 200 {
-			t.Fatalf("click %s: page answered %d", sel, resp.Status)
-		}
-	}
+	text, click := textReader(t, ctx), pageClicker(t, ctx)
 	typeIn := func(sel, v string) {
 		t.Helper()
 		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(sel), v)); err != nil {
