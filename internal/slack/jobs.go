@@ -34,6 +34,12 @@ type RefreshCardArgs struct {
 	// IsMessage then says whether the original was the bot's own message.
 	Legacy    bool `json:"legacy,omitempty"`
 	IsMessage bool `json:"is_message,omitempty"`
+	// List, when set, is the ephemeral list of issues (/triage issues)
+	// the clicked row belongs to: the whole list is redrawn through the
+	// response URL, each row in its current state, and ListQuery is the
+	// search it showed.
+	List      []int64 `json:"list,omitempty"`
+	ListQuery string  `json:"list_query,omitempty"`
 }
 
 func (RefreshCardArgs) Kind() string { return "slack.refresh_card" }

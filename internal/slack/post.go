@@ -135,6 +135,9 @@ func (i *Integration) refreshCard(ctx context.Context, a RefreshCardArgs) error 
 		}
 		return nil
 	}
+	if a.ResponseURL != "" && len(a.List) > 0 {
+		return i.refreshList(ctx, a)
+	}
 	if a.ResponseURL != "" {
 		err := webapi.PostResponse(ctx, i.d.HTTPClient, a.ResponseURL, map[string]any{"replace_original": true, "text": c.Fallback(), "blocks": c.Blocks()})
 		if _, permanent := webapi.PermanentReason(err); err == nil || !permanent || a.Channel == "" || a.TS == "" {
