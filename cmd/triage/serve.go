@@ -269,10 +269,14 @@ func startBackground(ctx context.Context, cfg *config.Config, s *store.Store, lo
 		stopWork()
 		return nil, fmt.Errorf("start background jobs: %w", err)
 	}
+	writerOpts := []eventwriter.Option{eventwriter.EventJobFilter(svc.alerts.WantsEventJobs),
+		eventwriter.CreatedJobFilter(svc.alerts.WantsCreatedJobs)}
+	if svc.slack != nil {
+		// A new issue republishes its project's people's Slack Home tabs.
+		writerOpts = append(writerOpts, eventwriter.NewIssueJob(svc.slack.NewIssueJob))
+	}
 	bg := &background{
-		writer: eventwriter.New(s, jobClient, svc.issues, logger, time.Now,
-			eventwriter.EventJobFilter(svc.alerts.WantsEventJobs),
-			eventwriter.CreatedJobFilter(svc.alerts.WantsCreatedJobs)),
+		writer: eventwriter.New(s, jobClient, svc.issues, logger, time.Now, writerOpts...),
 		jobs: jobClient, slack: svc.slack, logger: logger, stopWork: stopWork,
 		writerDone: make(chan struct{}), socketDone: make(chan struct{}),
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	"github.com/slack-go/slack"
 
 	"triage"
@@ -54,11 +53,9 @@ func (i *Integration) queueHome(ctx context.Context, tx *store.Tx, people []stor
 	if len(people) == 0 {
 		return nil
 	}
-	at := i.now().Truncate(homePace).Add(homePace + homeSettle)
 	// Unique among the jobs not done yet: a change after the window's job
 	// ran queues the next window's.
-	opts := &river.InsertOpts{ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: homePace,
-		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+	opts := homeOpts(i.now())
 	done := map[store.SlackPerson]bool{}
 	for _, p := range people {
 		p.UserID = 0

@@ -69,6 +69,10 @@ type Integration struct {
 	// channels serves the channel commands (SetChannels); nil refuses them.
 	channels Channels
 
+	// homePeople caches which projects have people linked in Slack
+	// (NewIssueJob).
+	homePeople homePeopleCache
+
 	// writes queues this package's write transactions on SQLite, and
 	// changes of one issue on PostgreSQL; see serializeWrites.
 	writes  sync.Mutex

@@ -53,8 +53,13 @@ type dmFor struct {
 
 // onPersonalChange runs inside every issue change's transaction.
 func (i *Integration) onPersonalChange(ctx context.Context, tx *store.Tx, c issues.Change) error {
-	if i.jobs == nil || c.Deleted || c.Issue == nil {
+	if i.jobs == nil || c.Issue == nil {
 		return nil
+	}
+	if c.Deleted {
+		// The issue's Home rows went with it: every tab that may show it
+		// is published again without it.
+		return i.queueProjectHomes(ctx, tx, c.Issue.OrgID, c.Issue.ProjectID)
 	}
 	is := c.Issue
 	actor := c.Origin.Actor.UserID

@@ -40,6 +40,7 @@ type world struct {
 	plain    *triage.Issue // acme/api, no releases
 	foreign  *triage.Issue // beta/web: not attached to T1
 	ctx      context.Context
+	jobs     *jobs.Client
 }
 
 // eachWorld runs fn on SQLite and PostgreSQL.
@@ -87,6 +88,7 @@ func newWorld(t *testing.T, engine store.Engine) *world {
 		_ = jc.Stop(stop)
 	})
 	b.integ.SetJobs(jc)
+	w.jobs = jc
 	mux := http.NewServeMux()
 	for _, m := range []string{"GET", "POST"} {
 		mux.Handle(m+" /extensions/slack/link-identity/{signed}/{$}", b.integ.LinkIdentity())
