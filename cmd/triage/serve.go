@@ -277,7 +277,7 @@ func startBackground(ctx context.Context, cfg *config.Config, s *store.Store, lo
 	}
 	bg := &background{
 		writer: eventwriter.New(s, jobClient, svc.issues, logger, time.Now, writerOpts...),
-		jobs: jobClient, slack: svc.slack, logger: logger, stopWork: stopWork,
+		jobs:   jobClient, slack: svc.slack, logger: logger, stopWork: stopWork,
 		writerDone: make(chan struct{}), socketDone: make(chan struct{}),
 	}
 	go func() { bg.writer.Run(workCtx); close(bg.writerDone) }()
