@@ -37,8 +37,10 @@ func (w *world) publishes(user string) int {
 func TestHomeTabFollowsNewIssues(t *testing.T) {
 	t.Parallel()
 	eachWorld(t, func(t *testing.T, w *world) {
-		w.clock.Advance(time.Since(w.clock.Now()))                               // Home windows follow the wall clock River schedules by
-		none := func(context.Context, int64) (bool, error) { return false, nil } // no alert rules here
+		// Home windows follow the wall clock River schedules by.
+		w.clock.Advance(time.Since(w.clock.Now()))
+		// No alert rules here: no alert jobs.
+		none := func(context.Context, int64) (bool, error) { return false, nil }
 		wr := eventwriter.New(w.s, w.jobs, w.svc, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now,
 			eventwriter.EventJobFilter(none), eventwriter.CreatedJobFilter(none), eventwriter.NewIssueJob(w.integ.NewIssueJob))
 		go wr.Run(w.ctx)
