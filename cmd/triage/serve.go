@@ -186,6 +186,14 @@ type services struct {
 // issue service, and hear every change too (OnChange below).
 func newServices(cfg *config.Config, s *store.Store, key []byte, logger *slog.Logger, reg *prometheus.Registry) services {
 	svc := services{access: access.New(s), issues: issues.New(s, time.Now)}
+	// One pacer for every post to Slack: alerts, direct messages and Home
+	// tabs share each workspace's rate limits (SLACK §9). On PostgreSQL it
+	// lives in the database, shared by every process.
+	pacer := alert.DefaultPacer(s)
+	limits := alert.PaceLimits{
+		Channel:   alert.Rate{PerSecond: cfg.AlertChannelRate.PerSecond, Burst: cfg.AlertChannelRate.Burst},
+		Workspace: alert.Rate{PerSecond: cfg.AlertWorkspaceRate.PerSecond, Burst: cfg.AlertWorkspaceRate.Burst},
+	}
 	var alertSlack alert.Slack
 	if cfg.SlackConfigured() {
 		svc.slack = slack.New(slack.Deps{
@@ -197,6 +205,7 @@ func newServices(cfg *config.Config, s *store.Store, key []byte, logger *slog.Lo
 			Issues:        svc.issues,
 			Access:        svc.access,
 			SocketMetrics: slack.NewSocketMetrics(reg),
+			Pacer:         pacer, PaceLimits: limits,
 		})
 		alertSlack = svc.slack.Alerts()
 	} else {
@@ -205,14 +214,9 @@ func newServices(cfg *config.Config, s *store.Store, key []byte, logger *slog.Lo
 	// Alerts: rules are evaluated on issue.created, issue.regressed and
 	// event.received; every issue change (people's, and the regressions
 	// and ends of ignores the event writer applies through the issue
-	// service) reaches the cards' threads through OnIssueChange. On
-	// PostgreSQL the send pacing lives in the database, shared by every
-	// process.
+	// service) reaches the cards' threads through OnIssueChange.
 	svc.alerts = alert.New(alert.Deps{Store: s, Access: svc.access, Slack: alertSlack, Metrics: alert.NewMetrics(reg, s),
-		Logger: logger, Now: time.Now, Options: alert.Options{Limits: alert.PaceLimits{
-			Channel:   alert.Rate{PerSecond: cfg.AlertChannelRate.PerSecond, Burst: cfg.AlertChannelRate.Burst},
-			Workspace: alert.Rate{PerSecond: cfg.AlertWorkspaceRate.PerSecond, Burst: cfg.AlertWorkspaceRate.Burst},
-		}}})
+		Logger: logger, Now: time.Now, Pacer: pacer, Options: alert.Options{Limits: limits}})
 	svc.issues.OnChange(svc.alerts.OnIssueChange)
 	return svc
 }

@@ -125,7 +125,11 @@ func (i *Integration) publishHome(ctx context.Context, a PublishHomeArgs) error 
 	if err != nil {
 		return err
 	}
-	if _, err := api.PublishViewContext(ctx, publishRequest(a.SlackUserID, view)); err != nil {
+	err = i.paced(ctx, i.homePaceKeys(in.ID), func() error {
+		_, err := api.PublishViewContext(ctx, publishRequest(a.SlackUserID, view))
+		return err
+	})
+	if err != nil {
 		return i.web.Failed(ctx, in.ID, "views.publish", err)
 	}
 	return i.d.Store.InTx(ctx, func(tx *store.Tx) error {

@@ -193,7 +193,12 @@ func (i *Integration) sendDM(ctx context.Context, a DMArgs) error {
 		return i.web.Failed(ctx, a.IntegrationID, "conversations.open", err)
 	}
 	text := dmText(a.What, actor, issue.ShortID(), issue.Title)
-	_, ts, err := api.PostMessageContext(ctx, ch.ID, slack.MsgOptionText(message.EscapeMrkdwn(text), false), slack.MsgOptionBlocks(c.Blocks()...))
+	var ts string
+	err = i.paced(ctx, i.dmPaceKeys(a.IntegrationID, a.SlackUserID), func() error {
+		var err error
+		_, ts, err = api.PostMessageContext(ctx, ch.ID, slack.MsgOptionText(message.EscapeMrkdwn(text), false), slack.MsgOptionBlocks(c.Blocks()...))
+		return err
+	})
 	if err != nil {
 		return i.web.Failed(ctx, a.IntegrationID, "chat.postMessage", err)
 	}

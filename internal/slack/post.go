@@ -193,7 +193,11 @@ func (i *Integration) directText(ctx context.Context, integrationID int64, user,
 	if err != nil {
 		return i.web.Failed(ctx, integrationID, "conversations.open", err)
 	}
-	if _, _, err := api.PostMessageContext(ctx, ch.ID, slack.MsgOptionText(text, false)); err != nil {
+	err = i.paced(ctx, i.dmPaceKeys(integrationID, user), func() error {
+		_, _, err := api.PostMessageContext(ctx, ch.ID, slack.MsgOptionText(text, false))
+		return err
+	})
+	if err != nil {
 		return i.web.Failed(ctx, integrationID, "chat.postMessage", err)
 	}
 	return nil
