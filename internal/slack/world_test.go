@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"triage"
+	"triage/internal/alert"
 	"triage/internal/issues"
 	"triage/internal/jobs"
 	"triage/internal/signing"
@@ -72,6 +73,8 @@ func newWorld(t *testing.T, engine store.Engine) *world {
 	b.integ = slack.New(slack.Deps{
 		Store: s, Signer: signing.New([]byte(secretKey)), Box: b.box, Config: b.cfg, Logger: logger,
 		HTTPClient: &http.Client{Timeout: 5 * time.Second}, Now: b.clock.Now, Issues: w.svc,
+		// DMs and Home tabs paced as in serve (Slack's default limits).
+		Pacer: alert.NewMemoryPacer(),
 	})
 	workers := river.NewWorkers()
 	b.integ.RegisterWorkers(workers)
