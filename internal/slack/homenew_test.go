@@ -84,6 +84,33 @@ func TestHomeTabFollowsNewIssues(t *testing.T) {
 			t.Errorf("%d publishes to U3, who is not linked", got)
 		}
 
+		// Resolved by someone else, a new issue leaves U2's tab; reopened,
+		// it comes back into the "new and regressed" section.
+		var burstID int64
+		if err := w.s.Pool().QueryRowContext(w.ctx, `SELECT id FROM issues WHERE title LIKE 'BurstError1%'`).Scan(&burstID); err != nil {
+			t.Fatal(err)
+		}
+		burst := &triage.Issue{ID: burstID}
+		setStatus := func(st triage.Status) {
+			t.Helper()
+			if _, err := w.svc.Update(w.ctx, triage.Actor{UserID: w.owner.ID, Source: triage.SourceWeb}, burstID,
+				issues.Update{Status: &issues.StatusChange{Status: st}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before = w.publishes("U2")
+		setStatus(triage.StatusResolved)
+		if h := w.home("U2", before+1); strings.Contains(plainJSON(h.JSON), issueBlock(burst)) {
+			t.Errorf("the resolved issue is still on U2's Home tab")
+		}
+		w.settle()
+		before = w.publishes("U2")
+		setStatus(triage.StatusUnresolved)
+		if h := w.home("U2", before+1); !strings.Contains(plainJSON(h.JSON), issueBlock(burst)) {
+			t.Errorf("the reopened new issue is not back on U2's Home tab: %s", h.JSON)
+		}
+		w.settle()
+
 		// A deleted issue leaves the tab.
 		before = w.publishes("U2")
 		if err := w.svc.Delete(w.ctx, issues.Origin{Actor: triage.Actor{UserID: w.owner.ID, Source: triage.SourceWeb}}, w.plain.ID); err != nil {

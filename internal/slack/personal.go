@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -118,7 +119,11 @@ func (i *Integration) onPersonalChange(ctx context.Context, tx *store.Tx, c issu
 		}
 		users = append(users, members...)
 	}
-	if c.Transition != nil && c.Transition.Kind == issues.Regressed {
+	// Everyone who sees the project when the issue comes back into the
+	// "new and regressed" section: a regression, the end of an ignore, or
+	// a reopened issue first seen in the last 24 hours.
+	reopened := c.Activity != nil && c.Activity.Type == triage.ActivitySetUnresolved && i.now().Sub(is.FirstSeen) < 24*time.Hour
+	if c.Transition != nil || reopened {
 		seers, err := tx.UsersWithProjectAccess(ctx, is.ProjectID)
 		if err != nil {
 			return err
