@@ -14,10 +14,11 @@
 //     found), from the moment its deletion begins.
 //   - Changing an organization's settings (Slack workspaces, alert rules,
 //     channels) takes an owner or admin (triage.Role.CanAdmin).
-//   - Changing roles and removing members takes an owner or admin; making,
-//     unmaking or removing an owner takes an owner (RequireRoleChange,
-//     RequireRemoval). That the last owner stays is the store's rule, kept
-//     in the transaction that changes the role.
+//   - Changing roles, inviting and removing members takes an owner or
+//     admin; making (by a role change or an invite), unmaking or removing
+//     an owner takes an owner (RequireRoleChange, RequireRemoval). That
+//     the last owner stays is the store's rule, kept in the transaction
+//     that changes the role.
 //   - Sending a team's notifications to a Slack channel (/triage link
 //     team, unlink team) takes an owner or admin of the organization or
 //     an admin of the team (triage.TeamRoleAdmin; RequireTeamAdmin).
