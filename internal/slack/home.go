@@ -125,6 +125,15 @@ func (i *Integration) publishHome(ctx context.Context, a PublishHomeArgs) error 
 	if err != nil {
 		return err
 	}
+	// What the tab shows is recorded before it is published: a change
+	// made while the view is on its way finds this person among the
+	// issue's viewers and republishes it (recorded after, such a change
+	// went unseen until the next one).
+	if err := i.d.Store.InTx(ctx, func(tx *store.Tx) error {
+		return tx.SetHomeIssues(ctx, in.ID, a.SlackUserID, shown)
+	}); err != nil {
+		return err
+	}
 	err = i.paced(ctx, i.homePaceKeys(in.ID), func() error {
 		_, err := api.PublishViewContext(ctx, publishRequest(a.SlackUserID, view))
 		return err
@@ -132,9 +141,7 @@ func (i *Integration) publishHome(ctx context.Context, a PublishHomeArgs) error 
 	if err != nil {
 		return i.web.Failed(ctx, in.ID, "views.publish", err)
 	}
-	return i.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		return tx.SetHomeIssues(ctx, in.ID, a.SlackUserID, shown)
-	})
+	return nil
 }
 
 // homeView is a linked person's Home tab and the issues it shows: per

@@ -478,6 +478,7 @@ func TestHomeTabOverSocketMode(t *testing.T) {
 		}
 		// Resolving from the Home tab over Socket Mode: done as U1, and
 		// the tab is published again without the issue.
+		w.settle()
 		block, btn := element(t, mustBlocks(t, h.JSON), "status:resolve")
 		w.ack(w.fake.SendInteractive(w.homeAction("U1", map[string]any{"action_id": btn["action_id"], "block_id": block,
 			"value": btn["value"], "type": "button", "action_ts": "1700000000.2"})))
