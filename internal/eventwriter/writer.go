@@ -64,6 +64,9 @@ type Writer struct {
 	wantEventJobs func(ctx context.Context, projectID int64) (bool, error)
 	// wantCreatedJobs is the same for issue.created jobs.
 	wantCreatedJobs func(ctx context.Context, projectID int64) (bool, error)
+	// newIssueJob, when set, gives the job a batch that creates issues in
+	// a project inserts once (see NewIssueJob).
+	newIssueJob func(ctx context.Context, projectID int64) (*river.InsertManyParams, error)
 }
 
 // lane is one writing goroutine with its queue. SQLite has one writer, so
@@ -126,6 +129,15 @@ func EventJobFilter(f func(ctx context.Context, projectID int64) (bool, error)) 
 // (some alert rule is about new issues).
 func CreatedJobFilter(f func(ctx context.Context, projectID int64) (bool, error)) Option {
 	return func(w *Writer) { w.wantCreatedJobs = f }
+}
+
+// NewIssueJob adds, to a batch's transaction, one job per project in
+// which the batch creates issues: f's, nil for none (the Slack Home tabs
+// of the project's people, republished when a new issue appears). f is
+// asked before the transaction, like the filters, and must be cheap: it
+// runs for every project of every batch.
+func NewIssueJob(f func(ctx context.Context, projectID int64) (*river.InsertManyParams, error)) Option {
+	return func(w *Writer) { w.newIssueJob = f }
 }
 
 // New returns a Writer; call Run to start it. pub may be nil (no jobs);
@@ -380,8 +392,12 @@ type group struct {
 	newest *ingest.Event
 }
 
-// jobWants is which optional jobs a project's alert rules use.
-type jobWants struct{ events, created bool }
+// jobWants is which optional jobs a project's alert rules use, and the
+// job to insert when the batch creates an issue in it (NewIssueJob).
+type jobWants struct {
+	events, created bool
+	newIssue        *river.InsertManyParams
+}
 
 func (w *Writer) jobWants(ctx context.Context, projectID int64) (jobWants, error) {
 	wj := jobWants{events: true, created: true}
@@ -393,6 +409,11 @@ func (w *Writer) jobWants(ctx context.Context, projectID int64) (jobWants, error
 	}
 	if w.wantCreatedJobs != nil {
 		if wj.created, err = w.wantCreatedJobs(ctx, projectID); err != nil {
+			return wj, err
+		}
+	}
+	if w.newIssueJob != nil {
+		if wj.newIssue, err = w.newIssueJob(ctx, projectID); err != nil {
 			return wj, err
 		}
 	}
@@ -470,8 +491,10 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 		return nil, err
 	}
 	var out []river.InsertManyParams
+	created := false
 	for _, h := range hashes {
 		g := groups[h]
+		created = created || g.created
 		if len(g.fresh) == 0 {
 			continue
 		}
@@ -484,6 +507,9 @@ func (w *Writer) writeProject(ctx context.Context, tx *store.Tx, l *lane, projec
 			return nil, err
 		}
 		out = append(out, js...)
+	}
+	if created && wants.newIssue != nil {
+		out = append(out, *wants.newIssue)
 	}
 	return out, nil
 }
