@@ -25,6 +25,7 @@ commands:
   migrate                     apply database migrations and exit
   user create --email E --password P [--name N] [--superuser]
   user set-password --email E --password P
+  user reset-link --email E   prints a one-time link to choose a new password
   org create --slug S [--name N] --owner E
   member add --org S --email E [--role member|admin|owner]
   member remove --org S --email E
@@ -33,6 +34,7 @@ commands:
   token create --email E [--name N] [--expires 90d]
   token list --email E
   token revoke --id ID
+  invite create --org S --email E [--role member|admin|owner] [--team T]...
   slack manifest [--socket-mode]
 
 Configuration comes from the environment (TRIAGE_DATABASE_URL, TRIAGE_URL_PREFIX, …); see the README.`
@@ -60,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runSlackManifest(rest[1:], getenv, stdout, stderr)
 		}
 		return fmt.Errorf("unknown slack command %q: try `triage slack manifest`", strings.Join(rest, " "))
-	case "user", "org", "member", "team", "project", "token":
+	case "user", "org", "member", "team", "project", "token", "invite":
 		if len(rest) == 0 {
 			return fmt.Errorf("%s needs a subcommand; run `triage help`", cmd)
 		}
@@ -107,6 +109,8 @@ var adminCommands = map[string]adminFunc{
 	"token list":        tokenList,
 	"token revoke":      tokenRevoke,
 	"user set-password": userSetPassword,
+	"user reset-link":   userResetLink,
+	"invite create":     inviteCreate,
 }
 
 type stringList []string

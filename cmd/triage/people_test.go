@@ -231,11 +231,21 @@ func TestRemovedMemberAndRevokedTokenOnSecondProcess(t *testing.T) {
 // TestPeopleAndProjectsInBrowser drives Chromium as an owner would: change
 // a member's role; create a project, copy its DSN from the setup panel and
 // send an event with the real sentry-go SDK; create an API token, use it,
-// revoke it (401 after); delete the project by typing its slug.
+// revoke it (401 after); delete the project by typing its slug. On both
+// engines.
 func TestPeopleAndProjectsInBrowser(t *testing.T) {
 	t.Parallel()
 	chromium.Require(t)
-	e, _, tokens := peopleEnv(t, store.SQLite)
+	for _, engine := range dbtest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			peopleAndProjectsInBrowser(t, engine)
+		})
+	}
+}
+
+func peopleAndProjectsInBrowser(t *testing.T, engine store.Engine) {
+	e, _, tokens := peopleEnv(t, engine)
 	base := startServe(t, e)
 	// Four flows in one browser: a longer deadline than one page's, for a
 	// machine that is busy with other work.

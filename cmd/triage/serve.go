@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -25,8 +26,11 @@ import (
 	"triage/internal/eventview"
 	"triage/internal/eventwriter"
 	"triage/internal/ingest"
+	"triage/internal/invite"
 	"triage/internal/issues"
 	"triage/internal/jobs"
+	"triage/internal/mail"
+	"triage/internal/passreset"
 	"triage/internal/secretbox"
 	"triage/internal/signing"
 	"triage/internal/slack"
@@ -56,7 +60,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	reg := newMetricsRegistry()
 	svc := newServices(cfg, s, key, logger, reg)
-	jobClient, err := newJobClient(ctx, cfg, s, logger, svc)
+	jobClient, err := newJobClient(ctx, cfg, s, logger, reg, svc)
 	if err != nil {
 		return err
 	}
@@ -177,6 +181,12 @@ type services struct {
 	// slack is nil when the Slack app is not configured.
 	slack  *slack.Integration
 	alerts *alert.Service
+	// mailer queues email and mailSender sends it; both are nil when
+	// email is not configured (the pages then show links to pass on).
+	mailer     *mail.Mailer
+	mailSender mail.Sender
+	invites    *invite.Service
+	resets     *passreset.Service
 }
 
 // newServices builds the services in dependency order. Subscribing to
@@ -186,11 +196,24 @@ type services struct {
 // issue service, and hear every change too (OnChange below).
 func newServices(cfg *config.Config, s *store.Store, key []byte, logger *slog.Logger, reg *prometheus.Registry) services {
 	svc := services{access: access.New(s), issues: issues.New(s, time.Now)}
+	signer := signing.New(key)
+	// Email: invites, password resets and alert emails are River jobs on
+	// the mail queue.
+	if cfg.MailConfigured() {
+		svc.mailer = mail.NewMailer(nil)
+		svc.mailSender = mail.NewSMTP(cfg.SMTP, cfg.EmailFrom)
+		logger.Info("email configured", "smtp_host", cfg.SMTP.Host, "smtp_port", cfg.SMTP.Port, "security", cfg.SMTP.Security)
+	} else {
+		logger.Info("Email is not configured: set TRIAGE_SMTP_URL and TRIAGE_EMAIL_FROM to send invites, password resets and alert emails")
+	}
+	svc.invites = invite.New(invite.Deps{Store: s, Access: svc.access, Signer: signer, Mailer: svc.mailer,
+		URLPrefix: cfg.URLPrefix, Logger: logger})
+	svc.resets = passreset.New(passreset.Deps{Store: s, Signer: signer, Mailer: svc.mailer, URLPrefix: cfg.URLPrefix, Logger: logger})
 	var alertSlack alert.Slack
 	if cfg.SlackConfigured() {
 		svc.slack = slack.New(slack.Deps{
 			Logger: logger, Store: s, Config: cfg, Now: time.Now,
-			Signer: signing.New(key), Box: secretbox.New(key),
+			Signer: signer, Box: secretbox.New(key),
 			HTTPClient:    webapi.NewHTTPClient(),
 			RenderPage:    web.PageStatus,
 			LoginURL:      web.LoginURL,
@@ -209,7 +232,7 @@ func newServices(cfg *config.Config, s *store.Store, key []byte, logger *slog.Lo
 	// PostgreSQL the send pacing lives in the database, shared by every
 	// process.
 	svc.alerts = alert.New(alert.Deps{Store: s, Access: svc.access, Slack: alertSlack, Metrics: alert.NewMetrics(reg, s),
-		Logger: logger, Now: time.Now, Options: alert.Options{Limits: alert.PaceLimits{
+		Mailer: svc.mailer, URLPrefix: cfg.URLPrefix, Logger: logger, Now: time.Now, Options: alert.Options{Limits: alert.PaceLimits{
 			Channel:   alert.Rate{PerSecond: cfg.AlertChannelRate.PerSecond, Burst: cfg.AlertChannelRate.Burst},
 			Workspace: alert.Rate{PerSecond: cfg.AlertWorkspaceRate.PerSecond, Burst: cfg.AlertWorkspaceRate.Burst},
 		}}})
@@ -221,7 +244,7 @@ func newServices(cfg *config.Config, s *store.Store, key []byte, logger *slog.Lo
 // and hands it to the services that queue jobs. That is a cycle: River
 // wants every worker before it is built, and the workers' services insert
 // their jobs through it; hence SetJobs.
-func newJobClient(ctx context.Context, cfg *config.Config, s *store.Store, logger *slog.Logger, svc services) (*jobs.Client, error) {
+func newJobClient(ctx context.Context, cfg *config.Config, s *store.Store, logger *slog.Logger, reg *prometheus.Registry, svc services) (*jobs.Client, error) {
 	workers := river.NewWorkers()
 	periodic := []*river.PeriodicJob{jobs.PrunePeriodic()}
 	river.AddWorker(workers, &jobs.PruneWorker{Store: s, Retention: cfg.EventRetention, Now: time.Now, Logger: logger})
@@ -232,12 +255,24 @@ func newJobClient(ctx context.Context, cfg *config.Config, s *store.Store, logge
 	}
 	svc.alerts.Register(workers)
 	periodic = append(periodic, svc.alerts.Periodic()...)
+	// The mail worker is there with or without email: a job another
+	// process queued fails with a reason here rather than waiting forever.
+	mailWorker := mail.NewWorker(svc.mailSender, logger, mail.NewMetrics(reg))
+	mailWorker.Handle(invite.MailKind, svc.invites)
+	mailWorker.Handle(passreset.MailKind, svc.resets)
+	mailWorker.Handle(alert.MailKind, svc.alerts)
+	mailWorker.Register(workers)
+	queues := svc.alerts.Queues()
+	maps.Copy(queues, mail.Queues())
 	jobClient, err := jobs.New(ctx, s, cfg.DatabaseURL, logger, workers, jobs.Options{Work: true, Periodic: periodic,
-		Queues: svc.alerts.Queues(), JobTimeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter})
+		Queues: queues, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter})
 	if err != nil {
 		return nil, err
 	}
 	svc.alerts.SetJobs(jobClient)
+	if svc.mailer != nil {
+		svc.mailer.SetJobs(jobClient)
+	}
 	if svc.slack != nil {
 		svc.slack.SetJobs(jobClient)
 		// /triage subscribe and link team keep their channels with alerts.
@@ -325,6 +360,11 @@ func firstRunSetup(ctx context.Context, cfg *config.Config, s *store.Store, stdo
 // newWebServer builds the whole HTTP surface: pages, the JSON API, Slack's
 // endpoints, ingestion, health and metrics.
 func newWebServer(cfg *config.Config, s *store.Store, logger *slog.Logger, reg *prometheus.Registry, svc services, bg *background, setupToken string) *web.Server {
+	events := eventview.New(s, bg.writer)
+	// Alert emails show the latest event's stack frames, which the event
+	// view reads through the writer (built after the jobs client, which
+	// needed the alert service's workers first).
+	svc.alerts.SetFrames(events)
 	d := web.Deps{
 		Logger:     logger,
 		Config:     cfg,
@@ -336,8 +376,10 @@ func newWebServer(cfg *config.Config, s *store.Store, logger *slog.Logger, reg *
 		Registry:   reg,
 		DBStats:    collectors.NewDBStatsCollector(s.Pool(), string(s.Engine)),
 		Ingest:     newIngest(logger, bg.writer, cfg, ingest.NewBudget(cfg.IngestMemory)),
-		Events:     eventview.New(s, bg.writer),
+		Events:     events,
 		Alerts:     svc.alerts,
+		Invites:    svc.invites,
+		Resets:     svc.resets,
 		// Members, teams, projects, keys and accounts; a key disabled or
 		// rotated there is forgotten by this process's ingestion at once.
 		Directory: directory.New(directory.Deps{Store: s, Access: svc.access, Jobs: bg.jobs,

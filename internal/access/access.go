@@ -195,12 +195,17 @@ func (s *Service) Integration(ctx context.Context, userID int64, slug string, in
 	return org, nil
 }
 
-// RequireRoleChange returns EFORBIDDEN unless m may change a member's role
-// from one role to another in org: owners and admins change roles, and
-// only an owner makes someone an owner or changes an owner's role (an
-// admin cannot promote themselves past the owners, nor demote one).
+// RequireRoleChange returns EFORBIDDEN unless m may give someone the role
+// to in org, in place of from: owners and admins change roles and invite
+// (from is "" for someone who is not a member yet), and only an owner
+// makes someone an owner or changes an owner's role (an admin cannot
+// promote themselves or anyone past the owners, nor demote one).
 func RequireRoleChange(org *triage.Organization, m *triage.Member, from, to triage.Role) error {
-	if err := RequireAdmin(org, m, "change roles"); err != nil {
+	doing := "change roles"
+	if from == "" {
+		doing = "invite people"
+	}
+	if err := RequireAdmin(org, m, doing); err != nil {
 		return err
 	}
 	if (from == triage.RoleOwner || to == triage.RoleOwner) && m.Role != triage.RoleOwner {

@@ -14,10 +14,11 @@
 //     found), from the moment its deletion begins.
 //   - Changing an organization's settings (Slack workspaces, alert rules,
 //     channels) takes an owner or admin (triage.Role.CanAdmin).
-//   - Changing roles and removing members takes an owner or admin; making,
-//     unmaking or removing an owner takes an owner (RequireRoleChange,
-//     RequireRemoval). That the last owner stays is the store's rule, kept
-//     in the transaction that changes the role.
+//   - Changing roles, inviting and removing members takes an owner or
+//     admin; making (by a role change or an invite), unmaking or removing
+//     an owner takes an owner (RequireRoleChange, RequireRemoval). That
+//     the last owner stays is the store's rule, kept in the transaction
+//     that changes the role.
 //   - An alert rule is seen by whoever sees its project and changed by an
 //     owner or admin who also sees it; a Slack workspace is reached only
 //     through an organization it is attached to.

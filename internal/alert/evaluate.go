@@ -76,6 +76,17 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 		return err
 	}
 	now := s.now()
+	// Email rules: whom each writes to, read before the transaction.
+	emailTo := map[int64][]*triage.User{}
+	for _, r := range matched {
+		if r.ActionType == triage.AlertActionEmail {
+			users, err := s.recipients(ctx, r)
+			if err != nil {
+				return err
+			}
+			emailTo[r.ID] = users
+		}
+	}
 	return s.store.InTx(ctx, func(tx *store.Tx) error {
 		// Two rules posting to one channel: one message.
 		seen := map[target]bool{}
@@ -94,10 +105,16 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 		}
 		// Rules that post to one channel share a statement; a rule that
 		// posts to its project's teams' channels records one notification
-		// per channel (each cause names its channel).
+		// per channel (each cause names its channel). Email rules queue
+		// their emails.
 		batches := [][]*triage.AlertNotification{nil}
+		var emails []*triage.AlertRule
 		for _, d := range chosen {
-			if !fired[d.rule.ID] {
+			switch {
+			case !fired[d.rule.ID]:
+				continue
+			case d.rule.ActionType == triage.AlertActionEmail:
+				emails = append(emails, d.rule)
 				continue
 			}
 			n := &triage.AlertNotification{RuleID: d.rule.ID, IssueID: issue.ID, Cause: d.cause,
@@ -107,6 +124,9 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 			} else {
 				batches[0] = append(batches[0], n)
 			}
+		}
+		if err := s.queueEmails(ctx, tx, issue.ID, cause, emails, emailTo); err != nil {
+			return err
 		}
 		var params []river.InsertManyParams
 		for _, ns := range batches {
@@ -141,10 +161,17 @@ type destination struct {
 
 // destinations lists where the matched rules post: a rule's channel, or
 // for a rule with the team target the channel linked to each team that
-// owns the project in the rule's workspace (none linked: nowhere).
+// owns the project in the rule's workspace (none linked: nowhere). An
+// email rule is a destination of its own (its recipients are read
+// apart).
 func (s *Service) destinations(ctx context.Context, issue *triage.Issue, matched []*triage.AlertRule, cause string) ([]destination, error) {
 	var out []destination
 	for _, r := range matched {
+		if r.ActionType == triage.AlertActionEmail {
+			// Each email rule writes its own emails.
+			out = append(out, destination{rule: r, target: target{-r.ID, ""}, cause: cause})
+			continue
+		}
 		if r.Target != triage.AlertTargetTeam {
 			out = append(out, destination{rule: r, target: target{r.IntegrationID, r.ChannelID}, cause: cause})
 			continue

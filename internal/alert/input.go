@@ -18,7 +18,9 @@ import (
 //	                "frequency": {"count": 100, "minutes": 60},
 //	                "level": "error", "environment": "production"},
 //	 "action": {"integrationId": "3", "channel": "C0123" | "#alerts"}
-//	         | {"integrationId": "3", "target": "team"},
+//	         | {"integrationId": "3", "target": "team"}
+//	         | {"type": "email", "target": "teams"}
+//	         | {"type": "email", "target": "members", "userIds": ["7", "9"]},
 //	 "throttleMinutes": 30, "thread": true}
 //
 // Unknown fields and wrong types are refused with a *FieldError naming the
@@ -148,20 +150,65 @@ func parseAction(raw json.RawMessage) (ActionInput, error) {
 			if err := decode(v, &a.Channel, "action."+k, "a channel id or #name"); err != nil {
 				return a, err
 			}
-		case "target":
-			if err := decode(v, &a.Target, "action.target", `"channel" or "team"`); err != nil {
+		case "type":
+			if err := decode(v, &a.Type, "action.type", `"slack" or "email"`); err != nil {
 				return a, err
 			}
-			switch a.Target {
-			case triage.AlertTargetChannel, triage.AlertTargetTeam:
-			default:
-				return a, invalid("action.target", `must be "channel" (the rule's channel) or "team" (the channel linked to each team that owns the project)`)
+			if a.Type != "" && a.Type != triage.AlertActionSlack && a.Type != triage.AlertActionEmail {
+				return a, invalid("action.type", `must be "slack" or "email"`)
 			}
-		case "workspace", "channelName", "status", "reason", "hint", "type":
+		case "target":
+			if err := decode(v, &a.Target, "action.target", `"channel" or "team" (Slack), "teams" or "members" (email)`); err != nil {
+				return a, err
+			}
+		case "userIds":
+			var raw []json.RawMessage
+			if err := json.Unmarshal(v, &raw); err != nil {
+				return a, invalid("action.userIds", `must be a list of user ids, such as ["7", "9"]`)
+			}
+			for _, r := range raw {
+				var s string
+				if json.Unmarshal(r, &s) != nil {
+					var n json.Number
+					if json.Unmarshal(r, &n) != nil {
+						return a, invalid("action.userIds", `must be a list of user ids, such as ["7", "9"]`)
+					}
+					s = n.String()
+				}
+				id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+				if err != nil || id <= 0 {
+					return a, invalid("action.userIds", "%q is not a user id", s)
+				}
+				a.UserIDs = append(a.UserIDs, id)
+			}
+		case "workspace", "channelName", "status", "reason", "hint", "users":
 			// Read-only.
 		default:
-			return a, invalid("action."+k, "unknown field: use integrationId, channel and target")
+			return a, invalid("action."+k, "unknown field: use type, integrationId, channel and target (Slack) or target and userIds (email)")
 		}
+	}
+	if a.Type == "" && (a.Target == triage.AlertTargetTeams || a.Target == triage.AlertTargetMembers || len(a.UserIDs) > 0) &&
+		a.IntegrationID == 0 && a.Channel == "" {
+		a.Type = triage.AlertActionEmail
+	}
+	if a.Type == triage.AlertActionEmail {
+		switch a.Target {
+		case triage.AlertTargetTeams, triage.AlertTargetMembers:
+		default:
+			return a, invalid("action.target", `must be "teams" (every member of the project's teams) or "members" (the members in userIds) for an email action`)
+		}
+		if len(a.UserIDs) > 0 && a.Target != triage.AlertTargetMembers {
+			return a, invalid("action.userIds", `is for {"target": "members"}`)
+		}
+		return a, nil
+	}
+	switch a.Target {
+	case "", triage.AlertTargetChannel, triage.AlertTargetTeam:
+	default:
+		return a, invalid("action.target", `must be "channel" (the rule's channel) or "team" (the channel linked to each team that owns the project)`)
+	}
+	if len(a.UserIDs) > 0 {
+		return a, invalid("action.userIds", `is for {"type": "email", "target": "members"}`)
 	}
 	return a, nil
 }
@@ -200,8 +247,19 @@ func decode(raw json.RawMessage, v any, field, want string) error {
 	return nil
 }
 
-// String gives the rule's action for logs and pages: "#alerts in Acme".
+// String gives the rule's action for logs and pages: "#alerts in Acme",
+// "email to the project's teams", "email to Ada, Bob".
 func (r *Rule) String() string {
+	if r.ActionType == triage.AlertActionEmail {
+		if r.Target == triage.AlertTargetTeams {
+			return "email to the project's teams"
+		}
+		names := make([]string, len(r.EmailUsers))
+		for k, u := range r.EmailUsers {
+			names[k] = u.DisplayName()
+		}
+		return "email to " + strings.Join(names, ", ")
+	}
 	if r.Target == triage.AlertTargetTeam {
 		return "the team's channel in " + r.Workspace
 	}

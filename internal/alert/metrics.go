@@ -26,6 +26,7 @@ const (
 	resultRetried     = "retried"      // a transient failure: River retries with backoff
 	resultFailed      = "failed"       // a permanent failure: stopped, rule marked broken
 	resultCancelled   = "cancelled"    // the rule was deleted before delivery
+	resultEmailed     = "emailed"      // an email action's email went out
 )
 
 // BrokenRules counts the broken alert rules for the metrics.
@@ -44,7 +45,7 @@ func NewMetrics(reg prometheus.Registerer, s BrokenRules) *Metrics {
 	m := &Metrics{
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "triage_alert_notifications_total",
-			Help: "Alert notification attempts by result: posted, threaded, rate_limited, retried, failed, cancelled.",
+			Help: "Alert notification attempts by result: posted, threaded, emailed, rate_limited, retried, failed, cancelled.",
 		}, []string{"result"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "triage_alert_delivery_failures_total",

@@ -13,6 +13,7 @@ import (
 
 	"triage"
 	"triage/internal/access"
+	"triage/internal/mail"
 	"triage/internal/store"
 )
 
@@ -81,25 +82,34 @@ type Deps struct {
 	Jobs   Inserter
 	// Slack is nil when Slack is not configured: rules cannot be saved and
 	// notifications fail with a reason.
-	Slack   Slack
-	Pacer   Pacer // nil: in memory on SQLite, in the database on PostgreSQL
-	Metrics *Metrics
-	Logger  *slog.Logger
-	Now     func() time.Time
-	Options Options
+	Slack Slack
+	// Mailer queues the emails of email actions; nil when email is not
+	// configured (such rules cannot be saved). Frames gives them the
+	// latest stack frames (nil: none); URLPrefix makes their links.
+	Mailer    *mail.Mailer
+	Frames    FrameReader
+	URLPrefix string
+	Pacer     Pacer // nil: in memory on SQLite, in the database on PostgreSQL
+	Metrics   *Metrics
+	Logger    *slog.Logger
+	Now       func() time.Time
+	Options   Options
 }
 
 // Service owns alert rules and their delivery.
 type Service struct {
-	store   *store.Store
-	acc     *access.Service
-	jobs    Inserter
-	slack   Slack
-	pacer   Pacer
-	metrics *Metrics
-	log     *slog.Logger
-	now     func() time.Time
-	opts    Options
+	store     *store.Store
+	acc       *access.Service
+	jobs      Inserter
+	slack     Slack
+	mail      *mail.Mailer
+	frames    FrameReader
+	urlPrefix string
+	pacer     Pacer
+	metrics   *Metrics
+	log       *slog.Logger
+	now       func() time.Time
+	opts      Options
 	// sleepers holds a token per worker waiting in place for its slot.
 	sleepers chan struct{}
 
@@ -142,6 +152,7 @@ func New(d Deps) *Service {
 	opts := d.Options.withDefaults()
 	return &Service{
 		store: d.Store, acc: d.Access, jobs: d.Jobs, slack: d.Slack, pacer: d.Pacer, metrics: d.Metrics,
+		mail: d.Mailer, frames: d.Frames, urlPrefix: strings.TrimSuffix(d.URLPrefix, "/"),
 		log: d.Logger, now: d.Now, opts: opts, sleepers: make(chan struct{}, opts.Sleepers),
 		botNames: map[int64]string{}, blocks: map[string]time.Time{}, sending: map[string]*sync.Mutex{},
 		cards: map[cardKey]renderedCard{}, eventRules: map[int64]eventRules{},
@@ -150,18 +161,23 @@ func New(d Deps) *Service {
 
 // Rule is a rule as the API and the settings page show it.
 type Rule struct {
-	ID            int64
-	ProjectID     int64
-	ProjectSlug   string
-	Name          string
-	Conditions    Conditions
-	IntegrationID int64
-	Workspace     string
-	ChannelID     string
-	ChannelName   string
-	// Target is triage.AlertTargetChannel or triage.AlertTargetTeam (the
-	// channels linked to the teams that own the project).
+	ID          int64
+	ProjectID   int64
+	ProjectSlug string
+	Name        string
+	Conditions  Conditions
+	// ActionType is "slack" or "email". Target says to whom: for Slack
+	// triage.AlertTargetChannel (the rule's channel) or
+	// triage.AlertTargetTeam (the channels linked to the teams that own
+	// the project); for email triage.AlertTargetTeams (every member of
+	// the project's teams) or triage.AlertTargetMembers (EmailUsers).
+	ActionType      string
 	Target          string
+	EmailUsers      []*triage.User
+	IntegrationID   int64
+	Workspace       string
+	ChannelID       string
+	ChannelName     string
 	ThrottleMinutes int64
 	Thread          bool
 	// Status is "ok" or "broken"; Reason is Slack's code and Hint what an
@@ -177,16 +193,22 @@ type Rule struct {
 	UpdatedAt time.Time
 }
 
-// ActionInput names the Slack channel a rule posts to.
+// ActionInput names the Slack channel a rule posts to, or (Type "email")
+// whom it emails.
 type ActionInput struct {
+	// Type is "slack" ("" reads as it) or "email".
+	Type string
+	// Target, for Slack, is triage.AlertTargetTeam to post to the channel
+	// linked to each team that owns the project (Channel is then
+	// ignored); empty or triage.AlertTargetChannel posts to Channel. For
+	// email it is triage.AlertTargetTeams or triage.AlertTargetMembers
+	// (UserIDs).
+	Target        string
+	UserIDs       []int64
 	IntegrationID int64
 	// Channel is a channel id (C…, G…) or a name (with or without #),
 	// looked up in the workspace's channel list.
 	Channel string
-	// Target is triage.AlertTargetTeam to post to the channel linked to
-	// each team that owns the project (Channel is then ignored); empty or
-	// triage.AlertTargetChannel posts to Channel.
-	Target string
 }
 
 // RuleInput is a rule to create, or the fields of one to change (nil
@@ -291,7 +313,7 @@ func (s *Service) CreateRule(ctx context.Context, userID int64, orgSlug, project
 		return nil, invalid("name", "is required")
 	}
 	if in.Action == nil {
-		return nil, invalid("action", "is required: a Slack workspace (integrationId) and a channel")
+		return nil, invalid("action", "is required: a Slack workspace (integrationId) and a channel, or {\"type\": \"email\", \"target\": \"teams\"}")
 	}
 	if err := s.apply(ctx, org, row, in); err != nil {
 		return nil, err
@@ -368,10 +390,14 @@ func (s *Service) apply(ctx context.Context, org *triage.Organization, row *tria
 		row.Thread = *in.Thread
 	}
 	if in.Action != nil {
-		if in.Action.Target == triage.AlertTargetTeam {
+		switch {
+		case in.Action.Type == triage.AlertActionEmail:
+			return s.applyEmail(ctx, row, in.Action)
+		case in.Action.Target == triage.AlertTargetTeam:
 			if _, err := s.checkWorkspace(ctx, org, in.Action.IntegrationID); err != nil {
 				return err
 			}
+			row.ActionType, row.EmailUserIDs = triage.AlertActionSlack, nil
 			row.IntegrationID, row.ChannelID, row.ChannelName, row.Target = in.Action.IntegrationID, "", "", triage.AlertTargetTeam
 			return nil
 		}
@@ -379,8 +405,62 @@ func (s *Service) apply(ctx context.Context, org *triage.Organization, row *tria
 		if err != nil {
 			return err
 		}
+		row.ActionType, row.EmailUserIDs = triage.AlertActionSlack, nil
 		row.IntegrationID, row.ChannelID, row.ChannelName, row.Target = in.Action.IntegrationID, ch.ID, ch.Name, triage.AlertTargetChannel
 	}
+	return nil
+}
+
+// applyEmail checks an email action: email must be configured; target
+// "teams" needs a project owned by a team, "members" names members who may
+// see the project.
+func (s *Service) applyEmail(ctx context.Context, row *triage.AlertRule, a *ActionInput) error {
+	if !s.mail.Configured() {
+		return invalid("action.type", "email is not configured on this server (TRIAGE_SMTP_URL): use a Slack channel")
+	}
+	if a.IntegrationID != 0 || a.Channel != "" {
+		return invalid("action.type", "an email action has no workspace or channel: leave out integrationId and channel")
+	}
+	switch a.Target {
+	case triage.AlertTargetTeams:
+		teams, err := s.store.TeamsForProject(ctx, row.ProjectID)
+		if err != nil {
+			return err
+		}
+		if len(teams) == 0 {
+			return invalid("action.target", "the project belongs to no team: name members (\"members\" with userIds) or give the project a team")
+		}
+		row.EmailUserIDs = nil
+	case triage.AlertTargetMembers:
+		if len(a.UserIDs) == 0 {
+			return invalid("action.userIds", "is required with target \"members\": the ids of members who may see the project")
+		}
+		if len(a.UserIDs) > 100 {
+			return invalid("action.userIds", "must name at most 100 members")
+		}
+		seen := map[int64]bool{}
+		var ids []int64
+		for _, id := range a.UserIDs {
+			ok, err := s.acc.CanSeeProject(ctx, id, row.ProjectID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return invalid("action.userIds", "user %d is not a member who may see this project", id)
+			}
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		row.EmailUserIDs = ids
+	case "":
+		return invalid("action.target", "is required with type \"email\": \"teams\" or \"members\"")
+	default:
+		return invalid("action.target", "must be \"teams\" or \"members\"")
+	}
+	row.ActionType, row.Target = triage.AlertActionEmail, a.Target
+	row.IntegrationID, row.ChannelID, row.ChannelName = 0, "", ""
 	return nil
 }
 
@@ -402,9 +482,26 @@ func (s *Service) view(ctx context.Context, projectSlug string, r *triage.AlertR
 		return nil, fmt.Errorf("decode conditions of alert rule %d: %w", r.ID, err)
 	}
 	v := &Rule{ID: r.ID, ProjectID: r.ProjectID, ProjectSlug: projectSlug, Name: r.Name, Conditions: c,
-		IntegrationID: r.IntegrationID, ChannelID: r.ChannelID, ChannelName: r.ChannelName, Target: r.Target,
+		ActionType: r.ActionType, Target: r.Target,
+		IntegrationID: r.IntegrationID, ChannelID: r.ChannelID, ChannelName: r.ChannelName,
 		ThrottleMinutes: r.ThrottleMinutes, Thread: r.Thread, Status: r.ActionStatus, Reason: r.ActionReason,
 		ChangedAt: r.ActionChangedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if v.ActionType == "" {
+		v.ActionType = triage.AlertActionSlack
+	}
+	if v.ActionType == triage.AlertActionEmail {
+		for _, id := range r.EmailUserIDs {
+			if u, err := s.store.UserByID(ctx, id); err == nil {
+				v.EmailUsers = append(v.EmailUsers, u)
+			} else if triage.ErrorCode(err) != triage.ENOTFOUND {
+				return nil, err
+			}
+		}
+		if v.Status == triage.AlertActionBroken {
+			v.Hint = emailHint(v.Reason)
+		}
+		return v, nil
+	}
 	if in, err := s.store.IntegrationByID(ctx, r.IntegrationID); err == nil {
 		v.Workspace = in.Name
 	} else if triage.ErrorCode(err) != triage.ENOTFOUND {
@@ -422,6 +519,11 @@ func (s *Service) view(ctx context.Context, projectSlug string, r *triage.AlertR
 	}
 	return v, nil
 }
+
+// SetFrames gives alert emails the latest stack frames: the event view
+// reads events through the event writer, which is built after the jobs
+// client, which is built after this service registered its workers.
+func (s *Service) SetFrames(f FrameReader) { s.frames = f }
 
 // SetJobs gives the service the jobs client its work is queued on; call it
 // once, before serving (the client is built after the workers are

@@ -69,6 +69,12 @@ type Config struct {
 	IngestMemory int64
 	// SessionIdle ends a login session that has not been used for this long.
 	SessionIdle time.Duration
+
+	// SMTP is the mail server (TRIAGE_SMTP_URL); its Host is empty when
+	// email is off (MailConfigured). EmailFrom is the sender
+	// (TRIAGE_EMAIL_FROM).
+	SMTP      SMTP
+	EmailFrom string
 }
 
 // Rate is messages per second with a burst.
@@ -174,6 +180,7 @@ func load(args []string, getenv Getenv, stderr io.Writer, serve bool) (*Config, 
 	c.SlackSigningSecret = secret(getenv, "SLACK_SIGNING_SECRET", os.ReadFile, &problems)
 	c.SlackVerificationToken = secret(getenv, "SLACK_VERIFICATION_TOKEN", os.ReadFile, &problems)
 	c.SlackAppToken = secret(getenv, "SLACK_APP_TOKEN", os.ReadFile, &problems)
+	c.loadMail(secret(getenv, "TRIAGE_SMTP_URL", os.ReadFile, &problems), getenv("TRIAGE_EMAIL_FROM"), &problems)
 	if v := getenv("TRIAGE_INGEST_RATE_LIMIT"); v != "" {
 		if _, err := fmt.Sscanf(v, "%g", &c.IngestRateLimit); err != nil || c.IngestRateLimit < 0 {
 			problems = append(problems, fmt.Sprintf("TRIAGE_INGEST_RATE_LIMIT %q: want events per second, 0 for no limit", v))
@@ -400,5 +407,6 @@ func (c *Config) validate(warnings *[]string) []string {
 	if c.SlackAppToken != "" && !strings.HasPrefix(c.SlackAppToken, "xapp-") {
 		p = append(p, "SLACK_APP_TOKEN must be an app-level token starting with xapp-")
 	}
+	p = append(p, c.validateMail()...)
 	return p
 }

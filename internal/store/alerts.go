@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -15,19 +16,26 @@ import (
 
 // alertRuleCols lists a rule's columns, qualified with alias ("r." or "").
 func alertRuleCols(alias string) string {
-	return strings.ReplaceAll(`@id, @project_id, @name, @conditions, @integration_id, @channel_id, @channel_name,
+	return strings.ReplaceAll(`@id, @project_id, @name, @conditions, COALESCE(@integration_id, 0), @channel_id, @channel_name,
 	@throttle_minutes, @thread, @action_status, @action_reason, @action_changed_at, COALESCE(@created_by, 0),
-	@created_at, @updated_at, @kind, @query, @target`, "@", alias)
+	@created_at, @updated_at, @kind, @query, @target, @action_type, @email_user_ids`, "@", alias)
 }
 
-func scanAlertRule(row rowScanner) (*triage.AlertRule, error) {
+// scanAlertRule reads alertRuleCols, then extra (columns selected after
+// them).
+func scanAlertRule(row rowScanner, extra ...any) (*triage.AlertRule, error) {
 	var r triage.AlertRule
 	var changed, created, updated int64
-	err := row.Scan(&r.ID, &r.ProjectID, &r.Name, &r.Conditions, &r.IntegrationID, &r.ChannelID, &r.ChannelName,
+	var userIDs string
+	dest := []any{&r.ID, &r.ProjectID, &r.Name, &r.Conditions, &r.IntegrationID, &r.ChannelID, &r.ChannelName,
 		&r.ThrottleMinutes, &r.Thread, &r.ActionStatus, &r.ActionReason, &changed, &r.CreatedBy, &created, &updated,
-		&r.Kind, &r.Query, &r.Target)
+		&r.Kind, &r.Query, &r.Target, &r.ActionType, &userIDs}
+	err := row.Scan(append(dest, extra...)...)
 	if err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(userIDs), &r.EmailUserIDs); err != nil {
+		return nil, fmt.Errorf("alert rule %d email users: %w", r.ID, err)
 	}
 	if changed != 0 {
 		r.ActionChangedAt = fromMicros(changed)
@@ -47,15 +55,18 @@ func (q *Queries) CreateAlertRule(ctx context.Context, r *triage.AlertRule) erro
 	if r.Kind == "" {
 		r.Kind = triage.AlertRuleKindRule
 	}
-	if r.Target == "" {
+	if r.ActionType == "" {
+		r.ActionType = triage.AlertActionSlack
+	}
+	if r.Target == "" && r.ActionType == triage.AlertActionSlack {
 		r.Target = triage.AlertTargetChannel
 	}
 	err := q.q.QueryRowContext(ctx, `INSERT INTO alert_rules (project_id, name, conditions, integration_id,
 		channel_id, channel_name, throttle_minutes, thread, action_status, action_reason, created_by, created_at, updated_at,
-		kind, query, target)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ok', '', $9, $10, $10, $11, $12, $13) RETURNING id`,
-		r.ProjectID, r.Name, r.Conditions, r.IntegrationID, r.ChannelID, r.ChannelName, r.ThrottleMinutes, r.Thread,
-		createdBy, micros(now), r.Kind, r.Query, r.Target).Scan(&r.ID)
+		kind, query, target, action_type, email_user_ids)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ok', '', $9, $10, $10, $11, $12, $13, $14, $15) RETURNING id`,
+		r.ProjectID, r.Name, r.Conditions, nullID(r.IntegrationID), r.ChannelID, r.ChannelName, r.ThrottleMinutes, r.Thread,
+		createdBy, micros(now), r.Kind, r.Query, r.Target, r.ActionType, idsJSON(r.EmailUserIDs)).Scan(&r.ID)
 	if err != nil {
 		return translate(err, "alert rule")
 	}
@@ -68,15 +79,19 @@ func (q *Queries) CreateAlertRule(ctx context.Context, r *triage.AlertRule) erro
 // the rule is gone.
 func (q *Queries) UpdateAlertRule(ctx context.Context, r *triage.AlertRule) error {
 	now := micros(q.now())
-	if r.Target == "" {
+	if r.ActionType == "" {
+		r.ActionType = triage.AlertActionSlack
+	}
+	if r.Target == "" && r.ActionType == triage.AlertActionSlack {
 		r.Target = triage.AlertTargetChannel
 	}
 	res, err := q.q.ExecContext(ctx, `UPDATE alert_rules SET name = $1, conditions = $2, integration_id = $3,
 		channel_id = $4, channel_name = $5, throttle_minutes = $6, thread = $7, updated_at = $8,
-		action_status = 'ok', action_reason = '', action_changed_at = $8, query = $11, target = $12
+		action_status = 'ok', action_reason = '', action_changed_at = $8, query = $11, target = $12,
+		action_type = $13, email_user_ids = $14
 		WHERE id = $9 AND project_id = $10`,
-		r.Name, r.Conditions, r.IntegrationID, r.ChannelID, r.ChannelName, r.ThrottleMinutes, r.Thread, now, r.ID, r.ProjectID,
-		r.Query, r.Target)
+		r.Name, r.Conditions, nullID(r.IntegrationID), r.ChannelID, r.ChannelName, r.ThrottleMinutes, r.Thread, now, r.ID, r.ProjectID,
+		r.Query, r.Target, r.ActionType, idsJSON(r.EmailUserIDs))
 	if err != nil {
 		return translate(err, "alert rule")
 	}
@@ -135,7 +150,9 @@ func (q *Queries) AlertRulesForOrg(ctx context.Context, orgID int64) ([]*triage.
 
 func (q *Queries) alertRules(ctx context.Context, query string, args ...any) ([]*triage.AlertRule, error) {
 	rows, err := q.q.QueryContext(ctx, query, args...)
-	return collect(rows, err, "list alert rules", scanAlertRule)
+	return collect(rows, err, "list alert rules", func(row rowScanner) (*triage.AlertRule, error) {
+		return scanAlertRule(row)
+	})
 }
 
 // SetAlertActionStatus records whether the rule's action works and why not;
@@ -461,8 +478,11 @@ func (q *Queries) NotificationCounts(ctx context.Context, ruleIDs []int64, since
 		args = append(args, id)
 		ph[k] = fmt.Sprintf("$%d", k+2)
 	}
+	in := strings.Join(ph, ", ")
 	rows, err := q.q.QueryContext(ctx, `SELECT rule_id, status, COUNT(*) FROM alert_notifications
-		WHERE created_at >= $1 AND rule_id IN (`+strings.Join(ph, ", ")+`) GROUP BY rule_id, status`, args...)
+		WHERE created_at >= $1 AND rule_id IN (`+in+`) GROUP BY rule_id, status
+		UNION ALL SELECT rule_id, status, COUNT(*) FROM alert_emails
+		WHERE created_at >= $1 AND rule_id IN (`+in+`) GROUP BY rule_id, status`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count notifications: %w", err)
 	}
@@ -476,7 +496,7 @@ func (q *Queries) NotificationCounts(ctx context.Context, ruleIDs []int64, since
 		if out[id] == nil {
 			out[id] = map[string]int64{}
 		}
-		out[id][status] = n
+		out[id][status] += n
 	}
 	return out, rows.Err()
 }

@@ -98,17 +98,12 @@ func (q *Queries) subscriptions(ctx context.Context, where string, args ...any) 
 		JOIN projects p ON p.id = r.project_id JOIN organizations o ON o.id = p.org_id
 		WHERE r.kind = 'subscription' AND `+where+` ORDER BY p.slug, r.id`, args...)
 	return collect(rows, err, "list subscriptions", func(row rowScanner) (*Subscription, error) {
-		var r triage.AlertRule
 		var s Subscription
-		var changed, created, updated int64
-		err := row.Scan(&r.ID, &r.ProjectID, &r.Name, &r.Conditions, &r.IntegrationID, &r.ChannelID, &r.ChannelName,
-			&r.ThrottleMinutes, &r.Thread, &r.ActionStatus, &r.ActionReason, &changed, &r.CreatedBy, &created, &updated,
-			&r.Kind, &r.Query, &r.Target, &s.ProjectSlug, &s.OrgID, &s.OrgSlug)
+		r, err := scanAlertRule(row, &s.ProjectSlug, &s.OrgID, &s.OrgSlug)
 		if err != nil {
 			return nil, err
 		}
-		r.ActionChangedAt, r.CreatedAt, r.UpdatedAt = optFromMicros(changed), fromMicros(created), fromMicros(updated)
-		s.Rule = &r
+		s.Rule = r
 		return &s, nil
 	})
 }

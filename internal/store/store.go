@@ -214,20 +214,26 @@ func (s *Store) migrationsFS() (fs.FS, goose.Dialect) {
 }
 
 // Migrate applies every pending migration and returns how many it applied.
-// On PostgreSQL it runs on connections of its own without the statement
-// timeout: building an index on a large table may take minutes.
+// It runs on a connection of its own: on PostgreSQL without the statement
+// timeout (building an index on a large table may take minutes); on
+// SQLite one connection, so that a migration that rebuilds a table can
+// turn foreign keys off and on around its own transaction (SQLite's
+// procedure for changes ALTER TABLE cannot make; see 00012).
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	fsys, dialect := s.migrationsFS()
-	db := s.db
-	if s.Engine == Postgres {
-		mdb, err := sql.Open("pgx", s.rawURL)
-		if err != nil {
-			return 0, fmt.Errorf("open a migration connection: %w", err)
+	driver, dsn := "pgx", s.rawURL
+	if s.Engine == SQLite {
+		var err error
+		if _, driver, dsn, err = parseURL(s.rawURL, s.timeout); err != nil {
+			return 0, err
 		}
-		defer mdb.Close()
-		mdb.SetMaxOpenConns(1)
-		db = mdb
 	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return 0, fmt.Errorf("open a migration connection: %w", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
 	p, err := goose.NewProvider(dialect, db, fsys)
 	if err != nil {
 		return 0, fmt.Errorf("load migrations: %w", err)

@@ -202,3 +202,19 @@ func (q *Queries) SetSettingIfAbsent(ctx context.Context, key, value string) (st
 	}
 	return q.Setting(ctx, key)
 }
+
+// ReplacePassword sets a new password hash only if the stored one is still
+// oldHash, and ends the user's sessions: the one-time step of a password
+// reset (a second use of the same link finds the hash changed). It returns
+// ENOTFOUND when the password changed meanwhile or there is no such user.
+// Run it in a transaction so that both happen or neither.
+func (q *Queries) ReplacePassword(ctx context.Context, userID int64, oldHash, newHash string) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`, newHash, userID, oldHash)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return triage.Errorf(triage.ENOTFOUND, "password changed meanwhile")
+	}
+	return q.DeleteUserSessions(ctx, userID)
+}

@@ -39,9 +39,11 @@ type apiRuleAction struct {
 	Workspace     string `json:"workspace"`
 	ChannelID     string `json:"channelId"`
 	ChannelName   string `json:"channelName"`
-	// Target is "channel" (channelId) or "team" (the channel linked to
-	// each team that owns the project).
-	Target string `json:"target"`
+	// Target is, for Slack, "channel" (channelId) or "team" (the channel
+	// linked to each team that owns the project); for email "teams"
+	// (every member of the project's teams) or "members" (userIds).
+	Target  string   `json:"target"`
+	UserIDs []string `json:"userIds,omitempty"`
 	// Status is "ok" or "broken"; Reason is Slack's error code and Hint
 	// what an admin can do about it.
 	Status string `json:"status"`
@@ -50,11 +52,17 @@ type apiRuleAction struct {
 }
 
 func toAPIRule(r *alert.Rule) apiRule {
+	action := apiRuleAction{Type: "slack", IntegrationID: itoa(r.IntegrationID), Workspace: r.Workspace,
+		ChannelID: r.ChannelID, ChannelName: r.ChannelName, Target: r.Target, Status: r.Status, Reason: r.Reason, Hint: r.Hint}
+	if r.ActionType == triage.AlertActionEmail {
+		action = apiRuleAction{Type: "email", Target: r.Target, Status: r.Status, Reason: r.Reason, Hint: r.Hint}
+		for _, u := range r.EmailUsers {
+			action.UserIDs = append(action.UserIDs, itoa(u.ID))
+		}
+	}
 	return apiRule{
 		ID: itoa(r.ID), Name: r.Name, Project: apiProjectRef{ID: itoa(r.ProjectID), Slug: r.ProjectSlug},
-		Conditions: r.Conditions,
-		Action: apiRuleAction{Type: "slack", IntegrationID: itoa(r.IntegrationID), Workspace: r.Workspace,
-			ChannelID: r.ChannelID, ChannelName: r.ChannelName, Target: r.Target, Status: r.Status, Reason: r.Reason, Hint: r.Hint},
+		Conditions: r.Conditions, Action: action,
 		ThrottleMinutes: r.ThrottleMinutes, Thread: r.Thread,
 		DateCreated: r.CreatedAt.UTC(), DateUpdated: r.UpdatedAt.UTC(),
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -45,6 +46,11 @@ type ruleForm struct {
 	TeamTarget bool
 	Throttle   string
 	Thread     bool
+	// Action is "slack" or "email"; an email action writes to EmailTarget
+	// ("teams" or "members": the ids in EmailUsers).
+	Action      string
+	EmailTarget string
+	EmailUsers  []string
 }
 
 // ruleFormFields are the service's field names the form shows an error
@@ -55,6 +61,7 @@ var ruleFormFields = map[string]string{
 	"conditions.frequency.count": "The count", "conditions.frequency.minutes": "The minutes",
 	"conditions.level": "The level", "conditions.environment": "The environment",
 	"action.integrationId": "The workspace", "action.channel": "The channel", "throttleMinutes": "The throttle",
+	"action.type": "The action", "action.target": "Whom to email", "action.userIds": "The members",
 }
 
 // fieldMessage makes a field error a sentence: "Name is required", or
@@ -100,6 +107,10 @@ type ruleFormPage struct {
 	Notes       []string
 	Hint        string
 	SettingsURL string
+	// MailConfigured: email actions can be chosen; Members are whom one
+	// may name.
+	MailConfigured bool
+	Members        []formOption
 	// fresh: the form was not submitted yet, so a lone project or
 	// workspace is picked for the user.
 	fresh bool
@@ -262,6 +273,7 @@ func (s *Server) readRuleForm(w http.ResponseWriter, r *http.Request, org *triag
 		Integration: f.Get("integration"), Channel: f.Get("channel"), ChannelID: f.Get("channel_id"),
 		TeamTarget: f.Get("target") == triage.AlertTargetTeam,
 		Throttle:   f.Get("throttle"), Thread: f.Get("thread") != "",
+		Action: f.Get("action"), EmailTarget: f.Get("email_target"), EmailUsers: f["email_user"],
 	}
 	return true
 }
@@ -327,6 +339,16 @@ func (s *Server) ruleChoices(r *http.Request, org *triage.Organization, p *ruleF
 	p.Levels = []formOption{{Value: "", Label: "Any level", Selected: p.Form.Level == ""}}
 	for _, l := range alert.Levels() {
 		p.Levels = append(p.Levels, formOption{Value: l, Label: l, Selected: strings.EqualFold(p.Form.Level, l)})
+	}
+	p.MailConfigured = s.d.Alerts.MailConfigured()
+	members, err := s.dir.Members(ctx, org.ID)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		id := itoa(m.User.ID)
+		p.Members = append(p.Members, formOption{Value: id, Label: m.User.DisplayName() + " (" + m.User.Email + ")",
+			Selected: slices.Contains(p.Form.EmailUsers, id)})
 	}
 	return s.ruleWorkspaces(r, org, p)
 }
@@ -400,6 +422,13 @@ func formFromRule(r *alert.Rule) ruleForm {
 		Level: r.Conditions.Level, Environment: r.Conditions.Environment,
 		Integration: itoa(r.IntegrationID), Channel: itoa(r.IntegrationID) + ":" + r.ChannelID,
 		Throttle: itoa(r.ThrottleMinutes), Thread: r.Thread, TeamTarget: r.Target == triage.AlertTargetTeam,
+		Action: r.ActionType,
+	}
+	if r.ActionType == triage.AlertActionEmail {
+		f.Integration, f.Channel, f.TeamTarget, f.EmailTarget = "", "", false, r.Target
+		for _, u := range r.EmailUsers {
+			f.EmailUsers = append(f.EmailUsers, itoa(u.ID))
+		}
 	}
 	if f.TeamTarget {
 		f.Channel = ""
@@ -433,10 +462,23 @@ func (f ruleForm) input() (alert.RuleInput, error) {
 	if err != nil {
 		return alert.RuleInput{}, err
 	}
+	name, thread := f.Name, f.Thread
+	if f.Action == triage.AlertActionEmail {
+		a := &alert.ActionInput{Type: triage.AlertActionEmail, Target: f.EmailTarget}
+		if a.Target == triage.AlertTargetMembers {
+			for _, v := range f.EmailUsers {
+				id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				if err != nil || id <= 0 {
+					return alert.RuleInput{}, &alert.FieldError{Field: "action.userIds", Reason: "must be picked from the list"}
+				}
+				a.UserIDs = append(a.UserIDs, id)
+			}
+		}
+		return alert.RuleInput{Name: &name, Conditions: &c, ThrottleMinutes: &throttle, Thread: &thread, Action: a}, nil
+	}
 	// A workspace that is not a number is no workspace: the service says
 	// one is required.
 	integration, _ := strconv.ParseInt(strings.TrimSpace(f.Integration), 10, 64)
-	name, thread := f.Name, f.Thread
 	if f.TeamTarget {
 		return alert.RuleInput{Name: &name, Conditions: &c, ThrottleMinutes: &throttle, Thread: &thread,
 			Action: &alert.ActionInput{IntegrationID: integration, Target: triage.AlertTargetTeam}}, nil

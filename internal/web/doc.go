@@ -20,7 +20,9 @@
 // organization, a project or an alert rule. Members, teams, projects,
 // their keys and each person's account and tokens change only through
 // directory.Service (people_pages.go, projects_pages.go, account_pages.go),
-// which checks who may and names the field of a bad value.
+// which checks who may and names the field of a bad value. The invite and
+// password reset pages go through invite.Service and passreset.Service,
+// which check who may invite and whether a link still works.
 //
 // The package does not import internal/store. It reaches the database
 // through narrow interfaces, the root package's and its own (SessionRows,

@@ -26,6 +26,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /auth/logout/{$}", s.page(s.handleLogout()))
 	mux.Handle("GET /setup/{token}/{$}", s.page(s.handleSetup()))
 	mux.Handle("POST /setup/{token}/{$}", s.page(s.handleSetup()))
+	mux.Handle("GET /auth/reset/{$}", s.page(s.handleResetRequest()))
+	mux.Handle("POST /auth/reset/{$}", s.page(s.handleResetRequest()))
+	mux.Handle("GET /auth/reset/{token}/{$}", s.page(s.handleResetForm()))
+	mux.Handle("POST /auth/reset/{token}/{$}", s.page(s.handleResetForm()))
+	mux.Handle("GET /invites/{token}/{$}", s.page(s.handleInviteAccept()))
+	mux.Handle("POST /invites/{token}/{$}", s.page(s.handleInviteAccept()))
 
 	// Pages.
 	mux.Handle("GET /account/notifications/{$}", s.authed(s.handleNotifications()))
@@ -62,6 +68,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /organizations/{org}/projects/{project}/keys/{key}/rotate/{$}", s.authed(s.handleKeyRotate()))
 	mux.Handle("GET /organizations/{org}/projects/{project}/delete/{$}", s.authed(s.handleProjectDelete()))
 	mux.Handle("POST /organizations/{org}/projects/{project}/delete/{$}", s.authed(s.handleProjectDelete()))
+	mux.Handle("GET /organizations/{org}/settings/invites/{$}", s.authed(s.handleInvites()))
+	mux.Handle("POST /organizations/{org}/settings/invites/{$}", s.authed(s.handleInvites()))
+	mux.Handle("POST /organizations/{org}/settings/invites/{id}/revoke/{$}", s.authed(s.handleInviteRevoke()))
 	mux.Handle("GET /account/{$}", s.authed(s.handleAccount()))
 	mux.Handle("POST /account/{$}", s.authed(s.handleAccountName()))
 	mux.Handle("POST /account/password/{$}", s.authed(s.handleAccountPassword()))

@@ -18,7 +18,9 @@ import (
 	"triage/internal/alert"
 	"triage/internal/config"
 	"triage/internal/directory"
+	"triage/internal/invite"
 	"triage/internal/issues"
+	"triage/internal/passreset"
 	"triage/internal/password"
 )
 
@@ -118,6 +120,10 @@ type Deps struct {
 	// Directory manages members, teams, projects, keys and accounts; nil
 	// answers those pages with 503.
 	Directory *directory.Service
+	// Invites serves the invite pages; nil answers 503 (404 for links).
+	Invites *invite.Service
+	// Resets serves the password reset pages; nil answers 404.
+	Resets *passreset.Service
 }
 
 // Server is Triage's HTTP surface.
@@ -276,14 +282,16 @@ func safeNext(next string) string {
 }
 
 // logRoute names a request in logs by its route pattern, never by its raw
-// path: a path can carry a signed link (/extensions/slack/link-identity/…),
-// which must not end up in a log.
+// path: a path can carry a signed link (/extensions/slack/link-identity/…,
+// /invites/…, /auth/reset/…), which must not end up in a log.
 func logRoute(r *http.Request) string {
 	if r.Pattern != "" {
 		return r.Pattern
 	}
-	if strings.HasPrefix(r.URL.Path, "/extensions/") {
-		return "unmatched /extensions/…"
+	for _, p := range []string{"/extensions/", "/invites/", "/auth/reset/"} {
+		if strings.HasPrefix(r.URL.Path, p) {
+			return "unmatched " + p + "…"
+		}
 	}
 	return r.URL.Path
 }

@@ -21,6 +21,7 @@ import (
 	"triage/internal/issues"
 	"triage/internal/password"
 	"triage/internal/store"
+	"triage/internal/testutil/mailpit"
 	"triage/internal/testutil/pgtest"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -68,9 +69,19 @@ type options struct {
 	setupToken string
 	slack      SlackHandlers
 	empty      bool // no seed data
+	// mail sends the invite and reset emails to this Mailpit (nil: email
+	// is not configured).
+	mail *mailpit.Server
 }
 
 func openStore(t *testing.T, engine store.Engine) *store.Store {
+	t.Helper()
+	s, _ := openStoreURL(t, engine)
+	return s
+}
+
+// openStoreURL is openStore that also returns the database's URL.
+func openStoreURL(t *testing.T, engine store.Engine) (*store.Store, string) {
 	t.Helper()
 	ctx := context.Background()
 	var dsn string
@@ -87,7 +98,7 @@ func openStore(t *testing.T, engine store.Engine) *store.Store {
 	if _, err := s.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	return s
+	return s, dsn
 }
 
 // testLogger writes warnings and errors into the test's output.
@@ -101,7 +112,7 @@ func setup(t *testing.T, engine store.Engine) *bundle {
 
 func setupWith(t *testing.T, engine store.Engine, o options) *bundle {
 	t.Helper()
-	s := openStore(t, engine)
+	s, dsn := openStoreURL(t, engine)
 	b := &bundle{t: t, store: s, issues: issues.New(s, nil), tokens: map[string]string{}}
 	ts := httptest.NewUnstartedServer(nil)
 	b.url = "http://" + ts.Listener.Addr().String()
@@ -109,6 +120,7 @@ func setupWith(t *testing.T, engine store.Engine, o options) *bundle {
 	if prefix == "" {
 		prefix = b.url
 	}
+	invites, resets := accountServices(t, s, dsn, prefix, o.mail)
 	b.srv = New(Deps{
 		Logger:     testLogger(t),
 		Config:     &config.Config{URLPrefix: prefix},
@@ -117,6 +129,8 @@ func setupWith(t *testing.T, engine store.Engine, o options) *bundle {
 		SetupToken: o.setupToken,
 		Slack:      o.slack,
 		DBStats:    collectors.NewDBStatsCollector(s.Pool(), string(engine)),
+		Invites:    invites,
+		Resets:     resets,
 		Directory: directory.New(directory.Deps{Store: s, HashPassword: func(pw string) (string, error) {
 			return password.HashWithParams(pw, testParams)
 		}}),
