@@ -1,7 +1,8 @@
 // Package eventwriter turns accepted events into issues. One goroutine
-// writes: handlers hand it events and wait, it gathers what has arrived into
-// one transaction (SQLite has one writer anyway, and a batch costs one
-// commit), groups the events into issues, counts them, has internal/issues
+// writes: handlers hand it events and wait, it gathers what has arrived
+// (under load, waiting a few milliseconds for more: see gather) into one
+// transaction (SQLite has one writer anyway, and a batch costs one commit),
+// groups the events into issues, counts them, has internal/issues
 // decide and apply what the new events do to each issue (a regression, the
 // end of an ignore: Lifecycle), publishes the jobs alerts consume, commits,
 // and only then answers the handlers: an acknowledged event is a stored
