@@ -3,6 +3,7 @@ package alert_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	"triage/internal/alert"
@@ -16,11 +17,15 @@ import (
 func TestEmailActionInput(t *testing.T) {
 	t.Parallel()
 	for body, field := range map[string]string{
-		`{"name": "x", "action": {"type": "fax"}}`:                                          "action.type",
-		`{"name": "x", "action": {"type": "email", "target": "teams", "userIds": "7"}}`:     "action.userIds",
-		`{"name": "x", "action": {"type": "email", "target": "members", "userIds": ["x"]}}`: "action.userIds",
-		`{"name": "x", "action": {"type": "slack", "target": "teams"}}`:                     "action.target",
-		`{"name": "x", "action": {"type": "email", "cc": "boss"}}`:                          "action.cc",
+		`{"name": "x", "action": {"type": "fax"}}`:                                           "action.type",
+		`{"name": "x", "action": {"type": "email", "target": "teams", "userIds": "7"}}`:      "action.userIds",
+		`{"name": "x", "action": {"type": "email", "target": "members", "userIds": ["x"]}}`:  "action.userIds",
+		`{"name": "x", "action": {"type": "slack", "target": "teams"}}`:                      "action.target",
+		`{"name": "x", "action": {"type": "email", "cc": "boss"}}`:                           "action.cc",
+		`{"name": "x", "action": {"type": "email", "userIds": ["7"]}}`:                       "action.target",
+		`{"name": "x", "action": {"type": "slack", "target": "members"}}`:                    "action.target",
+		`{"name": "x", "action": {"integrationId": "3", "channel": "C1", "userIds": ["7"]}}`: "action.userIds",
+		`{"name": "x", "action": {"type": "email", "target": "team"}}`:                       "action.target",
 	} {
 		_, err := alert.ParseRuleInput([]byte(body))
 		var fe *alert.FieldError
@@ -31,6 +36,20 @@ func TestEmailActionInput(t *testing.T) {
 	in, err := alert.ParseRuleInput([]byte(`{"name": "x", "action": {"type": "email", "target": "members", "userIds": ["7", 9]}}`))
 	if err != nil || in.Action.Type != "email" || in.Action.Target != "members" || len(in.Action.UserIDs) != 2 || in.Action.UserIDs[1] != 9 {
 		t.Fatalf("parsed %+v, %v", in.Action, err)
+	}
+
+	// A rule's action as GET shows it goes back through PUT unchanged: an
+	// email action (no workspace) and a Slack action to the team's channel.
+	for body, want := range map[string]alert.ActionInput{
+		`{"action": {"type": "email", "integrationId": "", "workspace": "", "channelId": "", "channelName": "",
+			"target": "members", "userIds": ["7"], "status": "ok", "reason": "", "hint": ""}}`: {Type: "email", Target: "members", UserIDs: []int64{7}},
+		`{"action": {"type": "slack", "integrationId": "3", "workspace": "Acme", "channelId": "", "channelName": "",
+			"target": "team", "status": "ok", "reason": "", "hint": ""}}`: {Type: "slack", Target: "team", IntegrationID: 3},
+	} {
+		in, err := alert.ParseRuleInput([]byte(body))
+		if err != nil || in.Action == nil || !reflect.DeepEqual(*in.Action, want) {
+			t.Errorf("%s: parsed %+v, %v; want %+v", body, in.Action, err, want)
+		}
 	}
 
 	dbtest.Each(t, func(t *testing.T, s *store.Store) {

@@ -141,6 +141,10 @@ func parseAction(raw json.RawMessage) (ActionInput, error) {
 				}
 				s = n.String()
 			}
+			if strings.TrimSpace(s) == "" {
+				// What GET shows for an email action: no workspace.
+				continue
+			}
 			id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 			if err != nil || id <= 0 {
 				return a, invalid("action.integrationId", "must be the id of a Slack workspace, such as \"3\"")

@@ -362,3 +362,37 @@ func TestRulePagesWithoutAlerts(t *testing.T) {
 		t.Errorf("the list offers New rule without alerts")
 	}
 }
+
+// TestRulePagesWithoutEmail: on a server without TRIAGE_SMTP_URL the rule
+// form says so and cannot pick email; a form that asks for it anyway is
+// refused next to the action, and no rule is made.
+func TestRulePagesWithoutEmail(t *testing.T) {
+	t.Parallel()
+	for _, engine := range engines {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			p := setupRulePages(t, engine)
+			alice := p.client()
+			p.login(alice, "alice")
+			r := p.get(alice, rulesPath+"new/")
+			if r.status != http.StatusOK || !strings.Contains(r.body, `id="no-email"`) || !strings.Contains(r.body, "Email is not configured on this server") {
+				t.Fatalf("new rule form without email: %d, want it to say email is off\n%s", r.status, r.body)
+			}
+			if !strings.Contains(r.body, `id="rule-action-email" disabled`) {
+				t.Errorf("the email action can be picked without email:\n%s", r.body)
+			}
+			before := len(p.acmeRules())
+			r = p.post(alice, rulesPath+"new/", p.ruleForm(url.Values{"action": {"email"}, "email_target": {"teams"},
+				"integration": {""}, "channel": {""}}))
+			if r.status != http.StatusBadRequest || !strings.Contains(r.body, `id="error-action-type">Email is not configured on this server`) {
+				t.Errorf("an email rule without email: %d, want 400 next to the action\n%s", r.status, r.body)
+			}
+			if !strings.Contains(r.body, `id="rule-action-slack" checked`) {
+				t.Errorf("the refused form does not keep Slack picked (email cannot be):\n%s", r.body)
+			}
+			if n := len(p.acmeRules()); n != before {
+				t.Errorf("acme has %d rules after the refusal, want %d", n, before)
+			}
+		})
+	}
+}

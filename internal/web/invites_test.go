@@ -171,34 +171,39 @@ func TestInvitePagesWithoutEmail(t *testing.T) {
 // in, comes back to the invite and joins with a button.
 func TestInviteExistingAccountLogsInFirst(t *testing.T) {
 	t.Parallel()
-	b := setup(t, store.SQLite)
-	alice := b.client()
-	b.login(alice, "alice")
-	link := inviteLink(t, b.post(alice, "/organizations/acme/settings/invites/", url.Values{"email": {"dave@example.com"}, "role": {"admin"}}))
-	path := strings.TrimPrefix(link, b.url)
+	for _, engine := range engines {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, engine)
+			alice := b.client()
+			b.login(alice, "alice")
+			link := inviteLink(t, b.post(alice, "/organizations/acme/settings/invites/", url.Values{"email": {"dave@example.com"}, "role": {"admin"}}))
+			path := strings.TrimPrefix(link, b.url)
 
-	dave := b.client()
-	r := b.get(dave, path)
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != LoginURL(path) {
-		t.Fatalf("logged out, an existing account's invite: %d to %q, want the login form coming back", r.status, r.header.Get("Location"))
-	}
-	bob := b.client()
-	b.login(bob, "bob")
-	if r := b.get(bob, path); r.status != http.StatusForbidden || !strings.Contains(r.body, "This invite is for dave@example.com") {
-		t.Errorf("bob opens dave's invite: %d\n%s", r.status, r.body)
-	}
-	r = b.post(dave, "/auth/login/", url.Values{"email": {"dave@example.com"}, "password": {testPassword}, "next": {path}})
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != path {
-		t.Fatalf("login with next: %d to %q", r.status, r.header.Get("Location"))
-	}
-	if r := b.get(dave, path); r.status != 200 || !strings.Contains(r.body, `id="accept"`) {
-		t.Fatalf("the invite after login: %d\n%s", r.status, r.body)
-	}
-	if r := b.post(dave, path, nil); r.status != http.StatusSeeOther || r.header.Get("Location") != "/organizations/acme/issues/" {
-		t.Fatalf("join: %d to %q", r.status, r.header.Get("Location"))
-	}
-	if r := b.get(dave, "/organizations/acme/settings/invites/"); r.status != 200 {
-		t.Errorf("dave, now an admin of acme, opens the invites page: %d", r.status)
+			dave := b.client()
+			r := b.get(dave, path)
+			if r.status != http.StatusSeeOther || r.header.Get("Location") != LoginURL(path) {
+				t.Fatalf("logged out, an existing account's invite: %d to %q, want the login form coming back", r.status, r.header.Get("Location"))
+			}
+			bob := b.client()
+			b.login(bob, "bob")
+			if r := b.get(bob, path); r.status != http.StatusForbidden || !strings.Contains(r.body, "This invite is for dave@example.com") {
+				t.Errorf("bob opens dave's invite: %d\n%s", r.status, r.body)
+			}
+			r = b.post(dave, "/auth/login/", url.Values{"email": {"dave@example.com"}, "password": {testPassword}, "next": {path}})
+			if r.status != http.StatusSeeOther || r.header.Get("Location") != path {
+				t.Fatalf("login with next: %d to %q", r.status, r.header.Get("Location"))
+			}
+			if r := b.get(dave, path); r.status != 200 || !strings.Contains(r.body, `id="accept"`) {
+				t.Fatalf("the invite after login: %d\n%s", r.status, r.body)
+			}
+			if r := b.post(dave, path, nil); r.status != http.StatusSeeOther || r.header.Get("Location") != "/organizations/acme/issues/" {
+				t.Fatalf("join: %d to %q", r.status, r.header.Get("Location"))
+			}
+			if r := b.get(dave, "/organizations/acme/settings/invites/"); r.status != 200 {
+				t.Errorf("dave, now an admin of acme, opens the invites page: %d", r.status)
+			}
+		})
 	}
 }
 
