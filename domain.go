@@ -64,6 +64,25 @@ type Member struct {
 	User  User
 }
 
+// TeamRole is a member's role on a team (as in Sentry): an admin of the
+// team may send its notifications to a Slack channel; a contributor is on
+// the team and sees its projects.
+type TeamRole string
+
+const (
+	TeamRoleContributor TeamRole = "contributor"
+	TeamRoleAdmin       TeamRole = "admin"
+)
+
+// ParseTeamRole reads a team role; EINVALID names the field "role".
+func ParseTeamRole(s string) (TeamRole, error) {
+	switch r := TeamRole(strings.ToLower(strings.TrimSpace(s))); r {
+	case TeamRoleContributor, TeamRoleAdmin:
+		return r, nil
+	}
+	return "", Errorf(EINVALID, "role: a team role is admin or contributor, not %q", s)
+}
+
 // Team groups members; teams own projects.
 type Team struct {
 	ID    int64

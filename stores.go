@@ -36,6 +36,9 @@ type AccessStore interface {
 	IntegrationAttached(ctx context.Context, orgID, integrationID int64) (bool, error)
 	// AlertRuleByID returns ENOTFOUND if there is none.
 	AlertRuleByID(ctx context.Context, id int64) (*AlertRule, error)
+	// TeamRole returns the user's role on the team; ENOTFOUND if they
+	// are not on it.
+	TeamRole(ctx context.Context, teamID, userID int64) (TeamRole, error)
 }
 
 // AccountStore is what logging in, API tokens and the first-run setup read

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +30,8 @@ commands:
   org create --slug S [--name N] --owner E
   member add --org S --email E [--role member|admin|owner]
   member remove --org S --email E
-  team create --org S --slug T [--member E]...
+  team create --org S --slug T [--member E]... [--admin E]...
+  team role --org S --team T --email E --role admin|contributor
   project create --org S --slug P [--team T]
   token create --email E [--name N] [--expires 90d]
   token list --email E
@@ -104,6 +106,7 @@ var adminCommands = map[string]adminFunc{
 	"member add":        memberAdd,
 	"member remove":     memberRemove,
 	"team create":       teamCreate,
+	"team role":         teamRole,
 	"project create":    projectCreate,
 	"token create":      tokenCreate,
 	"token list":        tokenList,
@@ -242,10 +245,18 @@ func teamCreate(ctx context.Context, cfg *config.Config, s *store.Store, args []
 	org := fs.String("org", "", "organization slug")
 	slug := fs.String("slug", "", "team slug")
 	name := fs.String("name", "", "team name")
-	var members stringList
+	var members, admins stringList
 	fs.Var(&members, "member", "member's email (repeatable)")
+	fs.Var(&admins, "admin", "email of a member who is the team's admin (repeatable)")
 	if err := parse(fs, args, "org", "slug"); err != nil {
 		return err
+	}
+	isAdmin := map[string]bool{}
+	for _, e := range admins {
+		isAdmin[e] = true
+		if !slices.Contains(members, e) {
+			members = append(members, e)
+		}
 	}
 	return s.InTx(ctx, func(tx *store.Tx) error {
 		o, err := tx.OrganizationBySlug(ctx, *org)
@@ -269,8 +280,51 @@ func teamCreate(ctx context.Context, cfg *config.Config, s *store.Store, args []
 			if err := tx.AddTeamMember(ctx, t.ID, u.ID); err != nil {
 				return err
 			}
+			if isAdmin[email] {
+				if err := tx.SetTeamRole(ctx, t.ID, u.ID, triage.TeamRoleAdmin); err != nil {
+					return err
+				}
+			}
 		}
 		fmt.Fprintf(stdout, "created team %s in %s with %d members\n%d\n", t.Slug, o.Slug, len(members), t.ID)
+		return nil
+	})
+}
+
+// teamRole makes a team member the team's admin (who may link the team to
+// a Slack channel) or a contributor.
+func teamRole(ctx context.Context, cfg *config.Config, s *store.Store, args []string, stdout, _ io.Writer) error {
+	fs := flag.NewFlagSet("team role", flag.ContinueOnError)
+	org := fs.String("org", "", "organization slug")
+	team := fs.String("team", "", "team slug")
+	email := fs.String("email", "", "the team member's email")
+	role := fs.String("role", "", "admin or contributor")
+	if err := parse(fs, args, "org", "team", "email", "role"); err != nil {
+		return err
+	}
+	r, err := triage.ParseTeamRole(*role)
+	if err != nil {
+		return err
+	}
+	return s.InTx(ctx, func(tx *store.Tx) error {
+		o, err := tx.OrganizationBySlug(ctx, *org)
+		if err != nil {
+			return err
+		}
+		t, err := tx.TeamBySlug(ctx, o.ID, *team)
+		if err != nil {
+			return err
+		}
+		u, err := tx.UserByEmail(ctx, *email)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetTeamRole(ctx, t.ID, u.ID, r); triage.ErrorCode(err) == triage.ENOTFOUND {
+			return triage.Errorf(triage.EINVALID, "%s is not on team %s: add them on the team's page first", u.Email, t.Slug)
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s is now %s of team %s in %s\n", u.Email, map[triage.TeamRole]string{triage.TeamRoleAdmin: "an admin", triage.TeamRoleContributor: "a contributor"}[r], t.Slug, o.Slug)
 		return nil
 	})
 }

@@ -209,6 +209,14 @@ func newServices(cfg *config.Config, s *store.Store, key []byte, logger *slog.Lo
 	svc.invites = invite.New(invite.Deps{Store: s, Access: svc.access, Signer: signer, Mailer: svc.mailer,
 		URLPrefix: cfg.URLPrefix, Logger: logger})
 	svc.resets = passreset.New(passreset.Deps{Store: s, Signer: signer, Mailer: svc.mailer, URLPrefix: cfg.URLPrefix, Logger: logger})
+	// One pacer for every post to Slack: alerts, direct messages and Home
+	// tabs share each workspace's rate limits (SLACK §9). On PostgreSQL it
+	// lives in the database, shared by every process.
+	pacer := alert.DefaultPacer(s)
+	limits := alert.PaceLimits{
+		Channel:   alert.Rate{PerSecond: cfg.AlertChannelRate.PerSecond, Burst: cfg.AlertChannelRate.Burst},
+		Workspace: alert.Rate{PerSecond: cfg.AlertWorkspaceRate.PerSecond, Burst: cfg.AlertWorkspaceRate.Burst},
+	}
 	var alertSlack alert.Slack
 	if cfg.SlackConfigured() {
 		svc.slack = slack.New(slack.Deps{
@@ -220,6 +228,7 @@ func newServices(cfg *config.Config, s *store.Store, key []byte, logger *slog.Lo
 			Issues:        svc.issues,
 			Access:        svc.access,
 			SocketMetrics: slack.NewSocketMetrics(reg),
+			Pacer:         pacer, PaceLimits: limits,
 		})
 		alertSlack = svc.slack.Alerts()
 	} else {
@@ -228,14 +237,9 @@ func newServices(cfg *config.Config, s *store.Store, key []byte, logger *slog.Lo
 	// Alerts: rules are evaluated on issue.created, issue.regressed and
 	// event.received; every issue change (people's, and the regressions
 	// and ends of ignores the event writer applies through the issue
-	// service) reaches the cards' threads through OnIssueChange. On
-	// PostgreSQL the send pacing lives in the database, shared by every
-	// process.
+	// service) reaches the cards' threads through OnIssueChange.
 	svc.alerts = alert.New(alert.Deps{Store: s, Access: svc.access, Slack: alertSlack, Metrics: alert.NewMetrics(reg, s),
-		Mailer: svc.mailer, URLPrefix: cfg.URLPrefix, Logger: logger, Now: time.Now, Options: alert.Options{Limits: alert.PaceLimits{
-			Channel:   alert.Rate{PerSecond: cfg.AlertChannelRate.PerSecond, Burst: cfg.AlertChannelRate.Burst},
-			Workspace: alert.Rate{PerSecond: cfg.AlertWorkspaceRate.PerSecond, Burst: cfg.AlertWorkspaceRate.Burst},
-		}}})
+		Mailer: svc.mailer, URLPrefix: cfg.URLPrefix, Logger: logger, Now: time.Now, Pacer: pacer, Options: alert.Options{Limits: limits}})
 	svc.issues.OnChange(svc.alerts.OnIssueChange)
 	return svc
 }
@@ -304,11 +308,15 @@ func startBackground(ctx context.Context, cfg *config.Config, s *store.Store, lo
 		stopWork()
 		return nil, fmt.Errorf("start background jobs: %w", err)
 	}
+	writerOpts := []eventwriter.Option{eventwriter.EventJobFilter(svc.alerts.WantsEventJobs),
+		eventwriter.CreatedJobFilter(svc.alerts.WantsCreatedJobs)}
+	if svc.slack != nil {
+		// A new issue republishes its project's people's Slack Home tabs.
+		writerOpts = append(writerOpts, eventwriter.NewIssueJob(svc.slack.NewIssueJob))
+	}
 	bg := &background{
-		writer: eventwriter.New(s, jobClient, svc.issues, logger, time.Now,
-			eventwriter.EventJobFilter(svc.alerts.WantsEventJobs),
-			eventwriter.CreatedJobFilter(svc.alerts.WantsCreatedJobs)),
-		jobs: jobClient, slack: svc.slack, logger: logger, stopWork: stopWork,
+		writer: eventwriter.New(s, jobClient, svc.issues, logger, time.Now, writerOpts...),
+		jobs:   jobClient, slack: svc.slack, logger: logger, stopWork: stopWork,
 		writerDone: make(chan struct{}), socketDone: make(chan struct{}),
 	}
 	go func() { bg.writer.Run(workCtx); close(bg.writerDone) }()

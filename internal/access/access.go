@@ -75,6 +75,28 @@ func RequireAdmin(org *triage.Organization, m *triage.Member, doing string) erro
 	return nil
 }
 
+// RequireTeamAdmin returns EFORBIDDEN unless m may act for team, a team
+// of org, as its admin: an owner or admin of the organization, or a
+// member whose role on the team is admin. doing completes the refusal:
+// "Only an owner or admin of Acme, or an admin of team #backend, can
+// <doing>." Sending a team's notifications to a Slack channel takes this.
+func (s *Service) RequireTeamAdmin(ctx context.Context, org *triage.Organization, m *triage.Member, team *triage.Team, doing string) error {
+	if m == nil || m.OrgID != org.ID || team.OrgID != org.ID {
+		return notFound("team")
+	}
+	if m.Role.CanAdmin() {
+		return nil
+	}
+	role, err := s.store.TeamRole(ctx, team.ID, m.User.ID)
+	if err != nil && triage.ErrorCode(err) != triage.ENOTFOUND {
+		return fmt.Errorf("load team role: %w", err)
+	}
+	if role == triage.TeamRoleAdmin {
+		return nil
+	}
+	return triage.Errorf(triage.EFORBIDDEN, "Only an owner or admin of %s, or an admin of team #%s, can %s.", org.Name, team.Slug, doing)
+}
+
 // Member returns ENOTFOUND unless userID is a member of org: for when
 // the organization is known and only the membership is in question (the
 // CLI adding someone to a team).

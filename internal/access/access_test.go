@@ -234,3 +234,52 @@ func TestRequireAdmin(t *testing.T) {
 		}
 	}
 }
+
+// TestRequireTeamAdmin: who may send a team's notifications to a Slack
+// channel: the organization's owners and admins, and the team's admins;
+// not a contributor on the team nor a member off it; a team of another
+// organization is not found.
+func TestRequireTeamAdmin(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		w := setup(t, s)
+		ctx := context.Background()
+		acc := access.New(s)
+		team, err := s.TeamBySlug(ctx, w.acme.ID, "backend")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(u *triage.User, want string) {
+			t.Helper()
+			_, m, err := acc.OrgByID(ctx, u.ID, w.acme.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = acc.RequireTeamAdmin(ctx, w.acme, m, team, "link it")
+			if got := triage.ErrorCode(err); got != want {
+				t.Errorf("%s: %v, want %q", u.Email, err, want)
+			}
+		}
+		check(w.owner, "")
+		check(w.admin, "")
+		check(w.onTeam, triage.EFORBIDDEN)
+		check(w.offTeam, triage.EFORBIDDEN)
+		if err := s.SetTeamRole(ctx, team.ID, w.onTeam.ID, triage.TeamRoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		check(w.onTeam, "")
+		check(w.offTeam, triage.EFORBIDDEN)
+		if err := s.SetTeamRole(ctx, team.ID, w.offTeam.ID, triage.TeamRoleAdmin); triage.ErrorCode(err) != triage.ENOTFOUND {
+			t.Errorf("role for someone off the team: %v, want ENOTFOUND", err)
+		}
+		// A team of another organization, asked with an acme membership.
+		otherTeam, err := s.CreateTeam(ctx, w.other.ID, "backend", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, m, _ := acc.OrgByID(ctx, w.owner.ID, w.acme.ID)
+		if err := acc.RequireTeamAdmin(ctx, w.acme, m, otherTeam, "link it"); triage.ErrorCode(err) != triage.ENOTFOUND {
+			t.Errorf("another organization's team: %v, want ENOTFOUND", err)
+		}
+	})
+}

@@ -19,6 +19,9 @@
 //     an owner takes an owner (RequireRoleChange, RequireRemoval). That
 //     the last owner stays is the store's rule, kept in the transaction
 //     that changes the role.
+//   - Sending a team's notifications to a Slack channel (/triage link
+//     team, unlink team) takes an owner or admin of the organization or
+//     an admin of the team (triage.TeamRoleAdmin; RequireTeamAdmin).
 //   - An alert rule is seen by whoever sees its project and changed by an
 //     owner or admin who also sees it; a Slack workspace is reached only
 //     through an organization it is attached to.

@@ -66,6 +66,30 @@ type PaceKey struct {
 	Rate Rate
 }
 
+// DefaultPacer is the pacer every sender to Slack in a process shares
+// (alerts, and the Slack integration's direct messages and Home tabs): in
+// the database on PostgreSQL, where several processes send, in memory on
+// SQLite, where one does.
+func DefaultPacer(s *store.Store) Pacer {
+	if s.Engine == store.Postgres {
+		return &SQLPacer{Store: s}
+	}
+	return NewMemoryPacer()
+}
+
+// ChannelPaceKey is the schedule of posts to one conversation of a
+// workspace (a channel, or a person's direct messages), at l's channel
+// rate: the key alerts book.
+func ChannelPaceKey(l PaceLimits, integrationID int64, channelID string) PaceKey {
+	return channelKey(l, integrationID, channelID)
+}
+
+// WorkspacePaceKey is the schedule every post to a workspace shares, at
+// l's workspace rate: the key alerts book.
+func WorkspacePaceKey(l PaceLimits, integrationID int64) PaceKey {
+	return workspaceKey(l, integrationID)
+}
+
 func channelKey(l PaceLimits, integrationID int64, channelID string) PaceKey {
 	return PaceKey{Name: "c:" + strconv.FormatInt(integrationID, 10) + ":" + channelID, Rate: l.Channel}
 }

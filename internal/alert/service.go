@@ -140,11 +140,7 @@ func New(d Deps) *Service {
 		d.Now = time.Now
 	}
 	if d.Pacer == nil {
-		if d.Store.Engine == store.Postgres {
-			d.Pacer = &SQLPacer{Store: d.Store}
-		} else {
-			d.Pacer = NewMemoryPacer()
-		}
+		d.Pacer = DefaultPacer(d.Store)
 	}
 	if d.Access == nil {
 		d.Access = access.New(d.Store)

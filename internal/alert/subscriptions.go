@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"triage"
-	"triage/internal/access"
 	"triage/internal/search"
 	"triage/internal/store"
 )
@@ -266,8 +265,9 @@ func (s *Service) ChannelFollows(ctx context.Context, userID int64, ch ChannelRe
 
 // findTeam resolves "team" or "org/team" among the organizations the
 // workspace serves that the user is in, and checks that the user may
-// link it: an owner or admin of its organization (EFORBIDDEN, saying so).
-func (s *Service) findTeam(ctx context.Context, userID, integrationID int64, name string) (*triage.Organization, *triage.Team, error) {
+// link or unlink it (doing): an owner or admin of its organization or an
+// admin of the team (access.RequireTeamAdmin; EFORBIDDEN, saying so).
+func (s *Service) findTeam(ctx context.Context, userID, integrationID int64, name, doing string) (*triage.Organization, *triage.Team, error) {
 	name = strings.TrimPrefix(strings.TrimSpace(name), "#")
 	orgSlug, teamSlug, qualified := strings.Cut(name, "/")
 	if !qualified {
@@ -301,7 +301,7 @@ func (s *Service) findTeam(ctx context.Context, userID, integrationID int64, nam
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := access.RequireAdmin(org, m, "send a team's notifications to a Slack channel"); err != nil {
+	if err := s.acc.RequireTeamAdmin(ctx, org, m, team, doing); err != nil {
 		return nil, nil, err
 	}
 	return org, team, nil
@@ -312,7 +312,7 @@ func (s *Service) findTeam(ctx context.Context, userID, integrationID int64, nam
 // in place of any channel it had. It returns the errors of findTeam, and
 // EINVALID for a channel Triage cannot post to (with the hint).
 func (s *Service) LinkTeam(ctx context.Context, userID int64, ch ChannelRef, team string) (*triage.TeamChannel, error) {
-	org, t, err := s.findTeam(ctx, userID, ch.IntegrationID, team)
+	org, t, err := s.findTeam(ctx, userID, ch.IntegrationID, team, "send a team's notifications to a Slack channel")
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +339,7 @@ func (s *Service) LinkTeam(ctx context.Context, userID int64, ch ChannelRef, tea
 func (s *Service) UnlinkTeam(ctx context.Context, userID int64, ch ChannelRef, team string) ([]string, error) {
 	var targets []*triage.Team
 	if strings.TrimSpace(team) != "" {
-		_, t, err := s.findTeam(ctx, userID, ch.IntegrationID, team)
+		_, t, err := s.findTeam(ctx, userID, ch.IntegrationID, team, "stop a team's notifications in a Slack channel")
 		if err != nil {
 			return nil, err
 		}
@@ -358,7 +358,7 @@ func (s *Service) UnlinkTeam(ctx context.Context, userID int64, ch ChannelRef, t
 			if err != nil {
 				return nil, err
 			}
-			if err := access.RequireAdmin(org, m, "stop a team's notifications in a Slack channel"); err != nil {
+			if err := s.acc.RequireTeamAdmin(ctx, org, m, t, "stop a team's notifications in a Slack channel"); err != nil {
 				return nil, err
 			}
 			targets = append(targets, t)

@@ -221,6 +221,8 @@ type TeamInfo struct {
 	*triage.Team
 	Members  []*triage.User
 	Projects []*triage.Project
+	// Admins are the members whose role on the team is admin.
+	Admins map[int64]bool
 }
 
 // Teams lists the organization's teams with their members and projects,
@@ -254,7 +256,15 @@ func (s *Service) teamInfo(ctx context.Context, t *triage.Team) (*TeamInfo, erro
 	if err != nil {
 		return nil, err
 	}
-	return &TeamInfo{Team: t, Members: ms, Projects: ps}, nil
+	admins, err := s.store.TeamAdmins(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	ti := &TeamInfo{Team: t, Members: ms, Projects: ps, Admins: map[int64]bool{}}
+	for _, id := range admins {
+		ti.Admins[id] = true
+	}
+	return ti, nil
 }
 
 // Team returns one team of the organization for any member; ENOTFOUND
@@ -332,6 +342,29 @@ func (s *Service) AddTeamMember(ctx context.Context, actorID int64, orgSlug, tea
 		return err
 	}
 	return s.store.AddTeamMember(ctx, t.ID, userID)
+}
+
+// SetTeamRole makes a team member the team's admin or a contributor
+// (owners and admins of the organization): EINVALID for another role,
+// ENOTFOUND when the user is not on the team.
+func (s *Service) SetTeamRole(ctx context.Context, actorID int64, orgSlug, teamSlug string, userID int64, role string) error {
+	o, err := s.admin(ctx, actorID, orgSlug, "change teams")
+	if err != nil {
+		return err
+	}
+	r, err := triage.ParseTeamRole(role)
+	if err != nil {
+		return err
+	}
+	t, err := s.team(ctx, o, teamSlug)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetTeamRole(ctx, t.ID, userID, r); err != nil {
+		return err
+	}
+	s.log.Info("team role changed", "org", o.Org.Slug, "team", t.Slug, "user_id", userID, "role", string(r), "by", actorID)
+	return nil
 }
 
 // RemoveTeamMember takes a user off a team; ENOTFOUND when they are not on it.

@@ -173,6 +173,14 @@ func (i *Integration) apply(ctx context.Context, a *action) reply {
 	return reply{http.StatusOK, c.LegacyReply(a.p.IsMessage())}
 }
 
+// listOf is the list of issues (/triage issues) whose row was clicked.
+func listOf(p *message.Interaction) (message.ListRef, bool) {
+	if p.Type != message.TypeBlockActions || len(p.Actions) == 0 {
+		return message.ListRef{}, false
+	}
+	return message.ParseListRef(p.Actions[0].BlockID)
+}
+
 // statusChange is a status value (checked when the payload was parsed)
 // as the issue service takes it.
 func statusChange(value string) *issues.StatusChange {
@@ -198,10 +206,16 @@ func (i *Integration) originOf(a *action) *origin {
 		if p.Container.IsAppUnfurl {
 			r.UnfurlURL = p.Container.AppUnfurlURL
 		}
+		if ref, ok := listOf(p); ok && p.ResponseURL != "" {
+			r.List, r.ListQuery = ref.IDs, ref.Query
+		}
 	case message.TypeViewSubmission:
 		m := a.req.Meta
 		o.channel, o.ts = m.Channel, m.TS
 		r.Channel, r.TS, r.ResponseURL, r.UnfurlURL = m.Channel, m.TS, m.ResponseURL, m.UnfurlURL
+		if ref, ok := message.DecodeListRef(m.List); ok && m.ResponseURL != "" {
+			r.List, r.ListQuery = ref.IDs, ref.Query
+		}
 	case message.TypeDialogSubmission:
 		r.Legacy, r.ResponseURL, r.IsMessage = true, a.req.Dialog.OrigResponseURL, a.req.Dialog.IsMessage
 	}
@@ -249,6 +263,9 @@ func (i *Integration) openChoice(ctx context.Context, a *action) reply {
 		}
 		if p.Container.IsAppUnfurl {
 			meta.UnfurlURL = p.Container.AppUnfurlURL
+		}
+		if ref, ok := listOf(p); ok {
+			meta.List = ref.Encode()
 		}
 		_, err = api.OpenViewContext(ctx, p.TriggerID, message.ChoiceModal(kind, meta, issue, i.absURL(issue.Path())+"?referrer=slack"))
 	}

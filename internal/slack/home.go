@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	"github.com/slack-go/slack"
 
 	"triage"
@@ -54,11 +53,9 @@ func (i *Integration) queueHome(ctx context.Context, tx *store.Tx, people []stor
 	if len(people) == 0 {
 		return nil
 	}
-	at := i.now().Truncate(homePace).Add(homePace + homeSettle)
 	// Unique among the jobs not done yet: a change after the window's job
 	// ran queues the next window's.
-	opts := &river.InsertOpts{ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: homePace,
-		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+	opts := homeOpts(i.now())
 	done := map[store.SlackPerson]bool{}
 	for _, p := range people {
 		p.UserID = 0
@@ -128,12 +125,23 @@ func (i *Integration) publishHome(ctx context.Context, a PublishHomeArgs) error 
 	if err != nil {
 		return err
 	}
-	if _, err := api.PublishViewContext(ctx, publishRequest(a.SlackUserID, view)); err != nil {
+	// What the tab shows is recorded before it is published: a change
+	// made while the view is on its way finds this person among the
+	// issue's viewers and republishes it (recorded after, such a change
+	// went unseen until the next one).
+	if err := i.d.Store.InTx(ctx, func(tx *store.Tx) error {
+		return tx.SetHomeIssues(ctx, in.ID, a.SlackUserID, shown)
+	}); err != nil {
+		return err
+	}
+	err = i.paced(ctx, i.homePaceKeys(in.ID), func() error {
+		_, err := api.PublishViewContext(ctx, publishRequest(a.SlackUserID, view))
+		return err
+	})
+	if err != nil {
 		return i.web.Failed(ctx, in.ID, "views.publish", err)
 	}
-	return i.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		return tx.SetHomeIssues(ctx, in.ID, a.SlackUserID, shown)
-	})
+	return nil
 }
 
 // homeView is a linked person's Home tab and the issues it shows: per

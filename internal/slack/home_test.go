@@ -420,13 +420,18 @@ func (w *world) command(user, text string) (string, json.RawMessage) {
 func TestIssuesCommand(t *testing.T) {
 	t.Parallel()
 	eachWorld(t, func(t *testing.T, w *world) {
+		rows := func(blocks json.RawMessage) string {
+			ids, _ := listRows(t, blocks)
+			return "," + strings.Join(ids, ",") + ","
+		}
+		row := func(is *triage.Issue) string { return "," + strconv.FormatInt(is.ID, 10) + "," }
 		text, blocks := w.command("U2", "issues")
-		if !strings.Contains(string(blocks), issueBlock(w.issue)) || !strings.Contains(string(blocks), issueBlock(w.plain)) ||
-			strings.Contains(string(blocks), issueBlock(w.foreign)) || !strings.Contains(text, "2 issues match") {
+		if r := rows(blocks); !strings.Contains(r, row(w.issue)) || !strings.Contains(r, row(w.plain)) ||
+			strings.Contains(r, row(w.foreign)) || !strings.Contains(text, "2 issues match") {
 			t.Errorf("/triage issues: %q %s", text, blocks)
 		}
 		_, blocks = w.command("U2", "issues boom")
-		if !strings.Contains(string(blocks), issueBlock(w.issue)) || strings.Contains(string(blocks), issueBlock(w.plain)) {
+		if r := rows(blocks); r != row(w.issue) {
 			t.Errorf("/triage issues boom: %s", blocks)
 		}
 		// The buttons act like the card's.
@@ -467,8 +472,25 @@ func TestHomeTabOverSocketMode(t *testing.T) {
 	eachWorld(t, func(t *testing.T, w *world) {
 		w.runSocket(w.integ, 1)
 		w.ack(w.fake.SendEventsAPI(homeOpened("T1", "U1", "EvSock1")))
-		if v := plainJSON(w.home("U1", 1).JSON); !strings.Contains(v, "TypeError") || !strings.Contains(v, "ValueError") {
+		h := w.home("U1", 1)
+		if v := plainJSON(h.JSON); !strings.Contains(v, "TypeError") || !strings.Contains(v, "ValueError") {
 			t.Errorf("home tab over Socket Mode: %s", v)
+		}
+		// Resolving from the Home tab over Socket Mode: done as U1, and
+		// the tab is published again without the issue.
+		w.settle()
+		block, btn := element(t, mustBlocks(t, h.JSON), "status:resolve")
+		w.ack(w.fake.SendInteractive(w.homeAction("U1", map[string]any{"action_id": btn["action_id"], "block_id": block,
+			"value": btn["value"], "type": "button", "action_ts": "1700000000.2"})))
+		if got := w.reload(w.plain); got.Status != triage.StatusResolved {
+			t.Fatalf("status after resolving from the home tab over Socket Mode: %s", got.Status)
+		}
+		if a := w.activities(w.plain)[0]; a.Source != triage.SourceSlack || a.User == nil || a.User.ID != w.owner.ID {
+			t.Errorf("activity %+v: want the owner, from Slack", a)
+		}
+		h = w.home("U1", 2)
+		if strings.Contains(plainJSON(h.JSON), issueBlock(w.plain)) {
+			t.Errorf("home tab after resolving over Socket Mode: %s", h.JSON)
 		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"triage"
 	"triage/internal/access"
+	"triage/internal/alert"
 	"triage/internal/config"
 	"triage/internal/issues"
 	"triage/internal/jobs"
@@ -49,6 +50,14 @@ type Deps struct {
 	// SocketMetrics counts Socket Mode's connections and envelopes (see
 	// NewSocketMetrics); nil counts nothing.
 	SocketMetrics *SocketMetrics
+	// Pacer, shared with alerts, paces direct messages and Home tab
+	// publishes within the workspace's rate limits (pace.go), at
+	// PaceLimits' channel and workspace rates; nil sends at once.
+	Pacer      alert.Pacer
+	PaceLimits alert.PaceLimits
+	// PaceNow is the pacer's clock, the wall clock unless a test says
+	// otherwise (Now may be a test's manual clock for signatures).
+	PaceNow func() time.Time
 }
 
 // Integration serves the Slack endpoints and calls Slack's Web API.
@@ -68,6 +77,14 @@ type Integration struct {
 
 	// channels serves the channel commands (SetChannels); nil refuses them.
 	channels Channels
+
+	// homePeople caches which projects have people linked in Slack
+	// (NewIssueJob).
+	homePeople homePeopleCache
+
+	// paceLocks hold one send at a time per pace key (pace.go).
+	paceMu    sync.Mutex
+	paceLocks map[string]*sync.Mutex
 
 	// writes queues this package's write transactions on SQLite, and
 	// changes of one issue on PostgreSQL; see serializeWrites.
@@ -112,6 +129,12 @@ func New(d Deps) *Integration {
 	}
 	if d.HTTPClient == nil {
 		d.HTTPClient = webapi.NewHTTPClient()
+	}
+	if d.PaceNow == nil {
+		d.PaceNow = time.Now
+	}
+	if d.PaceLimits == (alert.PaceLimits{}) {
+		d.PaceLimits = alert.DefaultPaceLimits()
 	}
 	if d.LoginURL == nil {
 		d.LoginURL = func(next string) string { return "/auth/login/?next=" + url.QueryEscape(next) }

@@ -10,6 +10,7 @@ import (
 	"triage"
 	"triage/internal/search"
 	"triage/internal/slack/message"
+	"triage/internal/slack/webapi"
 )
 
 // issuesLimit is how many issues /triage issues lists.
@@ -97,7 +98,39 @@ func (i *Integration) issuesCommand(r *http.Request, form url.Values) (commandRe
 			intro = "One issue matches " + shown + ":"
 		}
 	}
-	return commandReply{ResponseType: "ephemeral", Text: intro, Blocks: message.IssueList(intro, items)}, true, nil
+	ref := message.ListRef{Query: raw}
+	for _, it := range items {
+		ref.IDs = append(ref.IDs, it.Card.Issue.ID)
+	}
+	return commandReply{ResponseType: "ephemeral", Text: intro, Blocks: message.IssueList(intro, items, ref)}, true, nil
+}
+
+// refreshList redraws an ephemeral list of issues after a click on one of
+// its rows: the same issues in the same order, each as it is now (one
+// resolved a moment ago stays, shown resolved), through the response URL,
+// replacing the list. An issue deleted meanwhile drops out.
+func (i *Integration) refreshList(ctx context.Context, a RefreshCardArgs) error {
+	list := make([]*triage.Issue, 0, len(a.List))
+	for _, id := range a.List {
+		is, err := i.d.Store.IssueByID(ctx, id)
+		if triage.ErrorCode(err) == triage.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return err
+		}
+		list = append(list, is)
+	}
+	items, err := i.listItems(ctx, a.IntegrationID, list, i.now())
+	if err != nil {
+		return err
+	}
+	intro := "Your issues, as they are now:"
+	if a.ListQuery != "" {
+		intro = "Issues matching `" + message.EscapeMrkdwn(a.ListQuery) + "`, as they are now:"
+	}
+	ref := message.ListRef{IDs: a.List, Query: a.ListQuery}
+	return webapi.PostResponse(ctx, i.d.HTTPClient, a.ResponseURL,
+		map[string]any{"replace_original": true, "response_type": "ephemeral", "text": intro, "blocks": message.IssueList(intro, items, ref)})
 }
 
 // searchErr makes a parse error a user-safe triage error.

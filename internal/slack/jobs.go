@@ -34,6 +34,12 @@ type RefreshCardArgs struct {
 	// IsMessage then says whether the original was the bot's own message.
 	Legacy    bool `json:"legacy,omitempty"`
 	IsMessage bool `json:"is_message,omitempty"`
+	// List, when set, is the ephemeral list of issues (/triage issues)
+	// the clicked row belongs to: the whole list is redrawn through the
+	// response URL, each row in its current state, and ListQuery is the
+	// search it showed.
+	List      []int64 `json:"list,omitempty"`
+	ListQuery string  `json:"list_query,omitempty"`
 }
 
 func (RefreshCardArgs) Kind() string { return "slack.refresh_card" }
@@ -141,6 +147,7 @@ func (i *Integration) RegisterWorkers(w *river.Workers) {
 	river.AddWorker(w, &worker[RespondArgs]{work: i.respond})
 	river.AddWorker(w, &worker[PublishHomeArgs]{work: i.publishHome})
 	river.AddWorker(w, &worker[DMArgs]{work: i.sendDM})
+	river.AddWorker(w, &worker[HomeProjectArgs]{work: i.homeProject})
 	river.AddWorker(w, &worker[ThreadReplyArgs]{work: i.threadReply})
 	river.AddWorker(w, &worker[PruneEventsSeenArgs]{work: func(ctx context.Context, _ PruneEventsSeenArgs) error {
 		_, err := i.d.Store.DeleteSlackEventsSeenBefore(ctx, i.now().Add(-eventsSeenRetention))
@@ -347,6 +354,8 @@ func (i *Integration) work(ctx context.Context, args river.JobArgs) error {
 		return i.publishHome(ctx, a)
 	case DMArgs:
 		return i.sendDM(ctx, a)
+	case HomeProjectArgs:
+		return i.homeProject(ctx, a)
 	case ThreadReplyArgs:
 		return i.threadReply(ctx, a)
 	}

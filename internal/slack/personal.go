@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -53,8 +54,13 @@ type dmFor struct {
 
 // onPersonalChange runs inside every issue change's transaction.
 func (i *Integration) onPersonalChange(ctx context.Context, tx *store.Tx, c issues.Change) error {
-	if i.jobs == nil || c.Deleted || c.Issue == nil {
+	if i.jobs == nil || c.Issue == nil {
 		return nil
+	}
+	if c.Deleted {
+		// The issue's Home rows went with it: every tab that may show it
+		// is published again without it.
+		return i.queueProjectHomes(ctx, tx, c.Issue.OrgID, c.Issue.ProjectID)
 	}
 	is := c.Issue
 	actor := c.Origin.Actor.UserID
@@ -113,7 +119,11 @@ func (i *Integration) onPersonalChange(ctx context.Context, tx *store.Tx, c issu
 		}
 		users = append(users, members...)
 	}
-	if c.Transition != nil && c.Transition.Kind == issues.Regressed {
+	// Everyone who sees the project when the issue comes back into the
+	// "new and regressed" section: a regression, the end of an ignore, or
+	// a reopened issue first seen in the last 24 hours.
+	reopened := c.Activity != nil && c.Activity.Type == triage.ActivitySetUnresolved && i.now().Sub(is.FirstSeen) < 24*time.Hour
+	if c.Transition != nil || reopened {
 		seers, err := tx.UsersWithProjectAccess(ctx, is.ProjectID)
 		if err != nil {
 			return err
@@ -188,7 +198,12 @@ func (i *Integration) sendDM(ctx context.Context, a DMArgs) error {
 		return i.web.Failed(ctx, a.IntegrationID, "conversations.open", err)
 	}
 	text := dmText(a.What, actor, issue.ShortID(), issue.Title)
-	_, ts, err := api.PostMessageContext(ctx, ch.ID, slack.MsgOptionText(message.EscapeMrkdwn(text), false), slack.MsgOptionBlocks(c.Blocks()...))
+	var ts string
+	err = i.paced(ctx, i.dmPaceKeys(a.IntegrationID, a.SlackUserID), func() error {
+		var err error
+		_, ts, err = api.PostMessageContext(ctx, ch.ID, slack.MsgOptionText(message.EscapeMrkdwn(text), false), slack.MsgOptionBlocks(c.Blocks()...))
+		return err
+	})
 	if err != nil {
 		return i.web.Failed(ctx, a.IntegrationID, "chat.postMessage", err)
 	}

@@ -135,6 +135,9 @@ func (i *Integration) refreshCard(ctx context.Context, a RefreshCardArgs) error 
 		}
 		return nil
 	}
+	if a.ResponseURL != "" && len(a.List) > 0 {
+		return i.refreshList(ctx, a)
+	}
 	if a.ResponseURL != "" {
 		err := webapi.PostResponse(ctx, i.d.HTTPClient, a.ResponseURL, map[string]any{"replace_original": true, "text": c.Fallback(), "blocks": c.Blocks()})
 		if _, permanent := webapi.PermanentReason(err); err == nil || !permanent || a.Channel == "" || a.TS == "" {
@@ -190,7 +193,11 @@ func (i *Integration) directText(ctx context.Context, integrationID int64, user,
 	if err != nil {
 		return i.web.Failed(ctx, integrationID, "conversations.open", err)
 	}
-	if _, _, err := api.PostMessageContext(ctx, ch.ID, slack.MsgOptionText(text, false)); err != nil {
+	err = i.paced(ctx, i.dmPaceKeys(integrationID, user), func() error {
+		_, _, err := api.PostMessageContext(ctx, ch.ID, slack.MsgOptionText(text, false))
+		return err
+	})
+	if err != nil {
 		return i.web.Failed(ctx, integrationID, "chat.postMessage", err)
 	}
 	return nil

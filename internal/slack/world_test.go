@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"triage"
+	"triage/internal/alert"
 	"triage/internal/issues"
 	"triage/internal/jobs"
 	"triage/internal/signing"
@@ -40,6 +41,7 @@ type world struct {
 	plain    *triage.Issue // acme/api, no releases
 	foreign  *triage.Issue // beta/web: not attached to T1
 	ctx      context.Context
+	jobs     *jobs.Client
 }
 
 // eachWorld runs fn on SQLite and PostgreSQL.
@@ -71,6 +73,8 @@ func newWorld(t *testing.T, engine store.Engine) *world {
 	b.integ = slack.New(slack.Deps{
 		Store: s, Signer: signing.New([]byte(secretKey)), Box: b.box, Config: b.cfg, Logger: logger,
 		HTTPClient: &http.Client{Timeout: 5 * time.Second}, Now: b.clock.Now, Issues: w.svc,
+		// DMs and Home tabs paced as in serve (Slack's default limits).
+		Pacer: alert.NewMemoryPacer(),
 	})
 	workers := river.NewWorkers()
 	b.integ.RegisterWorkers(workers)
@@ -87,6 +91,7 @@ func newWorld(t *testing.T, engine store.Engine) *world {
 		_ = jc.Stop(stop)
 	})
 	b.integ.SetJobs(jc)
+	w.jobs = jc
 	mux := http.NewServeMux()
 	for _, m := range []string{"GET", "POST"} {
 		mux.Handle(m+" /extensions/slack/link-identity/{signed}/{$}", b.integ.LinkIdentity())

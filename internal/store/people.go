@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -78,6 +79,41 @@ func (q *Queries) TeamMembers(ctx context.Context, teamID int64) ([]*triage.User
 	rows, err := q.q.QueryContext(ctx, `SELECT `+userCols+` FROM users u JOIN team_members tm ON tm.user_id = u.id
 		WHERE tm.team_id = $1 ORDER BY u.email`, teamID)
 	return collect(rows, err, "list team members", scanUser)
+}
+
+// TeamRole returns the user's role on the team; ENOTFOUND when they are
+// not on it.
+func (q *Queries) TeamRole(ctx context.Context, teamID, userID int64) (triage.TeamRole, error) {
+	var role string
+	err := q.q.QueryRowContext(ctx, `SELECT role FROM team_members WHERE team_id = $1 AND user_id = $2`, teamID, userID).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", triage.Errorf(triage.ENOTFOUND, "not a member of the team")
+	} else if err != nil {
+		return "", fmt.Errorf("load team role: %w", err)
+	}
+	return triage.TeamRole(role), nil
+}
+
+// TeamAdmins lists the ids of the team's admins.
+func (q *Queries) TeamAdmins(ctx context.Context, teamID int64) ([]int64, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT user_id FROM team_members WHERE team_id = $1 AND role = $2 ORDER BY user_id`, teamID, string(triage.TeamRoleAdmin))
+	return collect(rows, err, "list team admins", func(r rowScanner) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	})
+}
+
+// SetTeamRole changes a team member's role; ENOTFOUND when they are not
+// on the team.
+func (q *Queries) SetTeamRole(ctx context.Context, teamID, userID int64, role triage.TeamRole) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE team_members SET role = $3 WHERE team_id = $1 AND user_id = $2`, teamID, userID, string(role))
+	if err != nil {
+		return fmt.Errorf("set team role: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return triage.Errorf(triage.ENOTFOUND, "not a member of the team")
+	}
+	return nil
 }
 
 // RemoveTeamMember takes a user off a team; ENOTFOUND when they were not on it.

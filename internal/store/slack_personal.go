@@ -110,6 +110,22 @@ func (q *Queries) OrgSlackPeople(ctx context.Context, orgID int64, userIDs []int
 	return collect(rows, err, "list slack people", scanSlackPerson)
 }
 
+// ProjectHasSlackPeople reports whether anyone is linked in an active
+// Slack workspace attached to the project's organization (whose Home tab
+// might show the project's issues).
+func (q *Queries) ProjectHasSlackPeople(ctx context.Context, projectID int64) (bool, error) {
+	var n int64
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM projects p
+		JOIN organization_integrations oi ON oi.org_id = p.org_id
+		JOIN integrations i ON i.id = oi.integration_id AND i.status = $2
+		JOIN identities id ON id.integration_id = oi.integration_id
+		WHERE p.id = $1 LIMIT 1) x`, projectID, triage.IntegrationActive).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("slack people of project %d: %w", projectID, err)
+	}
+	return n > 0, nil
+}
+
 // TeamMemberIDs lists the members of a team.
 func (q *Queries) TeamMemberIDs(ctx context.Context, teamID int64) ([]int64, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id`, teamID)

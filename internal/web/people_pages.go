@@ -320,12 +320,36 @@ func (s *Server) handleTeamMemberAdd() http.Handler {
 			err = triage.Errorf(triage.EINVALID, "user: pick a member to add")
 		} else {
 			err = dir.AddTeamMember(r.Context(), CurrentUser(r).ID, r.PathValue("org"), r.PathValue("team"), id)
+			if role := r.PostForm.Get("role"); err == nil && role != "" && role != string(triage.TeamRoleContributor) {
+				err = dir.SetTeamRole(r.Context(), CurrentUser(r).ID, r.PathValue("org"), r.PathValue("team"), id, role)
+			}
 		}
 		if err != nil {
 			s.refused(w, r, err, func(status int, msg string) { s.showTeam(w, r, status, msg) })
 			return
 		}
 		s.flash(r, "Added to #"+r.PathValue("team")+".")
+		http.Redirect(w, r, settingsURL(r.PathValue("org"))+"teams/"+url.PathEscape(r.PathValue("team"))+"/", http.StatusSeeOther)
+	})
+}
+
+// handleTeamRole makes a team member the team's admin or a contributor
+// (field "role": admin or contributor).
+func (s *Server) handleTeamRole() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dir, ok := s.directory(w, r)
+		if !ok || !s.readForm(w, r) {
+			return
+		}
+		id, err := pathUserID(r)
+		if err == nil {
+			err = dir.SetTeamRole(r.Context(), CurrentUser(r).ID, r.PathValue("org"), r.PathValue("team"), id, r.PostForm.Get("role"))
+		}
+		if err != nil {
+			s.refused(w, r, err, func(status int, msg string) { s.showTeam(w, r, status, msg) })
+			return
+		}
+		s.flash(r, "Role on #"+r.PathValue("team")+" saved.")
 		http.Redirect(w, r, settingsURL(r.PathValue("org"))+"teams/"+url.PathEscape(r.PathValue("team"))+"/", http.StatusSeeOther)
 	})
 }

@@ -56,6 +56,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /organizations/{org}/settings/teams/{team}/{$}", s.authed(s.handleTeam()))
 	mux.Handle("POST /organizations/{org}/settings/teams/{team}/members/{$}", s.authed(s.handleTeamMemberAdd()))
 	mux.Handle("POST /organizations/{org}/settings/teams/{team}/members/{user}/remove/{$}", s.authed(s.handleTeamMemberRemove()))
+	mux.Handle("POST /organizations/{org}/settings/teams/{team}/members/{user}/role/{$}", s.authed(s.handleTeamRole()))
 	mux.Handle("POST /organizations/{org}/settings/teams/{team}/delete/{$}", s.authed(s.handleTeamDelete()))
 	mux.Handle("GET /organizations/{org}/projects/new/{$}", s.authed(s.handleProjectNew()))
 	mux.Handle("POST /organizations/{org}/projects/new/{$}", s.authed(s.handleProjectNew()))

@@ -224,16 +224,6 @@ func LinkPromptView(linkURL string) slack.HomeTabViewRequest {
 	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}
 }
 
-// IssueList is the blocks of a short list of issues (/triage issues):
-// an intro line, then each issue with its controls.
-func IssueList(intro string, items []ListItem) []slack.Block {
-	blocks := []slack.Block{slack.NewSectionBlock(Mrkdwn(intro), nil, nil)}
-	for _, it := range items {
-		blocks = append(blocks, it.ItemBlocks()...)
-	}
-	return blocks
-}
-
 // IsHomeAction tells whether a block_actions payload is one of the Home
 // tab's own controls (settings, the link button) rather than an issue's.
 func (p *Interaction) IsHomeAction() bool {

@@ -196,6 +196,8 @@ type ModalMeta struct {
 	TS          string `json:"ts,omitempty"`
 	ResponseURL string `json:"response_url,omitempty"`
 	UnfurlURL   string `json:"unfurl_url,omitempty"`
+	// List is the list the clicked row belongs to (ListRef.Encode).
+	List string `json:"list,omitempty"`
 }
 
 // Request is what one interaction asks for: an issue and an action with
@@ -211,6 +213,7 @@ type Request struct {
 // ParseIssueID reads an issue reference: "issue:ID" or {"issue":ID}.
 func ParseIssueID(s string) (int64, bool) {
 	if rest, ok := strings.CutPrefix(s, "issue:"); ok {
+		rest, _, _ = strings.Cut(rest, ";") // a list's row: see ListRef
 		id, err := strconv.ParseInt(rest, 10, 64)
 		return id, err == nil && id > 0
 	}
