@@ -187,12 +187,13 @@ const maxBatch = 500
 // postgresLanes is how many transactions write events at once on
 // PostgreSQL by default. Two lanes kept the database busy while a writer
 // waited on round trips, but since each batch counts tag values, users and
-// hours, a batch's statements cost the database more than the round trips:
-// one lane makes batches two to three times as large, in as many fewer
-// transactions and statements, for the same rows (a lane's batch holds the events that
-// arrived while the last one was written, and an issue's count rows
-// aggregate its events in a batch either way). Measured under
-// cmd/triage-load, the database's CPU per event fell by a fifth to a third.
+// hours, a batch's statements cost the database more than the round trips.
+// One lane writes batches two to three times as large, so two to three
+// times fewer transactions and statements, for the same rows (a lane's
+// batch holds the events that arrived while the last one was written, and
+// an issue's count rows aggregate its events in a batch either way).
+// Measured under cmd/triage-load, the database's CPU per event fell by a
+// fifth to a third.
 const postgresLanes = 1
 
 // laneFor picks the lane of a request by its first event's group.
