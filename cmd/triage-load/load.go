@@ -35,6 +35,7 @@ type Config struct {
 
 	VerifyAPI  bool
 	Token, Org string
+	Ceiling    bool // then send the same load to a bare handler (ceiling.go)
 
 	Seed          uint64        // 0: from the clock
 	PrebuildLimit int64         // pre-render bodies when they fit in this many bytes
@@ -66,6 +67,8 @@ type Result struct {
 	RSS, HWM   int64 // KiB
 	RSSNote    string
 	Stopped    string // why sending stopped early
+
+	Ceiling *Ceiling // with Cfg.Ceiling
 }
 
 func (c *Config) defaults() {
@@ -191,12 +194,50 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	auth := "Sentry sentry_key=" + t.key + ", sentry_version=7, sentry_client=triage-load/1"
-	endpoint := t.envelopeURL()
 	srvCPU0, _ := procCPU(cfg.PID)
 	genCPU0 := selfCPU()
+	start := time.Now()
+	sr := send(ctx, client, t.envelopeURL(), auth, g, bodies, cfg)
+	res.SendDur = time.Since(start)
+	if err := ctx.Err(); err != nil {
+		res.Stopped = stopReason(ctx)
+	}
+	genCPU := selfCPU() - genCPU0
+	if srvCPU1, err := procCPU(cfg.PID); err == nil && cfg.PID > 0 {
+		res.ServerCPU = (srvCPU1 - srvCPU0).Seconds() / res.SendDur.Seconds()
+	}
+	res.GenCPU = genCPU.Seconds() / res.SendDur.Seconds()
+	res.Sent, res.Acked, res.BadReply, res.Errors, res.FirstError, res.Latencies = sr.sent, sr.acked, sr.badReply, sr.errors, sr.firstErr, sr.lat
+
+	if cfg.VerifyAPI {
+		verify(ctx, client, t, cfg, res, baseline, start)
+	}
+	if cfg.PID > 0 {
+		res.RSS, res.HWM, err = procRSS(cfg.PID)
+		if err != nil {
+			res.RSSNote = err.Error()
+		}
+	}
+	if cfg.Ceiling && ctx.Err() == nil {
+		c := runCeiling(ctx, client, t, auth, g, bodies, cfg)
+		res.Ceiling = &c
+	}
+	return res, nil
+}
+
+// sendResult is what one pass of sending measured.
+type sendResult struct {
+	sent, acked, badReply int
+	errors                map[string]int
+	firstErr              string
+	lat                   []time.Duration // sorted
+}
+
+// send posts cfg.N envelopes to endpoint at concurrency cfg.C: the
+// pre-built bodies when there are, else each rendered when it is sent.
+func send(ctx context.Context, client *http.Client, endpoint, auth string, g *generator, bodies [][]byte, cfg Config) sendResult {
 	var next atomic.Int64
 	stats := make([]workerStats, cfg.C)
-	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range cfg.C {
 		wg.Go(func() {
@@ -221,80 +262,69 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 						continue
 					}
 				}
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
-				if err != nil {
-					st.fail("build", err)
-					continue
-				}
-				req.Header.Set("X-Sentry-Auth", auth)
-				req.Header.Set("Content-Type", "application/x-sentry-envelope")
-				req.Header.Set("User-Agent", "triage-load/1")
-				if cfg.Gzip {
-					req.Header.Set("Content-Encoding", "gzip")
-				}
-				t0 := time.Now()
-				st.sent++
-				resp, err := client.Do(req)
-				if err != nil {
-					if ctx.Err() == nil {
-						st.fail("transport", err)
-					}
-					continue
-				}
-				reply, err = readSome(resp.Body, reply[:0])
-				resp.Body.Close()
-				st.lat = append(st.lat, time.Since(t0))
-				if err != nil && ctx.Err() == nil {
-					st.fail("transport", err)
-					continue
-				}
-				if resp.StatusCode/100 != 2 {
-					st.fail(strconv.Itoa(resp.StatusCode), fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(reply)))
-					continue
-				}
-				st.acked++
-				var hexID [32]byte
-				hex.Encode(hexID[:], id[:])
-				if !bytes.Contains(reply, hexID[:]) {
-					st.badReply++
-				}
+				reply = st.post(ctx, client, endpoint, auth, cfg.Gzip, body, id, reply)
 			}
 		})
 	}
 	wg.Wait()
-	res.SendDur = time.Since(start)
-	if err := ctx.Err(); err != nil {
-		res.Stopped = stopReason(ctx)
-	}
-	genCPU := selfCPU() - genCPU0
-	if srvCPU1, err := procCPU(cfg.PID); err == nil && cfg.PID > 0 {
-		res.ServerCPU = (srvCPU1 - srvCPU0).Seconds() / res.SendDur.Seconds()
-	}
-	res.GenCPU = genCPU.Seconds() / res.SendDur.Seconds()
+	out := sendResult{errors: map[string]int{}}
 	for _, st := range stats {
-		res.Sent += st.sent
-		res.Acked += st.acked
-		res.BadReply += st.badReply
+		out.sent += st.sent
+		out.acked += st.acked
+		out.badReply += st.badReply
 		for k, v := range st.errors {
-			res.Errors[k] += v
+			out.errors[k] += v
 		}
-		if res.FirstError == "" {
-			res.FirstError = st.firstErr
+		if out.firstErr == "" {
+			out.firstErr = st.firstErr
 		}
-		res.Latencies = append(res.Latencies, st.lat...)
+		out.lat = append(out.lat, st.lat...)
 	}
-	slices.Sort(res.Latencies)
+	slices.Sort(out.lat)
+	return out
+}
 
-	if cfg.VerifyAPI {
-		verify(ctx, client, t, cfg, res, baseline, start)
+// post sends one envelope and records the answer; reply is a buffer for
+// its beginning, returned for reuse.
+func (st *workerStats) post(ctx context.Context, client *http.Client, endpoint, auth string, gzipped bool, body []byte, id [16]byte, reply []byte) []byte {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		st.fail("build", err)
+		return reply
 	}
-	if cfg.PID > 0 {
-		res.RSS, res.HWM, err = procRSS(cfg.PID)
-		if err != nil {
-			res.RSSNote = err.Error()
+	req.Header.Set("X-Sentry-Auth", auth)
+	req.Header.Set("Content-Type", "application/x-sentry-envelope")
+	req.Header.Set("User-Agent", "triage-load/1")
+	if gzipped {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	t0 := time.Now()
+	st.sent++
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() == nil {
+			st.fail("transport", err)
 		}
+		return reply
 	}
-	return res, nil
+	reply, err = readSome(resp.Body, reply[:0])
+	resp.Body.Close()
+	st.lat = append(st.lat, time.Since(t0))
+	if err != nil && ctx.Err() == nil {
+		st.fail("transport", err)
+		return reply
+	}
+	if resp.StatusCode/100 != 2 {
+		st.fail(strconv.Itoa(resp.StatusCode), fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(reply)))
+		return reply
+	}
+	st.acked++
+	var hexID [32]byte
+	hex.Encode(hexID[:], id[:])
+	if !bytes.Contains(reply, hexID[:]) {
+		st.badReply++
+	}
+	return reply
 }
 
 func (st *workerStats) fail(key string, err error) {
@@ -582,15 +612,17 @@ func (r *Result) Print(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "generator  CPU %.2f cores while sending\n", r.GenCPU)
+	r.printCeiling(w)
 }
 
 func ms(d time.Duration) string { return strconv.FormatFloat(d.Seconds()*1000, 'f', 1, 64) }
 
 // OK reports whether every event was acknowledged (and counted, when
-// verifying).
+// verifying, and answered by the ceiling, when measuring it).
 func (r *Result) OK() bool {
 	return r.Stopped == "" && r.Acked == r.Cfg.N && len(r.Errors) == 0 && r.BadReply == 0 &&
-		(!r.Cfg.VerifyAPI || r.Verified)
+		(!r.Cfg.VerifyAPI || r.Verified) &&
+		(!r.Cfg.Ceiling || r.Ceiling != nil && r.Ceiling.Acked == r.Cfg.N && len(r.Ceiling.Errors) == 0 && r.Ceiling.BadReply == 0)
 }
 
 func readProc(pid int, name string) ([]byte, error) {

@@ -348,3 +348,53 @@ func TestRunCommandFlags(t *testing.T) {
 		t.Errorf("code %d: %s", code, errb.String())
 	}
 }
+
+func TestRunCeiling(t *testing.T) {
+	f := newFake(t)
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	dsn := strings.Replace(srv.URL, "http://", "http://k3y@", 1) + "/prefix/7"
+	for _, gz := range []bool{false, true} {
+		res, err := Run(context.Background(), Config{
+			DSN: dsn, N: 200, C: 4, Size: 3072, Unique: 0.05, Gzip: gz, Timeout: 30 * time.Second, Ceiling: true,
+			VerifyAPI: true, Token: "tok", Org: "acme", PollInterval: 10 * time.Millisecond,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		res.Print(&out)
+		t.Log("\n" + out.String())
+		c := res.Ceiling
+		if c == nil || c.Sent != 200 || c.Acked != 200 || c.BadReply != 0 || len(c.Errors) != 0 || len(c.Latencies) != 200 || !res.OK() {
+			t.Fatalf("gzip %t: ceiling %+v", gz, c)
+		}
+		if !strings.Contains(out.String(), "ceiling    bare handler") || !regexp.MustCompile(`ratio      Triage's counted events/s are \d+\.\d\d of the ceiling's`).MatchString(out.String()) {
+			t.Errorf("gzip %t: the report has no ceiling and ratio lines", gz)
+		}
+	}
+	// The ceiling answered the events itself: the fake saw each run's
+	// events once.
+	if got := f.requests.Load(); got != 400 {
+		t.Errorf("Triage's stand-in saw %d envelopes, want 400", got)
+	}
+}
+
+func TestBareHandler(t *testing.T) {
+	h := bareHandler()
+	for _, tc := range []struct {
+		body string
+		code int
+		want string
+	}{
+		{"{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\",\"dsn\":\"x\"}\n{\"type\":\"event\"}\n{}\n", 200, `{"id":"9ec79c33ec9942ab8353589fcb2e04dc"}`},
+		{"{\"dsn\":\"x\"}\n{\"type\":\"event\"}\n{}\n", 400, "no event_id"},
+		{"not json\n", 400, "no event_id"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/1/envelope/", strings.NewReader(tc.body)))
+		if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("%.30q: %d %q, want %d %q", tc.body, rec.Code, rec.Body.String(), tc.code, tc.want)
+		}
+	}
+}

@@ -7,9 +7,12 @@
 //
 // Bodies are rendered before the clock starts (or, for very large -n, from
 // per-error templates with the event id and timestamps substituted), so the
-// generator costs little CPU next to the server on the same machine. It
-// exits 0 only when every event was acknowledged (and counted, when
-// verifying).
+// generator costs little CPU next to the server on the same machine. With
+// -ceiling it then sends the same load to a bare handler (it reads the body
+// and parses the envelope header, nothing else) and prints Triage's rate as
+// a ratio of that ceiling's, measured in the same run. It exits 0 only when
+// every event was acknowledged (and counted, when verifying, and answered
+// by the ceiling, when measuring it).
 package main
 
 import (
@@ -42,6 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.VerifyAPI, "verify-api", false, "after sending, poll the issues API until every acknowledged event is counted")
 	fs.StringVar(&cfg.Token, "token", "", "API token for -verify-api (triage token create)")
 	fs.StringVar(&cfg.Org, "org", "", "organization slug for -verify-api")
+	fs.BoolVar(&cfg.Ceiling, "ceiling", false, "after the run, send the same load to a bare handler in this process (reads the body, parses the envelope header) and print Triage's rate as a ratio of its rate")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -335,13 +335,15 @@ func TestChannelList(t *testing.T) {
 	if _, err := w.alerts.Channels(w.ctx, w.member.ID, "acme", w.integrationID, ""); triage.ErrorCode(err) != triage.EFORBIDDEN {
 		t.Errorf("member list: %v", err)
 	}
-	start := time.Now()
+	// The first answer comes from the empty cache while the sync goes on:
+	// at 20 pages a minute the full list takes over a minute to read, so an
+	// answer that waited for it would no longer say it is syncing.
 	list, err := w.alerts.Channels(w.ctx, w.admin.ID, "acme", w.integrationID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(start); took > time.Second || !list.Syncing {
-		t.Errorf("first answer after %s, syncing %v; want at once, syncing", took, list.Syncing)
+	if !list.Syncing {
+		t.Errorf("first answer: syncing %v, %d channels; want the cache's answer while the sync goes on", list.Syncing, len(list.Channels))
 	}
 	w.waitFor("the full list", func() bool {
 		l, err := w.alerts.Channels(w.ctx, w.admin.ID, "acme", w.integrationID, "")

@@ -10,10 +10,11 @@ import (
 )
 
 // What the search, the tag section and the trends read is counted here, in
-// the batch's transaction, in three statements a batch at most: tag values
-// per issue, the user tag's apart (whether a user is new to the issue
-// comes back from it), and events per issue and hour; the new users are
-// added to the issues with their events (CountIssuesEvents).
+// the batch's transaction: tag values per issue (whether a user is new to
+// the issue comes back from the user tag's rows) and events per issue and
+// hour, in one statement on PostgreSQL, a few prepared ones on SQLite
+// (store.CountBatch); the new users are added to the issues with their
+// events (CountIssuesEvents).
 // (Environments, for the list's picker, are written once per project and
 // name.)
 
@@ -77,10 +78,6 @@ func (w *Writer) countFresh(ctx context.Context, tx *store.Tx, projectID int64, 
 		}
 		return x.Value < y.Value
 	})
-	added, err := tx.CountIssueTags(ctx, rows)
-	if err != nil {
-		return nil, err
-	}
 	hourRows := make([]store.HourCount, 0, len(hours))
 	for k, n := range hours {
 		hourRows = append(hourRows, store.HourCount{IssueID: k[0], Hour: k[1], N: n})
@@ -89,7 +86,8 @@ func (w *Writer) countFresh(ctx context.Context, tx *store.Tx, projectID int64, 
 		x, y := hourRows[a], hourRows[b]
 		return x.IssueID < y.IssueID || x.IssueID == y.IssueID && x.Hour < y.Hour
 	})
-	if err := tx.CountIssueHours(ctx, hourRows); err != nil {
+	added, err := tx.CountBatch(ctx, rows, hourRows)
+	if err != nil {
 		return nil, err
 	}
 	if len(envs) > 0 {

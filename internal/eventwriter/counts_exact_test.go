@@ -9,21 +9,23 @@ import (
 	"time"
 
 	"triage"
+	"triage/internal/eventwriter"
 	"triage/internal/ingest"
 	"triage/internal/store"
 	"triage/internal/testutil/dbtest"
 )
 
 // TestCountsExactUnderConcurrentSaves: many senders at once, resends among
-// them, on each engine (two lanes on PostgreSQL): every issue's events,
-// users, tag values and hourly counts add up to the distinct events sent.
+// them, on each engine (two lanes on PostgreSQL, racing as two processes
+// would): every issue's events, users, tag values and hourly counts add up
+// to the distinct events sent.
 // What a person sees on the list (events, users) and on the issue page
 // (each tag's share) must agree with what was sent, however the writer
 // batched it.
 func TestCountsExactUnderConcurrentSaves(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, s *store.Store) {
-		b := setup(t, s)
+		b := setup(t, s, eventwriter.Lanes(2))
 		ctx := context.Background()
 		const senders, perSender = 16, 40
 		// Event n: one of 6 errors, else (every 10th) a new one; its

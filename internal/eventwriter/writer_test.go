@@ -53,14 +53,14 @@ type bundle struct {
 	clock   *time.Time
 }
 
-func setup(t *testing.T, s *store.Store) *bundle {
+func setup(t *testing.T, s *store.Store, opts ...eventwriter.Option) *bundle {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	b := &bundle{s: s, jobs: &recorder{}, clock: &now}
 	clock := func() time.Time { return *b.clock }
 	b.svc = issues.New(s, clock)
-	b.w = eventwriter.New(s, b.jobs, b.svc, slog.New(slog.NewTextHandler(io.Discard, nil)), clock)
+	b.w = eventwriter.New(s, b.jobs, b.svc, slog.New(slog.NewTextHandler(io.Discard, nil)), clock, opts...)
 	go b.w.Run(ctx)
 	var err error
 	if b.owner, err = s.CreateUser(ctx, "o@acme.test", "", "h", false); err != nil {
@@ -479,13 +479,13 @@ func TestEventJobFilter(t *testing.T) {
 }
 
 // TestConcurrentRequestsShareNewGroups: requests whose first events go to
-// different lanes but which all carry one new group race to create its
-// issue; each request is stored exactly once and the shared issue counts
-// every event.
+// different lanes (two on PostgreSQL, as two processes would race) but
+// which all carry one new group race to create its issue; each request is
+// stored exactly once and the shared issue counts every event.
 func TestConcurrentRequestsShareNewGroups(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, s *store.Store) {
-		b := setup(t, s)
+		b := setup(t, s, eventwriter.Lanes(2))
 		ctx := context.Background()
 		var wg sync.WaitGroup
 		for i := range 20 {

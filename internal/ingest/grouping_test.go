@@ -1,9 +1,9 @@
 package ingest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
-	"time"
 )
 
 // fr builds an in-app (or not) frame.
@@ -360,17 +360,23 @@ func TestCulprit(t *testing.T) {
 	}
 }
 
-// TestMaskVariablesLinear feeds inputs on which a naive scanner goes
-// quadratic: every word start would rescan the rest of the string.
-func TestMaskVariablesLinear(t *testing.T) {
-	t.Parallel()
-	const n = 64 << 10 // 8s each when quadratic, 1ms when linear
+// BenchmarkMaskVariablesAdversarial feeds inputs on which a naive scanner
+// goes quadratic (every word start would rescan the rest of the string): the
+// time per input byte (ns/B) stays flat from 64 KiB to 512 KiB while the scan
+// is linear, and grows with the size if a change makes it quadratic (about 8 s
+// for 64 KiB then, 1 ms now).
+//
+//	scripts/test -run '^$' -bench MaskVariablesAdversarial ./internal/ingest/
+func BenchmarkMaskVariablesAdversarial(b *testing.B) {
 	for _, unit := range []string{"a.", "a-", "a+b.", "1.", "a:", "0:", "a@b", "a@b.", "1:1.", "x://y ", "a.b@"} {
-		s := strings.Repeat(unit, n/len(unit)) + "1"
-		start := time.Now()
-		_ = maskVariables(s)
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("%q × %d: %v", unit, n/len(unit), d)
+		for _, size := range []int{64 << 10, 512 << 10} {
+			s := strings.Repeat(unit, size/len(unit)) + "1"
+			b.Run(fmt.Sprintf("%q/%dKiB", unit, size>>10), func(b *testing.B) {
+				for b.Loop() {
+					_ = maskVariables(s)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(s)), "ns/B")
+			})
 		}
 	}
 }

@@ -222,3 +222,86 @@ func TestCreateIssuesInABatch(t *testing.T) {
 		}
 	})
 }
+
+// TestCountBatch: a batch's tag and hour counts, written together, add up
+// across batches, and only users new to an issue come back as gained,
+// whatever else the batch carries (no hours, no users).
+func TestCountBatch(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		u, _ := s.CreateUser(ctx, "a@example.com", "", "h", false)
+		org, _ := s.CreateOrganization(ctx, "acme", "", u.ID)
+		p, _ := s.CreateProject(ctx, org.ID, "web", "")
+		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		at, hour := now.UnixMicro(), now.Unix()-now.Unix()%3600
+		var a, b int64
+		err := s.InTx(ctx, func(tx *store.Tx) error {
+			ids, err := tx.CreateIssues(ctx, p.ID, []store.FirstSeen{
+				{EventID: "e1", NewIssue: store.NewIssue{ProjectID: p.ID, GroupHash: "a", Title: "a", Level: "error", SeenAt: now}},
+				{EventID: "e2", NewIssue: store.NewIssue{ProjectID: p.ID, GroupHash: "b", Title: "b", Level: "error", SeenAt: now}}})
+			a, b = ids["a"], ids["b"]
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag := func(issue int64, key, value string, n, at int64) store.TagCount {
+			return store.TagCount{IssueID: issue, Key: key, Value: value, N: n, First: at, Last: at}
+		}
+		for _, round := range []struct {
+			tags  []store.TagCount
+			hours []store.HourCount
+			added map[int64]int64
+		}{
+			{[]store.TagCount{tag(a, "level", "error", 3, at), tag(a, "user", "id:1", 2, at), tag(a, "user", "id:2", 1, at), tag(b, "user", "id:1", 1, at)},
+				[]store.HourCount{{IssueID: a, Hour: hour, N: 3}, {IssueID: b, Hour: hour, N: 1}}, map[int64]int64{a: 2, b: 1}},
+			{[]store.TagCount{tag(a, "level", "error", 2, at+10), tag(a, "user", "id:1", 1, at-10), tag(a, "user", "id:3", 1, at+10)},
+				[]store.HourCount{{IssueID: a, Hour: hour, N: 2}}, map[int64]int64{a: 1}},
+			{[]store.TagCount{tag(b, "level", "warning", 1, at)}, nil, map[int64]int64{}},
+			{nil, []store.HourCount{{IssueID: b, Hour: hour + 3600, N: 4}}, map[int64]int64{}},
+		} {
+			var added map[int64]int64
+			err := s.InTx(ctx, func(tx *store.Tx) error {
+				var err error
+				added, err = tx.CountBatch(ctx, round.tags, round.hours)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(added) != fmt.Sprint(round.added) {
+				t.Errorf("users gained %v, want %v", added, round.added)
+			}
+		}
+		keys, err := s.IssueTags(ctx, a, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, k := range keys {
+			for _, v := range k.TopValues {
+				got[k.Key+"="+v.Value] = v.Count
+				if k.Key == "user" && v.Value == "id:1" && (v.FirstSeen.UnixMicro() != at-10 || v.LastSeen.UnixMicro() != at+0) {
+					t.Errorf("user id:1 seen %v to %v, want the earliest and latest sent", v.FirstSeen, v.LastSeen)
+				}
+			}
+		}
+		if want := map[string]int64{"level=error": 5, "user=id:1": 3, "user=id:2": 1, "user=id:3": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("issue a's tags %v, want %v", got, want)
+		}
+		trends, err := s.IssueHours(ctx, []int64{a, b}, now.Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := func(id int64) (n int64) {
+			for _, c := range trends[id] {
+				n += c
+			}
+			return n
+		}
+		if sum(a) != 5 || sum(b) != 5 {
+			t.Errorf("hours add up to %d and %d, want 5 and 5", sum(a), sum(b))
+		}
+	})
+}
