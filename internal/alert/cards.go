@@ -47,7 +47,19 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 	note, isNote := c.Note()
 	var params []river.InsertManyParams
 	key := "activity:" + strconv.FormatInt(c.Activity.ID, 10)
+	rebuild := false
 	for _, card := range cards {
+		if card.PendingID != 0 && !isNote && !rebuild {
+			rebuild = true
+			// A card on its way: its delivery rebuilds it after it is
+			// remembered if it sees this change's activity, and the Slack
+			// integration's hook rebuilds remembered cards; but on
+			// PostgreSQL this transaction can miss the remembered card
+			// while the delivery's check misses this uncommitted change.
+			// This rebuild runs after the commit, so one of the three sees
+			// both.
+			params = append(params, river.InsertManyParams{Args: CardsArgs{IssueID: c.Issue.ID}})
+		}
 		if m := c.Origin.SlackMessage; isNote && m != nil && m.IntegrationID == card.IntegrationID &&
 			m.Channel == card.ChannelID && m.TS == card.TS {
 			continue // a reply in this thread became the comment: no echo
