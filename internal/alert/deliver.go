@@ -214,32 +214,17 @@ func (s *Service) failed(ctx context.Context, job *river.Job[NotifyArgs], n *tri
 }
 
 // delivered records the message, in the ledger and (a card) among the
-// Slack messages to keep up to date, in one commit, and marks the rule's
-// action ok again.
+// Slack messages to keep up to date, in one commit (one statement on
+// PostgreSQL), and marks the rule's action ok again.
 func (s *Service) delivered(ctx context.Context, n *triage.AlertNotification, rule *triage.AlertRule, ts, threadTS string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.FinishNotification(ctx, n.ID, triage.NotificationDelivered, "", ts, threadTS); err != nil {
-			return err
-		}
-		if threadTS == "" {
-			// A card: remembered for the Slack integration, which rebuilds
-			// it when the issue changes.
-			if err := tx.RememberSlackMessage(ctx, &triage.SlackMessage{IssueID: n.IssueID, IntegrationID: n.IntegrationID,
-				ChannelID: n.ChannelID, TS: ts, Kind: triage.SlackMessageCard}); err != nil {
-				return err
-			}
-		}
-		if rule.ActionStatus != triage.AlertActionOK {
-			if _, err := tx.SetAlertActionStatus(ctx, rule.ID, triage.AlertActionOK, ""); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("record delivery of notification %d: %w", n.ID, err)
+	d := store.Delivered{Notification: n, TS: ts, ThreadTS: threadTS}
+	if rule.ActionStatus != triage.AlertActionOK {
+		d.FixRule = rule.ID
+	}
+	if _, err := s.store.RecordDelivery(ctx, d); err != nil {
+		return err
 	}
 	if threadTS != "" {
 		s.metrics.result(resultThreaded)

@@ -166,3 +166,71 @@ func (q *Queries) EventsSince(ctx context.Context, issueID int64, since time.Tim
 		issueID, micros(since), limit).Scan(&timesSeen, &n)
 	return timesSeen, n, translate(err, "issue")
 }
+
+// Delivered is a notification's message as Slack took it.
+type Delivered struct {
+	Notification *triage.AlertNotification // its ID, issue, workspace and channel
+	// TS is the message's ts; ThreadTS the thread it went to, "" for a
+	// card at the top of the channel.
+	TS, ThreadTS string
+	// FixRule, when not 0, is a rule whose action is marked ok again.
+	FixRule int64
+}
+
+// RecordDelivery marks a notification delivered with its message. A card
+// (no thread) also becomes the issue's card in the channel (see
+// FinishNotification) and one of the Slack messages Triage keeps up to
+// date (RememberSlackMessage), even when an earlier run recorded the
+// notification already; d.FixRule's action is marked ok again. All in one
+// commit, and on PostgreSQL in one statement: a burst of notifications is
+// thousands of these. It reports whether the notification was pending.
+func (s *Store) RecordDelivery(ctx context.Context, d Delivered) (bool, error) {
+	n := d.Notification
+	if d.TS == "" {
+		return false, triage.Errorf(triage.EINVALID, "a delivered notification needs its message's ts")
+	}
+	if s.Engine != Postgres {
+		var pending bool
+		err := s.InTx(ctx, func(tx *Tx) error {
+			var err error
+			if pending, err = tx.FinishNotification(ctx, n.ID, triage.NotificationDelivered, "", d.TS, d.ThreadTS); err != nil {
+				return err
+			}
+			if d.ThreadTS == "" {
+				if err := tx.RememberSlackMessage(ctx, &triage.SlackMessage{IssueID: n.IssueID, IntegrationID: n.IntegrationID,
+					ChannelID: n.ChannelID, TS: d.TS, Kind: triage.SlackMessageCard}); err != nil {
+					return err
+				}
+			}
+			if d.FixRule != 0 {
+				_, err = tx.SetAlertActionStatus(ctx, d.FixRule, triage.AlertActionOK, "")
+			}
+			return err
+		})
+		return pending, err
+	}
+	var count int64
+	s.forgetMessages()
+	err := s.q.QueryRowContext(ctx, `WITH f AS (
+			UPDATE alert_notifications SET status = 'delivered', reason = '', message_ts = $1, thread_ts = $2, finished_at = $3
+			WHERE id = $4 AND status = 'pending' RETURNING id, issue_id, integration_id, channel_id),
+		posted AS (
+			INSERT INTO alert_cards (issue_id, integration_id, channel_id, notification_id, ts)
+			SELECT issue_id, integration_id, channel_id, id, $1 FROM f WHERE $2 = ''
+			ON CONFLICT (issue_id, integration_id, channel_id) DO UPDATE SET ts = excluded.ts
+			WHERE alert_cards.notification_id = excluded.notification_id),
+		remembered AS (
+			INSERT INTO slack_messages (issue_id, integration_id, channel_id, ts, thread_ts, kind, url, created_at)
+			SELECT CAST($5 AS BIGINT), CAST($6 AS BIGINT), CAST($7 AS TEXT), $1, '', 'card', '', $3 WHERE $2 = ''
+			ON CONFLICT (integration_id, channel_id, ts, issue_id) DO UPDATE SET
+				thread_ts = excluded.thread_ts, kind = excluded.kind, url = excluded.url),
+		fixed AS (
+			UPDATE alert_rules SET action_status = 'ok', action_reason = '', action_changed_at = $3
+			WHERE id = $8 AND (action_status <> 'ok' OR action_reason <> ''))
+		SELECT COUNT(*) FROM f`,
+		d.TS, d.ThreadTS, micros(s.now()), n.ID, n.IssueID, n.IntegrationID, n.ChannelID, d.FixRule).Scan(&count)
+	if err != nil {
+		return false, fmt.Errorf("record delivery of notification %d: %w", n.ID, err)
+	}
+	return count == 1, nil
+}

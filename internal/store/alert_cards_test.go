@@ -123,3 +123,105 @@ func TestCardClaims(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordDelivery: a delivered card becomes the issue's card in the
+// channel and a message Triage keeps up to date, a reply in its thread
+// becomes neither, a broken rule's action is ok again, and a second record
+// of the same delivery (a job run again) changes nothing. AlertDelivery
+// reads the notification with its rule, and without it once the rule is
+// deleted.
+func TestRecordDelivery(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := alertSetup(t, s)
+		r := &triage.AlertRule{ProjectID: f.project.ID, Name: "all", Conditions: `{"level": "error"}`, IntegrationID: f.integration.ID,
+			ChannelID: "C1", ChannelName: "alerts", ThrottleMinutes: 5, Thread: true}
+		if err := s.CreateAlertRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetAlertActionStatus(ctx, r.ID, triage.AlertActionBroken, "channel_not_found"); err != nil {
+			t.Fatal(err)
+		}
+		var ids map[int64]int64
+		var reply map[int64]int64
+		if err := s.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			ids, err = tx.CreateNotificationsAndClaim(ctx, []*triage.AlertNotification{{RuleID: r.ID, IssueID: f.issue.ID,
+				Cause: "issue.created:e1", IntegrationID: f.integration.ID, ChannelID: "C1"}})
+			if err != nil {
+				return err
+			}
+			reply, err = tx.CreateNotificationsAndClaim(ctx, []*triage.AlertNotification{{RuleID: r.ID, IssueID: f.issue.ID,
+				Cause: "event.received:e2", IntegrationID: f.integration.ID, ChannelID: "C1"}})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.AlertDelivery(ctx, ids[r.ID])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Rule == nil || d.Rule.ID != r.ID || d.Rule.Name != "all" || d.Rule.Conditions != `{"level": "error"}` ||
+			d.Rule.ChannelName != "alerts" || d.Rule.ThrottleMinutes != 5 || !d.Rule.Thread ||
+			d.Rule.ActionStatus != triage.AlertActionBroken || d.Rule.ActionReason != "channel_not_found" || d.Rule.CreatedAt.IsZero() {
+			t.Fatalf("rule read with the delivery: %+v, want %+v (broken)", d.Rule, r)
+		}
+		if d.CardHolder != ids[r.ID] || d.Notification.Status != triage.NotificationPending {
+			t.Fatalf("holder %d, status %q: want %d pending", d.CardHolder, d.Notification.Status, ids[r.ID])
+		}
+		card := store.Delivered{Notification: d.Notification, TS: "111.1", FixRule: r.ID}
+		for run := range 2 {
+			pending, err := s.RecordDelivery(ctx, card)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pending != (run == 0) {
+				t.Errorf("run %d: pending %v", run, pending)
+			}
+		}
+		d, err = s.AlertDelivery(ctx, ids[r.ID])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Notification.Status != triage.NotificationDelivered || d.Notification.MessageTS != "111.1" || d.CardTS != "111.1" {
+			t.Errorf("after delivery: status %q, ts %q, card %q", d.Notification.Status, d.Notification.MessageTS, d.CardTS)
+		}
+		if d.Rule.ActionStatus != triage.AlertActionOK || d.Rule.ActionReason != "" {
+			t.Errorf("action %q %q, want ok again", d.Rule.ActionStatus, d.Rule.ActionReason)
+		}
+		// The reply goes to the card's thread: no card, no message to keep.
+		rd, err := s.AlertDelivery(ctx, reply[r.ID])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rd.CardTS != "111.1" {
+			t.Fatalf("the reply sees card %q", rd.CardTS)
+		}
+		if _, err := s.RecordDelivery(ctx, store.Delivered{Notification: rd.Notification, TS: "112.2", ThreadTS: rd.CardTS}); err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := s.SlackMessagesForIssue(ctx, f.issue.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 1 || msgs[0].TS != "111.1" || msgs[0].ChannelID != "C1" || msgs[0].Kind != triage.SlackMessageCard ||
+			msgs[0].IntegrationID != f.integration.ID {
+			t.Errorf("remembered messages %+v, want the card 111.1 in C1 only", msgs)
+		}
+		if cards, _ := s.AlertCards(ctx, f.issue.ID); len(cards) != 1 || cards[0].TS != "111.1" {
+			t.Errorf("cards %+v, want 111.1 only", cards)
+		}
+		rd, err = s.AlertDelivery(ctx, reply[r.ID])
+		if err != nil || rd.Notification.Status != triage.NotificationDelivered || rd.Notification.ThreadTS != "111.1" {
+			t.Fatalf("reply after delivery: %+v %v", rd, err)
+		}
+		// A deleted rule: the delivery reads without it.
+		if err := s.DeleteAlertRule(ctx, f.project.ID, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if d, err = s.AlertDelivery(ctx, ids[r.ID]); err != nil || d.Rule != nil || d.Notification.RuleID != 0 {
+			t.Fatalf("after the rule's deletion: rule %+v, rule id %d, %v", d.Rule, d.Notification.RuleID, err)
+		}
+	})
+}

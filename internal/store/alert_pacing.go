@@ -77,14 +77,23 @@ func (q *Queries) ReservePace(ctx context.Context, key string, now time.Time, iv
 // at or after now that keeps the sends within the rate, however late the
 // job came. It returns that time and the end of the key's last
 // Retry-After, read in the same statement.
+//
+// On PostgreSQL it runs on the store's side connections (see Open), not
+// the main pool: a send is booked at its slot, and a claim that queued
+// behind a burst's other queries would come late and push the channel's
+// whole schedule back.
 func (q *Queries) ClaimSend(ctx context.Context, key string, now time.Time, iv, tol time.Duration) (time.Time, time.Time, error) {
 	greatest := "GREATEST"
 	if q.engine == SQLite {
 		greatest = "MAX"
 	}
+	var db queryer = q.q
+	if q.counters != nil && q.tx == nil {
+		db = q.counters
+	}
 	at := greatest + `(CAST($2 AS BIGINT), alert_pacing.sent_tat - CAST($4 AS BIGINT))`
 	var claim, blocked int64
-	err := q.q.QueryRowContext(ctx, `INSERT INTO alert_pacing (key, sent_tat, last_claim) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), $2)
+	err := db.QueryRowContext(ctx, `INSERT INTO alert_pacing (key, sent_tat, last_claim) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), $2)
 		ON CONFLICT (key) DO UPDATE SET last_claim = `+at+`,
 		sent_tat = `+greatest+`(alert_pacing.sent_tat, `+at+`) + CAST($3 AS BIGINT)
 		RETURNING last_claim, blocked_until`, key, micros(now), iv.Microseconds(), tol.Microseconds()).Scan(&claim, &blocked)

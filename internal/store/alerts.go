@@ -21,6 +21,16 @@ func alertRuleCols(alias string) string {
 	@created_at, @updated_at, @kind, @query, @target, @action_type, @email_user_ids`, "@", alias)
 }
 
+// optionalAlertRuleCols is alertRuleCols for a rule that may be missing
+// (a LEFT JOIN): every column reads as its zero value, the id as 0.
+func optionalAlertRuleCols(alias string) string {
+	return strings.ReplaceAll(`COALESCE(@id, 0), COALESCE(@project_id, 0), COALESCE(@name, ''), COALESCE(@conditions, ''),
+	COALESCE(@integration_id, 0), COALESCE(@channel_id, ''), COALESCE(@channel_name, ''), COALESCE(@throttle_minutes, 0),
+	COALESCE(@thread, FALSE), COALESCE(@action_status, ''), COALESCE(@action_reason, ''), COALESCE(@action_changed_at, 0),
+	COALESCE(@created_by, 0), COALESCE(@created_at, 0), COALESCE(@updated_at, 0), COALESCE(@kind, ''), COALESCE(@query, ''),
+	COALESCE(@target, ''), COALESCE(@action_type, ''), COALESCE(@email_user_ids, '[]')`, "@", alias)
+}
+
 // scanAlertRule reads alertRuleCols, then extra (columns selected after
 // them).
 func scanAlertRule(row rowScanner, extra ...any) (*triage.AlertRule, error) {
@@ -324,34 +334,34 @@ type AlertDelivery struct {
 	Attached bool
 }
 
-// AlertDelivery returns ENOTFOUND if the notification is gone.
+// AlertDelivery returns ENOTFOUND if the notification is gone. One
+// statement: the notification, its card, its workspace's attachment and
+// its rule (a burst of notifications is thousands of these).
 func (q *Queries) AlertDelivery(ctx context.Context, id int64) (*AlertDelivery, error) {
 	var d AlertDelivery
 	var n triage.AlertNotification
 	var reserved, created, finished int64
-	err := q.q.QueryRowContext(ctx, `SELECT `+notificationCols+`, COALESCE(ac.ts, ''), COALESCE(ac.notification_id, 0),
-		COALESCE(hn.status, ''),
+	r, err := scanAlertRule(q.q.QueryRowContext(ctx, `SELECT `+optionalAlertRuleCols("r.")+`, `+notificationCols+`,
+		COALESCE(ac.ts, ''), COALESCE(ac.notification_id, 0), COALESCE(hn.status, ''),
 		EXISTS (SELECT 1 FROM issues i JOIN projects p ON p.id = i.project_id
 			JOIN organization_integrations oi ON oi.org_id = p.org_id AND oi.integration_id = n.integration_id
 			WHERE i.id = n.issue_id)
 		FROM alert_notifications n
 		LEFT JOIN alert_cards ac ON ac.issue_id = n.issue_id AND ac.integration_id = n.integration_id AND ac.channel_id = n.channel_id
 		LEFT JOIN alert_notifications hn ON hn.id = ac.notification_id
-		WHERE n.id = $1`, id).
-		Scan(&n.ID, &n.RuleID, &n.IssueID, &n.Cause, &n.IntegrationID, &n.ChannelID, &n.Status, &n.Reason,
-			&n.MessageTS, &n.ThreadTS, &reserved, &created, &finished, &d.CardTS, &d.CardHolder, &d.HolderStatus, &d.Attached)
+		LEFT JOIN alert_rules r ON r.id = n.rule_id
+		WHERE n.id = $1`, id),
+		&n.ID, &n.RuleID, &n.IssueID, &n.Cause, &n.IntegrationID, &n.ChannelID, &n.Status, &n.Reason,
+		&n.MessageTS, &n.ThreadTS, &reserved, &created, &finished, &d.CardTS, &d.CardHolder, &d.HolderStatus, &d.Attached)
 	if err != nil {
 		return nil, translate(err, "alert notification")
 	}
 	n.ReservedAt, n.CreatedAt, n.FinishedAt = optFromMicros(reserved), fromMicros(created), optFromMicros(finished)
 	d.Notification = &n
-	if n.RuleID != 0 {
-		d.Rule, err = q.AlertRuleByID(ctx, n.RuleID)
-		if triage.ErrorCode(err) == triage.ENOTFOUND {
-			d.Rule, err = nil, nil
-		}
+	if r.ID != 0 { // nil: no rule (a team's assignment), or deleted since
+		d.Rule = r
 	}
-	return &d, err
+	return &d, nil
 }
 
 // ReserveNotification remembers the send slot a snoozed notification holds.

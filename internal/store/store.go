@@ -95,7 +95,7 @@ type Store struct {
 	db       *sql.DB
 	Engine   Engine
 	now      func() time.Time
-	counters *sql.DB // PostgreSQL: see CreateIssues
+	counters *sql.DB // PostgreSQL: side connections, see Open
 	timeout  time.Duration
 	rawURL   string
 }
@@ -170,10 +170,12 @@ func Open(ctx context.Context, rawURL string, now func() time.Time, opts ...Opti
 	st := &Store{Queries: &Queries{q: db, engine: engine, now: now, stmts: stmts}, db: db, Engine: engine, now: now,
 		timeout: o.timeout, rawURL: rawURL}
 	if engine == Postgres {
-		// The short-id counter's own connections (see CreateIssues): a
-		// writer holding a transaction must never wait for the main pool,
-		// whose connections may all be in transactions waiting on the
-		// writer's row locks.
+		// Side connections for short statements that must never queue
+		// behind the main pool: the short-id counter (see CreateIssues:
+		// a writer holding a transaction must never wait for the main
+		// pool, whose connections may all be in transactions waiting on
+		// the writer's row locks), and alert sends booked at their slot
+		// (ClaimSend).
 		if st.counters, err = sql.Open(driver, dsn); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open %s database: %w", engine, err)
@@ -304,8 +306,8 @@ type Queries struct {
 	stmts  *stmtCache
 	tx     *sql.Tx        // set inside a transaction
 	msgs   *issueMessages // inside a transaction: see messagesOf
-	// counters runs the short-id counter outside transactions on
-	// PostgreSQL (nil on SQLite).
+	// counters runs the short-id counter and alert send claims outside
+	// transactions on PostgreSQL (nil on SQLite).
 	counters *sql.DB
 }
 
