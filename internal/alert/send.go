@@ -15,10 +15,12 @@ import (
 //	reserveSlot  book a slot (or reuse the one booked before a snooze);
 //	             a far slot snoozes the job, a near one is waited for
 //	(render)     the caller renders the message shortly before the slot
-//	sendAt       at the slot, book the send itself on the schedule of
-//	             actual sends (late jobs do not bunch up), see any
-//	             Retry-After in force, and post: one post at a time per
-//	             channel in a process
+//	sendAt       just before the slot, book the send itself, for the
+//	             slot, on the schedule of actual sends (late jobs do not
+//	             bunch up, and the booking's own round trip does not
+//	             delay the send), see any Retry-After in force, and post
+//	             at the time booked: one post at a time per channel in a
+//	             process
 //
 // Rendering close to the slot keeps the card fresh, and keeps its
 // database reads from delaying (and so bunching up) the posts.
@@ -81,13 +83,14 @@ func (s *Service) reserveSlot(ctx context.Context, keys []PaceKey, reserved time
 	return slot, release, nil
 }
 
-// sendAt posts msg at its slot. With the channel's lock held (so that in
-// this process a 429 is known before the next post to the channel leaves)
-// it books the send on the channel's schedule of actual sends, which also
-// tells of a Retry-After another worker or process received (then it
-// returns a retryAfterError), waits for that time, and posts.
+// sendAt posts msg at its slot. Shortly before the slot, with the
+// channel's lock held (so that in this process a 429 is known before the
+// next post to the channel leaves), it books the send on the channel's
+// schedule of actual sends, which also tells of a Retry-After another
+// worker or process received (then it returns a retryAfterError), waits
+// for the time booked, and posts.
 func (s *Service) sendAt(ctx context.Context, keys []PaceKey, slot time.Time, msg Message, channelID, threadTS string) (string, error) {
-	if err := sleep(ctx, slot.Sub(s.now())); err != nil {
+	if err := sleep(ctx, slot.Add(-claimLead).Sub(s.now())); err != nil {
 		return "", err
 	}
 	key := keys[0].Name
@@ -100,7 +103,10 @@ func (s *Service) sendAt(ctx context.Context, keys []PaceKey, slot time.Time, ms
 	if d := until.Sub(s.now()); d > 0 {
 		return "", retryAfterError{d}
 	}
-	at, blocked, err := s.pacer.Claim(ctx, keys[0], s.now())
+	// The send is booked for its slot, not for when the booking is
+	// done: the booking's round trip and a late wake-up would otherwise
+	// push every later send on the channel back.
+	at, blocked, err := s.pacer.Claim(ctx, keys[0], later(s.now(), slot))
 	if err != nil {
 		return "", err
 	}
@@ -119,6 +125,16 @@ func (s *Service) sendAt(ctx context.Context, keys []PaceKey, slot time.Time, ms
 		s.blockMu.Unlock()
 	}
 	return ts, err
+}
+
+// claimLead is how long before its slot a job books its send (sendAt).
+const claimLead = 25 * time.Millisecond
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // slotGrace is how late a booked slot may still be used.
