@@ -180,11 +180,39 @@ func Open(ctx context.Context, rawURL string, now func() time.Time, opts ...Opti
 			db.Close()
 			return nil, fmt.Errorf("open %s database: %w", engine, err)
 		}
-		st.counters.SetMaxOpenConns(2)
-		st.counters.SetMaxIdleConns(2)
+		st.counters.SetMaxOpenConns(sideConns)
+		st.counters.SetMaxIdleConns(sideConns)
 		st.Queries.counters = st.counters
+		// Connected now: the first burst of alert sends would otherwise
+		// wait for them to connect, and push their channels' schedules
+		// back from the first message on.
+		if err := connectAll(pingCtx, st.counters, sideConns); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("connect to %s database: %w", engine, err)
+		}
 	}
 	return st, nil
+}
+
+// sideConns is the size of the side pool (PostgreSQL).
+const sideConns = 2
+
+// connectAll opens n connections of db and leaves them idle in the pool.
+func connectAll(ctx context.Context, db *sql.DB, n int) error {
+	var conns []*sql.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+	}
+	return nil
 }
 
 // Close closes the prepared statements and the connection pools.
