@@ -184,6 +184,13 @@ type Delivered struct {
 // notification already; d.FixRule's action is marked ok again. All in one
 // commit, and on PostgreSQL in one statement: a burst of notifications is
 // thousands of these. It reports whether the notification was pending.
+//
+// A card's record on PostgreSQL also locks its issue's row FOR SHARE (the
+// statement's locked), as a change to the issue locks it FOR UPDATE: a
+// change under way ends before the card is recorded, so that the
+// delivery's check after this commit (refreshIfChanged) sees it, and a
+// change that starts later waits for the commit and sees the card. On
+// SQLite the write transaction holds the whole database already.
 func (s *Store) RecordDelivery(ctx context.Context, d Delivered) (bool, error) {
 	n := d.Notification
 	if d.TS == "" {
@@ -219,9 +226,11 @@ func (s *Store) RecordDelivery(ctx context.Context, d Delivered) (bool, error) {
 			SELECT issue_id, integration_id, channel_id, id, $1 FROM f WHERE $2 = ''
 			ON CONFLICT (issue_id, integration_id, channel_id) DO UPDATE SET ts = excluded.ts
 			WHERE alert_cards.notification_id = excluded.notification_id),
+		locked AS (
+			SELECT id FROM issues WHERE id = $5 AND $2 = '' FOR SHARE),
 		remembered AS (
 			INSERT INTO slack_messages (issue_id, integration_id, channel_id, ts, thread_ts, kind, url, created_at)
-			SELECT CAST($5 AS BIGINT), CAST($6 AS BIGINT), CAST($7 AS TEXT), $1, '', 'card', '', $3 WHERE $2 = ''
+			SELECT id, CAST($6 AS BIGINT), CAST($7 AS TEXT), $1, '', 'card', '', $3 FROM locked
 			ON CONFLICT (integration_id, channel_id, ts, issue_id) DO UPDATE SET
 				thread_ts = excluded.thread_ts, kind = excluded.kind, url = excluded.url),
 		fixed AS (

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
+
 	"triage"
 
 	"triage/internal/store"
@@ -222,6 +224,97 @@ func TestRecordDelivery(t *testing.T) {
 		}
 		if d, err = s.AlertDelivery(ctx, ids[r.ID]); err != nil || d.Rule != nil || d.Notification.RuleID != 0 {
 			t.Fatalf("after the rule's deletion: rule %+v, rule id %d, %v", d.Rule, d.Notification.RuleID, err)
+		}
+	})
+}
+
+// TestCardRecordWaitsForIssueChange (PostgreSQL): a card recorded while a
+// change to its issue is under way (its transaction holds the issue's row
+// for update) is recorded after that change commits, so that the
+// delivery's look at the issue after the record sees the change; the
+// notification is recorded once the change is done. SQLite's write
+// transaction holds the whole database, so there is nothing to show.
+func TestCardRecordWaitsForIssueChange(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		if s.Engine != store.Postgres {
+			t.Skip("SQLite's write transaction holds the whole database")
+		}
+		ctx := context.Background()
+		f := alertSetup(t, s)
+		r := &triage.AlertRule{ProjectID: f.project.ID, Name: "all", Conditions: `{}`, IntegrationID: f.integration.ID,
+			ChannelID: "C1", Thread: true}
+		if err := s.CreateAlertRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		var ids map[int64]int64
+		if err := s.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			ids, err = tx.CreateNotificationsAndClaim(ctx, []*triage.AlertNotification{{RuleID: r.ID, IssueID: f.issue.ID,
+				Cause: "issue.created:e1", IntegrationID: f.integration.ID, ChannelID: "C1"}})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.AlertDelivery(ctx, ids[r.ID])
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A change under way: its transaction holds the issue's row.
+		change, err := s.Pool().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer change.Rollback()
+		if _, err := change.ExecContext(ctx, `UPDATE issues SET title = 'changed' WHERE id = $1`, f.issue.ID); err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			pending bool
+			err     error
+		}
+		done := make(chan result, 1)
+		go func() {
+			pending, err := s.RecordDelivery(ctx, store.Delivered{Notification: d.Notification, TS: "111.1"})
+			done <- result{pending, err}
+		}()
+		// The record waits on the issue's row lock (the database says so),
+		// and has not committed: the notification still reads pending.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var waiting int
+			// (Read outside the change's transaction, which would keep its
+			// first look at the activity.)
+			if err := s.Pool().QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO slack_messages%'`).Scan(&waiting); err != nil {
+				t.Fatal(err)
+			}
+			if waiting == 1 {
+				break
+			}
+			select {
+			case res := <-done:
+				t.Fatalf("the card was recorded during the issue's change (pending %v, %v)", res.pending, res.err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the card's record never waited for the issue's change")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got, err := s.AlertDelivery(ctx, ids[r.ID]); err != nil || got.Notification.Status != triage.NotificationPending {
+			t.Fatalf("during the change: %+v %v, want pending", got, err)
+		}
+		if err := change.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		res := <-done
+		if res.err != nil || !res.pending {
+			t.Fatalf("record after the change: pending %v, %v", res.pending, res.err)
+		}
+		got, err := s.AlertDelivery(ctx, ids[r.ID])
+		if err != nil || got.Notification.Status != triage.NotificationDelivered || got.CardTS != "111.1" {
+			t.Fatalf("after the change: %+v %v, want delivered with card 111.1", got, err)
 		}
 	})
 }
