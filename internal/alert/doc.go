@@ -28,8 +28,12 @@
 // SQLite, in the database on PostgreSQL so that several processes share one
 // schedule and one Retry-After. A job books a slot, sleeps until just
 // before it (or snoozes, remembering the slot, when it is far), renders its
-// message, and at the slot books the send itself on a second schedule of
-// actual sends, so that jobs that run late never bunch up. Posting jobs run
+// message, and just before the slot books the send itself, for the slot,
+// on a second schedule of actual sends, so that jobs that run late never
+// bunch up (on PostgreSQL on the store's side connections: a booking that
+// queued for the pool would push the channel's schedule back). On
+// PostgreSQL a delivery is read with its rule in one query and recorded in
+// one statement. Posting jobs run
 // on their own River queue (Queue; the jobs client must work Queues()), so
 // that waiting for slots never holds the workers other jobs need. A 429
 // snoozes the job for its
