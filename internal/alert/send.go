@@ -116,7 +116,14 @@ func (s *Service) sendAt(ctx context.Context, keys []PaceKey, slot time.Time, ms
 	if err := sleep(ctx, at.Sub(s.now())); err != nil {
 		return "", err
 	}
-	ts, err := msg.Post(ctx, channelID, threadTS)
+	// Once it leaves, the post is not cut off by the job's deadline (or a
+	// shutdown): Slack may have taken it already, and the retry that an
+	// abandoned post causes would post it twice. The HTTP client bounds
+	// it, and the record after it runs the same way (recordTimeout).
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	ts, err := msg.Post(context.WithoutCancel(ctx), channelID, threadTS)
 	if d, ok := s.slack.RetryAfter(err); ok {
 		s.blockMu.Lock()
 		if u := s.now().Add(d); u.After(s.blocks[key]) {
