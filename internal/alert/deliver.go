@@ -223,6 +223,11 @@ func (s *Service) delivered(ctx context.Context, n *triage.AlertNotification, ru
 	if rule.ActionStatus != triage.AlertActionOK {
 		d.FixRule = rule.ID
 	}
+	// A card's record also locks its issue's row (PostgreSQL, in the same
+	// statement): a change to the issue that is under way when its card is
+	// recorded ends first, so that refreshIfChanged, after this commit,
+	// sees it; a change that starts later sees the card (OnIssueChange
+	// reads the cards after its lock).
 	if _, err := s.store.RecordDelivery(ctx, d); err != nil {
 		return err
 	}
