@@ -173,3 +173,37 @@ func (q *Queries) RegressedIssues(ctx context.Context, orgID, userID int64, sinc
 		orgID, string(triage.StatusUnresolved), triage.ActivitySetRegression, micros(since), userID, limit)
 	return collect(rows, err, "list regressed issues", scanIssue)
 }
+
+// MarkHomeIssue records, inside an issue change's transaction, that the
+// issue's Home tabs need a look (seers: also everyone who sees its
+// project). It reports whether the caller must queue the job that takes
+// the mark: true when the mark is new or has just gained seers; false
+// when a mark already covers the change, which costs this one statement.
+// On PostgreSQL the upsert locks an existing mark until the commit, so
+// the job's TakeHomeIssue waits for this change and then sees it.
+func (q *Queries) MarkHomeIssue(ctx context.Context, issueID int64, seers bool) (bool, error) {
+	rows, err := q.q.QueryContext(ctx, `INSERT INTO slack_home_pending (issue_id, seers) VALUES ($1, $2)
+		ON CONFLICT (issue_id) DO UPDATE SET seers = TRUE WHERE excluded.seers AND NOT slack_home_pending.seers
+		RETURNING issue_id`, issueID, seers)
+	if err != nil {
+		return false, fmt.Errorf("mark home issue %d: %w", issueID, err)
+	}
+	defer rows.Close()
+	queue := rows.Next()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("mark home issue %d: %w", issueID, err)
+	}
+	return queue, rows.Close()
+}
+
+// TakeHomeIssue removes the issue's Home mark and returns it (ok false:
+// another job took it). Changes made after it commit mark the issue again.
+func (q *Queries) TakeHomeIssue(ctx context.Context, issueID int64) (seers, ok bool, err error) {
+	err = q.q.QueryRowContext(ctx, `DELETE FROM slack_home_pending WHERE issue_id = $1 RETURNING seers`, issueID).Scan(&seers)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, false, nil
+	} else if err != nil {
+		return false, false, fmt.Errorf("take home mark of issue %d: %w", issueID, err)
+	}
+	return seers, true, nil
+}
