@@ -136,3 +136,68 @@ func TestSlackEventsSeenAndMessages(t *testing.T) {
 		}
 	})
 }
+
+// An issue change marks the issue for its Home tabs (MarkHomeIssue): only
+// the first mark asks for the job that takes it, later ones add seers at
+// most, a rolled back mark is gone, and once taken the next change's mark
+// asks for a job again.
+func TestHomeIssueMarks(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		mark := func(issueID int64, seers bool) bool {
+			t.Helper()
+			var queue bool
+			if err := s.InTx(ctx, func(tx *store.Tx) error {
+				var err error
+				queue, err = tx.MarkHomeIssue(ctx, issueID, seers)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return queue
+		}
+		take := func(issueID int64) (seers, ok bool) {
+			t.Helper()
+			if err := s.InTx(ctx, func(tx *store.Tx) error {
+				var err error
+				seers, ok, err = tx.TakeHomeIssue(ctx, issueID)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return seers, ok
+		}
+		if !mark(7, false) {
+			t.Fatal("a first mark does not ask for its job")
+		}
+		if mark(7, false) || mark(7, true) || mark(7, true) || mark(7, false) {
+			t.Fatal("a mark already there asks for another job")
+		}
+		if !mark(8, false) {
+			t.Fatal("another issue's first mark does not ask for its job")
+		}
+		if seers, ok := take(7); !ok || !seers {
+			t.Errorf("take 7 = seers %v, ok %v; want the seers a later change added", seers, ok)
+		}
+		if seers, ok := take(8); !ok || seers {
+			t.Errorf("take 8 = seers %v, ok %v; want a mark without seers", seers, ok)
+		}
+		if _, ok := take(7); ok {
+			t.Error("a mark was taken twice")
+		}
+		// Rolled back with its change: the next change marks anew.
+		_ = s.InTx(ctx, func(tx *store.Tx) error {
+			if queue, err := tx.MarkHomeIssue(ctx, 9, true); err != nil || !queue {
+				t.Errorf("mark 9 in tx: %v %v", queue, err)
+			}
+			return triage.Errorf(triage.EINTERNAL, "roll back")
+		})
+		if _, ok := take(9); ok {
+			t.Error("a rolled back mark was taken")
+		}
+		if !mark(7, false) {
+			t.Error("a change after the mark was taken does not ask for a job")
+		}
+	})
+}

@@ -177,23 +177,22 @@ func (q *Queries) RegressedIssues(ctx context.Context, orgID, userID int64, sinc
 // MarkHomeIssue records, inside an issue change's transaction, that the
 // issue's Home tabs need a look (seers: also everyone who sees its
 // project). It reports whether the caller must queue the job that takes
-// the mark: true when the mark is new or has just gained seers; false
-// when a mark already covers the change, which costs this one statement.
-// On PostgreSQL the upsert locks an existing mark until the commit, so
-// the job's TakeHomeIssue waits for this change and then sees it.
+// the mark: true when the mark is new; false when a mark, whose job is
+// queued, already covers the change (it gains seers if asked), which
+// costs this one statement. On PostgreSQL the upsert locks an existing
+// mark until the commit, even when it changes nothing, so the job's
+// TakeHomeIssue waits for this change and then sees it.
 func (q *Queries) MarkHomeIssue(ctx context.Context, issueID int64, seers bool) (bool, error) {
-	rows, err := q.q.QueryContext(ctx, `INSERT INTO slack_home_pending (issue_id, seers) VALUES ($1, $2)
-		ON CONFLICT (issue_id) DO UPDATE SET seers = TRUE WHERE excluded.seers AND NOT slack_home_pending.seers
-		RETURNING issue_id`, issueID, seers)
-	if err != nil {
+	var inserted bool
+	err := q.q.QueryRowContext(ctx, `INSERT INTO slack_home_pending (issue_id, seers) VALUES ($1, $2)
+		ON CONFLICT (issue_id) DO UPDATE SET seers = TRUE, inserted = FALSE WHERE excluded.seers AND NOT slack_home_pending.seers
+		RETURNING inserted`, issueID, seers).Scan(&inserted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // marked already
+	} else if err != nil {
 		return false, fmt.Errorf("mark home issue %d: %w", issueID, err)
 	}
-	defer rows.Close()
-	queue := rows.Next()
-	if err := rows.Err(); err != nil {
-		return false, fmt.Errorf("mark home issue %d: %w", issueID, err)
-	}
-	return queue, rows.Close()
+	return inserted, nil
 }
 
 // TakeHomeIssue removes the issue's Home mark and returns it (ok false:

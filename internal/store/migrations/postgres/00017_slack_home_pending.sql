@@ -6,11 +6,14 @@
 -- issue. While the mark is there, further changes of the issue add
 -- nothing (seers only grows: a change that brings the issue back into
 -- the "new and regressed" section concerns everyone who sees the project).
+-- inserted tells the upsert an insert (whose caller queues the job that
+-- takes the mark) from an update of seers (whose job is queued already).
 -- No foreign key: the job always removes the mark, and an issue deleted
 -- meanwhile is simply not found then.
 CREATE TABLE slack_home_pending (
     issue_id BIGINT PRIMARY KEY,
-    seers    BOOLEAN NOT NULL DEFAULT FALSE
+    seers    BOOLEAN NOT NULL DEFAULT FALSE,
+    inserted BOOLEAN NOT NULL DEFAULT TRUE
 );
 
 -- +goose Down
