@@ -16,91 +16,104 @@ import (
 // show it, its assignee or the assignee team's members, everyone who sees
 // its project when it comes back into "new and regressed"), and every
 // issue change runs its hooks inside its transaction, which on SQLite
-// holds the one write lock: doing those reads there halved the clicks a
-// second Slack could make. So the change only marks the issue
-// (store.MarkHomeIssue, one small upsert that does nothing while a mark is
-// there) and, when the mark is new, queues one HomeIssueArgs for the end
-// of the Home window; that job takes the mark after the commit, does the
-// reads and queues each person's paced republish for its window, so that
-// a person's tab is still published at most once per window.
+// holds the one write lock: doing those reads there, and queueing a River
+// job for each person, halved the clicks a second Slack could take. So a
+// change only marks the issue (store.MarkHomeIssue: one small upsert while
+// the issue is marked already, two for a new mark) and the first new mark
+// queues one HomeSweepArgs job for the end of its Home window. The sweep,
+// after those commits, takes every mark, does the reads and queues each
+// person's paced republish for that window, so that a person's tab is
+// still published at most once per window, after the window's changes.
 
-// HomeIssueArgs works out whose Home tabs a marked issue's changes
-// concern and queues their republish.
-type HomeIssueArgs struct {
-	IssueID int64 `json:"issue_id"`
-	// At is when the job was scheduled: the end of the window of the
-	// change that marked the issue (plus homeSettle). The people's
-	// republishes are scheduled then too and are unique in its window.
+// HomeSweepArgs takes the Home marks and queues the republish of the
+// Home tabs they concern.
+type HomeSweepArgs struct {
+	// At is when the sweep was scheduled: the end of the window of the
+	// change that queued it (plus homeSettle). The people's republishes
+	// are scheduled then too, unique in its window.
 	At time.Time `json:"at"`
 }
 
-func (HomeIssueArgs) Kind() string { return "slack.home_issue" }
+func (HomeSweepArgs) Kind() string { return "slack.home_sweep" }
 
 // markHome marks the issue for a Home tab look, inside its change's
 // transaction (seers: also everyone who sees its project), and queues the
-// job that takes the mark when the mark is new. That job is not unique in
-// River: a running one would hide a new mark's job, and the mark would
-// wait for a change that may never come.
+// sweep when none is queued. The sweep is not unique in River: a running
+// one would hide the next one's insert, and the marks made meanwhile
+// would wait for a sweep that may never come; slack_home_sweep keeps it
+// to one at a time instead.
 func (i *Integration) markHome(ctx context.Context, tx *store.Tx, issueID int64, seers bool) error {
-	queue, err := tx.MarkHomeIssue(ctx, issueID, seers)
+	at := homeOpts(i.now()).ScheduledAt
+	queue, err := tx.MarkHomeIssue(ctx, issueID, seers, at)
 	if err != nil || !queue {
 		return err
 	}
-	at := homeOpts(i.now()).ScheduledAt
-	if err := i.jobs.Insert(ctx, tx, HomeIssueArgs{IssueID: issueID, At: at}, &river.InsertOpts{ScheduledAt: at}); err != nil {
-		return fmt.Errorf("queue home look at issue %d: %w", issueID, err)
+	if err := i.jobs.Insert(ctx, tx, HomeSweepArgs{At: at}, &river.InsertOpts{ScheduledAt: at}); err != nil {
+		return fmt.Errorf("queue home sweep: %w", err)
 	}
 	return nil
 }
 
-// homeIssue takes the issue's mark and queues the republish of the Home
-// tabs that show the issue, of its assignee's or its assignee team's, and,
-// when the mark says so, of everyone linked who sees its project.
-func (i *Integration) homeIssue(ctx context.Context, a HomeIssueArgs) error {
+// homeSweep takes the marks and queues the republish of the Home tabs
+// that show each marked issue, of its assignee's or its assignee team's,
+// and, when the mark says so, of everyone linked who sees its project.
+func (i *Integration) homeSweep(ctx context.Context, a HomeSweepArgs) error {
 	unlock := i.serializeWrites(0)
 	defer unlock()
+	if err := i.d.Store.InTx(ctx, func(tx *store.Tx) error { return tx.EndHomeSweep(ctx) }); err != nil {
+		return err
+	}
 	return i.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		// Taken first: on PostgreSQL this waits for a change still
-		// holding the mark, and the reads below, each with a fresh
-		// snapshot, see it.
-		seers, ok, err := tx.TakeHomeIssue(ctx, a.IssueID)
-		if err != nil || !ok {
-			return err
-		}
-		people, err := tx.HomeViewers(ctx, a.IssueID)
+		marks, err := tx.TakeHomeMarks(ctx)
 		if err != nil {
 			return err
 		}
-		is, err := tx.IssueByID(ctx, a.IssueID)
-		if triage.ErrorCode(err) == triage.ENOTFOUND {
-			// Deleted meanwhile: the deletion republished its tabs.
-			return nil
-		} else if err != nil {
-			return err
-		}
-		var users []int64
-		if as := is.Assignee; as != nil && as.Type == "user" {
-			users = append(users, as.ID)
-		} else if as != nil && as.Type == "team" {
-			members, err := tx.TeamMemberIDs(ctx, as.ID)
+		var people []store.SlackPerson
+		for _, m := range marks {
+			more, err := homePeopleOf(ctx, tx, m)
 			if err != nil {
 				return err
 			}
-			users = append(users, members...)
+			people = append(people, more...)
 		}
-		if seers {
-			all, err := tx.UsersWithProjectAccess(ctx, is.ProjectID)
-			if err != nil {
-				return err
-			}
-			for _, u := range all {
-				users = append(users, u.ID)
-			}
-		}
-		more, err := tx.OrgSlackPeople(ctx, is.OrgID, users)
-		if err != nil {
-			return err
-		}
-		return i.queueHomeAt(ctx, tx, append(people, more...), homeOptsAt(a.At))
+		return i.queueHomeAt(ctx, tx, people, homeOptsAt(a.At))
 	})
+}
+
+// homePeopleOf lists whose Home tabs a marked issue's changes concern.
+func homePeopleOf(ctx context.Context, tx *store.Tx, m store.HomeMark) ([]store.SlackPerson, error) {
+	people, err := tx.HomeViewers(ctx, m.IssueID)
+	if err != nil {
+		return nil, err
+	}
+	is, err := tx.IssueByID(ctx, m.IssueID)
+	if triage.ErrorCode(err) == triage.ENOTFOUND {
+		return nil, nil // deleted meanwhile: the deletion republished its tabs
+	} else if err != nil {
+		return nil, err
+	}
+	var users []int64
+	if as := is.Assignee; as != nil && as.Type == "user" {
+		users = append(users, as.ID)
+	} else if as != nil && as.Type == "team" {
+		members, err := tx.TeamMemberIDs(ctx, as.ID)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, members...)
+	}
+	if m.Seers {
+		all, err := tx.UsersWithProjectAccess(ctx, is.ProjectID)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range all {
+			users = append(users, u.ID)
+		}
+	}
+	more, err := tx.OrgSlackPeople(ctx, is.OrgID, users)
+	if err != nil {
+		return nil, err
+	}
+	return append(people, more...), nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -137,67 +138,77 @@ func TestSlackEventsSeenAndMessages(t *testing.T) {
 	})
 }
 
-// An issue change marks the issue for its Home tabs (MarkHomeIssue): only
-// the first mark asks for the job that takes it, later ones add seers at
-// most, a rolled back mark is gone, and once taken the next change's mark
-// asks for a job again.
+// An issue change marks the issue for its Home tabs (MarkHomeIssue): the
+// first new mark queues the sweep, later marks (of the same issue or of
+// others) find it queued and seers only grows; a rolled back mark is
+// gone; once the sweep has started, the next mark queues the next one.
 func TestHomeIssueMarks(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
+		at := time.Now()
 		mark := func(issueID int64, seers bool) bool {
 			t.Helper()
 			var queue bool
 			if err := s.InTx(ctx, func(tx *store.Tx) error {
 				var err error
-				queue, err = tx.MarkHomeIssue(ctx, issueID, seers)
+				queue, err = tx.MarkHomeIssue(ctx, issueID, seers, at)
 				return err
 			}); err != nil {
 				t.Fatal(err)
 			}
 			return queue
 		}
-		take := func(issueID int64) (seers, ok bool) {
+		sweep := func() []store.HomeMark {
 			t.Helper()
+			var marks []store.HomeMark
+			if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.EndHomeSweep(ctx) }); err != nil {
+				t.Fatal(err)
+			}
 			if err := s.InTx(ctx, func(tx *store.Tx) error {
 				var err error
-				seers, ok, err = tx.TakeHomeIssue(ctx, issueID)
+				marks, err = tx.TakeHomeMarks(ctx)
 				return err
 			}); err != nil {
 				t.Fatal(err)
 			}
-			return seers, ok
+			return marks
 		}
 		if !mark(7, false) {
-			t.Fatal("a first mark does not ask for its job")
+			t.Fatal("the first mark does not queue the sweep")
 		}
-		if mark(7, false) || mark(7, true) || mark(7, true) || mark(7, false) {
-			t.Fatal("a mark already there asks for another job")
+		if mark(7, false) || mark(7, true) || mark(7, true) || mark(8, false) || mark(7, false) {
+			t.Fatal("a mark made while the sweep is queued queues another")
 		}
-		if !mark(8, false) {
-			t.Fatal("another issue's first mark does not ask for its job")
+		if got, want := sweep(), []store.HomeMark{{IssueID: 7, Seers: true}, {IssueID: 8}}; !slices.Equal(got, want) {
+			t.Errorf("sweep took %v, want %v (seers from the later change of 7)", got, want)
 		}
-		if seers, ok := take(7); !ok || !seers {
-			t.Errorf("take 7 = seers %v, ok %v; want the seers a later change added", seers, ok)
+		if got := sweep(); len(got) != 0 {
+			t.Errorf("a second sweep took %v", got)
 		}
-		if seers, ok := take(8); !ok || seers {
-			t.Errorf("take 8 = seers %v, ok %v; want a mark without seers", seers, ok)
-		}
-		if _, ok := take(7); ok {
-			t.Error("a mark was taken twice")
-		}
-		// Rolled back with its change: the next change marks anew.
+		// Rolled back with its change: nothing is marked, no sweep queued.
 		_ = s.InTx(ctx, func(tx *store.Tx) error {
-			if queue, err := tx.MarkHomeIssue(ctx, 9, true); err != nil || !queue {
+			if queue, err := tx.MarkHomeIssue(ctx, 9, true, at); err != nil || !queue {
 				t.Errorf("mark 9 in tx: %v %v", queue, err)
 			}
 			return triage.Errorf(triage.EINTERNAL, "roll back")
 		})
-		if _, ok := take(9); ok {
-			t.Error("a rolled back mark was taken")
-		}
 		if !mark(7, false) {
-			t.Error("a change after the mark was taken does not ask for a job")
+			t.Error("a change after the sweep started does not queue the next one")
+		}
+		if got, want := sweep(), []store.HomeMark{{IssueID: 7}}; !slices.Equal(got, want) {
+			t.Errorf("sweep after a rollback took %v, want %v", got, want)
+		}
+		// Started but not yet taken: a mark made in between queues the
+		// next sweep, and the started one takes it too (harmless twice).
+		if !mark(10, false) {
+			t.Fatal("mark 10 does not queue a sweep")
+		}
+		if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.EndHomeSweep(ctx) }); err != nil {
+			t.Fatal(err)
+		}
+		if !mark(11, false) {
+			t.Error("a mark after the sweep started does not queue the next sweep")
 		}
 	})
 }
