@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"testing"
@@ -209,6 +210,106 @@ func TestHomeIssueMarks(t *testing.T) {
 		}
 		if !mark(11, false) {
 			t.Error("a mark after the sweep started does not queue the next sweep")
+		}
+	})
+}
+
+// On PostgreSQL a sweep that takes a mark waits for a change still
+// holding it (a change of an issue marked already, which wrote nothing to
+// the mark), and then reads what that change wrote: the sweep never works
+// from the state before a change whose mark it took.
+func TestHomeSweepWaitsForTheChangeHoldingTheMark(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		if s.Engine != store.Postgres {
+			t.Skip("SQLite's write transactions run one at a time")
+		}
+		ctx := context.Background()
+		u, err := s.CreateUser(ctx, "m@example.com", "", "h", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.MarkHomeIssue(ctx, 7, true, time.Now())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		marked, commit, changed := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			changed <- s.InTx(ctx, func(tx *store.Tx) error {
+				if queue, err := tx.MarkHomeIssue(ctx, 7, false, time.Now()); err != nil || queue {
+					return fmt.Errorf("mark while marked: queue %v, %v", queue, err)
+				}
+				set := triage.DefaultDMSettings()
+				set.Assigned = false // what "the change" wrote
+				if err := tx.SetDMSettings(ctx, u.ID, set); err != nil {
+					return err
+				}
+				close(marked)
+				<-commit
+				return nil
+			})
+		}()
+		select {
+		case <-marked:
+		case err := <-changed:
+			t.Fatalf("change: %v", err)
+		}
+		type swept struct {
+			marks []store.HomeMark
+			seen  triage.DMSettings
+			err   error
+		}
+		done := make(chan swept, 1)
+		go func() {
+			var r swept
+			if r.err = s.InTx(ctx, func(tx *store.Tx) error { return tx.EndHomeSweep(ctx) }); r.err == nil {
+				r.err = s.InTx(ctx, func(tx *store.Tx) error {
+					var err error
+					if r.marks, err = tx.TakeHomeMarks(ctx); err != nil {
+						return err
+					}
+					r.seen, err = tx.DMSettings(ctx, u.ID)
+					return err
+				})
+			}
+			done <- r
+		}()
+		// Let the change commit once the sweep is done or waiting for it.
+		var r swept
+		finished := false
+		for deadline := time.Now().Add(30 * time.Second); !finished; {
+			select {
+			case r = <-done:
+				finished = true
+				continue
+			case <-time.After(10 * time.Millisecond):
+			}
+			if n, err := s.LockWaiters(ctx); err != nil {
+				t.Fatal(err)
+			} else if n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the sweep neither finished nor waited for a lock")
+			}
+		}
+		close(commit)
+		if err := <-changed; err != nil {
+			t.Fatalf("change: %v", err)
+		}
+		if !finished {
+			r = <-done
+		}
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if want := []store.HomeMark{{IssueID: 7, Seers: true}}; !slices.Equal(r.marks, want) {
+			t.Errorf("sweep took %v, want %v", r.marks, want)
+		}
+		if r.seen.Assigned {
+			t.Error("the sweep read the state before the change whose mark it took")
 		}
 	})
 }
