@@ -57,31 +57,60 @@ func (i *Integration) markHome(ctx context.Context, tx *store.Tx, issueID int64,
 // homeSweep takes the marks and queues the republish of the Home tabs
 // that show each marked issue, of its assignee's or its assignee team's,
 // and, when the mark says so, of everyone linked who sees its project.
+// Taking the marks is a short transaction of its own: it waits for the
+// changes holding them, and while it holds them the next changes of those
+// issues wait. Reading whose tabs to republish comes after, outside the
+// write; should that fail, the marks are put back for the next sweep.
 func (i *Integration) homeSweep(ctx context.Context, a HomeSweepArgs) error {
+	var marks []store.HomeMark
 	unlock := i.serializeWrites(0)
-	defer unlock()
-	if err := i.d.Store.InTx(ctx, func(tx *store.Tx) error { return tx.EndHomeSweep(ctx) }); err != nil {
+	err := i.d.Store.InTx(ctx, func(tx *store.Tx) error { return tx.EndHomeSweep(ctx) })
+	if err == nil {
+		err = i.d.Store.InTx(ctx, func(tx *store.Tx) (err error) {
+			marks, err = tx.TakeHomeMarks(ctx)
+			return err
+		})
+	}
+	unlock()
+	if err != nil || len(marks) == 0 {
 		return err
 	}
-	return i.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		marks, err := tx.TakeHomeMarks(ctx)
+	var people []store.SlackPerson
+	for _, m := range marks {
+		more, err := homePeopleOf(ctx, i.d.Store.Queries, m)
 		if err != nil {
-			return err
+			return i.remark(ctx, marks, err)
 		}
-		var people []store.SlackPerson
+		people = append(people, more...)
+	}
+	unlock = i.serializeWrites(0)
+	defer unlock()
+	err = i.d.Store.InTx(ctx, func(tx *store.Tx) error { return i.queueHomeAt(ctx, tx, people, homeOptsAt(a.At)) })
+	if err != nil {
+		return i.remark(ctx, marks, err)
+	}
+	return nil
+}
+
+// remark puts back the marks a sweep took and could not finish with
+// (queueing the next sweep), and returns why it could not.
+func (i *Integration) remark(ctx context.Context, marks []store.HomeMark, cause error) error {
+	err := i.d.Store.InTx(ctx, func(tx *store.Tx) error {
 		for _, m := range marks {
-			more, err := homePeopleOf(ctx, tx, m)
-			if err != nil {
+			if err := i.markHome(ctx, tx, m.IssueID, m.Seers); err != nil {
 				return err
 			}
-			people = append(people, more...)
 		}
-		return i.queueHomeAt(ctx, tx, people, homeOptsAt(a.At))
+		return nil
 	})
+	if err != nil {
+		i.log.Warn("slack: put back home marks", "err", err)
+	}
+	return cause
 }
 
 // homePeopleOf lists whose Home tabs a marked issue's changes concern.
-func homePeopleOf(ctx context.Context, tx *store.Tx, m store.HomeMark) ([]store.SlackPerson, error) {
+func homePeopleOf(ctx context.Context, tx *store.Queries, m store.HomeMark) ([]store.SlackPerson, error) {
 	people, err := tx.HomeViewers(ctx, m.IssueID)
 	if err != nil {
 		return nil, err
