@@ -28,8 +28,11 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 	if err := s.notifyTeam(ctx, tx, c); err != nil {
 		return err
 	}
-	has, err := tx.HasAlertNotifications(ctx, c.Issue.ID)
-	if err != nil || !has {
+	// The Slack integration's own change hook rebuilds the cards; here
+	// each card's thread hears what changed. The cards are read now, after
+	// the change locked the issue, not from what the locking read saw.
+	cards, err := threadsOf(ctx, tx, c.Issue.ID)
+	if err != nil || len(cards) == 0 {
 		return err
 	}
 	user := c.Activity.User
@@ -38,28 +41,13 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 			return err
 		}
 	}
-	// The Slack integration's own change hook rebuilds the cards; here
-	// each card's thread hears what changed.
-	cards, err := threadsOf(ctx, tx, c.Issue.ID)
-	if err != nil {
-		return err
-	}
 	note, isNote := c.Note()
 	var params []river.InsertManyParams
 	key := "activity:" + strconv.FormatInt(c.Activity.ID, 10)
-	rebuild := false
+	if !isNote && needsRebuild(tx, c, cards) {
+		params = append(params, river.InsertManyParams{Args: CardsArgs{IssueID: c.Issue.ID}})
+	}
 	for _, card := range cards {
-		if card.PendingID != 0 && !isNote && !rebuild {
-			rebuild = true
-			// A card on its way: its delivery rebuilds it after it is
-			// remembered if it sees this change's activity, and the Slack
-			// integration's hook rebuilds remembered cards; but on
-			// PostgreSQL this transaction can miss the remembered card
-			// while the delivery's check misses this uncommitted change.
-			// This rebuild runs after the commit, so one of the three sees
-			// both.
-			params = append(params, river.InsertManyParams{Args: CardsArgs{IssueID: c.Issue.ID}})
-		}
 		if m := c.Origin.SlackMessage; isNote && m != nil && m.IntegrationID == card.IntegrationID &&
 			m.Channel == card.ChannelID && m.TS == card.TS {
 			continue // a reply in this thread became the comment: no echo
@@ -92,24 +80,39 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 }
 
 // threadsOf lists the issue's cards whose threads hear of its changes:
-// those posted, and those still on their way (they hear once they are out).
+// those posted, and those still on their way (they hear once they are
+// out). One statement reads both, so that a card being recorded as posted
+// right now shows up as one or the other.
 func threadsOf(ctx context.Context, tx *store.Tx, issueID int64) ([]store.AlertCard, error) {
-	cards, err := tx.AlertCards(ctx, issueID)
-	if err != nil {
-		return nil, err
-	}
-	pending, err := tx.PendingCards(ctx, issueID)
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range pending {
-		n, err := tx.AlertNotification(ctx, id)
-		if err != nil {
-			return nil, err
+	return tx.IssueCards(ctx, issueID)
+}
+
+// needsRebuild tells whether this hook must queue a rebuild of the
+// issue's cards after the change's commit, because nobody else will:
+//
+//   - A card on its way: its delivery rebuilds it after it is recorded if
+//     it sees this change, but it may look before this change commits.
+//   - A posted card the Slack integration's hook did not see: that hook
+//     decides on what the issue's locking read saw, which on PostgreSQL
+//     can predate the card's record when the lock had to wait (for the
+//     delivery's own lock on the issue). cards was read after the lock.
+//
+// The clicked message (the change's origin) is rebuilt by its click.
+func needsRebuild(tx *store.Tx, c issues.Change, cards []store.AlertCard) bool {
+	queued := tx.CardsQueued(c.Issue.ID)
+	for _, card := range cards {
+		if card.PendingID != 0 {
+			return true
 		}
-		cards = append(cards, store.AlertCard{IntegrationID: n.IntegrationID, ChannelID: n.ChannelID, PendingID: id})
+		if m := c.Origin.SlackMessage; m != nil && m.IntegrationID == card.IntegrationID &&
+			m.Channel == card.ChannelID && m.TS == card.TS {
+			continue
+		}
+		if !queued {
+			return true
+		}
 	}
-	return cards, nil
+	return false
 }
 
 // noteAuthor names a comment's author in a thread: as actorText does, or

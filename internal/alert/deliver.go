@@ -220,6 +220,15 @@ func (s *Service) delivered(ctx context.Context, n *triage.AlertNotification, ru
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		if threadTS == "" {
+			// A change to the issue that is under way when its card is
+			// recorded ends first, so that refreshIfChanged, after this
+			// commit, sees it; a change that starts later sees the card
+			// (OnIssueChange reads the cards after its lock).
+			if err := tx.ShareLockIssue(ctx, n.IssueID); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.FinishNotification(ctx, n.ID, triage.NotificationDelivered, "", ts, threadTS); err != nil {
 			return err
 		}

@@ -189,6 +189,44 @@ func TestUnignoredCard(t *testing.T) {
 	}
 }
 
+// TestRebuildsOutOfOrder: a rebuild of a card rendered before a change
+// reaches Slack after the change's own rebuild (Slack answered it late, or
+// its job ran slower). The card must end showing the change, as a person
+// looking at it expects, not the state before it.
+func TestRebuildsOutOfOrder(t *testing.T) {
+	t.Parallel()
+	for _, engine := range dbtest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, engine, worldOpts{})
+			issue := w.cardFor("late")
+			w.waitFor("the card recorded", func() bool {
+				msgs, _ := w.s.SlackMessagesForIssue(w.ctx, issue.ID)
+				return len(msgs) == 1
+			})
+			hold := w.fake.HoldNext("chat.update")
+			done := make(chan error, 1)
+			go func() { done <- w.integ.UpdateCards(w.ctx, issue.ID) }()
+			select {
+			case <-hold.Arrived(): // rendered as unresolved, held on its way
+			case <-time.After(time.Minute): // a bound for a hang, not a timing claim
+				t.Fatal("the rebuild never reached Slack")
+			}
+			w.ignore(issue.ID, issues.StatusChange{IgnoreCount: 100})
+			w.waitFor("the ignore's own rebuild", func() bool {
+				return strings.Contains(string(w.messages("C1")[0].Blocks), "*Ignored until it happens 100 more times*")
+			})
+			hold.Release()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if b := string(w.messages("C1")[0].Blocks); !strings.Contains(b, "*Ignored until it happens 100 more times*") {
+				t.Fatalf("after the late rebuild the card shows the state before the ignore:\n%s", b)
+			}
+		})
+	}
+}
+
 // cardFor sends the first event of kind under a "new issues" rule and
 // waits for its card in C1.
 func (w *world) cardFor(kind string) *triage.Issue {

@@ -395,5 +395,10 @@ func (i *Integration) onIssueChange(ctx context.Context, tx *store.Tx, c issues.
 	if err != nil || !others {
 		return err
 	}
-	return i.jobs.Insert(ctx, tx, args, nil)
+	if err := i.jobs.Insert(ctx, tx, args, nil); err != nil {
+		return err
+	}
+	// The alert integration's hook rebuilds a card this look missed.
+	tx.MarkCardsQueued(c.Issue.ID)
+	return nil
 }

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/slack-go/slack"
 
@@ -57,14 +58,58 @@ func (i *Integration) UpdateCards(ctx context.Context, issueID int64) error {
 }
 
 func (i *Integration) updateCards(ctx context.Context, a UpdateCardsArgs) error {
+	return i.settled(ctx, a.IssueID, func() ([]*message.Card, error) { return i.updateCardsOnce(ctx, a) })
+}
+
+// settleRounds bounds how many times one job sends an issue's cards again
+// because the issue changed while they were on their way; past it the job
+// fails and River retries it later.
+const settleRounds = 4
+
+// settled runs send, which renders the issue's cards and sends them, until
+// what it rendered is still the issue's state after Slack took it. Two
+// rebuilds of one card are not ordered (jobs, processes): one rendered
+// before a change can reach Slack after the one rendered after it. Every
+// change queues a rebuild after its commit, so the rebuild that ends last
+// sees the last change and, sending again if its own rendering was older,
+// leaves it on the card.
+func (i *Integration) settled(ctx context.Context, issueID int64, send func() ([]*message.Card, error)) error {
+	for round := 1; ; round++ {
+		sent, err := send()
+		if err != nil || len(sent) == 0 {
+			return err
+		}
+		newest, err := i.d.Store.NewestCardActivity(ctx, issueID)
+		if err != nil {
+			return err
+		}
+		stale := false
+		for _, c := range sent {
+			if shown := c.LastID(); shown != newest {
+				stale = true
+			}
+		}
+		if !stale {
+			return nil
+		}
+		if round == settleRounds {
+			return fmt.Errorf("issue %d changed while its cards were rebuilt, %d times in a row", issueID, round)
+		}
+	}
+}
+
+// updateCardsOnce renders the issue's cards and sends them, once; it
+// returns the cards it sent.
+func (i *Integration) updateCardsOnce(ctx context.Context, a UpdateCardsArgs) ([]*message.Card, error) {
 	msgs, err := i.d.Store.SlackMessagesForIssue(ctx, a.IssueID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cards := map[int64]*message.Card{}
 	apis := map[int64]*slack.Client{}
 	unusable := map[int64]bool{}
 	var first error
+	var sent []*message.Card
 	for _, m := range msgs {
 		if (m.IntegrationID == a.SkipIntegration && m.ChannelID == a.SkipChannel && m.TS == a.SkipTS) || unusable[m.IntegrationID] {
 			continue
@@ -79,7 +124,7 @@ func (i *Integration) updateCards(ctx context.Context, a UpdateCardsArgs) error 
 			}
 			c, err := i.loadCard(ctx, i.d.Store.Queries, m.IntegrationID, a.IssueID)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			apis[m.IntegrationID], cards[m.IntegrationID] = api, c
 		}
@@ -91,11 +136,12 @@ func (i *Integration) updateCards(ctx context.Context, a UpdateCardsArgs) error 
 				slack.MsgOptionText(c.Fallback(), false), slack.MsgOptionBlocks(c.Blocks()...))
 		}
 		if err == nil {
+			sent = append(sent, c)
 			continue
 		}
 		err = i.web.Failed(ctx, m.IntegrationID, "update card", err)
 		if _, ok := webapi.RetryAfter(err); ok {
-			return err // snooze; the retry rebuilds all, which is harmless
+			return nil, err // snooze; the retry rebuilds all, which is harmless
 		}
 		if code, ok := webapi.PermanentReason(err); ok {
 			if webapi.DeadWorkspace(err) {
@@ -104,7 +150,7 @@ func (i *Integration) updateCards(ctx context.Context, a UpdateCardsArgs) error 
 			}
 			i.log.Info("slack message no longer updatable", "integration_id", m.IntegrationID, "slack_error", code)
 			if ferr := i.d.Store.ForgetSlackMessage(ctx, m.ID); ferr != nil {
-				return ferr
+				return nil, ferr
 			}
 			continue
 		}
@@ -112,51 +158,64 @@ func (i *Integration) updateCards(ctx context.Context, a UpdateCardsArgs) error 
 			first = err
 		}
 	}
-	return first
+	return sent, first
 }
 
-// refreshCard rebuilds the clicked message from the issue as it is now.
+// refreshCard rebuilds the clicked message from the issue as it is now
+// (and again if the issue changed while it was on its way: see settled).
 func (i *Integration) refreshCard(ctx context.Context, a RefreshCardArgs) error {
+	unfurl := a.UnfurlURL != "" && a.Channel != "" && a.TS != ""
+	if !a.Legacy && !unfurl && a.ResponseURL != "" && len(a.List) > 0 {
+		return i.refreshList(ctx, a) // a list of issues, not one card
+	}
+	return i.settled(ctx, a.IssueID, func() ([]*message.Card, error) {
+		c, err := i.refreshCardOnce(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		return []*message.Card{c}, nil
+	})
+}
+
+// refreshCardOnce renders the clicked message and sends it, once.
+func (i *Integration) refreshCardOnce(ctx context.Context, a RefreshCardArgs) (*message.Card, error) {
 	c, err := i.loadCard(ctx, i.d.Store.Queries, a.IntegrationID, a.IssueID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if a.Legacy {
-		return webapi.PostResponse(ctx, i.d.HTTPClient, a.ResponseURL, message.LegacyReplacement(c, a.IsMessage))
+		return c, webapi.PostResponse(ctx, i.d.HTTPClient, a.ResponseURL, message.LegacyReplacement(c, a.IsMessage))
 	}
 	if a.UnfurlURL != "" && a.Channel != "" && a.TS != "" {
 		api, err := i.web.Client(ctx, a.IntegrationID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		_, _, _, err = api.UnfurlMessageContext(ctx, a.Channel, a.TS, map[string]slack.Attachment{a.UnfurlURL: c.UnfurlAttachment()})
 		if err != nil {
-			return i.web.Failed(ctx, a.IntegrationID, "chat.unfurl", err)
+			return nil, i.web.Failed(ctx, a.IntegrationID, "chat.unfurl", err)
 		}
-		return nil
-	}
-	if a.ResponseURL != "" && len(a.List) > 0 {
-		return i.refreshList(ctx, a)
+		return c, nil
 	}
 	if a.ResponseURL != "" {
 		err := webapi.PostResponse(ctx, i.d.HTTPClient, a.ResponseURL, map[string]any{"replace_original": true, "text": c.Fallback(), "blocks": c.Blocks()})
 		if _, permanent := webapi.PermanentReason(err); err == nil || !permanent || a.Channel == "" || a.TS == "" {
-			return err
+			return c, err
 		}
 		// The response URL expired: the bot's own message can still be edited.
 	}
 	if a.Channel == "" || a.TS == "" {
-		return triage.Errorf(triage.EINVALID, "nothing to refresh: no response url and no message")
+		return nil, triage.Errorf(triage.EINVALID, "nothing to refresh: no response url and no message")
 	}
 	api, err := i.web.Client(ctx, a.IntegrationID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, _, _, err = api.UpdateMessageContext(ctx, a.Channel, a.TS, slack.MsgOptionText(c.Fallback(), false), slack.MsgOptionBlocks(c.Blocks()...))
 	if err != nil {
-		return i.web.Failed(ctx, a.IntegrationID, "chat.update", err)
+		return nil, i.web.Failed(ctx, a.IntegrationID, "chat.update", err)
 	}
-	return nil
+	return c, nil
 }
 
 // respond tells one person something, ephemerally.

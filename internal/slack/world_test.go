@@ -284,6 +284,10 @@ func (w *world) unfurlBlocks(n int) (string, json.RawMessage) {
 	if err != nil {
 		w.t.Fatalf("waiting for chat.unfurl #%d: %v (have %d)", n, err, len(calls))
 	}
+	// The rebuild that sent it ends (it sends again when the issue changed
+	// meanwhile) before the test acts again, as a person acts on what
+	// they see.
+	w.settle()
 	c := calls[n-1]
 	if c.Error != "" {
 		w.t.Fatalf("chat.unfurl #%d failed: %s", n, c.Error)

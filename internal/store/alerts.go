@@ -419,6 +419,24 @@ func (q *Queries) AlertCards(ctx context.Context, issueID int64) ([]AlertCard, e
 	})
 }
 
+// IssueCards lists the issue's cards, posted and still on their way, in
+// one statement: a change reading them sees each card either pending or
+// posted, never neither (two reads could fall on both sides of the
+// delivery's commit).
+func (q *Queries) IssueCards(ctx context.Context, issueID int64) ([]AlertCard, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT integration_id, channel_id, ts, notification_id FROM alert_cards
+		WHERE issue_id = $1 ORDER BY notification_id`, issueID)
+	return collect(rows, err, "list cards of issue", func(r rowScanner) (AlertCard, error) {
+		var c AlertCard
+		var id int64
+		err := r.Scan(&c.IntegrationID, &c.ChannelID, &c.TS, &id)
+		if c.TS == "" {
+			c.PendingID = id
+		}
+		return c, err
+	})
+}
+
 // AlertCardIn returns the ts of the issue's card in the channel, "" when
 // there is none (yet).
 func (q *Queries) AlertCardIn(ctx context.Context, issueID, integrationID int64, channelID string) (string, error) {

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -334,4 +336,42 @@ func (q *Queries) IssueForUser(ctx context.Context, issueID, userID int64, lock 
 		q.msgs = &m
 	}
 	return i, acc, nil
+}
+
+// ShareLockIssue waits for every transaction that is changing the issue
+// (they lock its row for update) to end, and keeps new ones waiting until
+// this transaction ends. On SQLite the write transaction holds the whole
+// database already, so there is nothing to do.
+func (q *Queries) ShareLockIssue(ctx context.Context, issueID int64) error {
+	if q.engine != Postgres {
+		return nil
+	}
+	st, err := q.prepared(ctx, `SELECT 1 FROM issues WHERE id = $1 FOR SHARE`)
+	if err != nil {
+		return err
+	}
+	var one int
+	err = st.QueryRowContext(ctx, issueID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // deleted: nothing left to keep in step with
+	} else if err != nil {
+		return fmt.Errorf("lock issue %d: %w", issueID, err)
+	}
+	return nil
+}
+
+// NewestCardActivity returns the id of the issue's newest activity that a
+// card shows (any but a note), 0 when there is none. A card rendered with
+// that activity as its newest is up to date with every status and
+// assignment change: each writes an activity, under the issue's lock.
+func (q *Queries) NewestCardActivity(ctx context.Context, issueID int64) (int64, error) {
+	st, err := q.prepared(ctx, `SELECT COALESCE(MAX(id), 0) FROM activities WHERE issue_id = $1 AND type <> 'note'`)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	if err := st.QueryRowContext(ctx, issueID).Scan(&id); err != nil {
+		return 0, fmt.Errorf("newest activity of issue %d: %w", issueID, err)
+	}
+	return id, nil
 }

@@ -275,7 +275,24 @@ func (s *Store) Pending(ctx context.Context) (int, error) {
 type Tx struct {
 	*Queries
 	SQL *sql.Tx
+	// cardsQueued are the issues whose messages a hook of this
+	// transaction queued a rebuild of (see MarkCardsQueued).
+	cardsQueued map[int64]bool
 }
+
+// MarkCardsQueued notes that a rebuild of every remembered Slack message
+// about the issue is queued in this transaction, so that the change's
+// other hooks can tell.
+func (tx *Tx) MarkCardsQueued(issueID int64) {
+	if tx.cardsQueued == nil {
+		tx.cardsQueued = map[int64]bool{}
+	}
+	tx.cardsQueued[issueID] = true
+}
+
+// CardsQueued tells whether MarkCardsQueued(issueID) was called in this
+// transaction.
+func (tx *Tx) CardsQueued(issueID int64) bool { return tx.cardsQueued[issueID] }
 
 // InTx runs fn in a transaction, committing when it returns nil and rolling
 // back otherwise. On SQLite the transaction takes the write lock at once.

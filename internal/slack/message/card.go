@@ -60,6 +60,15 @@ type Card struct {
 	Last *triage.Activity
 }
 
+// LastID is the id of the newest activity the card shows, 0 when none:
+// the version of the issue it was rendered from.
+func (c *Card) LastID() int64 {
+	if c.Last == nil {
+		return 0
+	}
+	return c.Last.ID
+}
+
 // activityAssignee reads the assignee id of an "assigned" activity.
 func activityAssignee(a *triage.Activity, kind string) (int64, bool) {
 	if a.Type != triage.ActivityAssigned {

@@ -31,6 +31,7 @@ type limitState struct {
 	unhonoured  int
 	failures    map[string][]failure
 	latency     map[string]time.Duration
+	holds       map[string][]*Hold
 	overLimit   map[string]bool // teams over the free message limit
 }
 
@@ -170,6 +171,45 @@ func (s *Server) SetLatency(method string, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limits.latency[method] = d
+}
+
+// Hold is a call the fake keeps waiting before it acts on it (HoldNext).
+type Hold struct {
+	arrived, release chan struct{}
+}
+
+// HoldNext makes the next call to method wait, before the fake acts on it,
+// until Release: a test can then make things happen while the request is
+// on its way, as when Slack answers one request late.
+func (s *Server) HoldNext(method string) *Hold {
+	h := &Hold{arrived: make(chan struct{}), release: make(chan struct{})}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limits.holds == nil {
+		s.limits.holds = map[string][]*Hold{}
+	}
+	s.limits.holds[method] = append(s.limits.holds[method], h)
+	return h
+}
+
+// Arrived is closed when the held call has arrived.
+func (h *Hold) Arrived() <-chan struct{} { return h.arrived }
+
+// Release lets the held call go on.
+func (h *Hold) Release() { close(h.release) }
+
+// takeHold returns the hold waiting for the next call to method, if any,
+// and marks its call arrived.
+func (s *Server) takeHold(method string) *Hold {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.limits.holds[method]
+	if len(q) == 0 {
+		return nil
+	}
+	s.limits.holds[method] = q[1:]
+	close(q[0].arrived)
+	return q[0]
 }
 
 func (s *Server) latency(method string) time.Duration {

@@ -390,6 +390,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if h := s.takeHold(rq.method); h != nil {
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
+			return
+		}
+	}
+
 	s.mu.Lock()
 	now := s.now()
 	var res *result
