@@ -22,14 +22,17 @@
 //     Integration.Alerts(), which satisfies internal/alert's Slack
 //     interface in root-package types.
 //
-// Slack for each person (home.go, personal.go, issuescmd.go): the Home
+// Slack for each person (home.go, homeissue.go, personal.go, issuescmd.go): the Home
 // tab published on app_home_opened and republished, paced per person,
 // when an issue it shows changes; direct messages (assigned to them by
 // someone else, an issue they resolved regressed, a comment on an issue
 // assigned to them), each a live card, within the person's
 // triage.DMSettings; and /triage issues. All of them learn of changes
 // from the issue service's one change path (issues.Change), inside the
-// change's transaction, and their issue controls are the card's.
+// change's transaction, and their issue controls are the card's. That
+// hook runs inside every change's write, so for Home tabs it only marks
+// the issue (homeissue.go); whose tabs to republish is read by a job
+// after the commit.
 //
 // Channels (channel_commands.go, threads.go): /triage subscribe,
 // unsubscribe, subscriptions, link team and unlink team are answered here

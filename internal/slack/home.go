@@ -50,12 +50,17 @@ func (PublishHomeArgs) Kind() string { return "slack.publish_home" }
 // queueHome queues a republish of the people's Home tabs, paced, inside
 // the transaction of the change that causes it.
 func (i *Integration) queueHome(ctx context.Context, tx *store.Tx, people []store.SlackPerson) error {
+	return i.queueHomeAt(ctx, tx, people, homeOpts(i.now()))
+}
+
+// queueHomeAt queues a republish of the people's Home tabs with opts
+// (homeOpts: at a window's end, unique among the window's jobs not done
+// yet, so that a change after the window's job ran queues the next
+// window's).
+func (i *Integration) queueHomeAt(ctx context.Context, tx *store.Tx, people []store.SlackPerson, opts *river.InsertOpts) error {
 	if len(people) == 0 {
 		return nil
 	}
-	// Unique among the jobs not done yet: a change after the window's job
-	// ran queues the next window's.
-	opts := homeOpts(i.now())
 	done := map[store.SlackPerson]bool{}
 	for _, p := range people {
 		p.UserID = 0

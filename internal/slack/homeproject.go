@@ -79,7 +79,13 @@ func (i *Integration) NewIssueJob(ctx context.Context, projectID int64) (*river.
 // homeOpts schedule a Home job at the end of now's window (plus
 // homeSettle), unique among the window's jobs not done yet.
 func homeOpts(now time.Time) *river.InsertOpts {
-	return &river.InsertOpts{ScheduledAt: now.Truncate(homePace).Add(homePace + homeSettle),
+	return homeOptsAt(now.Truncate(homePace).Add(homePace + homeSettle))
+}
+
+// homeOptsAt schedule a Home job at at, unique among the jobs of at's
+// window not done yet.
+func homeOptsAt(at time.Time) *river.InsertOpts {
+	return &river.InsertOpts{ScheduledAt: at,
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: homePace,
 			ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
 }

@@ -148,6 +148,7 @@ func (i *Integration) RegisterWorkers(w *river.Workers) {
 	river.AddWorker(w, &worker[PublishHomeArgs]{work: i.publishHome})
 	river.AddWorker(w, &worker[DMArgs]{work: i.sendDM})
 	river.AddWorker(w, &worker[HomeProjectArgs]{work: i.homeProject})
+	river.AddWorker(w, &worker[HomeSweepArgs]{work: i.homeSweep})
 	river.AddWorker(w, &worker[ThreadReplyArgs]{work: i.threadReply})
 	river.AddWorker(w, &worker[PruneEventsSeenArgs]{work: func(ctx context.Context, _ PruneEventsSeenArgs) error {
 		_, err := i.d.Store.DeleteSlackEventsSeenBefore(ctx, i.now().Add(-eventsSeenRetention))
@@ -356,6 +357,8 @@ func (i *Integration) work(ctx context.Context, args river.JobArgs) error {
 		return i.sendDM(ctx, a)
 	case HomeProjectArgs:
 		return i.homeProject(ctx, a)
+	case HomeSweepArgs:
+		return i.homeSweep(ctx, a)
 	case ThreadReplyArgs:
 		return i.threadReply(ctx, a)
 	}

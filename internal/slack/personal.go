@@ -16,10 +16,11 @@ import (
 
 // Slack for each person (SLACK §9): every issue change (issues.Change, the
 // issue service's one change path) may concern people in Slack. Inside the
-// change's transaction, onPersonalChange queues a paced republish of the
-// Home tabs that show the issue or should now (its new assignee, the
-// assignee team's members, everyone linked who sees a regressed issue's
-// project), and a direct message to each person the change is for:
+// change's transaction, onPersonalChange marks the issue for a paced
+// republish of the Home tabs that show it or should now (its new assignee,
+// the assignee team's members, everyone linked who sees a regressed
+// issue's project; worked out after the commit, homeissue.go), and queues
+// a direct message to each person the change is for:
 //
 //   - assigned: someone else assigned the issue to them;
 //   - regressed: an issue they resolved came back;
@@ -105,38 +106,12 @@ func (i *Integration) onPersonalChange(ctx context.Context, tx *store.Tx, c issu
 	if note {
 		return nil
 	}
-	people, err := tx.HomeViewers(ctx, is.ID)
-	if err != nil {
-		return err
-	}
-	var users []int64
-	if a := is.Assignee; a != nil && a.Type == "user" {
-		users = append(users, a.ID)
-	} else if a != nil && a.Type == "team" {
-		members, err := tx.TeamMemberIDs(ctx, a.ID)
-		if err != nil {
-			return err
-		}
-		users = append(users, members...)
-	}
-	// Everyone who sees the project when the issue comes back into the
-	// "new and regressed" section: a regression, the end of an ignore, or
-	// a reopened issue first seen in the last 24 hours.
+	// Who sees the issue in the "new and regressed" section when it
+	// comes back there: a regression, the end of an ignore, or a reopened
+	// issue first seen in the last 24 hours. Whose tabs those are is
+	// worked out after the commit (homeissue.go).
 	reopened := c.Activity != nil && c.Activity.Type == triage.ActivitySetUnresolved && i.now().Sub(is.FirstSeen) < 24*time.Hour
-	if c.Transition != nil || reopened {
-		seers, err := tx.UsersWithProjectAccess(ctx, is.ProjectID)
-		if err != nil {
-			return err
-		}
-		for _, u := range seers {
-			users = append(users, u.ID)
-		}
-	}
-	more, err := tx.OrgSlackPeople(ctx, is.OrgID, users)
-	if err != nil {
-		return err
-	}
-	return i.queueHome(ctx, tx, append(people, more...))
+	return i.markHome(ctx, tx, is.ID, c.Transition != nil || reopened)
 }
 
 // dmText is the notification line of a direct message.

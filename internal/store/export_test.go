@@ -17,3 +17,12 @@ func (s *Store) MigrateUpTo(ctx context.Context, version int64) error {
 	_, err = p.UpTo(ctx, version)
 	return err
 }
+
+// LockWaiters counts this database's PostgreSQL sessions waiting for a
+// lock, for tests that prove a statement waits for another transaction.
+func (s *Store) LockWaiters(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+	return n, err
+}

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -133,6 +135,181 @@ func TestSlackEventsSeenAndMessages(t *testing.T) {
 		}
 		if _, err := s.SlackCard(ctx, in.ID, issue.ID+100); triage.ErrorCode(err) != triage.ENOTFOUND {
 			t.Errorf("missing issue: %v", err)
+		}
+	})
+}
+
+// An issue change marks the issue for its Home tabs (MarkHomeIssue): the
+// first new mark queues the sweep, later marks (of the same issue or of
+// others) find it queued and seers only grows; a rolled back mark is
+// gone; once the sweep has started, the next mark queues the next one.
+func TestHomeIssueMarks(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		at := time.Now()
+		mark := func(issueID int64, seers bool) bool {
+			t.Helper()
+			var queue bool
+			if err := s.InTx(ctx, func(tx *store.Tx) error {
+				var err error
+				queue, err = tx.MarkHomeIssue(ctx, issueID, seers, at)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return queue
+		}
+		sweep := func() []store.HomeMark {
+			t.Helper()
+			var marks []store.HomeMark
+			if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.EndHomeSweep(ctx) }); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.InTx(ctx, func(tx *store.Tx) error {
+				var err error
+				marks, err = tx.TakeHomeMarks(ctx)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return marks
+		}
+		if !mark(7, false) {
+			t.Fatal("the first mark does not queue the sweep")
+		}
+		if mark(7, false) || mark(7, true) || mark(7, true) || mark(8, false) || mark(7, false) {
+			t.Fatal("a mark made while the sweep is queued queues another")
+		}
+		if got, want := sweep(), []store.HomeMark{{IssueID: 7, Seers: true}, {IssueID: 8}}; !slices.Equal(got, want) {
+			t.Errorf("sweep took %v, want %v (seers from the later change of 7)", got, want)
+		}
+		if got := sweep(); len(got) != 0 {
+			t.Errorf("a second sweep took %v", got)
+		}
+		// Rolled back with its change: nothing is marked, no sweep queued.
+		_ = s.InTx(ctx, func(tx *store.Tx) error {
+			if queue, err := tx.MarkHomeIssue(ctx, 9, true, at); err != nil || !queue {
+				t.Errorf("mark 9 in tx: %v %v", queue, err)
+			}
+			return triage.Errorf(triage.EINTERNAL, "roll back")
+		})
+		if !mark(7, false) {
+			t.Error("a change after the sweep started does not queue the next one")
+		}
+		if got, want := sweep(), []store.HomeMark{{IssueID: 7}}; !slices.Equal(got, want) {
+			t.Errorf("sweep after a rollback took %v, want %v", got, want)
+		}
+		// Started but not yet taken: a mark made in between queues the
+		// next sweep, and the started one takes it too (harmless twice).
+		if !mark(10, false) {
+			t.Fatal("mark 10 does not queue a sweep")
+		}
+		if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.EndHomeSweep(ctx) }); err != nil {
+			t.Fatal(err)
+		}
+		if !mark(11, false) {
+			t.Error("a mark after the sweep started does not queue the next sweep")
+		}
+	})
+}
+
+// On PostgreSQL a sweep that takes a mark waits for a change still
+// holding it (a change of an issue marked already, which wrote nothing to
+// the mark), and then reads what that change wrote: the sweep never works
+// from the state before a change whose mark it took.
+func TestHomeSweepWaitsForTheChangeHoldingTheMark(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *store.Store) {
+		if s.Engine != store.Postgres {
+			t.Skip("SQLite's write transactions run one at a time")
+		}
+		ctx := context.Background()
+		u, err := s.CreateUser(ctx, "m@example.com", "", "h", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.MarkHomeIssue(ctx, 7, true, time.Now())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		marked, commit, changed := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			changed <- s.InTx(ctx, func(tx *store.Tx) error {
+				if queue, err := tx.MarkHomeIssue(ctx, 7, false, time.Now()); err != nil || queue {
+					return fmt.Errorf("mark while marked: queue %v, %v", queue, err)
+				}
+				set := triage.DefaultDMSettings()
+				set.Assigned = false // what "the change" wrote
+				if err := tx.SetDMSettings(ctx, u.ID, set); err != nil {
+					return err
+				}
+				close(marked)
+				<-commit
+				return nil
+			})
+		}()
+		select {
+		case <-marked:
+		case err := <-changed:
+			t.Fatalf("change: %v", err)
+		}
+		type swept struct {
+			marks []store.HomeMark
+			seen  triage.DMSettings
+			err   error
+		}
+		done := make(chan swept, 1)
+		go func() {
+			var r swept
+			if r.err = s.InTx(ctx, func(tx *store.Tx) error { return tx.EndHomeSweep(ctx) }); r.err == nil {
+				r.err = s.InTx(ctx, func(tx *store.Tx) error {
+					var err error
+					if r.marks, err = tx.TakeHomeMarks(ctx); err != nil {
+						return err
+					}
+					r.seen, err = tx.DMSettings(ctx, u.ID)
+					return err
+				})
+			}
+			done <- r
+		}()
+		// Let the change commit once the sweep is done or waiting for it.
+		var r swept
+		finished := false
+		for deadline := time.Now().Add(30 * time.Second); !finished; {
+			select {
+			case r = <-done:
+				finished = true
+				continue
+			case <-time.After(10 * time.Millisecond):
+			}
+			if n, err := s.LockWaiters(ctx); err != nil {
+				t.Fatal(err)
+			} else if n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the sweep neither finished nor waited for a lock")
+			}
+		}
+		close(commit)
+		if err := <-changed; err != nil {
+			t.Fatalf("change: %v", err)
+		}
+		if !finished {
+			r = <-done
+		}
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if want := []store.HomeMark{{IssueID: 7, Seers: true}}; !slices.Equal(r.marks, want) {
+			t.Errorf("sweep took %v, want %v", r.marks, want)
+		}
+		if r.seen.Assigned {
+			t.Error("the sweep read the state before the change whose mark it took")
 		}
 	})
 }

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -172,4 +174,79 @@ func (q *Queries) RegressedIssues(ctx context.Context, orgID, userID int64, sinc
 		ORDER BY i.last_seen DESC, i.id DESC LIMIT $6`,
 		orgID, string(triage.StatusUnresolved), triage.ActivitySetRegression, micros(since), userID, limit)
 	return collect(rows, err, "list regressed issues", scanIssue)
+}
+
+// MarkHomeIssue records, inside an issue change's transaction, that the
+// issue's Home tabs need a look (seers: also everyone who sees its
+// project), and reports when the caller must queue the sweep that takes
+// the marks: a new mark finds the sweep queued (the one row of
+// slack_home_sweep) or inserts that row with at, the time the caller will
+// schedule the sweep for, and returns it. A change whose mark is there
+// already costs one statement (it adds seers if asked). On PostgreSQL
+// both upserts lock an existing row until the commit, even when they
+// change nothing, so a sweep that takes the marks waits for this change
+// and then sees it.
+func (q *Queries) MarkHomeIssue(ctx context.Context, issueID int64, seers bool, at time.Time) (queue bool, err error) {
+	var inserted bool
+	err = q.q.QueryRowContext(ctx, `INSERT INTO slack_home_pending (issue_id, seers) VALUES ($1, $2)
+		ON CONFLICT (issue_id) DO UPDATE SET seers = TRUE, inserted = FALSE WHERE excluded.seers AND NOT slack_home_pending.seers
+		RETURNING inserted`, issueID, seers).Scan(&inserted)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !inserted) {
+		return false, nil // marked already: a sweep is on its way
+	} else if err != nil {
+		return false, fmt.Errorf("mark home issue %d: %w", issueID, err)
+	}
+	var id int64
+	err = q.q.QueryRowContext(ctx, `INSERT INTO slack_home_sweep (id, at) VALUES (1, $1)
+		ON CONFLICT (id) DO UPDATE SET at = slack_home_sweep.at WHERE FALSE
+		RETURNING id`, micros(at)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // a sweep is queued
+	} else if err != nil {
+		return false, fmt.Errorf("queue home sweep: %w", err)
+	}
+	return true, nil
+}
+
+// HomeMark is an issue whose Home tabs need a look.
+type HomeMark struct {
+	IssueID int64
+	// Seers: also the tabs of everyone who sees the issue's project.
+	Seers bool
+}
+
+// EndHomeSweep records that the queued sweep has started: a change that
+// marks an issue after this commits queues the next one. Commit it before
+// TakeHomeMarks, in a transaction of its own: on PostgreSQL it waits for
+// the changes that found the sweep queued, and taking a mark waits for
+// the changes that hold it, so doing both in one transaction could wait
+// in a circle with a change that marks several issues.
+func (q *Queries) EndHomeSweep(ctx context.Context) error {
+	if _, err := q.q.ExecContext(ctx, `DELETE FROM slack_home_sweep`); err != nil {
+		return fmt.Errorf("end home sweep: %w", err)
+	}
+	return nil
+}
+
+// TakeHomeMarks removes and returns every mark, in issue order; call it in
+// a transaction, after EndHomeSweep. On PostgreSQL it locks the marks in
+// ascending issue order, the order in which a bulk change marks its
+// issues, so that the two cannot wait for each other in a circle.
+func (q *Queries) TakeHomeMarks(ctx context.Context) ([]HomeMark, error) {
+	query := `DELETE FROM slack_home_pending RETURNING issue_id, seers`
+	if q.engine == Postgres {
+		query = `DELETE FROM slack_home_pending WHERE issue_id IN
+			(SELECT issue_id FROM slack_home_pending ORDER BY issue_id FOR UPDATE) RETURNING issue_id, seers`
+	}
+	rows, err := q.q.QueryContext(ctx, query)
+	marks, err := collect(rows, err, "take home marks", func(row rowScanner) (HomeMark, error) {
+		var m HomeMark
+		err := row.Scan(&m.IssueID, &m.Seers)
+		return m, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(marks, func(a, b HomeMark) int { return cmp.Compare(a.IssueID, b.IssueID) })
+	return marks, nil
 }
