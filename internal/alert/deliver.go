@@ -14,11 +14,6 @@ import (
 	"triage/internal/store"
 )
 
-// recordTimeout bounds the write that records a delivery. It runs even when
-// the job's context is cancelled (shutdown): Slack has answered, and the
-// record is what keeps a retry from posting the message twice.
-const recordTimeout = 10 * time.Second
-
 type notifyWorker struct {
 	river.WorkerDefaults[NotifyArgs]
 	s *Service
@@ -113,7 +108,7 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 	ts, err := s.sendAt(ctx, keys, slot, msg, n.ChannelID, threadTS)
 	if err == nil {
 		answered := time.Now()
-		if err := s.delivered(ctx, n, rule, ts, threadTS); err != nil {
+		if err := s.record(ctx, n.ID, func(ctx context.Context) error { return s.delivered(ctx, n, rule, ts, threadTS) }); err != nil {
 			return err
 		}
 		s.metrics.unrecorded(time.Since(answered))
@@ -213,12 +208,35 @@ func (s *Service) failed(ctx context.Context, job *river.Job[NotifyArgs], n *tri
 	return fmt.Errorf("deliver notification %d: %w", n.ID, err)
 }
 
+// record runs write, the record of a message Slack has accepted, until it
+// commits: each attempt bounded by RecordTimeout, all of them by
+// RecordPatience, and neither by the job's context (a shutdown). Slack has
+// the message; a failed record that ended the job would have River run it
+// again and post the message twice, so only the record is tried again (a
+// database too busy to take it for a while, or a deadlock it broke).
+func (s *Service) record(ctx context.Context, notificationID int64, write func(ctx context.Context) error) error {
+	ctx = context.WithoutCancel(ctx)
+	giveUp := time.Now().Add(s.opts.RecordPatience)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		attempt, cancel := context.WithTimeout(ctx, s.opts.RecordTimeout)
+		err := write(attempt)
+		cancel()
+		if err == nil || time.Now().Add(wait).After(giveUp) {
+			return err
+		}
+		s.metrics.recordRetried()
+		s.log.Warn("alert delivery not recorded yet: the record is tried again, not the post",
+			"notification_id", notificationID, "err", err)
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
 // delivered records the message, in the ledger and (a card) among the
 // Slack messages to keep up to date, in one commit (one statement on
 // PostgreSQL), and marks the rule's action ok again.
 func (s *Service) delivered(ctx context.Context, n *triage.AlertNotification, rule *triage.AlertRule, ts, threadTS string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
 	d := store.Delivered{Notification: n, TS: ts, ThreadTS: threadTS}
 	if rule.ActionStatus != triage.AlertActionOK {
 		d.FixRule = rule.ID
@@ -229,7 +247,7 @@ func (s *Service) delivered(ctx context.Context, n *triage.AlertNotification, ru
 	// sees it; a change that starts later sees the card (OnIssueChange
 	// reads the cards after its lock).
 	if _, err := s.store.RecordDelivery(ctx, d); err != nil {
-		return err
+		return fmt.Errorf("record delivery of notification %d: %w", n.ID, err)
 	}
 	if threadTS != "" {
 		s.metrics.result(resultThreaded)
@@ -244,7 +262,7 @@ func (s *Service) delivered(ctx context.Context, n *triage.AlertNotification, ru
 // dropped without a trace. (A dead token also marks the workspace for a
 // reinstall: the Slack integration does that where it sees the error.)
 func (s *Service) fail(ctx context.Context, n *triage.AlertNotification, rule *triage.AlertRule, reason string, cause error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.RecordTimeout)
 	defer cancel()
 	changed := false
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {

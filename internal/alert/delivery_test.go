@@ -374,3 +374,60 @@ func TestChannelList(t *testing.T) {
 		t.Errorf("rate limit stats %+v", st)
 	}
 }
+
+// TestRecordFailureIsNotAPostAgain: Slack accepted the card, then the
+// database could not take its record for a while (busy, locked). The
+// record is tried again until it commits; the card is not posted twice,
+// which a job retried from the start would do.
+func TestRecordFailureIsNotAPostAgain(t *testing.T) {
+	t.Parallel()
+	for _, engine := range dbtest.Engines {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, engine, worldOpts{recordTimeout: 300 * time.Millisecond})
+			w.rule(`{"name": "New issues", "conditions": {"firstSeen": true}, "action": {"integrationId": "` +
+				itoa(w.integrationID) + `", "channel": "C1"}}`)
+			hold := w.fake.HoldNext("chat.postMessage")
+			w.send("unrecorded", "error", "", "")
+			select {
+			case <-hold.Arrived():
+			case <-time.After(time.Minute): // a bound for a hang, not a timing claim
+				t.Fatal("the card never reached Slack")
+			}
+			// Someone else holds what the record needs: SQLite's write
+			// lock, the notification's row on PostgreSQL.
+			blocker, err := w.s.Pool().BeginTx(w.ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lock string
+			if engine == store.Postgres {
+				lock = `SELECT COUNT(*) FROM (SELECT id FROM alert_notifications FOR UPDATE) n`
+			} else {
+				lock = `UPDATE alert_notifications SET reason = reason`
+			}
+			if _, err := blocker.ExecContext(w.ctx, lock); err != nil {
+				t.Fatal(err)
+			}
+			hold.Release()
+			w.waitFor("a record that failed and is tried again", func() bool {
+				return w.counter("triage_alert_record_retries_total") >= 1
+			})
+			if err := blocker.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			w.waitFor("the delivery recorded", func() bool {
+				var n int
+				_ = w.s.Pool().QueryRowContext(w.ctx, `SELECT COUNT(*) FROM alert_notifications WHERE status = 'delivered'`).Scan(&n)
+				return n == 1
+			})
+			w.settle()
+			if got := len(w.messages("C1")); got != 1 {
+				t.Fatalf("%d cards in the channel, want 1 (the record was retried by posting again)", got)
+			}
+			if got := len(w.fake.Calls("chat.postMessage")); got != 1 {
+				t.Fatalf("%d chat.postMessage calls, want 1", got)
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ type Metrics struct {
 	notifications *prometheus.CounterVec
 	failures      *prometheus.CounterVec
 	window        prometheus.Histogram
+	recordRetries prometheus.Counter
 }
 
 // Results of a notification attempt, the label of
@@ -57,7 +58,11 @@ func NewMetrics(reg prometheus.Registerer, s BrokenRules) *Metrics {
 		Help:    "Time between Slack accepting a message and the commit recording it: a crash inside it posts the message again.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 	})
-	reg.MustRegister(m.notifications, m.failures, m.window)
+	m.recordRetries = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "triage_alert_record_retries_total",
+		Help: "Records of messages Slack had accepted that failed and were tried again (the record, not the post).",
+	})
+	reg.MustRegister(m.notifications, m.failures, m.window, m.recordRetries)
 	if s != nil {
 		reg.MustRegister(&brokenCollector{store: s, desc: prometheus.NewDesc("triage_alert_rules_broken",
 			"Alert rules whose Slack action is broken, by reason.", []string{"reason"}, nil)})
@@ -74,6 +79,12 @@ func (m *Metrics) result(r string) {
 func (m *Metrics) unrecorded(d time.Duration) {
 	if m != nil {
 		m.window.Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) recordRetried() {
+	if m != nil {
+		m.recordRetries.Inc()
 	}
 }
 

@@ -119,7 +119,7 @@ func (s *Service) sendAt(ctx context.Context, keys []PaceKey, slot time.Time, ms
 	// Once it leaves, the post is not cut off by the job's deadline (or a
 	// shutdown): Slack may have taken it already, and the retry that an
 	// abandoned post causes would post it twice. The HTTP client bounds
-	// it, and the record after it runs the same way (recordTimeout).
+	// it, and the record after it runs the same way (see record).
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}

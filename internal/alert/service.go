@@ -43,6 +43,10 @@ type Options struct {
 	ChannelPageEvery time.Duration
 	// CheckTimeout bounds the conversations.info check when a rule is saved.
 	CheckTimeout time.Duration
+	// RecordTimeout bounds one attempt to record a delivery Slack has
+	// accepted; a failed attempt is tried again (the record, never the
+	// post) for RecordPatience in all.
+	RecordTimeout, RecordPatience time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -69,6 +73,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CheckTimeout <= 0 {
 		o.CheckTimeout = 5 * time.Second
+	}
+	if o.RecordTimeout <= 0 {
+		o.RecordTimeout = 10 * time.Second
+	}
+	if o.RecordPatience <= 0 {
+		o.RecordPatience = 2 * time.Minute
 	}
 	return o
 }

@@ -66,6 +66,9 @@ type proc struct {
 
 type worldOpts struct {
 	limits alert.PaceLimits
+	// recordTimeout bounds one attempt to record a delivery (0: the
+	// default).
+	recordTimeout time.Duration
 }
 
 func newWorld(t *testing.T, engine store.Engine, o worldOpts) *world {
@@ -160,7 +163,7 @@ func (w *world) startProc(first bool) *proc {
 	p.integ = slack.New(slack.Deps{Logger: logger, Store: p.s, Config: cfg, Box: secretbox.New([]byte(secretKey)),
 		Signer: signing.New([]byte(secretKey)), HTTPClient: webapi.NewHTTPClient(), Issues: p.issues})
 	p.alerts = alert.New(alert.Deps{Store: p.s, Slack: p.integ.Alerts(), Metrics: alert.NewMetrics(p.reg, p.s),
-		Logger: logger, Options: alert.Options{Limits: w.opts.limits}})
+		Logger: logger, Options: alert.Options{Limits: w.opts.limits, RecordTimeout: w.opts.recordTimeout}})
 	p.issues.OnChange(p.alerts.OnIssueChange)
 	workers := river.NewWorkers()
 	p.alerts.Register(workers)
@@ -316,6 +319,21 @@ func (w *world) settle() {
 
 // messages returns the channel's top-level messages.
 func (w *world) messages(channel string) []slackfake.Message { return w.fake.Messages(channel) }
+
+// counter reads one unlabelled counter of the alert metrics.
+func (w *world) counter(name string) float64 {
+	w.t.Helper()
+	mfs, err := w.reg.Gather()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
+}
 
 // metric reads one counter of the alert metrics.
 func (w *world) metric(name, label, value string) float64 {
