@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -336,28 +334,6 @@ func (q *Queries) IssueForUser(ctx context.Context, issueID, userID int64, lock 
 		q.msgs = &m
 	}
 	return i, acc, nil
-}
-
-// ShareLockIssue waits for every transaction that is changing the issue
-// (they lock its row for update) to end, and keeps new ones waiting until
-// this transaction ends. On SQLite the write transaction holds the whole
-// database already, so there is nothing to do.
-func (q *Queries) ShareLockIssue(ctx context.Context, issueID int64) error {
-	if q.engine != Postgres {
-		return nil
-	}
-	st, err := q.prepared(ctx, `SELECT 1 FROM issues WHERE id = $1 FOR SHARE`)
-	if err != nil {
-		return err
-	}
-	var one int
-	err = st.QueryRowContext(ctx, issueID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil // deleted: nothing left to keep in step with
-	} else if err != nil {
-		return fmt.Errorf("lock issue %d: %w", issueID, err)
-	}
-	return nil
 }
 
 // NewestCardActivity returns the id of the issue's newest activity that a
