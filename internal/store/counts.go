@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 )
@@ -74,34 +75,12 @@ func (q *Queries) upsertTags(ctx context.Context, rows []TagCount, added map[int
 			return nil
 		}
 		res, err := st.QueryContext(ctx, args...)
-		type after struct {
-			k issueValue
-			n int64
-		}
-		got, err := collect(res, err, "count users", func(row rowScanner) (after, error) {
-			var a after
-			err := row.Scan(&a.k.issueID, &a.k.value, &a.n)
-			return a, err
-		})
-		if err != nil {
-			return err
-		}
-		for _, a := range got {
-			if a.n == sent[a.k] {
-				added[a.k.issueID]++
-			}
-		}
-		return nil
+		return addNew(res, err, "count users", sent, added)
 	}
 	if q.engine == Postgres {
-		ids, ns, firsts, lasts := make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
-		keys, values := make([]string, len(rows)), make([]string, len(rows))
-		for k, r := range rows {
-			ids[k], keys[k], values[k], ns[k], firsts[k], lasts[k] = r.IssueID, r.Key, r.Value, r.N, r.First, r.Last
-		}
 		return run(unprepared{q.q, `INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen)
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])` + conflict + ret},
-			[]any{ids, keys, values, ns, firsts, lasts})
+			tagArrays(rows))
 	}
 	return q.eachValuesChunk(ctx, `INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen) VALUES `, 6, conflict+ret, len(rows),
 		func(i int, dst []any) []any {
@@ -123,11 +102,8 @@ func (q *Queries) CountBatch(ctx context.Context, tags []TagCount, hours []HourC
 		}
 		return added, q.CountIssueHours(ctx, hours)
 	}
-	ids, ns, firsts, lasts := make([]int64, len(tags)), make([]int64, len(tags)), make([]int64, len(tags)), make([]int64, len(tags))
-	keys, values := make([]string, len(tags)), make([]string, len(tags))
 	sent := map[issueValue]int64{}
-	for k, r := range tags {
-		ids[k], keys[k], values[k], ns[k], firsts[k], lasts[k] = r.IssueID, r.Key, r.Value, r.N, r.First, r.Last
+	for _, r := range tags {
 		if r.Key == "user" {
 			sent[issueValue{r.IssueID, r.Value}] = r.N
 		}
@@ -143,26 +119,47 @@ func (q *Queries) CountBatch(ctx context.Context, tags []TagCount, hours []HourC
 			RETURNING issue_id, key, value, times_seen),
 		h AS (INSERT INTO issue_hours (issue_id, hour, n) SELECT * FROM unnest($7::bigint[], $8::bigint[], $9::bigint[])`+hourConflict+`)
 		SELECT issue_id, value, times_seen FROM t WHERE key = 'user'`,
-		ids, keys, values, ns, firsts, lasts, hIDs, hHours, hNs)
+		append(tagArrays(tags), hIDs, hHours, hNs)...)
+	added := map[int64]int64{}
+	if err := addNew(rows, err, "count tags and hours", sent, added); err != nil {
+		return nil, err
+	}
+	return added, nil
+}
+
+// tagArrays are rows as the six arrays ($1-$6) the PostgreSQL upserts
+// unnest: issue ids, keys, values, counts, first and last seen.
+func tagArrays(rows []TagCount) []any {
+	ids, ns, firsts, lasts := make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
+	keys, values := make([]string, len(rows)), make([]string, len(rows))
+	for k, r := range rows {
+		ids[k], keys[k], values[k], ns[k], firsts[k], lasts[k] = r.IssueID, r.Key, r.Value, r.N, r.First, r.Last
+	}
+	return []any{ids, keys, values, ns, firsts, lasts}
+}
+
+// addNew reads rows of (issue id, value, count after the statement) and
+// adds one to the issue in added for each row whose count is the one it
+// brought (sent): a value new to the issue.
+func addNew(rows *sql.Rows, err error, what string, sent map[issueValue]int64, added map[int64]int64) error {
 	type after struct {
 		k issueValue
 		n int64
 	}
-	got, err := collect(rows, err, "count tags and hours", func(row rowScanner) (after, error) {
+	got, err := collect(rows, err, what, func(row rowScanner) (after, error) {
 		var a after
 		err := row.Scan(&a.k.issueID, &a.k.value, &a.n)
 		return a, err
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	added := map[int64]int64{}
 	for _, a := range got {
 		if a.n == sent[a.k] {
 			added[a.k.issueID]++
 		}
 	}
-	return added, nil
+	return nil
 }
 
 // The upserts' conflict clauses: counts add up, first and last seen
