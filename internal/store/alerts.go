@@ -477,13 +477,6 @@ func (q *Queries) PendingCards(ctx context.Context, issueID int64) ([]int64, err
 // HasAlertNotifications tells whether any notification about the issue
 // exists (pending or delivered): an issue change then has cards to update.
 func (q *Queries) HasAlertNotifications(ctx context.Context, issueID int64) (bool, error) {
-	if q.tx != nil {
-		m, err := q.messagesOf(ctx, issueID)
-		if err != nil {
-			return false, err
-		}
-		return m.alerts, nil
-	}
 	var n int64
 	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM alert_notifications WHERE issue_id = $1
 		AND status IN ('pending', 'delivered') LIMIT 1) x`, issueID).Scan(&n)

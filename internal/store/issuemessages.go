@@ -6,13 +6,11 @@ import (
 )
 
 // issueMessages is what a transaction knows of the messages about one
-// issue: whether alert notifications are pending or out, and up to two of
-// its remembered Slack messages. The hooks of an issue change each ask one
-// of these questions; inside a transaction one query answers both, and
-// writes of either table in the transaction forget the answer.
+// issue: up to two of its remembered Slack messages. Inside a transaction
+// one query answers the change hooks' question, and writes of the table in
+// the transaction forget the answer.
 type issueMessages struct {
 	issueID int64
-	alerts  bool
 	slack   []slackMessageKey // at most two: enough to tell "another one"
 }
 
@@ -29,9 +27,7 @@ func (q *Queries) messagesOf(ctx context.Context, issueID int64) (*issueMessages
 	if m := q.msgs; m != nil && m.issueID == issueID {
 		return m, nil
 	}
-	st, err := q.prepared(ctx, `SELECT 0, '', '' FROM (SELECT 1 FROM alert_notifications WHERE issue_id = $1
-		AND status IN ('pending', 'delivered') LIMIT 1) a
-		UNION ALL SELECT * FROM (SELECT integration_id, channel_id, ts FROM slack_messages WHERE issue_id = $1 LIMIT 2) s`)
+	st, err := q.prepared(ctx, `SELECT integration_id, channel_id, ts FROM slack_messages WHERE issue_id = $1 LIMIT 2`)
 	if err != nil {
 		return nil, err
 	}
@@ -46,11 +42,7 @@ func (q *Queries) messagesOf(ctx context.Context, issueID int64) (*issueMessages
 		if err := rows.Scan(&k.integrationID, &k.channelID, &k.ts); err != nil {
 			return nil, fmt.Errorf("check messages of issue %d: %w", issueID, err)
 		}
-		if k.integrationID == 0 {
-			m.alerts = true
-		} else {
-			m.slack = append(m.slack, k)
-		}
+		m.slack = append(m.slack, k)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("check messages of issue %d: %w", issueID, err)

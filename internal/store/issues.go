@@ -280,11 +280,11 @@ var issueForUser = strings.Replace(issueSelect, "FROM issues i ",
 	FROM issues i `, 1) + ` WHERE i.id = $1`
 
 // issueForChange is issueForUser with what the change hooks ask about
-// the issue's messages (see messagesOf): whether alert notifications are
-// out, how many Slack messages it has (up to two) and the first one.
+// the issue's messages (see messagesOf): how many Slack messages it has
+// (up to two) and the first one. (The alert hook reads the issue's cards
+// itself, after the lock: see alert.threadsOf.)
 var issueForChange = strings.Replace(issueForUser, "\n\tFROM issues i ",
 	`,
-	EXISTS (SELECT 1 FROM alert_notifications an WHERE an.issue_id = i.id AND an.status IN ('pending', 'delivered')),
 	(SELECT COUNT(*) FROM (SELECT 1 FROM slack_messages sm WHERE sm.issue_id = i.id LIMIT 2) sm2),
 	COALESCE((SELECT sm.integration_id FROM slack_messages sm WHERE sm.issue_id = i.id ORDER BY sm.id LIMIT 1), 0),
 	COALESCE((SELECT sm.channel_id FROM slack_messages sm WHERE sm.issue_id = i.id ORDER BY sm.id LIMIT 1), ''),
@@ -317,7 +317,7 @@ func (q *Queries) IssueForUser(ctx context.Context, issueID, userID int64, lock 
 	var first slackMessageKey
 	dest := []any{&acc.Member, &acc.Project}
 	if change {
-		dest = append(dest, &m.alerts, &slackN, &first.integrationID, &first.channelID, &first.ts)
+		dest = append(dest, &slackN, &first.integrationID, &first.channelID, &first.ts)
 	}
 	i, err := scanIssue(extra.wrap(st.QueryRowContext(ctx, issueID, userID), dest...))
 	if err != nil {
