@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"triage"
+	"triage/internal/issues"
+	"triage/internal/slack/slackfake"
 )
 
 // TestBurstOfClicksEndsOnTheLatestState: many people click Resolve and
@@ -65,6 +67,54 @@ func TestBurstOfClicksEndsOnTheLatestState(t *testing.T) {
 		}
 		if posts == 0 || posts > clicks {
 			t.Errorf("%d rebuilds for %d clicks", posts, clicks)
+		}
+	})
+}
+
+// TestResendAfterAChangeEditsTheMessage: a click's card goes back through
+// its response URL, and Slack takes a response URL five times only. When the
+// issue changed while that card was on its way, the card sent again to show
+// the change is an edit of the bot's message, not another response URL post.
+func TestResendAfterAChangeEditsTheMessage(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, func(t *testing.T, w *world) {
+		ts, err := w.integ.PostCard(w.ctx, w.in.ID, "C1", "", w.plain.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := w.fake.GetMessage("C1", ts)
+		blockID, _ := element(t, m.Blocks, "status:resolve")
+		hold := w.fake.HoldNext(slackfake.ResponseURLMethod)
+		ru := w.fake.NewMessageResponseURL("T1", "C1", "U2", ts)
+		rec := w.postAction(w.blockAction("U2", map[string]any{"type": "message", "message_ts": ts, "channel_id": "C1"}, ru,
+			map[string]any{"action_id": "status:resolve", "block_id": blockID, "type": "button", "value": "resolved"}))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("click: %d %s", rec.Code, rec.Body)
+		}
+		ctx, cancel := w.wait()
+		defer cancel()
+		select {
+		case <-hold.Arrived():
+		case <-ctx.Done():
+			t.Fatal("the click's card never reached its response URL")
+		}
+		// While the "Resolved" card is on its way, someone reopens the issue.
+		if _, err := w.svc.Update(w.ctx, triage.Actor{UserID: w.owner.ID, Source: triage.SourceWeb}, w.plain.ID,
+			issues.Update{Status: &issues.StatusChange{Status: triage.StatusUnresolved}}); err != nil {
+			t.Fatal(err)
+		}
+		hold.Release()
+		w.settle()
+		posts := w.fake.ResponseURLPosts(ru)
+		if len(posts) != 1 || posts[0].Status != http.StatusOK {
+			var got []int
+			for _, p := range posts {
+				got = append(got, p.Status)
+			}
+			t.Errorf("response url posts answered %v, want the click's one, answered 200", got)
+		}
+		if m, _ := w.fake.GetMessage("C1", ts); !strings.Contains(plainJSON(m.Blocks), "*Unresolved*") {
+			t.Errorf("the card shows the state before the reopen: %s", m.Blocks)
 		}
 	})
 }

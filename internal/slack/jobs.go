@@ -316,6 +316,12 @@ func (i *Integration) deliver(args river.JobArgs) {
 		i.log.Warn("slack delivery failed", "kind", args.Kind(), "err", err)
 		return
 	}
+	if a, ok := args.(RefreshCardArgs); ok && !a.Legacy && len(a.List) == 0 && a.Channel != "" && a.TS != "" {
+		// The retries edit the bot's own message with chat.update: the
+		// response URL, good for five posts, may be spent already.
+		a.ResponseURL = ""
+		args = a
+	}
 	i.enqueue(wctx, args, opts)
 }
 

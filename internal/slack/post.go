@@ -58,7 +58,7 @@ func (i *Integration) UpdateCards(ctx context.Context, issueID int64) error {
 }
 
 func (i *Integration) updateCards(ctx context.Context, a UpdateCardsArgs) error {
-	return i.settled(ctx, a.IssueID, func() ([]*message.Card, error) { return i.updateCardsOnce(ctx, a) })
+	return i.settled(ctx, a.IssueID, func(int) ([]*message.Card, error) { return i.updateCardsOnce(ctx, a) })
 }
 
 // settleRounds bounds how many times one job sends an issue's cards again
@@ -72,10 +72,10 @@ const settleRounds = 4
 // before a change can reach Slack after the one rendered after it. Every
 // change queues a rebuild after its commit, so the rebuild that ends last
 // sees the last change and, sending again if its own rendering was older,
-// leaves it on the card.
-func (i *Integration) settled(ctx context.Context, issueID int64, send func() ([]*message.Card, error)) error {
+// leaves it on the card. send is told which round it is in.
+func (i *Integration) settled(ctx context.Context, issueID int64, send func(round int) ([]*message.Card, error)) error {
 	for round := 1; ; round++ {
-		sent, err := send()
+		sent, err := send(round)
 		if err != nil || len(sent) == 0 {
 			return err
 		}
@@ -168,7 +168,14 @@ func (i *Integration) refreshCard(ctx context.Context, a RefreshCardArgs) error 
 	if !a.Legacy && !unfurl && a.ResponseURL != "" && len(a.List) > 0 {
 		return i.refreshList(ctx, a) // a list of issues, not one card
 	}
-	return i.settled(ctx, a.IssueID, func() ([]*message.Card, error) {
+	return i.settled(ctx, a.IssueID, func(round int) ([]*message.Card, error) {
+		a := a
+		if round > 1 && !a.Legacy && a.Channel != "" && a.TS != "" {
+			// Slack takes a response URL five times only, and a job (with
+			// River's retries) may send again more often than that: the
+			// bot's own message is edited with chat.update instead.
+			a.ResponseURL = ""
+		}
 		c, err := i.refreshCardOnce(ctx, a)
 		if err != nil {
 			return nil, err

@@ -279,6 +279,9 @@ type responsePayload struct {
 	ThreadTS        string          `json:"thread_ts"`
 }
 
+// ResponseURLMethod names posts to response URLs for HoldNext.
+const ResponseURLMethod = "response_url"
+
 func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -291,6 +294,13 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	full := s.httpSrv.URL + r.URL.Path
+	if h := s.takeHold(ResponseURLMethod); h != nil {
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
+			return
+		}
+	}
 
 	s.mu.Lock()
 	status, answer := s.respond(full, body)

@@ -180,7 +180,8 @@ type Hold struct {
 
 // HoldNext makes the next call to method wait, before the fake acts on it,
 // until Release: a test can then make things happen while the request is
-// on its way, as when Slack answers one request late.
+// on its way, as when Slack answers one request late. ResponseURLMethod
+// holds the next post to any response URL.
 func (s *Server) HoldNext(method string) *Hold {
 	h := &Hold{arrived: make(chan struct{}), release: make(chan struct{})}
 	s.mu.Lock()
