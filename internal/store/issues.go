@@ -312,7 +312,6 @@ func (q *Queries) IssueForUser(ctx context.Context, issueID, userID int64, lock 
 		return nil, acc, err
 	}
 	var extra scanExtra
-	var m issueMessages
 	var slackN int64
 	var first slackMessageKey
 	dest := []any{&acc.Member, &acc.Project}
@@ -324,16 +323,22 @@ func (q *Queries) IssueForUser(ctx context.Context, issueID, userID int64, lock 
 		return nil, acc, translate(err, "issue")
 	}
 	if change {
-		m.issueID = issueID
-		if slackN > 0 {
-			m.slack = append(m.slack, first)
-		}
-		if slackN > 1 { // another one, whatever it is: no key matches this
-			m.slack = append(m.slack, slackMessageKey{integrationID: -1})
-		}
-		q.msgs = &m
+		q.rememberMessages(issueID, slackN, first)
 	}
 	return i, acc, nil
+}
+
+// rememberMessages keeps what issueForChange read about the issue's
+// messages (how many, up to two, and the first) for messagesOf.
+func (q *Queries) rememberMessages(issueID, slackN int64, first slackMessageKey) {
+	m := issueMessages{issueID: issueID}
+	if slackN > 0 {
+		m.slack = append(m.slack, first)
+	}
+	if slackN > 1 { // another one, whatever it is: no key matches this
+		m.slack = append(m.slack, slackMessageKey{integrationID: -1})
+	}
+	q.msgs = &m
 }
 
 // NewestCardActivity returns the id of the issue's newest activity that a
