@@ -123,14 +123,16 @@ func (q *Queries) SetIssueStatusLogged(ctx context.Context, id int64, status tri
 	if err != nil {
 		return err
 	}
-	err = q.q.QueryRowContext(ctx, `WITH u AS (UPDATE issues SET status = $1, status_details = $2, ignore_base = $3 WHERE id = $4)
-		INSERT INTO activities (issue_id, type, user_id, source, data, created_at) VALUES ($5, $6, $7, $8, $9, $10) RETURNING id`,
+	var cards *string
+	err = q.q.QueryRowContext(ctx, `WITH u AS (UPDATE issues SET status = $1, status_details = $2, ignore_base = $3 WHERE id = $4),
+		a AS (INSERT INTO activities (issue_id, type, user_id, source, data, created_at) VALUES ($5, $6, $7, $8, $9, $10) RETURNING id)
+		SELECT a.id, `+changeCardsColumn+` FROM a`,
 		string(status), string(b), ignoreBase, id,
-		a.IssueID, a.Type, userID, string(a.Source), data, micros(a.CreatedAt)).Scan(&a.ID)
+		a.IssueID, a.Type, userID, string(a.Source), data, micros(a.CreatedAt)).Scan(&a.ID, &cards)
 	if err != nil {
 		return fmt.Errorf("set issue %d status: %w", id, err)
 	}
-	return nil
+	return q.keepChangeCards(id, a.ID, cards)
 }
 
 // SetIssueAssignee assigns the issue to a user or a team, or nobody (nil).
