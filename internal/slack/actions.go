@@ -172,11 +172,11 @@ func (i *Integration) applyLocated(ctx context.Context, p *message.Interaction, 
 		return origin, issue, acc, nil
 	}, updateOf(req))
 	unlock()
-	if errors.Is(err, errNotApplied) {
+	if err != nil && a.t == nil {
+		// Refused before the click's target was read (errNotApplied, an
+		// invalid change, a failed read): the reads below say why, as
+		// for any other click.
 		return reply{}, false
-	} else if err != nil && a.t == nil {
-		i.log.Error("slack: load action target", "err", err)
-		return internalReply, true
 	}
 	return i.applied(ctx, a, o, res, err), true
 }
