@@ -8,9 +8,13 @@ import (
 
 // changeCards is what a status change's own statement read of the issue's
 // alert cards (PostgreSQL: SetIssueStatusLogged), for the change's alert
-// hook: the statement runs after the change locked the issue, so its
-// snapshot holds every card recorded before the lock was granted, as the
-// hook's own read after the lock would, one round trip earlier.
+// hook: the statement runs after the change locked the issue (every
+// caller takes the row's lock in an earlier statement of the transaction:
+// the change's locking read, or the event writer's count of the issue's
+// events), so its snapshot holds every card recorded before the lock was
+// granted, as the hook's own read after the lock would, one round trip
+// earlier. (In the statement that waits for a lock, the snapshot would
+// predate the wait.)
 type changeCards struct {
 	issueID, activityID int64
 	cards               []AlertCard
