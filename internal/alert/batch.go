@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"triage"
 	"triage/internal/store"
 )
 
@@ -75,15 +77,27 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		}
 		return s.handOff(ctx, later)
 	}
+	ds, err := s.store.AlertDeliveries(ctx, ids)
+	if err != nil {
+		return err // nothing was sent: the batch runs again, and hands off
+	}
+	booked, err := s.bookBatch(ctx, ds)
+	if err != nil {
+		return err
+	}
 	bctx := context.WithValue(ctx, batchKey{}, true)
 	errs := make([]error, len(ids))
 	var wg sync.WaitGroup
 	for i, id := range ids {
+		d := ds[id]
+		if d == nil {
+			continue // its issue or workspace was deleted
+		}
 		wg.Go(func() {
 			one := &river.Job[NotifyArgs]{Args: NotifyArgs{NotificationID: id}, JobRow: &rivertype.JobRow{
 				ID: job.ID, Attempt: 1, MaxAttempts: job.MaxAttempts, Kind: NotifyArgs{}.Kind(), Queue: job.Queue,
 				CreatedAt: job.CreatedAt, ScheduledAt: job.ScheduledAt}}
-			errs[i] = s.deliver(bctx, one)
+			errs[i] = s.deliverRead(bctx, one, d, booked[id])
 		})
 	}
 	wg.Wait()
@@ -139,4 +153,55 @@ func (s *Service) handOff(ctx context.Context, later []handOff) error {
 		return fmt.Errorf("hand %d notifications of a batch to jobs of their own: %w", len(later), err)
 	}
 	return nil
+}
+
+// eachReserver books one slot on each of several keys at once.
+type eachReserver interface {
+	ReserveEach(ctx context.Context, keys []PaceKey, now time.Time) (map[string]time.Time, error)
+}
+
+// bookBatch books, in one statement on PostgreSQL, the send slots of the
+// batch's notifications that will post at once (pending, to a channel of
+// their own in the batch, with no wait for a card and no slot booked
+// before), by notification id. The others book their own, as a
+// NotifyArgs job does.
+func (s *Service) bookBatch(ctx context.Context, ds map[int64]*store.AlertDelivery) (map[int64]time.Time, error) {
+	p, ok := s.pacer.(eachReserver)
+	if !ok || s.slack == nil {
+		return nil, nil
+	}
+	now := s.now()
+	byKey := map[string]int64{}
+	var keys []PaceKey
+	for id, d := range ds {
+		n := d.Notification
+		switch {
+		case n.Status != triage.NotificationPending, !d.Attached,
+			d.Rule == nil && !strings.HasPrefix(n.Cause, CauseTeamAssigned),
+			d.CardHolder != n.ID && d.CardTS == "",
+			!n.ReservedAt.IsZero() && !n.ReservedAt.Before(now.Add(-slotGrace)):
+			continue
+		}
+		ks := s.paceKeys(n.IntegrationID, n.ChannelID)
+		if len(ks) != 1 {
+			continue
+		}
+		if _, dup := byKey[ks[0].Name]; dup {
+			continue
+		}
+		byKey[ks[0].Name] = id
+		keys = append(keys, ks[0])
+	}
+	if len(keys) < 2 {
+		return nil, nil
+	}
+	slots, err := p.ReserveEach(ctx, keys, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]time.Time, len(slots))
+	for key, slot := range slots {
+		out[byKey[key]] = slot
+	}
+	return out, nil
 }
