@@ -253,9 +253,5 @@ func (s *Service) card(ctx context.Context, integrationID, issueID int64) (Messa
 }
 
 func (s *Service) newestActivity(ctx context.Context, issueID int64) (int64, error) {
-	acts, err := s.store.Activities(ctx, issueID, 1)
-	if err != nil || len(acts) == 0 {
-		return 0, err
-	}
-	return acts[0].ID, nil
+	return s.store.NewestActivityID(ctx, issueID)
 }
