@@ -31,7 +31,7 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 	// The Slack integration's own change hook rebuilds the cards; here
 	// each card's thread hears what changed. The cards are read now, after
 	// the change locked the issue, not from what the locking read saw.
-	cards, err := threadsOf(ctx, tx, c.Issue.ID)
+	cards, err := threadsOf(ctx, tx, c.Issue.ID, c.Activity.ID)
 	if err != nil || len(cards) == 0 {
 		return err
 	}
@@ -82,9 +82,11 @@ func (s *Service) OnIssueChange(ctx context.Context, tx *store.Tx, c issues.Chan
 // threadsOf lists the issue's cards whose threads hear of its changes:
 // those posted, and those still on their way (they hear once they are
 // out). One statement reads both, so that a card being recorded as posted
-// right now shows up as one or the other.
-func threadsOf(ctx context.Context, tx *store.Tx, issueID int64) ([]store.AlertCard, error) {
-	return tx.IssueCards(ctx, issueID)
+// right now shows up as one or the other. It runs after the change locked
+// the issue: the change's own statement when it read them (a status
+// change on PostgreSQL, see store.ChangeCards), else a read now.
+func threadsOf(ctx context.Context, tx *store.Tx, issueID, activityID int64) ([]store.AlertCard, error) {
+	return tx.ChangeCards(ctx, issueID, activityID)
 }
 
 // needsRebuild tells whether this hook must queue a rebuild of the

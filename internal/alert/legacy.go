@@ -46,7 +46,7 @@ func (w *unignoredWorker) Work(ctx context.Context, job *river.Job[unignoredArgs
 	t := &issues.Transition{Kind: issues.Unignored, Reason: a.Reason,
 		Ignore: triage.StatusDetails{IgnoreUntil: a.Until, IgnoreMinutes: a.Minutes, IgnoreCount: a.Count}}
 	return w.s.store.InTx(ctx, func(tx *store.Tx) error {
-		cards, err := threadsOf(ctx, tx, a.IssueID)
+		cards, err := threadsOf(ctx, tx, a.IssueID, 0)
 		if err != nil || len(cards) == 0 {
 			return err
 		}

@@ -3,7 +3,9 @@
 //
 // People's changes (resolve, ignore, reopen, assign) come from the web
 // pages, the JSON API and Slack, which all call Service.Update (or
-// UpdateFrom, naming the Slack message a click came from): it checks that
+// UpdateFrom, naming the Slack message a click came from; or
+// UpdateLocated, for a Slack click whose lookup of the workspace and the
+// person's link travels in the change's locking read): it checks that
 // the actor may act, applies the change under a row lock, and writes
 // exactly one activity entry per effective change. Setting the state an
 // issue already has writes nothing. UpdateMany does the same to many

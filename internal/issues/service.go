@@ -121,6 +121,13 @@ func (s *Service) authorize(ctx context.Context, q *store.Queries, userID, issue
 	if err != nil {
 		return nil, err
 	}
+	return mayChange(issue, acc)
+}
+
+// mayChange is the access rule of Get and every change, on what the
+// issue's read found: ENOTFOUND for someone outside the organization,
+// EFORBIDDEN for a member without access to the project.
+func mayChange(issue *triage.Issue, acc store.IssueAccess) (*triage.Issue, error) {
 	if !acc.Member {
 		return nil, triage.Errorf(triage.ENOTFOUND, "issue not found")
 	}
@@ -155,6 +162,46 @@ func (s *Service) UpdateFrom(ctx context.Context, origin Origin, issueID int64, 
 		// rollback.
 		issue, err := s.authorize(ctx, tx.Queries, actor.UserID, issueID, true)
 		if err != nil {
+			return err
+		}
+		acts, err := s.apply(ctx, tx, origin, issue, u)
+		if err != nil {
+			return err
+		}
+		res = Result{Issue: issue, Activities: acts}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Locate is a change's first read, inside its transaction: who acts and
+// from where, and the issue, locked as IssueForUser locks it, with the
+// actor's access to it as that query reads it. A caller whose own lookup
+// (a Slack workspace, the person's link) can travel in that same query
+// saves a round trip per change; an error it returns ends the change
+// unchanged and is returned as it is.
+type Locate func(ctx context.Context, tx *store.Tx) (Origin, *triage.Issue, store.IssueAccess, error)
+
+// UpdateLocated is UpdateFrom with the origin and the locked issue read by
+// locate. The access rule is the same (ENOTFOUND, EFORBIDDEN as Get), and
+// so are the other errors.
+func (s *Service) UpdateLocated(ctx context.Context, locate Locate, u Update) (*Result, error) {
+	if err := validate(u); err != nil {
+		return nil, err
+	}
+	var res Result
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		origin, issue, acc, err := locate(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if origin.Actor.UserID == 0 {
+			return triage.Errorf(triage.EUNAUTHORIZED, "an issue change needs a user")
+		}
+		if issue, err = mayChange(issue, acc); err != nil {
 			return err
 		}
 		acts, err := s.apply(ctx, tx, origin, issue, u)

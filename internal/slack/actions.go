@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -100,6 +101,12 @@ func (i *Integration) handleAction(ctx context.Context, payload []byte) reply {
 	if err != nil {
 		return badRequest(err)
 	}
+	if req.Action == message.ActionStatus || req.Action == message.ActionAssign {
+		if rep, ok := i.applyLocated(ctx, p, req); ok {
+			return rep
+		}
+		// Not a change this click may make: the reads below say why.
+	}
 	in, t, rep, ok := i.target(ctx, p.TeamID(), p.UserID(), req.IssueID)
 	if !ok {
 		return rep
@@ -134,26 +141,83 @@ func (i *Integration) target(ctx context.Context, teamID, slackUser string, issu
 	return in, t, reply{}, true
 }
 
-// apply changes the issue as the linked person.
-func (i *Integration) apply(ctx context.Context, a *action) reply {
+// errNotApplied ends a click's change transaction without a change: the
+// workspace, the link or the issue is not what a change needs, and the
+// refusal is worked out outside the transaction.
+var errNotApplied = errors.New("slack: not a change this click may make")
+
+// applyLocated changes the issue as the linked person, reading the
+// workspace, the link, the issue (locked) and the person's access in the
+// change's first statement: a click that changes an issue costs no read
+// before its transaction. ok is false when the click may not change the
+// issue as it stands (unknown workspace or issue, workspace not attached
+// or disabled, person not linked): the caller answers it.
+func (i *Integration) applyLocated(ctx context.Context, p *message.Interaction, req *message.Request) (reply, bool) {
+	a := &action{p: p, req: req}
+	var o *origin
+	unlock := i.serializeWrites(req.IssueID)
+	res, err := i.d.Issues.UpdateLocated(ctx, func(ctx context.Context, tx *store.Tx) (issues.Origin, *triage.Issue, store.IssueAccess, error) {
+		in, t, issue, acc, err := tx.SlackChangeTarget(ctx, p.TeamID(), p.UserID(), req.IssueID)
+		if triage.ErrorCode(err) == triage.ENOTFOUND {
+			return issues.Origin{}, nil, acc, errNotApplied
+		} else if err != nil {
+			return issues.Origin{}, nil, acc, err
+		}
+		if in.Status != triage.IntegrationActive || t.UserID == 0 || !t.Attached {
+			return issues.Origin{}, nil, acc, errNotApplied
+		}
+		a.in, a.t, a.userID = in, t, t.UserID
+		var origin issues.Origin
+		o, origin = i.changeOrigin(a)
+		return origin, issue, acc, nil
+	}, updateOf(req))
+	unlock()
+	if err != nil && a.t == nil {
+		// Refused before the click's target was read (errNotApplied, an
+		// invalid change, a failed read): the reads below say why, as
+		// for any other click.
+		return reply{}, false
+	}
+	return i.applied(ctx, a, o, res, err), true
+}
+
+// updateOf is the change a click asks for.
+func updateOf(req *message.Request) issues.Update {
 	var u issues.Update
-	switch a.req.Action {
+	switch req.Action {
 	case message.ActionStatus:
-		u.Status = statusChange(a.req.Value)
+		u.Status = statusChange(req.Value)
 	case message.ActionResolveDialog: // a project without releases resolves at once
 		u.Status = statusChange("resolved")
 	case message.ActionAssign:
-		to, _ := triage.ParseAssignee(a.req.Value)
+		to, _ := triage.ParseAssignee(req.Value)
 		u.Assign = &issues.AssignChange{Assignee: to}
 	}
+	return u
+}
+
+// changeOrigin is who changes the issue and from which message.
+func (i *Integration) changeOrigin(a *action) (*origin, issues.Origin) {
 	o := i.originOf(a)
 	origin := issues.Origin{Actor: triage.Actor{UserID: a.userID, Source: triage.SourceSlack, SlackUserID: a.p.UserID()}}
 	if o.ts != "" {
 		origin.SlackMessage = &issues.SlackMessage{IntegrationID: o.integrationID, Channel: o.channel, TS: o.ts}
 	}
+	return o, origin
+}
+
+// apply changes the issue as the linked person, the target read already.
+func (i *Integration) apply(ctx context.Context, a *action) reply {
+	o, origin := i.changeOrigin(a)
 	unlock := i.serializeWrites(a.t.IssueID)
-	res, err := i.d.Issues.UpdateFrom(ctx, origin, a.t.IssueID, u)
+	res, err := i.d.Issues.UpdateFrom(ctx, origin, a.t.IssueID, updateOf(a.req))
 	unlock()
+	return i.applied(ctx, a, o, res, err)
+}
+
+// applied answers a click after its change: the refusal, or the rebuild
+// of the clicked message.
+func (i *Integration) applied(ctx context.Context, a *action, o *origin, res *issues.Result, err error) reply {
 	if err != nil {
 		return i.refuseErr(ctx, a, err)
 	}

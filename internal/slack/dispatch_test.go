@@ -119,6 +119,56 @@ func TestResendAfterAChangeEditsTheMessage(t *testing.T) {
 	})
 }
 
+// TestWaitingRebuildIsNotSentTwice: Slack takes chat.update about 50
+// times a minute per workspace. While a click's card is on its way,
+// another click on the same card changes the issue; its rebuild waits
+// behind the first and will show the change, so the first is not sent
+// again: the card ends on the latest state without an edit.
+func TestWaitingRebuildIsNotSentTwice(t *testing.T) {
+	t.Parallel()
+	eachWorld(t, func(t *testing.T, w *world) {
+		ts, err := w.integ.PostCard(w.ctx, w.in.ID, "C1", "", w.plain.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := w.fake.GetMessage("C1", ts)
+		blockID, _ := element(t, m.Blocks, "status:resolve")
+		click := func(ru, action, value string) {
+			t.Helper()
+			rec := w.postAction(w.blockAction("U2", map[string]any{"type": "message", "message_ts": ts, "channel_id": "C1"}, ru,
+				map[string]any{"action_id": action, "block_id": blockID, "type": "button", "value": value}))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("click %s: %d %s", action, rec.Code, rec.Body)
+			}
+		}
+		hold := w.fake.HoldNext(slackfake.ResponseURLMethod)
+		first := w.fake.NewMessageResponseURL("T1", "C1", "U2", ts)
+		click(first, "status:resolve", "resolved")
+		ctx, cancel := w.wait()
+		defer cancel()
+		select {
+		case <-hold.Arrived():
+		case <-ctx.Done():
+			t.Fatal("the first click's card never reached its response URL")
+		}
+		second := w.fake.NewMessageResponseURL("T1", "C1", "U2", ts)
+		click(second, "status:unresolve", "unresolved")
+		hold.Release()
+		w.settle()
+		if calls := w.fake.Calls("chat.update"); len(calls) != 0 {
+			t.Errorf("chat.update called %d times, want none: the second click's rebuild shows its own change", len(calls))
+		}
+		for _, ru := range []string{first, second} {
+			if posts := w.fake.ResponseURLPosts(ru); len(posts) != 1 || posts[0].Status != http.StatusOK {
+				t.Errorf("response url posts %+v, want one answered 200", posts)
+			}
+		}
+		if m, _ := w.fake.GetMessage("C1", ts); !strings.Contains(plainJSON(m.Blocks), "*Reopened by <@U2>*") {
+			t.Errorf("the card does not show the second click: %s", m.Blocks)
+		}
+	})
+}
+
 // TestDrainWaitsForDeliveries: on shutdown, a card rebuild already on its
 // way (here a slow chat.update) is finished before the database closes.
 func TestDrainWaitsForDeliveries(t *testing.T) {

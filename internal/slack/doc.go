@@ -5,7 +5,11 @@
 // Slack's signed callbacks: the /triage command, interactivity (actions.go
 // applies clicks, dialogs and modals through the issue service as the
 // linked person), events (link unfurls, uninstalls), menu option loads,
-// and the same over Socket Mode (socket*.go). The web layer owns the URLs
+// and the same over Socket Mode (socket*.go). A click that changes an
+// issue is one transaction whose first statement reads the workspace, the
+// person's link, the issue (locked) and their access
+// (issues.Service.UpdateLocated); only a click that may not change it
+// reads those apart, to say why. The web layer owns the URLs
 // and the login requirement; this package owns what happens behind them,
 // and takes the few web helpers it needs (page rendering, login URL) as
 // function values so that the two packages do not import each other.

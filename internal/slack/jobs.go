@@ -278,6 +278,22 @@ func sameMessage(a, b RefreshCardArgs) bool {
 	return a.ResponseURL == b.ResponseURL && b.Channel == "" && b.TS == ""
 }
 
+// refreshWaiting tells whether a rebuild of the same message as r waits
+// in its lane: it runs after whatever rebuilds r now (a lane runs in
+// order, and a River job's rebuild is not in any lane), so it will read
+// the issue as it is then.
+func (i *Integration) refreshWaiting(r RefreshCardArgs) bool {
+	l := &i.lanes[uint64(r.IssueID)%dispatchLanes]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, q := range l.queue {
+		if o, ok := q.(RefreshCardArgs); ok && sameMessage(o, r) {
+			return true
+		}
+	}
+	return false
+}
+
 // runLane delivers a lane's queue until it is empty, then ends.
 func (i *Integration) runLane(l *dispatchLane) {
 	for {

@@ -58,7 +58,7 @@ func (i *Integration) UpdateCards(ctx context.Context, issueID int64) error {
 }
 
 func (i *Integration) updateCards(ctx context.Context, a UpdateCardsArgs) error {
-	return i.settled(ctx, a.IssueID, func(int) ([]*message.Card, error) { return i.updateCardsOnce(ctx, a) })
+	return i.settled(ctx, a.IssueID, func(int) ([]*message.Card, error) { return i.updateCardsOnce(ctx, a) }, nil)
 }
 
 // settleRounds bounds how many times one job sends an issue's cards again
@@ -72,12 +72,20 @@ const settleRounds = 4
 // before a change can reach Slack after the one rendered after it. Every
 // change queues a rebuild after its commit, so the rebuild that ends last
 // sees the last change and, sending again if its own rendering was older,
-// leaves it on the card. send is told which round it is in.
-func (i *Integration) settled(ctx context.Context, issueID int64, send func(round int) ([]*message.Card, error)) error {
+// leaves it on the card. send is told which round it is in. When
+// superseded (if set) says that a later rebuild of the same message is
+// already waiting to run after this one, that one will show whatever
+// changed meanwhile, and nothing is read or sent again: under a burst of
+// clicks on one card this spares a read and a chat.update (which Slack
+// rate-limits per workspace) per click.
+func (i *Integration) settled(ctx context.Context, issueID int64, send func(round int) ([]*message.Card, error), superseded func() bool) error {
 	for round := 1; ; round++ {
 		sent, err := send(round)
 		if err != nil || len(sent) == 0 {
 			return err
+		}
+		if superseded != nil && superseded() {
+			return nil
 		}
 		newest, err := i.d.Store.NewestCardActivity(ctx, issueID)
 		if err != nil {
@@ -181,7 +189,7 @@ func (i *Integration) refreshCard(ctx context.Context, a RefreshCardArgs) error 
 			return nil, err
 		}
 		return []*message.Card{c}, nil
-	})
+	}, func() bool { return i.refreshWaiting(a) })
 }
 
 // refreshCardOnce renders the clicked message and sends it, once.

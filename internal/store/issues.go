@@ -123,14 +123,16 @@ func (q *Queries) SetIssueStatusLogged(ctx context.Context, id int64, status tri
 	if err != nil {
 		return err
 	}
-	err = q.q.QueryRowContext(ctx, `WITH u AS (UPDATE issues SET status = $1, status_details = $2, ignore_base = $3 WHERE id = $4)
-		INSERT INTO activities (issue_id, type, user_id, source, data, created_at) VALUES ($5, $6, $7, $8, $9, $10) RETURNING id`,
+	var cards *string
+	err = q.q.QueryRowContext(ctx, `WITH u AS (UPDATE issues SET status = $1, status_details = $2, ignore_base = $3 WHERE id = $4),
+		a AS (INSERT INTO activities (issue_id, type, user_id, source, data, created_at) VALUES ($5, $6, $7, $8, $9, $10) RETURNING id)
+		SELECT a.id, `+changeCardsColumn+` FROM a`,
 		string(status), string(b), ignoreBase, id,
-		a.IssueID, a.Type, userID, string(a.Source), data, micros(a.CreatedAt)).Scan(&a.ID)
+		a.IssueID, a.Type, userID, string(a.Source), data, micros(a.CreatedAt)).Scan(&a.ID, &cards)
 	if err != nil {
 		return fmt.Errorf("set issue %d status: %w", id, err)
 	}
-	return nil
+	return q.keepChangeCards(id, a.ID, cards)
 }
 
 // SetIssueAssignee assigns the issue to a user or a team, or nobody (nil).
@@ -312,7 +314,6 @@ func (q *Queries) IssueForUser(ctx context.Context, issueID, userID int64, lock 
 		return nil, acc, err
 	}
 	var extra scanExtra
-	var m issueMessages
 	var slackN int64
 	var first slackMessageKey
 	dest := []any{&acc.Member, &acc.Project}
@@ -324,16 +325,22 @@ func (q *Queries) IssueForUser(ctx context.Context, issueID, userID int64, lock 
 		return nil, acc, translate(err, "issue")
 	}
 	if change {
-		m.issueID = issueID
-		if slackN > 0 {
-			m.slack = append(m.slack, first)
-		}
-		if slackN > 1 { // another one, whatever it is: no key matches this
-			m.slack = append(m.slack, slackMessageKey{integrationID: -1})
-		}
-		q.msgs = &m
+		q.rememberMessages(issueID, slackN, first)
 	}
 	return i, acc, nil
+}
+
+// rememberMessages keeps what issueForChange read about the issue's
+// messages (how many, up to two, and the first) for messagesOf.
+func (q *Queries) rememberMessages(issueID, slackN int64, first slackMessageKey) {
+	m := issueMessages{issueID: issueID}
+	if slackN > 0 {
+		m.slack = append(m.slack, first)
+	}
+	if slackN > 1 { // another one, whatever it is: no key matches this
+		m.slack = append(m.slack, slackMessageKey{integrationID: -1})
+	}
+	q.msgs = &m
 }
 
 // NewestCardActivity returns the id of the issue's newest activity that a

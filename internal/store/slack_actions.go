@@ -124,6 +124,68 @@ func (q *Queries) SlackActionTarget(ctx context.Context, teamID, slackUser strin
 	return in, &t, nil
 }
 
+// slackChangeTarget is issueForChange for the user the Slack user is
+// linked to (none: no access), with the workspace, the link and whether
+// the workspace is attached to the issue's organization joined in: a
+// click's first read in its change's transaction. $1 is the issue, $2
+// the workspace's team id, $3 the Slack user.
+var slackChangeTarget = strings.Replace(strings.Replace(strings.ReplaceAll(issueForChange, "$2", "d.user_id"),
+	"\n\tFROM issues i ", `,
+	`+strings.ReplaceAll(integrationCols, "i.", "w.")+`, COALESCE(d.user_id, 0),
+	EXISTS (SELECT 1 FROM organization_integrations oi WHERE oi.org_id = p.org_id AND oi.integration_id = w.id)
+	FROM issues i `, 1),
+	" WHERE i.id = $1", `
+	JOIN integrations w ON w.provider = 'slack' AND w.external_id = $2
+	LEFT JOIN identities d ON d.integration_id = w.id AND d.external_id = $3
+	WHERE i.id = $1`, 1)
+
+// SlackChangeTarget is SlackActionTarget and IssueForUser (with lock) in
+// one statement, for a click that changes the issue: inside the change's
+// transaction it reads the workspace, who the Slack user is linked to,
+// whether the workspace is attached to the issue's organization, and the
+// issue, locked, with that user's access to it (none when not linked).
+// It returns ENOTFOUND when there is no such workspace or no such issue;
+// SlackActionTarget then tells which.
+func (q *Queries) SlackChangeTarget(ctx context.Context, teamID, slackUser string, issueID int64) (*triage.Integration, *SlackActionTarget, *triage.Issue, IssueAccess, error) {
+	var acc IssueAccess
+	if q.tx == nil {
+		return nil, nil, nil, acc, fmt.Errorf("SlackChangeTarget outside a transaction")
+	}
+	query := slackChangeTarget
+	if q.engine == Postgres {
+		query += ` FOR UPDATE OF i`
+	}
+	st, err := q.prepared(ctx, query)
+	if err != nil {
+		return nil, nil, nil, acc, err
+	}
+	row := st.QueryRowContext(ctx, issueID, teamID, slackUser)
+	var t SlackActionTarget
+	var slackN int64
+	var first slackMessageKey
+	var issue *triage.Issue
+	var extra scanExtra
+	// The row is the issue's columns, its access and messages, then the
+	// workspace's: scanIntegration's destinations go after the issue's.
+	in, err := scanIntegration(scanFunc(func(wdest ...any) error {
+		dest := append([]any{&acc.Member, &acc.Project, &slackN, &first.integrationID, &first.channelID, &first.ts}, wdest...)
+		var err error
+		issue, err = scanIssue(extra.wrap(row, append(dest, &t.UserID, &t.Attached)...))
+		return err
+	}))
+	if err != nil {
+		return nil, nil, nil, acc, translate(err, "Slack workspace or issue")
+	}
+	t.IssueID, t.OrgID, t.OrgSlug, t.ProjectID, t.ProjectSlug = issue.ID, issue.OrgID, issue.OrgSlug, issue.ProjectID, issue.ProjectSlug
+	q.rememberMessages(issueID, slackN, first)
+	return in, &t, issue, acc, nil
+}
+
+// scanFunc is a rowScanner made of a function.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
 // scanExtra appends destinations after the ones a scan function passes,
 // so that a row holding more columns reuses that function.
 type scanExtra struct {

@@ -115,6 +115,33 @@ func TestSlackEventsSeenAndMessages(t *testing.T) {
 			t.Errorf("unknown team: %v", err)
 		}
 
+		// The same read in a change's transaction, with the issue locked
+		// and the linked person's access: one statement.
+		err = s.InTx(ctx, func(tx *store.Tx) error {
+			got, tg, is, acc, err := tx.SlackChangeTarget(ctx, "T1", "U1", issue.ID)
+			if err != nil || got.ID != in.ID || tg.IssueID != issue.ID || tg.OrgSlug != "acme" || tg.ProjectSlug != "web" || !tg.Attached ||
+				tg.UserID != owner.ID || is.ID != issue.ID || !acc.Member || !acc.Project {
+				t.Errorf("change target = %+v, %+v, %+v, %v", tg, is, acc, err)
+			}
+			// It answers the change hooks' question about the issue's messages.
+			if has, err := tx.HasOtherSlackMessages(ctx, issue.ID, in.ID, "C1", "1.1"); has || err != nil {
+				t.Errorf("other messages in the change: %v, %v", has, err)
+			}
+			if _, tg, _, acc, err := tx.SlackChangeTarget(ctx, "T1", "U9", issue.ID); err != nil || tg.UserID != 0 || acc.Member || acc.Project {
+				t.Errorf("change target of an unlinked user = %+v, %+v, %v", tg, acc, err)
+			}
+			if _, _, _, _, err := tx.SlackChangeTarget(ctx, "T1", "U1", issue.ID+100); triage.ErrorCode(err) != triage.ENOTFOUND {
+				t.Errorf("change target of a missing issue: %v", err)
+			}
+			if _, _, _, _, err := tx.SlackChangeTarget(ctx, "T9", "U1", issue.ID); triage.ErrorCode(err) != triage.ENOTFOUND {
+				t.Errorf("change target in an unknown team: %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+
 		// The card: the issue, release flag, assignable people, newest
 		// activity with its user, and Slack ids of the people it names.
 		card, err := s.SlackCard(ctx, in.ID, issue.ID)

@@ -356,6 +356,7 @@ type Queries struct {
 	stmts  *stmtCache
 	tx     *sql.Tx        // set inside a transaction
 	msgs   *issueMessages // inside a transaction: see messagesOf
+	cards  *changeCards   // inside a transaction: see ChangeCards
 	// counters runs the short-id counter and alert send claims outside
 	// transactions on PostgreSQL (nil on SQLite).
 	counters *sql.DB
