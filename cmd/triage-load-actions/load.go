@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"triage"
+	"triage/internal/secretbox"
 	"triage/internal/slack"
 	"triage/internal/store"
 )
@@ -31,8 +34,13 @@ type Config struct {
 	Team, User  string
 	Issues      []int64
 	ResponseURL string
-	Baseline    bool
-	Timeout     time.Duration
+	// Sink is the address the sink listens on (default: any free port).
+	// Serve Triage with SLACK_API_URL=http://<Sink>/api/ and set up with
+	// the same TRIAGE_SECRET_KEY, and the cards it edits with chat.update
+	// go there too, as they would to Slack.
+	Sink     string
+	Baseline bool
+	Timeout  time.Duration
 	// DB is Triage's database; when set, the run counts the changes it
 	// made in the issues' activity logs (a request answered 200 may change
 	// nothing: resolving an issue that is already resolved).
@@ -94,8 +102,11 @@ type Result struct {
 	// state changes it really made. The requests answered 200 that made
 	// none are no-ops.
 	Changes int
-	// SinkPosts counts rebuilt messages Triage posted to the sink.
+	// SinkPosts counts rebuilt messages Triage posted to the sink's
+	// response URL, SinkCalls the Web API calls it made to the sink
+	// (chat.update when a card is sent again), each by method.
 	SinkPosts int64
+	SinkCalls map[string]int64
 }
 
 // NoOps is how many requests were answered 200 but changed nothing.
@@ -134,6 +145,14 @@ func (r *Result) Print(w io.Writer) {
 	if r.SinkPosts > 0 {
 		fmt.Fprintf(w, "rebuilt messages received at the response URL so far: %d\n", r.SinkPosts)
 	}
+	methods := make([]string, 0, len(r.SinkCalls))
+	for m := range r.SinkCalls {
+		methods = append(methods, m)
+	}
+	sort.Strings(methods)
+	for _, m := range methods {
+		fmt.Fprintf(w, "Web API calls received by the sink so far: %s %d\n", m, r.SinkCalls[m])
+	}
 }
 
 // Run sends the load to Triage, then (with Baseline) to a verify-only
@@ -145,15 +164,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	res := &Result{Config: cfg}
-	var sinkPosts atomic.Int64
+	var sk *sink
 	if cfg.ResponseURL == "" {
-		sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.Copy(io.Discard, r.Body)
-			sinkPosts.Add(1)
-			_, _ = io.WriteString(w, "ok")
-		}))
-		defer sink.Close()
-		cfg.ResponseURL = sink.URL + "/hooks/actions/" + cfg.Team + "/1/load"
+		var err error
+		if sk, err = startSink(cfg.Sink); err != nil {
+			return res, err
+		}
+		defer sk.Close()
+		cfg.ResponseURL = sk.URL + "/hooks/actions/" + cfg.Team + "/1/load"
 	}
 	client := newClient(cfg.C)
 	target := strings.TrimSuffix(cfg.URL, "/") + "/extensions/slack/action/"
@@ -188,8 +206,58 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		res.Baseline = &b
 	}
-	res.SinkPosts = sinkPosts.Load()
+	if sk != nil {
+		res.SinkPosts, res.SinkCalls = sk.counts()
+	}
 	return res, nil
+}
+
+// sink stands in for Slack where Triage sends a card during a run: the
+// response URL in each payload, and the Web API (chat.update, when a card
+// is sent again), answered as Slack answers a call it took.
+type sink struct {
+	*httptest.Server
+	posts atomic.Int64
+	mu    sync.Mutex
+	calls map[string]int64
+}
+
+// startSink listens on addr ("" for any free port on 127.0.0.1).
+func startSink(addr string) (*sink, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sink: %w", err)
+	}
+	sk := &sink{calls: map[string]int64{}}
+	sk.Server = httptest.NewUnstartedServer(http.HandlerFunc(sk.serve))
+	sk.Listener.Close()
+	sk.Listener = ln
+	sk.Start()
+	return sk, nil
+}
+
+func (sk *sink) serve(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+	if method, ok := strings.CutPrefix(r.URL.Path, "/api/"); ok {
+		sk.mu.Lock()
+		sk.calls[method]++
+		sk.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true,"channel":"C0LOAD","ts":"1.000001","text":""}`)
+		return
+	}
+	sk.posts.Add(1)
+	_, _ = io.WriteString(w, "ok")
+}
+
+// counts returns the response URL posts and the Web API calls by method.
+func (sk *sink) counts() (int64, map[string]int64) {
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	return sk.posts.Load(), maps.Clone(sk.calls)
 }
 
 func newClient(c int) *http.Client {
@@ -358,11 +426,16 @@ type SetupConfig struct {
 	DB, Org, Project, Email string
 	Team, User              string
 	Count                   int
+	// SecretKey is Triage's TRIAGE_SECRET_KEY: with it the workspace's
+	// token is sealed as Triage seals one, so that Triage can use it (with
+	// SLACK_API_URL at the run's sink); without it the token is a
+	// placeholder and a card Triage edits with chat.update fails.
+	SecretKey string
 }
 
 // Setup makes the database ready for a load run: the workspace (installed,
-// attached to the organization; its token is a placeholder the run never
-// uses, since rebuilt messages go to the response URL), the Slack user
+// attached to the organization; its token sealed with c.SecretKey, else a
+// placeholder), the Slack user
 // linked to the Triage user, and c.Count issues in the project. It returns
 // the issues' ids.
 func Setup(ctx context.Context, c SetupConfig) ([]int64, error) {
@@ -390,12 +463,18 @@ func Setup(ctx context.Context, c SetupConfig) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("user %s: %w", c.Email, err)
 	}
+	token := "unusable-without-the-secret-key"
+	if c.SecretKey != "" {
+		if token, err = secretbox.New([]byte(c.SecretKey)).Seal("xoxb-load-test"); err != nil {
+			return nil, err
+		}
+	}
 	var ids []int64
 	err = s.InTx(ctx, func(tx *store.Tx) error {
 		in, err := tx.IntegrationByTeam(ctx, c.Team)
 		if triage.ErrorCode(err) == triage.ENOTFOUND {
 			in, err = tx.UpsertIntegration(ctx, &triage.Integration{ExternalID: c.Team, Name: "Load test workspace",
-				InstallType: "v2", AccessTokenEnc: "unused-by-the-load-test"})
+				InstallType: "v2", AccessTokenEnc: token})
 		}
 		if err != nil {
 			return err

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	slackapi "github.com/slack-go/slack"
+
 	"triage"
 	"triage/internal/config"
 	"triage/internal/issues"
@@ -135,4 +137,66 @@ func slackActivities(t *testing.T, s *store.Store, ids []int64) int {
 		}
 	}
 	return n
+}
+
+// TestSinkTakesCardEdits: set up with Triage's secret key, the workspace's
+// token is one Triage can open, and the sink answers a chat.update made
+// with it as Slack does (so a card sent again during a run is not a failed
+// call retried), counting it apart from the response URL's posts.
+func TestSinkTakesCardEdits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "triage.db")
+	s, err := store.Open(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	owner, _ := s.CreateUser(ctx, "owner@example.com", "", "h", false)
+	org, err := s.CreateOrganization(ctx, "acme", "Acme", owner.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateProject(ctx, org.ID, "web", "Web"); err != nil {
+		t.Fatal(err)
+	}
+	const key = "0123456789abcdef0123456789abcdef-load"
+	if _, err := Setup(ctx, SetupConfig{DB: db, Org: "acme", Project: "web", Email: "owner@example.com", Team: "T1", User: "U1", SecretKey: key}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.IntegrationByTeam(ctx, "T1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := secretbox.New([]byte(key)).Open(in.AccessTokenEnc)
+	if err != nil || token == "" {
+		t.Fatalf("the workspace's token does not open with Triage's key: %q, %v", token, err)
+	}
+
+	sk, err := startSink("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sk.Close()
+	api := slackapi.New(token, slackapi.OptionAPIURL(sk.URL+"/api/"))
+	if _, _, _, err := api.UpdateMessageContext(ctx, "C0LOAD", "1.000001", slackapi.MsgOptionText("card", false)); err != nil {
+		t.Fatalf("chat.update to the sink: %v", err)
+	}
+	resp, err := http.Post(sk.URL+"/hooks/actions/T1/1/load", "application/json", strings.NewReader(`{"replace_original":true,"text":"card"}`))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("response URL post: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	posts, calls := sk.counts()
+	if posts != 1 || calls["chat.update"] != 1 || len(calls) != 1 {
+		t.Errorf("sink counted %d response URL posts and calls %v, want 1 and chat.update 1", posts, calls)
+	}
+	var out bytes.Buffer
+	(&Result{SinkPosts: posts, SinkCalls: calls}).Print(&out)
+	if !strings.Contains(out.String(), "chat.update 1") {
+		t.Errorf("report lacks the sink's chat.update count:\n%s", out.String())
+	}
 }

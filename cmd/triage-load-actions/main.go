@@ -27,7 +27,11 @@
 //
 // Rebuilt messages go to the response URL in each payload; by default it
 // points at a sink in this process that answers 200, so Triage's jobs
-// have somewhere harmless to post.
+// have somewhere harmless to post. A card Triage sends again (the issue
+// changed while it was on its way) is edited with chat.update: set up
+// with Triage's TRIAGE_SECRET_KEY (-secret-key) and serve Triage with
+// SLACK_API_URL=http://ADDR/api/ for -sink ADDR, and those calls reach
+// the sink too, answered as Slack would.
 package main
 
 import (
@@ -70,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	})
 	fs.StringVar(&cfg.ResponseURL, "response-url", "", "response_url to put in payloads (default: a sink in this process)")
+	fs.StringVar(&cfg.Sink, "sink", "", "address for the sink to listen on, so that Triage's SLACK_API_URL can be http://ADDR/api/ (default: a free port)")
+	fs.StringVar(&setup.SecretKey, "secret-key", getenv("TRIAGE_SECRET_KEY"), "-setup: Triage's secret key, to seal the workspace's token as Triage does (default $TRIAGE_SECRET_KEY)")
 	fs.BoolVar(&cfg.Baseline, "baseline", true, "also run the same load against a verify-only handler and print the ratio")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "stop after this long")
 	fs.StringVar(&setup.DB, "db", getenv("TRIAGE_DATABASE_URL"), "the database: -setup prepares it, a run counts its changes in it (default $TRIAGE_DATABASE_URL)")

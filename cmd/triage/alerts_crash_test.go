@@ -204,7 +204,9 @@ func alertJobsRunning(t *testing.T, dbURL string) map[string]bool {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT ` + args + ` FROM river_job WHERE kind = 'alert.notify' AND state = 'running'`)
+	// A notification is in flight in its own job (alert.notify) or in
+	// its evaluation's batch (alert.deliver).
+	rows, err := db.Query(`SELECT ` + args + ` FROM river_job WHERE kind IN ('alert.notify', 'alert.deliver') AND state = 'running'`)
 	if err != nil {
 		t.Fatalf("running alert jobs: %v", err)
 	}
@@ -215,12 +217,16 @@ func alertJobsRunning(t *testing.T, dbURL string) map[string]bool {
 			t.Fatal(err)
 		}
 		var args struct {
-			NotificationID int64 `json:"notification_id"`
+			NotificationID  int64   `json:"notification_id"`
+			NotificationIDs []int64 `json:"notification_ids"`
 		}
 		if err := json.Unmarshal(raw, &args); err != nil {
 			t.Fatalf("job args %q: %v", raw, err)
 		}
-		ids = append(ids, args.NotificationID)
+		if args.NotificationID != 0 {
+			ids = append(ids, args.NotificationID)
+		}
+		ids = append(ids, args.NotificationIDs...)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)

@@ -172,7 +172,7 @@ func (w *channelsWorld) settle() {
 	w.waitFor("background work to finish", func() bool {
 		var n int64
 		err := s.Pool().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')
-			AND kind IN ('alert.notify', 'alert.reply', 'alert.cards', 'issue.created', 'issue.regressed', 'event.received',
+			AND kind IN ('alert.notify', 'alert.deliver', 'alert.reply', 'alert.cards', 'issue.created', 'issue.regressed', 'event.received',
 			'slack.thread_reply', 'slack.update_cards', 'slack.respond', 'slack.dm', 'slack.publish_home', 'slack.home_project')`).Scan(&n)
 		return err == nil && n == 0
 	})

@@ -188,16 +188,21 @@ func TestDeliveryBurst(t *testing.T) {
 	}
 }
 
-// riverStats says how many runs the notify jobs took.
+// riverStats says how many jobs delivered the notifications and how many
+// runs they took.
 func riverStats(w *world) string {
-	var snoozes, attempts, jobsN int64
+	var snoozes, attempts, jobsN, batches int64
 	q := `SELECT COUNT(*), COALESCE(SUM(attempt), 0) FROM river_job WHERE kind = 'alert.notify'`
 	if err := w.s.Pool().QueryRowContext(w.ctx, q).Scan(&jobsN, &attempts); err != nil {
+		return err.Error()
+	}
+	q = `SELECT COUNT(*) FROM river_job WHERE kind = 'alert.deliver'`
+	if err := w.s.Pool().QueryRowContext(w.ctx, q).Scan(&batches); err != nil {
 		return err.Error()
 	}
 	q = `SELECT COUNT(*) FROM river_job WHERE kind = 'alert.notify' AND CAST(metadata AS TEXT) LIKE '%snoozes%'`
 	if err := w.s.Pool().QueryRowContext(w.ctx, q).Scan(&snoozes); err != nil {
 		return err.Error()
 	}
-	return fmt.Sprintf("river: %d notify jobs, %d attempts, %d snoozed at least once", jobsN, attempts, snoozes)
+	return fmt.Sprintf("river: %d batches, %d notify jobs, %d attempts, %d snoozed at least once", batches, jobsN, attempts, snoozes)
 }

@@ -98,7 +98,7 @@ func TestOneCardPerIssueAndChannel(t *testing.T) {
 				// Every batch of events was evaluated and its notifications
 				// are finished.
 				w.waitFor("every notification finished", func() bool {
-					return w.count(`SELECT COUNT(*) FROM river_job WHERE kind IN ('event.received', 'alert.notify')
+					return w.count(`SELECT COUNT(*) FROM river_job WHERE kind IN ('event.received', 'alert.notify', 'alert.deliver')
 						AND state NOT IN ('completed', 'cancelled', 'discarded')`) == 0
 				})
 				for k, ch := range []string{"C1", "C5"} {
@@ -146,7 +146,7 @@ func TestFrequencyFiresOnceOnTheCrossingEvent(t *testing.T) {
 			}
 			wg.Wait()
 			w.waitFor("every job finished", func() bool {
-				return w.count(`SELECT COUNT(*) FROM river_job WHERE kind IN ('event.received', 'alert.notify')
+				return w.count(`SELECT COUNT(*) FROM river_job WHERE kind IN ('event.received', 'alert.notify', 'alert.deliver')
 					AND state NOT IN ('completed', 'cancelled', 'discarded')`) == 0
 			})
 			ns, err := w.s.Pool().QueryContext(w.ctx, `SELECT cause FROM alert_notifications WHERE rule_id = $1`, r.ID)

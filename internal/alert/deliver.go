@@ -48,6 +48,12 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 	} else if err != nil {
 		return err
 	}
+	return s.deliverRead(ctx, job, d, time.Time{})
+}
+
+// deliverRead is deliver once the delivery is read; booked, when not
+// zero, is a send slot its batch booked for it.
+func (s *Service) deliverRead(ctx context.Context, job *river.Job[NotifyArgs], d *store.AlertDelivery, booked time.Time) error {
 	n, rule := d.Notification, d.Rule
 	if n.Status != triage.NotificationPending {
 		return nil // delivered (or given up) by an earlier run
@@ -94,7 +100,11 @@ func (s *Service) deliver(ctx context.Context, job *river.Job[NotifyArgs]) error
 	keys := s.paceKeys(n.IntegrationID, n.ChannelID)
 	persist := func(slot time.Time) error { return s.store.ReserveNotification(ctx, n.ID, slot) }
 	var prepErr error
-	slot, release, err := s.reserveSlot(ctx, keys, n.ReservedAt, persist, func() error {
+	reserved := n.ReservedAt
+	if !booked.IsZero() {
+		reserved = booked
+	}
+	slot, release, err := s.reserveSlot(ctx, keys, reserved, persist, func() error {
 		prepErr = prepare()
 		return prepErr
 	})

@@ -16,14 +16,25 @@
 // that rolled back:
 //
 //	ingestion tx ─ issue.created / issue.regressed / event.received
-//	  └ evaluation tx ─ throttle taken + alert_notifications row + alert.notify job
+//	  └ evaluation tx ─ throttles taken + alert_notifications rows + one job:
+//	                    alert.notify for one notification, alert.deliver for several
 //	      └ alert.notify ─ chat.postMessage (a card, or a reply in the card's thread)
 //	                      then the row is marked delivered with the message's ts
+//	      └ alert.deliver ─ the same for each of its notifications, at once; one
+//	                      that does not end there (it waits for its card, a far
+//	                      slot or a Retry-After, or is to be retried) goes on in
+//	                      an alert.notify job of its own
 //
 // The row is the ledger: a job that runs again finds it delivered and stops,
 // so the only way to post twice is a crash between Slack's answer and the
 // commit that records it (triage_alert_unrecorded_seconds measures that
-// window). Sends are paced per channel (about one a second, with short
+// window). A batch (alert.deliver) is one job because on PostgreSQL River's
+// insert, fetch and completion of a job cost about as much as the delivery:
+// an alert to twenty channels was twenty jobs. It reads its notifications
+// in one statement and books their slots in one; a batch that runs again (a
+// crash) posts nothing itself but hands every notification to an
+// alert.notify job, unique while pending, so that no notification is ever
+// in two jobs at once. Sends are paced per channel (about one a second, with short
 // bursts) and per workspace by a Pacer shared by every worker: in memory on
 // SQLite, in the database on PostgreSQL so that several processes share one
 // schedule and one Retry-After. A job books a slot, sleeps until just

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"triage"
 	"triage/internal/jobs"
 	"triage/internal/store"
@@ -44,7 +42,8 @@ type target struct {
 
 // evaluate checks the project's rules against one trigger and, in one
 // transaction, takes each matching rule's throttle, records a notification
-// and queues its alert.notify job. Running it twice for the same trigger
+// and queues the job that delivers them (alert.notify for one,
+// alert.deliver for several). Running it twice for the same trigger
 // queues nothing new: the throttle, or the notification's unique cause,
 // stops it.
 func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eventID string, b batch) error {
@@ -128,26 +127,27 @@ func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eve
 		if err := s.queueEmails(ctx, tx, issue.ID, cause, emails, emailTo); err != nil {
 			return err
 		}
-		var params []river.InsertManyParams
+		var ids []int64
 		for _, ns := range batches {
 			// The first notification about the issue in a channel claims
 			// its card; every later one (here or in another process)
 			// replies in its thread.
-			ids, err := tx.CreateNotificationsAndClaim(ctx, ns)
+			created, err := tx.CreateNotificationsAndClaim(ctx, ns)
 			if err != nil {
 				return err
 			}
 			for _, n := range ns {
-				if id := ids[n.RuleID]; id != 0 {
-					params = append(params, river.InsertManyParams{Args: NotifyArgs{NotificationID: id},
-						InsertOpts: &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}})
+				if id := created[n.RuleID]; id != 0 {
+					ids = append(ids, id)
 				}
 			}
 		}
-		if len(params) == 0 {
+		// One job delivers them all (DeliverArgs): an alert to twenty
+		// channels is one job, not twenty.
+		if len(ids) == 0 {
 			return nil
 		}
-		return s.jobs.InsertMany(ctx, tx, params)
+		return s.jobs.InsertMany(ctx, tx, s.notifyJobs(ids))
 	})
 }
 

@@ -86,6 +86,7 @@ func (s *Service) Register(workers *river.Workers) {
 	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.IssueRegressed]{Handle: s.HandleRegressed})
 	river.AddWorker(workers, &jobs.IssueEventWorker[jobs.EventReceived]{Handle: s.HandleEvent})
 	river.AddWorker(workers, &notifyWorker{s: s})
+	river.AddWorker(workers, &deliverWorker{s: s})
 	river.AddWorker(workers, &cardsWorker{s: s})
 	river.AddWorker(workers, &replyWorker{s: s})
 	river.AddWorker(workers, &channelSyncWorker{s: s})

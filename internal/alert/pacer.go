@@ -236,6 +236,36 @@ func (p *SQLPacer) Reserve(ctx context.Context, keys []PaceKey, now time.Time) (
 	return slot, nil
 }
 
+// ReserveEach books the next slot of each key (distinct keys, one send
+// each), as Reserve would one at a time; in one statement when they share
+// a rate.
+func (p *SQLPacer) ReserveEach(ctx context.Context, keys []PaceKey, now time.Time) (map[string]time.Time, error) {
+	for _, k := range keys[1:] {
+		if k.Rate != keys[0].Rate {
+			return reserveEach(ctx, p, keys, now)
+		}
+	}
+	iv := keys[0].Rate.interval()
+	return p.Store.ReservePaces(ctx, names(keys), now, iv, time.Duration(max(keys[0].Rate.Burst, 1)-1)*iv)
+}
+
+// ReserveEach books the next slot of each key.
+func (p *MemoryPacer) ReserveEach(ctx context.Context, keys []PaceKey, now time.Time) (map[string]time.Time, error) {
+	return reserveEach(ctx, p, keys, now)
+}
+
+func reserveEach(ctx context.Context, p Pacer, keys []PaceKey, now time.Time) (map[string]time.Time, error) {
+	out := make(map[string]time.Time, len(keys))
+	for _, k := range keys {
+		slot, err := p.Reserve(ctx, []PaceKey{k}, now)
+		if err != nil {
+			return nil, err
+		}
+		out[k.Name] = slot
+	}
+	return out, nil
+}
+
 func (p *SQLPacer) Block(ctx context.Context, key PaceKey, until time.Time) error {
 	return p.Store.BlockPace(ctx, key.Name, until)
 }

@@ -34,6 +34,10 @@ const prepareLead = 150 * time.Millisecond
 // MaxSleep/2 before it: River may start a job that snoozed for longer than
 // its scheduler interval up to that interval late. When too many workers
 // already wait for slots, the job snoozes until just before its own.
+//
+// A notification of a batch (inBatch) waits in place without a token: the
+// batch is one job, holding one worker however many of its notifications
+// wait.
 func (s *Service) reserveSlot(ctx context.Context, keys []PaceKey, reserved time.Time, persist func(time.Time) error, prepare func() error) (time.Time, func(), error) {
 	none := func() {}
 	now := s.now()
@@ -68,6 +72,12 @@ func (s *Service) reserveSlot(ctx context.Context, keys []PaceKey, reserved time
 	}
 	wait = slot.Sub(s.now())
 	if wait <= prepareLead {
+		return slot, none, nil
+	}
+	if inBatch(ctx) {
+		if err := sleep(ctx, wait-prepareLead); err != nil {
+			return slot, none, err
+		}
 		return slot, none, nil
 	}
 	if !s.takeSleeper() {
@@ -243,9 +253,5 @@ func (s *Service) card(ctx context.Context, integrationID, issueID int64) (Messa
 }
 
 func (s *Service) newestActivity(ctx context.Context, issueID int64) (int64, error) {
-	acts, err := s.store.Activities(ctx, issueID, 1)
-	if err != nil || len(acts) == 0 {
-		return 0, err
-	}
-	return acts[0].ID, nil
+	return s.store.NewestActivityID(ctx, issueID)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -70,6 +71,53 @@ func (q *Queries) ReservePace(ctx context.Context, key string, now time.Time, iv
 		return time.Time{}, fmt.Errorf("reserve pace %s: %w", key, err)
 	}
 	return fromMicros(at), nil
+}
+
+// ReservePaces is ReservePace for several distinct keys of one rate in
+// one statement (a batch of notifications to different channels): each
+// key's next slot, by key.
+func (q *Queries) ReservePaces(ctx context.Context, keys []string, now time.Time, iv, tol time.Duration) (map[string]time.Time, error) {
+	out := make(map[string]time.Time, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	// Rows are locked in the order of the values: sorted, two batches
+	// cannot deadlock.
+	keys = slices.Sorted(slices.Values(keys))
+	greatest := "GREATEST"
+	if q.engine == SQLite {
+		greatest = "MAX"
+	}
+	var values strings.Builder
+	args := []any{micros(now), iv.Microseconds(), tol.Microseconds()}
+	for k, key := range keys {
+		if k > 0 {
+			values.WriteString(", ")
+		}
+		args = append(args, key)
+		fmt.Fprintf(&values, "($%d, CAST($1 AS BIGINT) + CAST($2 AS BIGINT), 0, $1)", len(args))
+	}
+	slot := greatest + `(CAST($1 AS BIGINT), alert_pacing.tat - CAST($3 AS BIGINT), alert_pacing.blocked_until)`
+	rows, err := q.q.QueryContext(ctx, `INSERT INTO alert_pacing (key, tat, blocked_until, last_slot) VALUES `+values.String()+`
+		ON CONFLICT (key) DO UPDATE SET last_slot = `+slot+`,
+		tat = `+greatest+`(alert_pacing.tat, `+slot+`) + CAST($2 AS BIGINT)
+		RETURNING key, last_slot`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reserve %d paces: %w", len(keys), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var at int64
+		if err := rows.Scan(&key, &at); err != nil {
+			return nil, fmt.Errorf("reserve %d paces: %w", len(keys), err)
+		}
+		out[key] = fromMicros(at)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reserve %d paces: %w", len(keys), err)
+	}
+	return out, nil
 }
 
 // ClaimSend books the send time of one message on key's schedule of

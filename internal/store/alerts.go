@@ -338,10 +338,33 @@ type AlertDelivery struct {
 // statement: the notification, its card, its workspace's attachment and
 // its rule (a burst of notifications is thousands of these).
 func (q *Queries) AlertDelivery(ctx context.Context, id int64) (*AlertDelivery, error) {
-	var d AlertDelivery
-	var n triage.AlertNotification
-	var reserved, created, finished int64
-	r, err := scanAlertRule(q.q.QueryRowContext(ctx, `SELECT `+optionalAlertRuleCols("r.")+`, `+notificationCols+`,
+	ds, err := q.AlertDeliveries(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	if d := ds[id]; d != nil {
+		return d, nil
+	}
+	return nil, translate(sql.ErrNoRows, "alert notification")
+}
+
+// AlertDeliveries is AlertDelivery for several notifications in one
+// statement (a batch's), by id; one that is gone is not in the map.
+func (q *Queries) AlertDeliveries(ctx context.Context, ids []int64) (map[int64]*AlertDelivery, error) {
+	out := make(map[int64]*AlertDelivery, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var in strings.Builder
+	args := make([]any, len(ids))
+	for k, id := range ids {
+		if k > 0 {
+			in.WriteString(", ")
+		}
+		fmt.Fprintf(&in, "$%d", k+1)
+		args[k] = id
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT `+optionalAlertRuleCols("r.")+`, `+notificationCols+`,
 		COALESCE(ac.ts, ''), COALESCE(ac.notification_id, 0), COALESCE(hn.status, ''),
 		EXISTS (SELECT 1 FROM issues i JOIN projects p ON p.id = i.project_id
 			JOIN organization_integrations oi ON oi.org_id = p.org_id AND oi.integration_id = n.integration_id
@@ -350,18 +373,32 @@ func (q *Queries) AlertDelivery(ctx context.Context, id int64) (*AlertDelivery, 
 		LEFT JOIN alert_cards ac ON ac.issue_id = n.issue_id AND ac.integration_id = n.integration_id AND ac.channel_id = n.channel_id
 		LEFT JOIN alert_notifications hn ON hn.id = ac.notification_id
 		LEFT JOIN alert_rules r ON r.id = n.rule_id
-		WHERE n.id = $1`, id),
-		&n.ID, &n.RuleID, &n.IssueID, &n.Cause, &n.IntegrationID, &n.ChannelID, &n.Status, &n.Reason,
-		&n.MessageTS, &n.ThreadTS, &reserved, &created, &finished, &d.CardTS, &d.CardHolder, &d.HolderStatus, &d.Attached)
+		WHERE n.id IN (`+in.String()+`)`, args...)
 	if err != nil {
-		return nil, translate(err, "alert notification")
+		return nil, fmt.Errorf("read alert deliveries: %w", err)
 	}
-	n.ReservedAt, n.CreatedAt, n.FinishedAt = optFromMicros(reserved), fromMicros(created), optFromMicros(finished)
-	d.Notification = &n
-	if r.ID != 0 { // nil: no rule (a team's assignment), or deleted since
-		d.Rule = r
+	defer rows.Close()
+	for rows.Next() {
+		var d AlertDelivery
+		var n triage.AlertNotification
+		var reserved, created, finished int64
+		r, err := scanAlertRule(rows,
+			&n.ID, &n.RuleID, &n.IssueID, &n.Cause, &n.IntegrationID, &n.ChannelID, &n.Status, &n.Reason,
+			&n.MessageTS, &n.ThreadTS, &reserved, &created, &finished, &d.CardTS, &d.CardHolder, &d.HolderStatus, &d.Attached)
+		if err != nil {
+			return nil, fmt.Errorf("read alert deliveries: %w", err)
+		}
+		n.ReservedAt, n.CreatedAt, n.FinishedAt = optFromMicros(reserved), fromMicros(created), optFromMicros(finished)
+		d.Notification = &n
+		if r.ID != 0 { // nil: no rule (a team's assignment), or deleted since
+			d.Rule = r
+		}
+		out[n.ID] = &d
 	}
-	return &d, nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read alert deliveries: %w", err)
+	}
+	return out, nil
 }
 
 // ReserveNotification remembers the send slot a snoozed notification holds.
@@ -553,4 +590,18 @@ func optFromMicros(n int64) time.Time {
 		return time.Time{}
 	}
 	return fromMicros(n)
+}
+
+// NewestActivityID is the id of the issue's newest activity, 0 when it
+// has none: what a card shows of the issue's history, read after each
+// card is posted (a light query; thousands in a burst).
+func (q *Queries) NewestActivityID(ctx context.Context, issueID int64) (int64, error) {
+	var id int64
+	err := q.q.QueryRowContext(ctx, `SELECT id FROM activities WHERE issue_id = $1 ORDER BY id DESC LIMIT 1`, issueID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("newest activity of issue %d: %w", issueID, err)
+	}
+	return id, nil
 }
