@@ -86,26 +86,11 @@ func parseURL(raw string, timeout time.Duration) (Engine, string, string, error)
 	// (the event writer's batches, whose counting upserts dozens of rows a
 	// statement) keeps the pages it changes in a statement journal, and in
 	// a file that was a write system call per page (9% of the writer's CPU
-	// in BenchmarkWriteBatch's profile). The WAL is checkpointed into the
-	// database every walCheckpointPages pages instead of SQLite's 1,000.
+	// in BenchmarkWriteBatch's profile).
 	dsn := "file:" + path + "?_pragma=busy_timeout(" + strconv.FormatInt(2*ms, 10) + ")&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)" +
-		"&_pragma=wal_autocheckpoint(" + strconv.Itoa(walCheckpointPages) + ")&_txlock=immediate"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	return SQLite, "sqlite", dsn, nil
 }
-
-// walCheckpointPages is how many pages the SQLite WAL grows by before the
-// transaction that committed them copies them into the database file (a
-// checkpoint, with its two fsyncs). The event writer commits a batch every
-// few milliseconds and dirties mostly the same pages each time (the busy
-// issues' rows and tag counts, the ends of the indexes), so a checkpoint
-// copies each such page once however many commits rewrote it: with 4,000
-// pages (16 MiB of WAL at most, kept on disk and reused) instead of 1,000
-// there are a quarter of the checkpoints: serve's CPU for the same 30,000
-// events under cmd/triage-load was 7.6% lower (median of 11 interleaved
-// pairs; README, "Measuring"). Readers find a page in the WAL through its
-// index, so a longer WAL costs them little; 10,000 saved no more.
-const walCheckpointPages = 4000
 
 // Store is Triage's database. Its query methods come from the embedded
 // Queries, which Tx shares, so every query runs inside or outside a
