@@ -27,23 +27,7 @@ import (
 func TestSetupAndRun(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "triage.db")
-	s, err := store.Open(ctx, db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	owner, _ := s.CreateUser(ctx, "owner@example.com", "", "h", false)
-	org, err := s.CreateOrganization(ctx, "acme", "Acme", owner.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateProject(ctx, org.ID, "web", "Web"); err != nil {
-		t.Fatal(err)
-	}
+	db, s := newLoadDB(t)
 	sc := SetupConfig{DB: db, Org: "acme", Project: "web", Email: "owner@example.com", Team: "T1", User: "U1"}
 	sc.Count = 2
 	ids, err := Setup(ctx, sc)
@@ -121,6 +105,31 @@ func TestSetupAndRun(t *testing.T) {
 	}
 }
 
+// newLoadDB makes a SQLite database with an organization acme, its owner
+// owner@example.com and a project web: what -setup expects to find.
+func newLoadDB(t *testing.T) (string, *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "triage.db")
+	s, err := store.Open(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	owner, _ := s.CreateUser(ctx, "owner@example.com", "", "h", false)
+	org, err := s.CreateOrganization(ctx, "acme", "Acme", owner.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateProject(ctx, org.ID, "web", "Web"); err != nil {
+		t.Fatal(err)
+	}
+	return db, s
+}
+
 // slackActivities counts the activity entries from Slack on the issues.
 func slackActivities(t *testing.T, s *store.Store, ids []int64) int {
 	t.Helper()
@@ -146,23 +155,7 @@ func slackActivities(t *testing.T, s *store.Store, ids []int64) int {
 func TestSinkTakesCardEdits(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "triage.db")
-	s, err := store.Open(ctx, db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	owner, _ := s.CreateUser(ctx, "owner@example.com", "", "h", false)
-	org, err := s.CreateOrganization(ctx, "acme", "Acme", owner.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateProject(ctx, org.ID, "web", "Web"); err != nil {
-		t.Fatal(err)
-	}
+	db, s := newLoadDB(t)
 	const key = "0123456789abcdef0123456789abcdef-load"
 	if _, err := Setup(ctx, SetupConfig{DB: db, Org: "acme", Project: "web", Email: "owner@example.com", Team: "T1", User: "U1", SecretKey: key}); err != nil {
 		t.Fatal(err)

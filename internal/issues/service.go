@@ -152,15 +152,24 @@ func (s *Service) UpdateFrom(ctx context.Context, origin Origin, issueID int64, 
 	if actor.UserID == 0 {
 		return nil, triage.Errorf(triage.EUNAUTHORIZED, "an issue change needs a user")
 	}
+	return s.change(ctx, u, func(tx *store.Tx) (Origin, *triage.Issue, error) {
+		// One query locks the row and checks access: an action is a few
+		// round trips in all, and a refusal holds the lock only until the
+		// rollback.
+		issue, err := s.authorize(ctx, tx.Queries, actor.UserID, issueID, true)
+		return origin, issue, err
+	})
+}
+
+// change validates u and applies it in one transaction to the issue that
+// read returns, locked and checked, as the origin read names.
+func (s *Service) change(ctx context.Context, u Update, read func(tx *store.Tx) (Origin, *triage.Issue, error)) (*Result, error) {
 	if err := validate(u); err != nil {
 		return nil, err
 	}
 	var res Result
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		// One query locks the row and checks access: an action is a few
-		// round trips in all, and a refusal holds the lock only until the
-		// rollback.
-		issue, err := s.authorize(ctx, tx.Queries, actor.UserID, issueID, true)
+		origin, issue, err := read(tx)
 		if err != nil {
 			return err
 		}
@@ -189,32 +198,17 @@ type Locate func(ctx context.Context, tx *store.Tx) (Origin, *triage.Issue, stor
 // locate. The access rule is the same (ENOTFOUND, EFORBIDDEN as Get), and
 // so are the other errors.
 func (s *Service) UpdateLocated(ctx context.Context, locate Locate, u Update) (*Result, error) {
-	if err := validate(u); err != nil {
-		return nil, err
-	}
-	var res Result
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+	return s.change(ctx, u, func(tx *store.Tx) (Origin, *triage.Issue, error) {
 		origin, issue, acc, err := locate(ctx, tx)
 		if err != nil {
-			return err
+			return origin, nil, err
 		}
 		if origin.Actor.UserID == 0 {
-			return triage.Errorf(triage.EUNAUTHORIZED, "an issue change needs a user")
+			return origin, nil, triage.Errorf(triage.EUNAUTHORIZED, "an issue change needs a user")
 		}
-		if issue, err = mayChange(issue, acc); err != nil {
-			return err
-		}
-		acts, err := s.apply(ctx, tx, origin, issue, u)
-		if err != nil {
-			return err
-		}
-		res = Result{Issue: issue, Activities: acts}
-		return nil
+		issue, err = mayChange(issue, acc)
+		return origin, issue, err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &res, nil
 }
 
 // apply makes u's changes to a locked issue, writes one activity per
