@@ -252,6 +252,8 @@ func (s *Service) card(ctx context.Context, integrationID, issueID int64) (Messa
 	return rc.msg, rc.seen, nil
 }
 
+// newestActivity is the id of the issue's newest activity a card shows
+// (store.NewestCardActivity, as the Slack rebuilds read it).
 func (s *Service) newestActivity(ctx context.Context, issueID int64) (int64, error) {
-	return s.store.NewestActivityID(ctx, issueID)
+	return s.store.NewestCardActivity(ctx, issueID)
 }

@@ -591,17 +591,3 @@ func optFromMicros(n int64) time.Time {
 	}
 	return fromMicros(n)
 }
-
-// NewestActivityID is the id of the issue's newest activity, 0 when it
-// has none: what a card shows of the issue's history, read after each
-// card is posted (a light query; thousands in a burst).
-func (q *Queries) NewestActivityID(ctx context.Context, issueID int64) (int64, error) {
-	var id int64
-	err := q.q.QueryRowContext(ctx, `SELECT id FROM activities WHERE issue_id = $1 ORDER BY id DESC LIMIT 1`, issueID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	} else if err != nil {
-		return 0, fmt.Errorf("newest activity of issue %d: %w", issueID, err)
-	}
-	return id, nil
-}

@@ -274,24 +274,35 @@ type IssueAccess struct {
 	Project bool
 }
 
+// spliceSQL puts with in place of the first at in query, the way the
+// queries below are built from one another; it panics (when the package
+// loads) if query has no at, so that a change to the query built upon
+// cannot leave a derived query silently without its part.
+func spliceSQL(query, at, with string) string {
+	if !strings.Contains(query, at) {
+		panic(fmt.Sprintf("store: query has no %q to build on", at))
+	}
+	return strings.Replace(query, at, with, 1)
+}
+
 // issueForUser is issueSelect with the user's access ($2) joined in, so
 // that reading an issue and checking who may act on it is one round trip.
-var issueForUser = strings.Replace(issueSelect, "FROM issues i ",
+var issueForUser = spliceSQL(issueSelect, "FROM issues i ",
 	`, EXISTS (SELECT 1 FROM members m WHERE m.org_id = p.org_id AND m.user_id = $2),
 	EXISTS (SELECT 1 FROM members m WHERE m.org_id = p.org_id AND m.user_id = $2 AND `+projectAccess("m", "p", "$2")+`)
-	FROM issues i `, 1) + ` WHERE i.id = $1`
+	FROM issues i `) + ` WHERE i.id = $1`
 
 // issueForChange is issueForUser with what the change hooks ask about
 // the issue's messages (see messagesOf): how many Slack messages it has
 // (up to two) and the first one. (The alert hook reads the issue's cards
 // itself, after the lock: see alert.threadsOf.)
-var issueForChange = strings.Replace(issueForUser, "\n\tFROM issues i ",
+var issueForChange = spliceSQL(issueForUser, "\n\tFROM issues i ",
 	`,
 	(SELECT COUNT(*) FROM (SELECT 1 FROM slack_messages sm WHERE sm.issue_id = i.id LIMIT 2) sm2),
 	COALESCE((SELECT sm.integration_id FROM slack_messages sm WHERE sm.issue_id = i.id ORDER BY sm.id LIMIT 1), 0),
 	COALESCE((SELECT sm.channel_id FROM slack_messages sm WHERE sm.issue_id = i.id ORDER BY sm.id LIMIT 1), ''),
 	COALESCE((SELECT sm.ts FROM slack_messages sm WHERE sm.issue_id = i.id ORDER BY sm.id LIMIT 1), '')
-	FROM issues i `, 1)
+	FROM issues i `)
 
 // IssueForUser reads an issue with userID's access to it, in one query; with
 // lock, it locks the issue's row (on PostgreSQL; SQLite's write

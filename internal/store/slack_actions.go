@@ -129,15 +129,15 @@ func (q *Queries) SlackActionTarget(ctx context.Context, teamID, slackUser strin
 // the workspace is attached to the issue's organization joined in: a
 // click's first read in its change's transaction. $1 is the issue, $2
 // the workspace's team id, $3 the Slack user.
-var slackChangeTarget = strings.Replace(strings.Replace(strings.ReplaceAll(issueForChange, "$2", "d.user_id"),
+var slackChangeTarget = spliceSQL(spliceSQL(strings.ReplaceAll(issueForChange, "$2", "d.user_id"),
 	"\n\tFROM issues i ", `,
 	`+strings.ReplaceAll(integrationCols, "i.", "w.")+`, COALESCE(d.user_id, 0),
 	EXISTS (SELECT 1 FROM organization_integrations oi WHERE oi.org_id = p.org_id AND oi.integration_id = w.id)
-	FROM issues i `, 1),
+	FROM issues i `),
 	" WHERE i.id = $1", `
 	JOIN integrations w ON w.provider = 'slack' AND w.external_id = $2
 	LEFT JOIN identities d ON d.integration_id = w.id AND d.external_id = $3
-	WHERE i.id = $1`, 1)
+	WHERE i.id = $1`)
 
 // SlackChangeTarget is SlackActionTarget and IssueForUser (with lock) in
 // one statement, for a click that changes the issue: inside the change's
@@ -287,11 +287,11 @@ type SlackCard struct {
 // slackCardIssue is issueSelect with whether the project has a release and
 // the newest activity (and its user) joined in; notes are not counted, as
 // they change nothing the card shows.
-var slackCardIssue = strings.Replace(issueSelect, "FROM issues i ",
+var slackCardIssue = spliceSQL(issueSelect, "FROM issues i ",
 	`, EXISTS (SELECT 1 FROM releases r WHERE r.project_id = i.project_id),
 	COALESCE(la.id, 0), COALESCE(la.type, ''), la.user_id, COALESCE(la.source, ''), COALESCE(la.data, '{}'),
 	COALESCE(la.created_at, 0), COALESCE(lu.email, ''), COALESCE(lu.name, '')
-	FROM issues i `, 1) + `
+	FROM issues i `) + `
 	LEFT JOIN activities la ON la.id = (SELECT MAX(a2.id) FROM activities a2 WHERE a2.issue_id = i.id AND a2.type <> 'note')
 	LEFT JOIN users lu ON lu.id = la.user_id
 	WHERE i.id = $1`
