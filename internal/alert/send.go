@@ -188,12 +188,18 @@ type retryAfterError struct{ d time.Duration }
 func (e retryAfterError) Error() string { return "rate limited: retry after " + e.d.String() }
 
 // waitFor tells how long err asks to wait before trying again.
+//
+// Never less than zero: a Retry-After heard from the pacer may have ended
+// between the booking and the look at the clock, and river.JobSnooze
+// panics on a negative duration (in a batch's goroutine, which River does
+// not guard, that ended the process).
 func (s *Service) waitFor(err error) (time.Duration, bool) {
 	var ra retryAfterError
 	if errors.As(err, &ra) {
-		return ra.d, true
+		return max(ra.d, 0), true
 	}
-	return s.slack.RetryAfter(err)
+	d, ok := s.slack.RetryAfter(err)
+	return max(d, 0), ok
 }
 
 // cardTTL is how long a rendered card is reused: an alert to many
