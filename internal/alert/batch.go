@@ -94,6 +94,14 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 			continue // its issue or workspace was deleted
 		}
 		wg.Go(func() {
+			// River turns a job's panic into a failed attempt; this
+			// goroutine is the batch's own, so it does the same, or one
+			// notification's panic would end the process.
+			defer func() {
+				if p := recover(); p != nil {
+					errs[i] = fmt.Errorf("notification %d panicked: %v", id, p)
+				}
+			}()
 			one := &river.Job[NotifyArgs]{Args: NotifyArgs{NotificationID: id}, JobRow: &rivertype.JobRow{
 				ID: job.ID, Attempt: 1, MaxAttempts: job.MaxAttempts, Kind: NotifyArgs{}.Kind(), Queue: job.Queue,
 				CreatedAt: job.CreatedAt, ScheduledAt: job.ScheduledAt}}
