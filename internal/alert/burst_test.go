@@ -79,6 +79,7 @@ func TestDeliveryBurst(t *testing.T) {
 			total := issuesN * channels
 			// The issue.created jobs, committed at once as ingestion would;
 			// River works them (rule evaluation) in whichever process.
+			cpu0 := cpuNow(postmasterOf(w))
 			start := time.Now()
 			err = w.s.InTx(w.ctx, func(tx *store.Tx) error {
 				params := make([]river.InsertManyParams, 0, len(issueIDs))
@@ -171,6 +172,10 @@ func TestDeliveryBurst(t *testing.T) {
 					line = append(line, strconv.Itoa(hist[i]))
 				}
 				t.Logf("messages per 500 ms: %s", strings.Join(line, " "))
+				t.Log(jobTrace(w, start))
+				cpu1 := cpuNow(postmasterOf(w))
+				t.Logf("CPU from the commit to the last post: this test process %.2fs, PostgreSQL %.2fs (the machine's two cores give %.2fs in that time)",
+					cpu1.self-cpu0.self, cpu1.pg-cpu0.pg, 2*took.Seconds())
 			}
 			t.Log(w.window(procs))
 			t.Log(riverStats(w))
@@ -205,4 +210,115 @@ func riverStats(w *world) string {
 		return err.Error()
 	}
 	return fmt.Sprintf("river: %d batches, %d notify jobs, %d attempts, %d snoozed at least once", batches, jobsN, attempts, snoozes)
+}
+
+// jobTrace says, per 100 ms from start, how many evaluations (issue.created
+// jobs) started and ended and how many alert.deliver batches were
+// inserted and started: where a burst's first second goes.
+func jobTrace(w *world, start time.Time) string {
+	rows, err := w.s.Pool().QueryContext(w.ctx, `SELECT kind, created_at, attempted_at, finalized_at FROM river_job
+		WHERE kind IN ('issue.created', 'alert.deliver')`)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	const slots = 30
+	type hist [slots]int
+	h := map[string]*hist{}
+	add := func(name string, at *time.Time) {
+		if at == nil {
+			return
+		}
+		i := int(at.Sub(start) / (100 * time.Millisecond))
+		if i < 0 || i >= slots {
+			return
+		}
+		if h[name] == nil {
+			h[name] = &hist{}
+		}
+		h[name][i]++
+	}
+	for rows.Next() {
+		var kind string
+		var created time.Time
+		var attempted, finalized *time.Time
+		if err := rows.Scan(&kind, &created, &attempted, &finalized); err != nil {
+			return err.Error()
+		}
+		add(kind+" created", &created)
+		add(kind+" started", attempted)
+		add(kind+" ended", finalized)
+	}
+	var b strings.Builder
+	b.WriteString("per 100 ms:")
+	for _, name := range []string{"issue.created started", "issue.created ended", "alert.deliver created", "alert.deliver started"} {
+		b.WriteString("\n  " + name + ":")
+		if h[name] == nil {
+			continue
+		}
+		for _, n := range h[name] {
+			b.WriteString(" " + strconv.Itoa(n))
+		}
+	}
+	return b.String()
+}
+
+type cpuTimes struct{ self, pg float64 }
+
+// postmasterOf is the process id of the test database's postmaster (the
+// parent of a backend), 0 when it is not a local process.
+func postmasterOf(w *world) int {
+	var backend int
+	if err := w.s.Pool().QueryRowContext(w.ctx, `SELECT pg_backend_pid()`).Scan(&backend); err != nil {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(backend) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	pm, _ := strconv.Atoi(f[1])
+	return pm
+}
+
+// cpuNow reads the CPU seconds this process and the PostgreSQL server
+// whose postmaster is pm used so far (its live processes, and its reaped
+// children), for the trace: a local server only.
+func cpuNow(pm int) cpuTimes {
+	var c cpuTimes
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+2:])
+		if len(f) < 15 {
+			continue
+		}
+		sum := func(idx ...int) float64 {
+			var t float64
+			for _, k := range idx {
+				v, _ := strconv.ParseFloat(f[k], 64)
+				t += v
+			}
+			return t / 100 // USER_HZ
+		}
+		// Fields after the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+		switch {
+		case e.Name() == strconv.Itoa(os.Getpid()):
+			c.self = sum(11, 12)
+		case e.Name() == strconv.Itoa(pm):
+			c.pg += sum(11, 12, 13, 14)
+		case pm != 0 && f[1] == strconv.Itoa(pm):
+			c.pg += sum(11, 12)
+		}
+	}
+	return c
 }
