@@ -182,6 +182,10 @@ func TestDeliveryBurst(t *testing.T) {
 			for i, p := range procs {
 				st := p.s.Pool().Stats()
 				t.Logf("process %d's pool: %d connections, %d waits for one, %.2fs waiting in all", i+1, st.MaxOpenConnections, st.WaitCount, st.WaitDuration.Seconds())
+				if sp := p.s.SidePool(); sp != nil {
+					st := sp.Stats()
+					t.Logf("process %d's side pool: %d connections, %d waits for one, %.2fs waiting in all", i+1, st.MaxOpenConnections, st.WaitCount, st.WaitDuration.Seconds())
+				}
 			}
 			if lost != 0 || dups != 0 || pending != 0 || st.Unhonoured != 0 {
 				t.Errorf("lost %d, duplicates %d, undelivered %d, unhonoured 429s %d; want all 0", lost, dups, pending, st.Unhonoured)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"triage/internal/store"
@@ -188,9 +189,41 @@ func (p *MemoryPacer) Claim(_ context.Context, key PaceKey, now time.Time) (time
 // SQLPacer keeps the schedules in the database, so that several processes
 // share them: a slot is booked in a short transaction that locks the keys'
 // rows, and a Retry-After one process receives holds back the others.
+//
+// Sends due at once share a statement (Claim): an alert to twenty channels
+// books twenty sends at the same slot, each channel posting one message at
+// a time, and with a statement each they queued for the store's two side
+// connections (about 100 ms a claim while a burst's evaluations ran), so
+// that every channel posted at a fraction of its rate.
 type SQLPacer struct {
 	Store *store.Store
+
+	mu      sync.Mutex
+	waiting []*sendClaim
+	rounds  int // statements in flight
+	// statements counts the statements that booked sends.
+	statements atomic.Int64
 }
+
+// ClaimStatements is how many statements have booked sends so far.
+func (p *SQLPacer) ClaimStatements() int64 { return p.statements.Load() }
+
+// sendClaim is one Claim waiting for its round.
+type sendClaim struct {
+	key     string
+	now     time.Time
+	iv, tol time.Duration
+	done    chan struct{}
+	got     store.ClaimedSend
+	err     error
+}
+
+// claimRounds is how many statements booking sends a process runs at once:
+// one per side connection.
+const claimRounds = 2
+
+// claimTimeout bounds one statement booking sends.
+const claimTimeout = 10 * time.Second
 
 func names(keys []PaceKey) []string {
 	out := make([]string, len(keys))
@@ -270,7 +303,78 @@ func (p *SQLPacer) Block(ctx context.Context, key PaceKey, until time.Time) erro
 	return p.Store.BlockPace(ctx, key.Name, until)
 }
 
+// Claim books the send in the next round: a statement with every other
+// send waiting then (one per key). A caller whose context ends while it
+// waits gets the context's error; its send may still be booked, which
+// only costs its key one interval.
 func (p *SQLPacer) Claim(ctx context.Context, key PaceKey, now time.Time) (time.Time, time.Time, error) {
 	iv := key.Rate.interval()
-	return p.Store.ClaimSend(ctx, key.Name, now, iv, time.Duration(max(key.Rate.Burst, 1)-1)*iv)
+	c := &sendClaim{key: key.Name, now: now, iv: iv, tol: time.Duration(max(key.Rate.Burst, 1)-1) * iv, done: make(chan struct{})}
+	p.mu.Lock()
+	p.waiting = append(p.waiting, c)
+	start := p.rounds < claimRounds
+	if start {
+		p.rounds++
+	}
+	p.mu.Unlock()
+	if start {
+		go p.claimRounds()
+	}
+	select {
+	case <-c.done:
+		return c.got.At, c.got.BlockedUntil, c.err
+	case <-ctx.Done():
+		return time.Time{}, time.Time{}, ctx.Err()
+	}
+}
+
+// claimRounds books the waiting sends, a statement at a time, until none
+// waits.
+func (p *SQLPacer) claimRounds() {
+	for {
+		p.mu.Lock()
+		round := p.takeRound()
+		if len(round) == 0 {
+			p.rounds--
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		claims := make([]store.SendClaim, len(round))
+		for i, c := range round {
+			claims[i] = store.SendClaim{Key: c.key, Now: c.now}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
+		got, err := p.Store.ClaimSends(ctx, claims, round[0].iv, round[0].tol)
+		cancel()
+		p.statements.Add(1)
+		for _, c := range round {
+			c.got, c.err = got[c.key], err
+			if err == nil && c.got.At.IsZero() {
+				c.err = fmt.Errorf("claim send on %s: no answer", c.key)
+			}
+			close(c.done)
+		}
+	}
+}
+
+// takeRound takes the waiting sends that share the first one's rate, one
+// per key (a key's second send waits for the next round); p.mu is held.
+func (p *SQLPacer) takeRound() []*sendClaim {
+	if len(p.waiting) == 0 {
+		return nil
+	}
+	first := p.waiting[0]
+	var round, rest []*sendClaim
+	keys := map[string]bool{}
+	for _, c := range p.waiting {
+		if c.iv == first.iv && c.tol == first.tol && !keys[c.key] {
+			keys[c.key] = true
+			round = append(round, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	p.waiting = rest
+	return round
 }

@@ -231,6 +231,24 @@ func TestPacesAndChannels(t *testing.T) {
 		if at, _, _ := s.ClaimSend(ctx, "c:1:C2", t0, iv, 0); !at.Equal(t0.Add(iv)) {
 			t.Errorf("second claim %v, want +50ms", at.Sub(t0))
 		}
+		// Several keys at once, each as ClaimSend would: the next send on
+		// C2's schedule (with its block), the first on a new key.
+		got, err := s.ClaimSends(ctx, []store.SendClaim{{Key: "c:1:C9", Now: t0.Add(time.Millisecond)}, {Key: "c:1:C2", Now: t0}}, iv, 0)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("claim sends: %+v, %v", got, err)
+		}
+		if c := got["c:1:C2"]; !c.At.Equal(t0.Add(2*iv)) || !c.BlockedUntil.Equal(t0.Add(time.Second)) {
+			t.Errorf("C2's claim among others: %v, blocked %v; want +100ms, blocked +1s", c.At.Sub(t0), c.BlockedUntil.Sub(t0))
+		}
+		if c := got["c:1:C9"]; !c.At.Equal(t0.Add(time.Millisecond)) || !c.BlockedUntil.IsZero() {
+			t.Errorf("a new key's claim: %v, blocked %v; want +1ms, no block", c.At.Sub(t0), c.BlockedUntil)
+		}
+		if at, _, _ := s.ClaimSend(ctx, "c:1:C9", t0, iv, 0); !at.Equal(t0.Add(time.Millisecond + iv)) {
+			t.Errorf("the claim after it: %v, want +51ms", at.Sub(t0))
+		}
+		if _, err := s.ClaimSends(ctx, []store.SendClaim{{Key: "c:1:C9", Now: t0}, {Key: "c:1:C9", Now: t0}}, iv, 0); err == nil {
+			t.Error("one key twice in a statement: no error")
+		}
 
 		in := f.integration.ID
 		seen := time.Now()

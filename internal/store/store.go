@@ -234,6 +234,10 @@ func (s *Store) Close() error {
 // to look at tables directly. Application queries belong in this package.
 func (s *Store) Pool() *sql.DB { return s.db }
 
+// SidePool is the side pool (PostgreSQL; nil on SQLite), for its
+// statistics.
+func (s *Store) SidePool() *sql.DB { return s.counters }
+
 var _ triage.HealthStore = (*Store)(nil)
 
 // Ping reaches the database (for /readyz).
