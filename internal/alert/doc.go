@@ -42,7 +42,8 @@
 // message, and just before the slot books the send itself, for the slot,
 // on a second schedule of actual sends, so that jobs that run late never
 // bunch up (on PostgreSQL on the store's side connections: a booking that
-// queued for the pool would push the channel's schedule back). On
+// queued for the pool would push the channel's schedule back; the sends
+// due at once, an alert's twenty channels, are booked in one statement). On
 // PostgreSQL a delivery is read with its rule in one query and recorded in
 // one statement. Posting jobs run
 // on their own River queue (Queue; the jobs client must work Queues()), so
