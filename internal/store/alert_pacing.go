@@ -124,31 +124,22 @@ func (q *Queries) ReservePaces(ctx context.Context, keys []string, now time.Time
 // actual sends (GCRA with interval iv and tolerance tol): the earliest time
 // at or after now that keeps the sends within the rate, however late the
 // job came. It returns that time and the end of the key's last
-// Retry-After, read in the same statement.
+// Retry-After, read in the same statement. It is ClaimSends of one.
 //
 // On PostgreSQL it runs on the store's side connections (see Open), not
 // the main pool: a send is booked at its slot, and a claim that queued
 // behind a burst's other queries would come late and push the channel's
 // whole schedule back.
 func (q *Queries) ClaimSend(ctx context.Context, key string, now time.Time, iv, tol time.Duration) (time.Time, time.Time, error) {
-	greatest := "GREATEST"
-	if q.engine == SQLite {
-		greatest = "MAX"
-	}
-	var db queryer = q.q
-	if q.counters != nil && q.tx == nil {
-		db = q.counters
-	}
-	at := greatest + `(CAST($2 AS BIGINT), alert_pacing.sent_tat - CAST($4 AS BIGINT))`
-	var claim, blocked int64
-	err := db.QueryRowContext(ctx, `INSERT INTO alert_pacing (key, sent_tat, last_claim) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), $2)
-		ON CONFLICT (key) DO UPDATE SET last_claim = `+at+`,
-		sent_tat = `+greatest+`(alert_pacing.sent_tat, `+at+`) + CAST($3 AS BIGINT)
-		RETURNING last_claim, blocked_until`, key, micros(now), iv.Microseconds(), tol.Microseconds()).Scan(&claim, &blocked)
+	got, err := q.ClaimSends(ctx, []SendClaim{{Key: key, Now: now}}, iv, tol)
 	if err != nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("claim send on %s: %w", key, err)
+		return time.Time{}, time.Time{}, err
 	}
-	return fromMicros(claim), optFromMicros(blocked), nil
+	c, ok := got[key]
+	if !ok {
+		return time.Time{}, time.Time{}, fmt.Errorf("claim send on %s: no row", key)
+	}
+	return c.At, c.BlockedUntil, nil
 }
 
 // SendClaim is one send to book with ClaimSends: on Key's schedule of
