@@ -689,7 +689,7 @@ func (w *Writer) encode(e *ingest.Event) ([]byte, error) {
 	out := make([]byte, 1+s2.MaxEncodedLen(len(e.Raw)))
 	out[0] = formatS2
 	n := len(s2.Encode(out[1:], e.Raw))
-	return out[:1+n:1+n], nil
+	return out[: 1+n : 1+n], nil
 }
 
 // Stored event formats: a format byte, then the SDK's JSON compressed.
