@@ -55,6 +55,7 @@ type Writer struct {
 	maxWait time.Duration // how long a lone request waits for company
 	// busyWait is the longest a batch waits for company under load.
 	busyWait time.Duration
+	enc      *zstd.Encoder // PostgreSQL's rows (see encode); nil on SQLite
 	dec      *zstd.Decoder // for rows stored as formatZstd
 
 	keysMu sync.RWMutex
@@ -159,6 +160,10 @@ func NewIssueJob(f func(ctx context.Context, projectID int64) (*river.InsertMany
 // lc nil applies the lifecycle with no subscribers.
 func New(s *store.Store, pub Publisher, lc Lifecycle, logger *slog.Logger, now func() time.Time, opts ...Option) *Writer {
 	dec, _ := zstd.NewReader(nil)
+	var enc *zstd.Encoder
+	if s.Engine == store.Postgres {
+		enc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	}
 	if now == nil {
 		now = time.Now
 	}
@@ -166,7 +171,7 @@ func New(s *store.Store, pub Publisher, lc Lifecycle, logger *slog.Logger, now f
 		lc = issues.New(s, now)
 	}
 	w := &Writer{store: s, jobs: pub, issues: lc, logger: logger, now: now,
-		maxWait: 500 * time.Microsecond, busyWait: 6 * time.Millisecond, dec: dec, keys: map[int64]keyEntry{}, pgLanes: postgresLanes}
+		maxWait: 500 * time.Microsecond, busyWait: 6 * time.Millisecond, enc: enc, dec: dec, keys: map[int64]keyEntry{}, pgLanes: postgresLanes}
 	for _, o := range opts {
 		o(w)
 	}
@@ -674,18 +679,25 @@ func (w *Writer) transition(ctx context.Context, tx *store.Tx, l *lane, g *group
 	return out, nil
 }
 
-// encode stores the JSON the SDK sent, S2-compressed behind a format
-// byte. The normalized event is not stored: Decode normalizes the raw JSON
+// encode stores the JSON the SDK sent, compressed behind a format byte.
+// The normalized event is not stored: Decode normalizes the raw JSON
 // again with the row's event id and arrival time, which is all
 // normalization takes, and an event is read far less often than written.
 // (Storing both doubled what was compressed and written for every event.)
 //
-// S2 rather than zstd: under load zstd's fastest level was 10-13% of
-// serve's CPU (about 35 us an event, its 256 KiB hash table out of the
-// cache), S2 a quarter of that, for rows about 30% larger (the SDK
-// events under internal/ingest/testdata: 66% of their size against
-// zstd's 52%).
+// SQLite's rows are S2: under load zstd's fastest level was 10-13% of
+// serve's CPU (about 32 us an event, its 256 KiB hash table out of the
+// cache), S2 about 4 us, for rows about 30% larger (the SDK events under
+// internal/ingest/testdata: 66% of their size against zstd's 52%).
+// PostgreSQL's stay zstd: there the larger rows cost the database about
+// what they saved serve (its CPU was higher in five of six interleaved
+// runs; README, the fifth ingestion pass).
 func (w *Writer) encode(e *ingest.Event) ([]byte, error) {
+	if w.enc != nil {
+		out := make([]byte, 1, 1+len(e.Raw)/2)
+		out[0] = formatZstd
+		return w.enc.EncodeAll(e.Raw, out), nil
+	}
 	out := make([]byte, 1+s2.MaxEncodedLen(len(e.Raw)))
 	out[0] = formatS2
 	n := len(s2.Encode(out[1:], e.Raw))
@@ -696,7 +708,7 @@ func (w *Writer) encode(e *ingest.Event) ([]byte, error) {
 // Rows older than the format byte are a zstd frame (which starts with
 // 0x28) of the normalized JSON, a newline and the SDK's JSON.
 const (
-	formatZstd = 0x02 // written until S2 replaced zstd, and by internal/seed
+	formatZstd = 0x02 // PostgreSQL's rows, SQLite's before S2, internal/seed's
 	formatS2   = 0x03
 )
 
