@@ -41,6 +41,10 @@ type Config struct {
 	Sink     string
 	Baseline bool
 	Timeout  time.Duration
+	// perClick says the response URL is the sink's and each click gets
+	// its own (ResponseURL + "/" + k), so that the sink can tell when
+	// the card a click asked for arrived.
+	perClick bool
 	// DB is Triage's database; when set, the run counts the changes it
 	// made in the issues' activity logs (a request answered 200 may change
 	// nothing: resolving an issue that is already resolved).
@@ -107,6 +111,18 @@ type Result struct {
 	// (chat.update when a card is sent again), each by method.
 	SinkPosts int64
 	SinkCalls map[string]int64
+	// Cards is, for each click, how long after it was sent a card showing
+	// its change (or a later one) arrived at a response URL: what the
+	// person sees. Measured only with the sink's per-click URLs.
+	Cards *CardLatency
+}
+
+// CardLatency is the time from a click to the card that shows it.
+type CardLatency struct {
+	Shown    int // clicks whose card (or a later click's on the issue) arrived
+	NotShown int // clicks after which no card of their issue arrived
+	P50, P99 time.Duration
+	Max      time.Duration
 }
 
 // NoOps is how many requests were answered 200 but changed nothing.
@@ -145,6 +161,10 @@ func (r *Result) Print(w io.Writer) {
 	if r.SinkPosts > 0 {
 		fmt.Fprintf(w, "rebuilt messages received at the response URL so far: %d\n", r.SinkPosts)
 	}
+	if c := r.Cards; c != nil {
+		fmt.Fprintf(w, "card shown     click to the card showing it at the response URL: p50 %s ms  p99 %s ms  max %s ms  (%d clicks shown, %d never)\n",
+			ms(c.P50), ms(c.P99), ms(c.Max), c.Shown, c.NotShown)
+	}
 	methods := make([]string, 0, len(r.SinkCalls))
 	for m := range r.SinkCalls {
 		methods = append(methods, m)
@@ -172,6 +192,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		defer sk.Close()
 		cfg.ResponseURL = sk.URL + "/hooks/actions/" + cfg.Team + "/1/load"
+		cfg.perClick = true
+		sk.expect(cfg.ResponseURL, cfg.N)
 	}
 	client := newClient(cfg.C)
 	target := strings.TrimSuffix(cfg.URL, "/") + "/extensions/slack/action/"
@@ -184,7 +206,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		defer log.close()
 	}
 	var err error
-	res.Triage, err = send(ctx, client, "triage", target, cfg)
+	var sent []time.Time
+	res.Triage, sent, err = send(ctx, client, "triage", target, cfg)
 	if err != nil {
 		return res, err
 	}
@@ -200,7 +223,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			w.WriteHeader(http.StatusOK)
 		})))
 		defer base.Close()
-		b, err := send(ctx, client, "verify-only", base.URL+"/extensions/slack/action/", cfg)
+		b, _, err := send(ctx, client, "verify-only", base.URL+"/extensions/slack/action/", cfg)
 		if err != nil {
 			return res, err
 		}
@@ -208,8 +231,40 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if sk != nil {
 		res.SinkPosts, res.SinkCalls = sk.counts()
+		res.Cards = cardLatency(sent, sk.arrivals(), len(cfg.Issues))
 	}
 	return res, nil
+}
+
+// cardLatency works out, for each click k, when the person saw its
+// change: the first card that arrived at the response URL of click k or
+// of a later click on the same issue (whose card, rendered after that
+// later change, shows k's too; a click whose own card was superseded by
+// a later one's is shown by that one). sent and arrived are indexed by
+// click; clicks go to the issues in turn, n issues.
+func cardLatency(sent, arrived []time.Time, n int) *CardLatency {
+	c := &CardLatency{}
+	var lat []time.Duration
+	for issue := range n {
+		var best time.Time
+		last := issue + ((len(sent)-1-issue)/n)*n
+		for k := last; k >= issue; k -= n {
+			if a := arrived[k]; !a.IsZero() && (best.IsZero() || a.Before(best)) {
+				best = a
+			}
+			if best.IsZero() || sent[k].IsZero() {
+				c.NotShown++
+				continue
+			}
+			lat = append(lat, max(best.Sub(sent[k]), 0))
+		}
+	}
+	c.Shown = len(lat)
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		c.P50, c.P99, c.Max = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)], lat[len(lat)-1]
+	}
+	return c
 }
 
 // sink stands in for Slack where Triage sends a card during a run: the
@@ -220,6 +275,26 @@ type sink struct {
 	posts atomic.Int64
 	mu    sync.Mutex
 	calls map[string]int64
+	// prefix is the per-click response URLs' path before "/k"; arrived
+	// holds when the first card for each click arrived.
+	prefix  string
+	arrived []time.Time
+}
+
+// expect makes the sink note, for each of n clicks, when the first post
+// to responseURL + "/k" arrived.
+func (sk *sink) expect(responseURL string, n int) {
+	u, _ := url.Parse(responseURL)
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	sk.prefix, sk.arrived = u.Path+"/", make([]time.Time, n)
+}
+
+// arrivals returns a copy of the first arrival of each click's card.
+func (sk *sink) arrivals() []time.Time {
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	return slices.Clone(sk.arrived)
 }
 
 // startSink listens on addr ("" for any free port on 127.0.0.1).
@@ -250,6 +325,14 @@ func (sk *sink) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sk.posts.Add(1)
+	now := time.Now()
+	sk.mu.Lock()
+	if rest, ok := strings.CutPrefix(r.URL.Path, sk.prefix); ok && sk.prefix != "" {
+		if k, err := strconv.Atoi(rest); err == nil && k >= 0 && k < len(sk.arrived) && sk.arrived[k].IsZero() {
+			sk.arrived[k] = now
+		}
+	}
+	sk.mu.Unlock()
 	_, _ = io.WriteString(w, "ok")
 }
 
@@ -287,7 +370,7 @@ func payload(cfg Config, k int) []byte {
 		"user":       map[string]any{"id": cfg.User, "username": "load", "team_id": cfg.Team},
 		"channel":    map[string]any{"id": "C0LOAD", "name": "load"},
 		"container":  map[string]any{"type": "message", "message_ts": "1700000000.000100", "channel_id": "C0LOAD", "is_ephemeral": false},
-		"trigger_id": fmt.Sprintf("%d.1.load", 100000+k), "response_url": cfg.ResponseURL,
+		"trigger_id": fmt.Sprintf("%d.1.load", 100000+k), "response_url": responseURL(cfg, k),
 		"actions": []any{map[string]any{"action_id": actionID, "block_id": "issue:" + strconv.FormatInt(issue, 10),
 			"type": "button", "value": value, "action_ts": "1700000000.1"}},
 	}
@@ -295,9 +378,18 @@ func payload(cfg Config, k int) []byte {
 	return []byte(url.Values{"payload": {string(js)}}.Encode())
 }
 
+// responseURL is the k-th click's response URL.
+func responseURL(cfg Config, k int) string {
+	if cfg.perClick {
+		return cfg.ResponseURL + "/" + strconv.Itoa(k)
+	}
+	return cfg.ResponseURL
+}
+
 // send posts cfg.N signed payloads at concurrency cfg.C. Bodies are built
 // before the clock starts; each is signed when sent, as Slack does.
-func send(ctx context.Context, client *http.Client, name, target string, cfg Config) (Stats, error) {
+// It returns when each click was sent, by index.
+func send(ctx context.Context, client *http.Client, name, target string, cfg Config) (Stats, []time.Time, error) {
 	bodies := make([][]byte, cfg.N)
 	for k := range bodies {
 		bodies[k] = payload(cfg, k)
@@ -306,6 +398,7 @@ func send(ctx context.Context, client *http.Client, name, target string, cfg Con
 	var next atomic.Int64
 	var mu sync.Mutex
 	lat := make([]time.Duration, 0, cfg.N)
+	sent := make([]time.Time, cfg.N)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range cfg.C {
@@ -320,6 +413,7 @@ func send(ctx context.Context, client *http.Client, name, target string, cfg Con
 					break
 				}
 				t0 := time.Now()
+				sent[k] = t0
 				err := post(ctx, client, target, cfg.Secret, bodies[k])
 				mine = append(mine, time.Since(t0))
 				if err != nil {
@@ -349,9 +443,9 @@ func send(ctx context.Context, client *http.Client, name, target string, cfg Con
 		st.P50, st.P99, st.Max = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)], lat[len(lat)-1]
 	}
 	if st.Sent < cfg.N {
-		return st, fmt.Errorf("%s: sent %d of %d before stopping: %v", name, st.Sent, cfg.N, ctx.Err())
+		return st, sent, fmt.Errorf("%s: sent %d of %d before stopping: %v", name, st.Sent, cfg.N, ctx.Err())
 	}
-	return st, nil
+	return st, sent, nil
 }
 
 func post(ctx context.Context, client *http.Client, target, secret string, body []byte) error {

@@ -69,7 +69,10 @@ func TestSetupAndRun(t *testing.T) {
 	}
 	var out bytes.Buffer
 	res.Print(&out)
-	for _, want := range []string{"40 changes", "0 no-ops", "changes/s", "ratio"} {
+	if res.Cards == nil || res.Cards.Shown+res.Cards.NotShown != 40 {
+		t.Errorf("card latency = %+v, want one figure per click", res.Cards)
+	}
+	for _, want := range []string{"40 changes", "0 no-ops", "changes/s", "ratio", "card shown"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
@@ -191,5 +194,29 @@ func TestSinkTakesCardEdits(t *testing.T) {
 	(&Result{SinkPosts: posts, SinkCalls: calls}).Print(&out)
 	if !strings.Contains(out.String(), "chat.update 1") {
 		t.Errorf("report lacks the sink's chat.update count:\n%s", out.String())
+	}
+}
+
+// TestCardLatency: a click is shown by the first card that arrives for it
+// or for a later click on the same issue (a rebuild that folded it in);
+// a click after which no card of its issue arrived is counted apart.
+func TestCardLatency(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	// Two issues, clicks in turn: 0, 2, 4 on the first, 1, 3, 5 on the second.
+	sent := []time.Time{at(0), at(1), at(2), at(3), at(4), at(5)}
+	arrived := make([]time.Time, 6)
+	arrived[2] = at(40) // click 2's card shows clicks 0 and 2
+	arrived[0] = at(50) // click 0's own card came later: 40 ms counts
+	arrived[4] = at(60)
+	arrived[1] = at(21) // issue two: click 1 shown at 21; 3 and 5 never
+	c := cardLatency(sent, arrived, 2)
+	if c.Shown != 4 || c.NotShown != 2 {
+		t.Fatalf("shown %d, never %d; want 4 and 2", c.Shown, c.NotShown)
+	}
+	// Latencies: click 0: 40, 2: 38, 4: 56, 1: 20.
+	if c.Max != 56*time.Millisecond || c.P50 != 40*time.Millisecond {
+		t.Errorf("p50 %v max %v, want 40ms and 56ms", c.P50, c.Max)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -197,6 +199,36 @@ func BenchmarkEventPage(b *testing.B) {
 	for b.Loop() {
 		if _, err := bb.v.Section(context.Background(), issue); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+type anyKey struct{}
+
+func (anyKey) Authenticate(context.Context, int64, string) error { return nil }
+
+// TestSourceLinesOfAPostedEvent: the ingestion endpoint does not read the
+// frames' source lines (NormalizeOptions.SkipSource), but the event page
+// of an event posted to it still shows them, from the stored JSON.
+func TestSourceLinesOfAPostedEvent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/{project_id}/store/", ingest.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)), anyKey{}, b.w, ingest.HandlerOptions{}))
+	r := httptest.NewRequest(http.MethodPost, fmt.Sprintf("/api/%d/store/", b.pid), strings.NewReader(fmt.Sprintf(full, 9)))
+	r.Header.Set("X-Sentry-Auth", "Sentry sentry_key=k, sentry_version=7")
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("POST answered %d: %s", rec.Code, rec.Body)
+	}
+	html, err := b.v.EventSection(context.Background(), b.issue(t), fmt.Sprintf("%032x", 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<span class=\"ln\">37</span>  def checkout(req):", "<span class=\"ln\">42</span>&#x25B6; \ttotal = price / qty", "<span class=\"ln\">47</span>  z = 3"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("page lacks %q", want)
 		}
 	}
 }

@@ -23,7 +23,9 @@
 //     its length alone except a whole event over [MaxEventSize]. The JSON is
 //     read in one pass over its tokens (eventjson.go), skipping what Triage
 //     does not use: about 16µs for a 3 KiB sentry-go event, a third of what
-//     encoding/json takes.
+//     encoding/json takes. [Handler] also skips the frames' source lines
+//     ([NormalizeOptions].SkipSource): the sink stores the SDK's JSON, which
+//     is normalized again, source included, when the event is shown.
 //
 // [Handler] chains the steps for POST /api/{project_id}/envelope/ and
 // /store/, and saves the events of a request only when every step

@@ -204,6 +204,12 @@ func readItemHeader(line []byte) (itemHeader, error) {
 // Events normalizes the envelope's event items. The envelope header's
 // event_id wins over the event's own when the envelope holds one event.
 func (env *Envelope) Events(received time.Time) ([]*Event, error) {
+	return env.events(NormalizeOptions{Received: received})
+}
+
+// events is Events with base's options for every event (the handler's
+// skip the frames' source lines).
+func (env *Envelope) events(base NormalizeOptions) ([]*Event, error) {
 	var events []*Event
 	count := 0
 	for _, it := range env.Items {
@@ -215,7 +221,8 @@ func (env *Envelope) Events(received time.Time) ([]*Event, error) {
 		if it.Type != ItemEvent {
 			continue
 		}
-		opts := NormalizeOptions{Received: received}
+		opts := base
+		opts.EventID = ""
 		if count == 1 {
 			opts.EventID = env.Header.EventID
 		}
@@ -235,6 +242,10 @@ func (env *Envelope) Events(received time.Time) ([]*Event, error) {
 // ParseStore parses the body of the legacy /store/ endpoint: one event as
 // JSON, or (from very old SDKs) that JSON zlib-compressed and base64-encoded.
 func ParseStore(body []byte, received time.Time) (*Event, error) {
+	return parseStore(body, NormalizeOptions{Received: received})
+}
+
+func parseStore(body []byte, opts NormalizeOptions) (*Event, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) > 0 && trimmed[0] != '{' {
 		decoded, err := decodeLegacyStore(trimmed)
@@ -246,5 +257,5 @@ func ParseStore(body []byte, received time.Time) (*Event, error) {
 	if len(body) > MaxEventSize {
 		return nil, tooLarge("event", MaxEventSize)
 	}
-	return Normalize(body, NormalizeOptions{Received: received})
+	return Normalize(body, opts)
 }

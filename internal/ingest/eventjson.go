@@ -77,8 +77,10 @@ type wireFrame struct {
 
 var decoderOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
-// readEvent decodes an event payload, which must be one JSON object.
-func readEvent(raw []byte) (*wireEvent, error) {
+// readEvent decodes an event payload, which must be one JSON object;
+// without source it skips the frames' source lines (see
+// NormalizeOptions.SkipSource).
+func readEvent(raw []byte, source bool) (*wireEvent, error) {
 	d := jsontext.NewDecoder(bytes.NewBuffer(raw), decoderOptions...)
 	if k := d.PeekKind(); k != '{' {
 		if _, err := d.ReadToken(); err != nil && !errors.Is(err, io.EOF) {
@@ -119,13 +121,13 @@ func readEvent(raw []byte) (*wireEvent, error) {
 		case "sentry.interfaces.Message": // the old name of logentry
 			w.LegacyLogEntry, err = readLogEntry(d)
 		case "exception":
-			w.Exceptions, err = readExceptions(d)
+			w.Exceptions, err = readExceptions(d, source)
 		case "sentry.interfaces.Exception": // the old name of exception
-			w.LegacyExceptions, err = readExceptions(d)
+			w.LegacyExceptions, err = readExceptions(d, source)
 		case "stacktrace", "sentry.interfaces.Stacktrace":
-			w.Stacktrace, err = readStacktrace(d)
+			w.Stacktrace, err = readStacktrace(d, source)
 		case "threads":
-			w.Threads, err = readThreads(d)
+			w.Threads, err = readThreads(d, source)
 		case "culprit":
 			w.Culprit, err = readString(d)
 		case "request", "sentry.interfaces.Http":
@@ -321,14 +323,14 @@ func readLogEntry(d *jsontext.Decoder) (*wireLogEntry, error) {
 }
 
 // readExceptions reads {"values": […]} or the bare list sentry-go sends.
-func readExceptions(d *jsontext.Decoder) ([]wireException, error) {
+func readExceptions(d *jsontext.Decoder, source bool) ([]wireException, error) {
 	var out []wireException
 	list := func() error {
 		return readArray(d, func() error {
 			if d.PeekKind() != '{' {
 				return d.SkipValue()
 			}
-			e, err := readException(d)
+			e, err := readException(d, source)
 			out = append(out, e)
 			return err
 		})
@@ -346,7 +348,7 @@ func readExceptions(d *jsontext.Decoder) ([]wireException, error) {
 	return out, err
 }
 
-func readException(d *jsontext.Decoder) (e wireException, err error) {
+func readException(d *jsontext.Decoder, source bool) (e wireException, err error) {
 	err = readObject(d, func(name string) (err error) {
 		switch name {
 		case "type":
@@ -372,7 +374,7 @@ func readException(d *jsontext.Decoder) (e wireException, err error) {
 				return err
 			})
 		case "stacktrace":
-			e.Frames, err = readStacktrace(d)
+			e.Frames, err = readStacktrace(d, source)
 		default:
 			err = d.SkipValue()
 		}
@@ -381,8 +383,9 @@ func readException(d *jsontext.Decoder) (e wireException, err error) {
 	return e, err
 }
 
-// readStacktrace reads the frames of {"frames": […]}.
-func readStacktrace(d *jsontext.Decoder) ([]wireFrame, error) {
+// readStacktrace reads the frames of {"frames": […]}, with their source
+// lines when source is set.
+func readStacktrace(d *jsontext.Decoder, source bool) ([]wireFrame, error) {
 	var frames []wireFrame
 	err := readObject(d, func(name string) error {
 		if name != "frames" {
@@ -393,7 +396,7 @@ func readStacktrace(d *jsontext.Decoder) ([]wireFrame, error) {
 			if d.PeekKind() != '{' {
 				return d.SkipValue()
 			}
-			f, err := readFrame(d)
+			f, err := readFrame(d, source)
 			frames = append(frames, f)
 			return err
 		})
@@ -403,7 +406,7 @@ func readStacktrace(d *jsontext.Decoder) ([]wireFrame, error) {
 
 // readThreads reads {"values": […]} or a bare list of threads, keeping
 // only what picks the thread to group by and its frames.
-func readThreads(d *jsontext.Decoder) ([]wireThread, error) {
+func readThreads(d *jsontext.Decoder, source bool) ([]wireThread, error) {
 	var out []wireThread
 	list := func() error {
 		return readArray(d, func() error {
@@ -418,7 +421,7 @@ func readThreads(d *jsontext.Decoder) ([]wireThread, error) {
 					b, err = readBool(d)
 					t.Current = b != nil && *b
 				case "stacktrace":
-					t.Frames, err = readStacktrace(d)
+					t.Frames, err = readStacktrace(d, source)
 				default:
 					err = d.SkipValue()
 				}
@@ -441,8 +444,14 @@ func readThreads(d *jsontext.Decoder) ([]wireThread, error) {
 	return out, err
 }
 
-func readFrame(d *jsontext.Decoder) (f wireFrame, err error) {
+func readFrame(d *jsontext.Decoder, source bool) (f wireFrame, err error) {
 	err = readObject(d, func(name string) (err error) {
+		if !source {
+			switch name {
+			case "context_line", "pre_context", "post_context":
+				return d.SkipValue()
+			}
+		}
 		switch name {
 		case "module":
 			f.Module, err = readString(d)

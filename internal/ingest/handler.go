@@ -176,10 +176,12 @@ func (h *handler) ingest(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	received := h.now()
+	// The sink stores the SDK's JSON (normalized again when read), so the
+	// frames' source lines are not read here.
+	opts := NormalizeOptions{Received: h.now(), SkipSource: true}
 	var events []*Event
 	if store {
-		ev, err := ParseStore(body, received)
+		ev, err := parseStore(body, opts)
 		if err != nil {
 			return "", err
 		}
@@ -189,7 +191,7 @@ func (h *handler) ingest(r *http.Request) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if events, err = env.Events(received); err != nil {
+		if events, err = env.events(opts); err != nil {
 			return "", err
 		}
 	}

@@ -16,6 +16,12 @@ type NormalizeOptions struct {
 	// Received is when the request arrived, the fallback timestamp. The
 	// zero value means time.Now().
 	Received time.Time
+	// SkipSource leaves out the frames' source lines (context_line,
+	// pre_context, post_context), which only the event page shows.
+	// Ingestion sets it: what is stored is the SDK's JSON, normalized
+	// again, source included, when the event is read, and reading the
+	// lines was about a third of the allocations of normalizing an event.
+	SkipSource bool
 }
 
 // Normalize turns one event payload into an Event. Only JSON that is not an
@@ -30,7 +36,7 @@ func Normalize(raw []byte, opts NormalizeOptions) (*Event, error) {
 	if len(raw) == 0 {
 		return nil, malformed("empty event")
 	}
-	w, err := readEvent(raw)
+	w, err := readEvent(raw, !opts.SkipSource)
 	if err != nil {
 		return nil, malformed("event: %v", err)
 	}

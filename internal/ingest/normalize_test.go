@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -421,5 +422,36 @@ func BenchmarkFormatMessageAdversarial(b *testing.B) {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(tmpl)), "ns/B")
 			})
 		}
+	}
+}
+
+// TestSkipSource: with SkipSource the frames come without their source
+// lines and are otherwise the same.
+func TestSkipSource(t *testing.T) {
+	t.Parallel()
+	raw := []byte(`{"exception":{"values":[{"type":"E","stacktrace":{"frames":[{"module":"m","function":"f","lineno":3,"in_app":true,
+		"pre_context":["a"],"context_line":"b","post_context":["c"]}]}}]},
+		"threads":[{"crashed":true,"stacktrace":{"frames":[{"function":"g","context_line":"x","pre_context":[1,{"y":2}]}]}}]}`)
+	full, err := Normalize(raw, NormalizeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lean, err := Normalize(raw, NormalizeOptions{SkipSource: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, l := full.Exceptions[0].Frames[0], lean.Exceptions[0].Frames[0]
+	if f.ContextLine != "b" || len(f.PreContext) != 1 || len(f.PostContext) != 1 {
+		t.Fatalf("full frame %+v", f)
+	}
+	if l.ContextLine != "" || l.PreContext != nil || l.PostContext != nil {
+		t.Errorf("lean frame keeps its source: %+v", l)
+	}
+	f.ContextLine, f.PreContext, f.PostContext = "", nil, nil
+	if !reflect.DeepEqual(f, l) {
+		t.Errorf("lean frame %+v, want %+v", l, f)
+	}
+	if full.GroupingHash() != lean.GroupingHash() || full.Title() != lean.Title() || full.Culprit() != lean.Culprit() {
+		t.Error("grouping, title or culprit differ without the source lines")
 	}
 }

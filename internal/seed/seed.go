@@ -469,9 +469,9 @@ func (b *builder) insertIssues(ctx context.Context, tx *sql.Tx, batch []*issue) 
 	return ids, nil
 }
 
-// formatRaw is the event writer's stored-event format (0x02, then the
-// SDK's JSON compressed with zstd); TestEventsDecode holds the two
-// together.
+// formatRaw is a stored-event format the event writer reads (0x02, then
+// the SDK's JSON compressed with zstd: its formatZstd, which
+// TestDecodesEventsStoredTheOldWay keeps readable).
 const formatRaw = 0x02
 
 // eventData is what every event of an issue stores: a small event the

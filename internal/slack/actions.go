@@ -155,7 +155,10 @@ var errNotApplied = errors.New("slack: not a change this click may make")
 func (i *Integration) applyLocated(ctx context.Context, p *message.Interaction, req *message.Request) (reply, bool) {
 	a := &action{p: p, req: req}
 	var o *origin
-	unlock := i.serializeWrites(req.IssueID)
+	unlock, err := i.clickTurn(ctx, req.IssueID)
+	if err != nil {
+		return internalReply, true
+	}
 	res, err := i.d.Issues.UpdateLocated(ctx, func(ctx context.Context, tx *store.Tx) (issues.Origin, *triage.Issue, store.IssueAccess, error) {
 		in, t, issue, acc, err := tx.SlackChangeTarget(ctx, p.TeamID(), p.UserID(), req.IssueID)
 		if triage.ErrorCode(err) == triage.ENOTFOUND {
@@ -209,7 +212,10 @@ func (i *Integration) changeOrigin(a *action) (*origin, issues.Origin) {
 // apply changes the issue as the linked person, the target read already.
 func (i *Integration) apply(ctx context.Context, a *action) reply {
 	o, origin := i.changeOrigin(a)
-	unlock := i.serializeWrites(a.t.IssueID)
+	unlock, err := i.clickTurn(ctx, a.t.IssueID)
+	if err != nil {
+		return internalReply
+	}
 	res, err := i.d.Issues.UpdateFrom(ctx, origin, a.t.IssueID, updateOf(a.req))
 	unlock()
 	return i.applied(ctx, a, o, res, err)

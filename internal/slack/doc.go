@@ -9,7 +9,11 @@
 // issue is one transaction whose first statement reads the workspace, the
 // person's link, the issue (locked) and their access
 // (issues.Service.UpdateLocated); only a click that may not change it
-// reads those apart, to say why. The web layer owns the URLs
+// reads those apart, to say why. On PostgreSQL the clicks' transactions
+// reach the connection pool through a gate, oldest click first, and the
+// card rebuilds' reads queue behind them there (gate.go): database/sql
+// hands a freed connection to a random waiter, and that draw was most of
+// the clicks' p99. The web layer owns the URLs
 // and the login requirement; this package owns what happens behind them,
 // and takes the few web helpers it needs (page rendering, login URL) as
 // function values so that the two packages do not import each other.

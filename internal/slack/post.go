@@ -87,7 +87,11 @@ func (i *Integration) settled(ctx context.Context, issueID int64, send func(roun
 		if superseded != nil && superseded() {
 			return nil
 		}
-		newest, err := i.d.Store.NewestCardActivity(ctx, issueID)
+		var newest int64
+		err = i.rebuildRead(ctx, func() (err error) {
+			newest, err = i.d.Store.NewestCardActivity(ctx, issueID)
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -130,7 +134,11 @@ func (i *Integration) updateCardsOnce(ctx context.Context, a UpdateCardsArgs) ([
 				i.log.Info("slack cards not updated", "integration_id", m.IntegrationID, "err", err)
 				continue
 			}
-			c, err := i.loadCard(ctx, i.d.Store.Queries, m.IntegrationID, a.IssueID)
+			var c *message.Card
+			err = i.rebuildRead(ctx, func() (err error) {
+				c, err = i.loadCard(ctx, i.d.Store.Queries, m.IntegrationID, a.IssueID)
+				return err
+			})
 			if err != nil {
 				return nil, err
 			}
@@ -169,6 +177,17 @@ func (i *Integration) updateCardsOnce(ctx context.Context, a UpdateCardsArgs) ([
 	return sent, first
 }
 
+// rebuildRead runs a card rebuild's database read in its turn
+// (rebuildTurn): on PostgreSQL, behind the clicks.
+func (i *Integration) rebuildRead(ctx context.Context, read func() error) error {
+	leave, err := i.rebuildTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return read()
+}
+
 // refreshCard rebuilds the clicked message from the issue as it is now
 // (and again if the issue changed while it was on its way: see settled).
 func (i *Integration) refreshCard(ctx context.Context, a RefreshCardArgs) error {
@@ -194,7 +213,11 @@ func (i *Integration) refreshCard(ctx context.Context, a RefreshCardArgs) error 
 
 // refreshCardOnce renders the clicked message and sends it, once.
 func (i *Integration) refreshCardOnce(ctx context.Context, a RefreshCardArgs) (*message.Card, error) {
-	c, err := i.loadCard(ctx, i.d.Store.Queries, a.IntegrationID, a.IssueID)
+	var c *message.Card
+	err := i.rebuildRead(ctx, func() (err error) {
+		c, err = i.loadCard(ctx, i.d.Store.Queries, a.IntegrationID, a.IssueID)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

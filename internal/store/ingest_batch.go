@@ -16,6 +16,33 @@ import (
 // grouping hashes; hashes without an issue are absent from the map.
 func (q *Queries) IssueIDsByHash(ctx context.Context, projectID int64, hashes []string) (map[string]int64, error) {
 	out := make(map[string]int64, len(hashes))
+	read := func(st stmt, args []any) error {
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("find issues by hash: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h string
+			var id int64
+			if err := rows.Scan(&h, &id); err != nil {
+				return fmt.Errorf("find issues by hash: %w", err)
+			}
+			out[h] = id
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("find issues by hash: %w", err)
+		}
+		return rows.Close()
+	}
+	if q.engine != Postgres {
+		// Prepared statements of a few sizes (values.go): a list of a new
+		// length for every batch was compiled for every batch.
+		err := q.eachValuesChunk(ctx, `SELECT group_hash, id FROM issues WHERE group_hash IN (VALUES `, 1, `) AND project_id = ?`, len(hashes),
+			func(i int, dst []any) []any { return append(dst, hashes[i]) },
+			func(st stmt, args []any) error { return read(st, append(args, projectID)) })
+		return out, err
+	}
 	const chunk = 500
 	for len(hashes) > 0 {
 		part := hashes[:min(chunk, len(hashes))]
@@ -27,24 +54,8 @@ func (q *Queries) IssueIDsByHash(ctx context.Context, projectID int64, hashes []
 			args = append(args, h)
 			ph[k] = fmt.Sprintf("$%d", k+2)
 		}
-		rows, err := q.q.QueryContext(ctx, `SELECT group_hash, id FROM issues WHERE project_id = $1 AND group_hash IN (`+strings.Join(ph, ", ")+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("find issues by hash: %w", err)
-		}
-		for rows.Next() {
-			var h string
-			var id int64
-			if err := rows.Scan(&h, &id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("find issues by hash: %w", err)
-			}
-			out[h] = id
-		}
-		if err := rows.Close(); err != nil {
+		if err := read(unprepared{q.q, `SELECT group_hash, id FROM issues WHERE project_id = $1 AND group_hash IN (` + strings.Join(ph, ", ") + `)`}, args); err != nil {
 			return nil, err
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("find issues by hash: %w", err)
 		}
 	}
 	return out, nil
@@ -83,6 +94,39 @@ func (q *Queries) CreateIssues(ctx context.Context, projectID int64, issues []Fi
 	if err != nil {
 		return nil, translate(err, "project")
 	}
+	read := func(st stmt, args []any) error {
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return translate(err, "issue")
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var h string
+			if err := rows.Scan(&id, &h); err != nil {
+				return translate(err, "issue")
+			}
+			ids[h] = id
+		}
+		if err := rows.Err(); err != nil {
+			return translate(err, "issue")
+		}
+		return translate(rows.Close(), "issue")
+	}
+	const insert = `INSERT INTO issues (project_id, short_num, group_hash, title, culprit, level, first_seen, last_seen, first_release, grouping_version) VALUES `
+	if q.engine != Postgres {
+		// Prepared statements of a few sizes (values.go), as above.
+		err := q.eachValuesChunk(ctx, insert, 10, ` RETURNING id, group_hash`, len(issues),
+			func(i int, dst []any) []any {
+				n := &issues[i]
+				at := micros(n.SeenAt)
+				return append(dst, projectID, base+int64(i), n.GroupHash, n.Title, n.Culprit, n.Level, at, at, n.Release, max(n.GroupingVersion, 1))
+			}, read)
+		if err != nil {
+			return nil, err
+		}
+		return ids, q.addFirstSeen(ctx, issues, ids)
+	}
 	const chunk = 500 // 9 parameters a row
 	for off := 0; off < len(issues); off += chunk {
 		part := issues[off:min(off+chunk, len(issues))]
@@ -97,42 +141,52 @@ func (q *Queries) CreateIssues(ctx context.Context, projectID int64, issues []Fi
 			at := micros(n.SeenAt)
 			args = append(args, projectID, base+int64(off+k), n.GroupHash, n.Title, n.Culprit, n.Level, at, n.Release, max(n.GroupingVersion, 1))
 		}
-		rows, err := q.q.QueryContext(ctx, `INSERT INTO issues (project_id, short_num, group_hash, title, culprit, level, first_seen, last_seen, first_release, grouping_version)
-			VALUES `+sb.String()+` RETURNING id, group_hash`, args...)
-		if err != nil {
-			return nil, translate(err, "issue")
-		}
-		for rows.Next() {
-			var id int64
-			var h string
-			if err := rows.Scan(&id, &h); err != nil {
-				rows.Close()
-				return nil, translate(err, "issue")
-			}
-			ids[h] = id
-		}
-		if err := rows.Close(); err != nil {
-			return nil, translate(err, "issue")
-		}
-		if err := rows.Err(); err != nil {
-			return nil, translate(err, "issue")
+		if err := read(unprepared{q.q, insert + sb.String() + ` RETURNING id, group_hash`}, args); err != nil {
+			return nil, err
 		}
 	}
+	return ids, q.addFirstSeen(ctx, issues, ids)
+}
+
+// addFirstSeen writes the first_seen activities of new issues.
+func (q *Queries) addFirstSeen(ctx context.Context, issues []FirstSeen, ids map[string]int64) error {
 	acts := make([]*triage.Activity, len(issues))
 	now := q.now()
 	for k, n := range issues {
 		acts[k] = &triage.Activity{IssueID: ids[n.GroupHash], Type: triage.ActivityFirstSeen, Source: triage.SourceSystem,
 			Data: map[string]any{"eventId": n.EventID}, CreatedAt: now}
 	}
-	if err := q.AddActivities(ctx, acts); err != nil {
-		return nil, err
-	}
-	return ids, nil
+	return q.AddActivities(ctx, acts)
 }
 
 // AddActivities appends several entries to issues' logs in one statement
 // per 1,000 (their ids are not read back).
 func (q *Queries) AddActivities(ctx context.Context, acts []*triage.Activity) error {
+	if q.engine != Postgres {
+		// Prepared statements of a few sizes (values.go), as above.
+		type row struct {
+			data   string
+			userID *int64
+		}
+		rows := make([]row, len(acts))
+		for k, a := range acts {
+			var err error
+			if rows[k].data, rows[k].userID, err = activityRow(q, a); err != nil {
+				return err
+			}
+		}
+		return q.eachValuesChunk(ctx, `INSERT INTO activities (issue_id, type, user_id, source, data, created_at) VALUES `, 6, ``, len(acts),
+			func(i int, dst []any) []any {
+				a := acts[i]
+				return append(dst, a.IssueID, a.Type, rows[i].userID, string(a.Source), rows[i].data, micros(a.CreatedAt))
+			},
+			func(st stmt, args []any) error {
+				if _, err := st.ExecContext(ctx, args...); err != nil {
+					return fmt.Errorf("add activities: %w", err)
+				}
+				return nil
+			})
+	}
 	const chunk = 1000 // 6 parameters a row
 	for off := 0; off < len(acts); off += chunk {
 		part := acts[off:min(off+chunk, len(acts))]

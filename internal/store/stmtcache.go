@@ -27,10 +27,18 @@ type stmtCache struct {
 	m       map[string]*sql.Stmt
 	warming map[string]bool
 	texts   map[valuesKey]string // see valuesQuery
+
+	// The background preparations: close cancels and waits for them, so
+	// that none opens a connection (and SQLite's files) after the store
+	// closed.
+	stop    context.CancelFunc
+	stopped context.Context
+	warmers sync.WaitGroup
 }
 
 func newStmtCache(db *sql.DB, engine Engine) *stmtCache {
-	return &stmtCache{db: db, disable: engine == Postgres, m: map[string]*sql.Stmt{}, warming: map[string]bool{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &stmtCache{db: db, disable: engine == Postgres, m: map[string]*sql.Stmt{}, warming: map[string]bool{}, stop: cancel, stopped: ctx}
 }
 
 func (c *stmtCache) lookup(query string) *sql.Stmt {
@@ -67,9 +75,11 @@ func (c *stmtCache) warm(query string) {
 		return
 	}
 	c.warming[query] = true
+	c.warmers.Add(1)
 	c.mu.Unlock()
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer c.warmers.Done()
+		ctx, cancel := context.WithTimeout(c.stopped, 30*time.Second)
 		defer cancel()
 		_, _ = c.prepare(ctx, query) // a failure leaves the query unprepared; the next miss tries again
 		c.mu.Lock()
@@ -80,11 +90,13 @@ func (c *stmtCache) warm(query string) {
 
 func (c *stmtCache) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, st := range c.m {
 		st.Close()
 	}
 	c.m = nil
+	c.mu.Unlock()
+	c.stop()
+	c.warmers.Wait()
 }
 
 // stmt is what prepared returns: a prepared statement, or the query text
