@@ -102,22 +102,18 @@ func (q *Queries) ReservePaces(ctx context.Context, keys []string, now time.Time
 		ON CONFLICT (key) DO UPDATE SET last_slot = `+slot+`,
 		tat = `+greatest+`(alert_pacing.tat, `+slot+`) + CAST($2 AS BIGINT)
 		RETURNING key, last_slot`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("reserve %d paces: %w", len(keys), err)
+	type booked struct {
+		key string
+		at  int64
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var key string
-		var at int64
-		if err := rows.Scan(&key, &at); err != nil {
-			return nil, fmt.Errorf("reserve %d paces: %w", len(keys), err)
-		}
-		out[key] = fromMicros(at)
+	got, err := collect(rows, err, fmt.Sprintf("reserve %d paces", len(keys)), func(row rowScanner) (b booked, err error) {
+		err = row.Scan(&b.key, &b.at)
+		return b, err
+	})
+	for _, b := range got {
+		out[b.key] = fromMicros(b.at)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reserve %d paces: %w", len(keys), err)
-	}
-	return out, nil
+	return out, err
 }
 
 // ClaimSend books the send time of one message on key's schedule of
@@ -193,22 +189,18 @@ func (q *Queries) ClaimSends(ctx context.Context, claims []SendClaim, iv, tol ti
 		ON CONFLICT (key) DO UPDATE SET last_claim = `+at+`,
 		sent_tat = `+greatest+`(alert_pacing.sent_tat, `+at+`) + CAST($1 AS BIGINT)
 		RETURNING key, last_claim, blocked_until`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("claim %d sends: %w", len(claims), err)
+	type claimed struct {
+		key            string
+		claim, blocked int64
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var key string
-		var claim, blocked int64
-		if err := rows.Scan(&key, &claim, &blocked); err != nil {
-			return nil, fmt.Errorf("claim %d sends: %w", len(claims), err)
-		}
-		out[key] = ClaimedSend{At: fromMicros(claim), BlockedUntil: optFromMicros(blocked)}
+	got, err := collect(rows, err, fmt.Sprintf("claim %d sends", len(claims)), func(row rowScanner) (c claimed, err error) {
+		err = row.Scan(&c.key, &c.claim, &c.blocked)
+		return c, err
+	})
+	for _, c := range got {
+		out[c.key] = ClaimedSend{At: fromMicros(c.claim), BlockedUntil: optFromMicros(c.blocked)}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("claim %d sends: %w", len(claims), err)
-	}
-	return out, nil
+	return out, err
 }
 
 // BlockPace records a Retry-After on key: no slot before until.

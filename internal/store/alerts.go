@@ -355,15 +355,7 @@ func (q *Queries) AlertDeliveries(ctx context.Context, ids []int64) (map[int64]*
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var in strings.Builder
-	args := make([]any, len(ids))
-	for k, id := range ids {
-		if k > 0 {
-			in.WriteString(", ")
-		}
-		fmt.Fprintf(&in, "$%d", k+1)
-		args[k] = id
-	}
+	args, in := inList(nil, ids)
 	rows, err := q.q.QueryContext(ctx, `SELECT `+optionalAlertRuleCols("r.")+`, `+notificationCols+`,
 		COALESCE(ac.ts, ''), COALESCE(ac.notification_id, 0), COALESCE(hn.status, ''),
 		EXISTS (SELECT 1 FROM issues i JOIN projects p ON p.id = i.project_id
@@ -373,32 +365,28 @@ func (q *Queries) AlertDeliveries(ctx context.Context, ids []int64) (map[int64]*
 		LEFT JOIN alert_cards ac ON ac.issue_id = n.issue_id AND ac.integration_id = n.integration_id AND ac.channel_id = n.channel_id
 		LEFT JOIN alert_notifications hn ON hn.id = ac.notification_id
 		LEFT JOIN alert_rules r ON r.id = n.rule_id
-		WHERE n.id IN (`+in.String()+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read alert deliveries: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+		WHERE n.id IN (`+in+`)`, args...)
+	ds, err := collect(rows, err, "read alert deliveries", func(row rowScanner) (*AlertDelivery, error) {
 		var d AlertDelivery
 		var n triage.AlertNotification
 		var reserved, created, finished int64
-		r, err := scanAlertRule(rows,
+		r, err := scanAlertRule(row,
 			&n.ID, &n.RuleID, &n.IssueID, &n.Cause, &n.IntegrationID, &n.ChannelID, &n.Status, &n.Reason,
 			&n.MessageTS, &n.ThreadTS, &reserved, &created, &finished, &d.CardTS, &d.CardHolder, &d.HolderStatus, &d.Attached)
 		if err != nil {
-			return nil, fmt.Errorf("read alert deliveries: %w", err)
+			return nil, err
 		}
 		n.ReservedAt, n.CreatedAt, n.FinishedAt = optFromMicros(reserved), fromMicros(created), optFromMicros(finished)
 		d.Notification = &n
 		if r.ID != 0 { // nil: no rule (a team's assignment), or deleted since
 			d.Rule = r
 		}
-		out[n.ID] = &d
+		return &d, nil
+	})
+	for _, d := range ds {
+		out[d.Notification.ID] = d
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read alert deliveries: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // ReserveNotification remembers the send slot a snoozed notification holds.
@@ -530,13 +518,7 @@ func (q *Queries) NotificationCounts(ctx context.Context, ruleIDs []int64, since
 	if len(ruleIDs) == 0 {
 		return out, nil
 	}
-	args := []any{micros(since)}
-	ph := make([]string, len(ruleIDs))
-	for k, id := range ruleIDs {
-		args = append(args, id)
-		ph[k] = fmt.Sprintf("$%d", k+2)
-	}
-	in := strings.Join(ph, ", ")
+	args, in := inList([]any{micros(since)}, ruleIDs)
 	rows, err := q.q.QueryContext(ctx, `SELECT rule_id, status, COUNT(*) FROM alert_notifications
 		WHERE created_at >= $1 AND rule_id IN (`+in+`) GROUP BY rule_id, status
 		UNION ALL SELECT rule_id, status, COUNT(*) FROM alert_emails

@@ -47,14 +47,8 @@ func (q *Queries) IssueIDsByHash(ctx context.Context, projectID int64, hashes []
 	for len(hashes) > 0 {
 		part := hashes[:min(chunk, len(hashes))]
 		hashes = hashes[len(part):]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, projectID)
-		ph := make([]string, len(part))
-		for k, h := range part {
-			args = append(args, h)
-			ph[k] = fmt.Sprintf("$%d", k+2)
-		}
-		if err := read(unprepared{q.q, `SELECT group_hash, id FROM issues WHERE project_id = $1 AND group_hash IN (` + strings.Join(ph, ", ") + `)`}, args); err != nil {
+		args, in := inList([]any{projectID}, part)
+		if err := read(unprepared{q.q, `SELECT group_hash, id FROM issues WHERE project_id = $1 AND group_hash IN (` + in + `)`}, args); err != nil {
 			return nil, err
 		}
 	}

@@ -3,6 +3,8 @@ package store
 import (
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // rowScanner is a *sql.Row or *sql.Rows.
@@ -30,6 +32,20 @@ func collect[T any](rows *sql.Rows, err error, what string, scan func(rowScanner
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
+}
+
+// inList appends vals to args and returns their placeholders ("$3, $4"),
+// numbered after the arguments args holds already: the list of an IN (…).
+func inList[T any](args []any, vals []T) ([]any, string) {
+	var sb strings.Builder
+	for k, v := range vals {
+		if k > 0 {
+			sb.WriteString(", ")
+		}
+		args = append(args, v)
+		sb.WriteString("$" + strconv.Itoa(len(args)))
+	}
+	return args, sb.String()
 }
 
 // scanID reads a row of one id.

@@ -288,14 +288,11 @@ func (q *Queries) IssueHours(ctx context.Context, issueIDs []int64, since time.T
 	if len(issueIDs) == 0 {
 		return out, nil
 	}
-	args := []any{since.Unix()}
-	ph := make([]string, len(issueIDs))
-	for k, id := range issueIDs {
-		args = append(args, id)
-		ph[k] = fmt.Sprintf("$%d", k+2)
+	for _, id := range issueIDs {
 		out[id] = map[int64]int64{}
 	}
-	rows, err := q.q.QueryContext(ctx, `SELECT issue_id, hour, n FROM issue_hours WHERE issue_id IN (`+strings.Join(ph, ", ")+`) AND hour >= $1`, args...)
+	args, in := inList([]any{since.Unix()}, issueIDs)
+	rows, err := q.q.QueryContext(ctx, `SELECT issue_id, hour, n FROM issue_hours WHERE issue_id IN (`+in+`) AND hour >= $1`, args...)
 	type hour struct{ issue, hour, n int64 }
 	hs, err := collect(rows, err, "read trends", func(row rowScanner) (hour, error) {
 		var h hour
@@ -326,12 +323,8 @@ func (q *Queries) Environments(ctx context.Context, projectIDs []int64) ([]strin
 	if len(projectIDs) == 0 {
 		return nil, nil
 	}
-	args := make([]any, len(projectIDs))
-	ph := make([]string, len(projectIDs))
-	for k, id := range projectIDs {
-		args[k], ph[k] = id, fmt.Sprintf("$%d", k+1)
-	}
-	rows, err := q.q.QueryContext(ctx, `SELECT DISTINCT name FROM environments WHERE project_id IN (`+strings.Join(ph, ", ")+`) ORDER BY name`, args...)
+	args, in := inList(nil, projectIDs)
+	rows, err := q.q.QueryContext(ctx, `SELECT DISTINCT name FROM environments WHERE project_id IN (`+in+`) ORDER BY name`, args...)
 	return collect(rows, err, "list environments", func(row rowScanner) (string, error) {
 		var s string
 		err := row.Scan(&s)

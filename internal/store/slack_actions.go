@@ -246,14 +246,9 @@ func (q *Queries) SlackUserIDs(ctx context.Context, integrationID int64, userIDs
 	if len(userIDs) == 0 {
 		return out, nil
 	}
-	args := []any{integrationID}
-	ph := make([]string, len(userIDs))
-	for k, id := range userIDs {
-		args = append(args, id)
-		ph[k] = fmt.Sprintf("$%d", k+2)
-	}
+	args, in := inList([]any{integrationID}, userIDs)
 	rows, err := q.q.QueryContext(ctx, `SELECT user_id, external_id FROM identities
-		WHERE integration_id = $1 AND user_id IN (`+strings.Join(ph, ", ")+`)`, args...)
+		WHERE integration_id = $1 AND user_id IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list slack user ids: %w", err)
 	}

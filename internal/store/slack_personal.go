@@ -99,16 +99,11 @@ func (q *Queries) OrgSlackPeople(ctx context.Context, orgID int64, userIDs []int
 	if len(userIDs) == 0 {
 		return nil, nil
 	}
-	args := []any{orgID, triage.IntegrationActive}
-	ph := make([]string, len(userIDs))
-	for k, id := range userIDs {
-		args = append(args, id)
-		ph[k] = fmt.Sprintf("$%d", k+3)
-	}
+	args, in := inList([]any{orgID, triage.IntegrationActive}, userIDs)
 	rows, err := q.q.QueryContext(ctx, `SELECT id.integration_id, id.external_id, id.user_id FROM identities id
 		JOIN organization_integrations oi ON oi.integration_id = id.integration_id AND oi.org_id = $1
 		JOIN integrations i ON i.id = id.integration_id AND i.status = $2
-		WHERE id.user_id IN (`+strings.Join(ph, ", ")+`) ORDER BY id.integration_id, id.external_id`, args...)
+		WHERE id.user_id IN (`+in+`) ORDER BY id.integration_id, id.external_id`, args...)
 	return collect(rows, err, "list slack people", scanSlackPerson)
 }
 
