@@ -71,7 +71,7 @@ func parseURL(raw string, timeout time.Duration) (Engine, string, string, error)
 		u.RawQuery = q.Encode()
 		return Postgres, "pgx", u.String(), nil
 	}
-	path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite://"), "sqlite:")
+	path := sqlitePath(raw)
 	if path == "" {
 		return "", "", "", triage.Errorf(triage.EINVALID, "database URL %q names no SQLite file", raw)
 	}
@@ -88,8 +88,15 @@ func parseURL(raw string, timeout time.Duration) (Engine, string, string, error)
 	// a file that was a write system call per page (9% of the writer's CPU
 	// in BenchmarkWriteBatch's profile).
 	dsn := "file:" + path + "?_pragma=busy_timeout(" + strconv.FormatInt(2*ms, 10) + ")&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate" +
+		// See checkpointer.
+		"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(" + strconv.Itoa(journalSizeLimit) + ")"
 	return SQLite, "sqlite", dsn, nil
+}
+
+// sqlitePath is the file a SQLite database URL names.
+func sqlitePath(raw string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite://"), "sqlite:")
 }
 
 // Store is Triage's database. Its query methods come from the embedded
@@ -100,7 +107,8 @@ type Store struct {
 	db       *sql.DB
 	Engine   Engine
 	now      func() time.Time
-	counters *sql.DB // PostgreSQL: side connections, see Open
+	counters *sql.DB       // PostgreSQL: side connections, see Open
+	ckpt     *checkpointer // SQLite
 	timeout  time.Duration
 	rawURL   string
 }
@@ -196,6 +204,12 @@ func Open(ctx context.Context, rawURL string, now func() time.Time, opts ...Opti
 			return nil, fmt.Errorf("connect to %s database: %w", engine, err)
 		}
 	}
+	if path := sqlitePath(rawURL); engine == SQLite && path != ":memory:" {
+		if st.ckpt, err = startCheckpointer(driver, dsn, path); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("open %s database: %w", engine, err)
+		}
+	}
 	return st, nil
 }
 
@@ -223,6 +237,9 @@ func connectAll(ctx context.Context, db *sql.DB, n int) error {
 // Close closes the prepared statements and the connection pools.
 func (s *Store) Close() error {
 	s.stmts.close()
+	if s.ckpt != nil {
+		s.ckpt.close()
+	}
 	if s.counters != nil {
 		s.counters.Close()
 	}
