@@ -40,13 +40,18 @@ type target struct {
 	channelID     string
 }
 
-// evaluate checks the project's rules against one trigger and, in one
-// transaction, takes each matching rule's throttle, records a notification
+// evaluate checks the project's rules against one trigger (in its turn:
+// Options.Evaluations) and, in one transaction, takes each matching rule's throttle, records a notification
 // and queues the job that delivers them (alert.notify for one,
 // alert.deliver for several). Running it twice for the same trigger
 // queues nothing new: the throttle, or the notification's unique cause,
 // stops it.
 func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eventID string, b batch) error {
+	end, err := s.evaluations.take(ctx)
+	if err != nil {
+		return err
+	}
+	defer end()
 	issue, err := s.store.IssueByID(ctx, issueID)
 	if triage.ErrorCode(err) == triage.ENOTFOUND {
 		return nil // deleted since
