@@ -18,14 +18,11 @@ import (
 // copies the log back in the background: a passive checkpoint, which
 // takes no lock a writer or reader waits for, every checkpointEvery while
 // the log changes.
-const (
-	checkpointEvery = 100 * time.Millisecond
-	// A log this many pages long after a passive checkpoint (readers kept
-	// it from being reset for a long time) is checkpointed in RESTART
-	// mode, which waits (up to the busy timeout) for readers to move on,
-	// so the log starts again from its beginning.
-	restartPages = 64_000
-)
+//
+// A passive checkpoint copies what no reader still needs; the log starts
+// again from its beginning at the first commit after one that copied it
+// all, as with SQLite's own checkpoints (which are passive too).
+const checkpointEvery = 100 * time.Millisecond
 
 // journalSizeLimit truncates a log that a long burst grew past it, once
 // it has been checkpointed and reset (SQLite reuses the file otherwise).
@@ -69,27 +66,24 @@ func (c *checkpointer) run() {
 		if err != nil || (last != nil && fi.Size() == last.Size() && fi.ModTime().Equal(last.ModTime())) {
 			continue
 		}
-		log, copied, err := c.checkpoint("PASSIVE")
+		log, copied, err := c.checkpoint()
 		if err != nil {
 			continue // the next tick tries again; commits go on meanwhile
 		}
 		if log == copied {
 			last = fi // all copied: nothing to do until the next commit
 		}
-		if log >= restartPages {
-			c.checkpoint("RESTART")
-		}
 	}
 }
 
-// checkpoint runs one checkpoint and returns the log's length and how
-// many of its pages are in the database file now (-1, -1 when the
+// checkpoint runs a passive checkpoint and returns the log's length and
+// how many of its pages are in the database file now (-1, -1 when the
 // database is not in WAL mode).
-func (c *checkpointer) checkpoint(mode string) (log, copied int64, err error) {
+func (c *checkpointer) checkpoint() (log, copied int64, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var busy int
-	err = c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &log, &copied)
+	err = c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied)
 	return log, copied, err
 }
 
