@@ -41,9 +41,9 @@ type target struct {
 }
 
 // evaluate checks the project's rules against one trigger (in its turn:
-// Options.Evaluations) and, in one transaction, takes each matching rule's throttle, records a notification
-// and queues the job that delivers them (alert.notify for one,
-// alert.deliver for several). Running it twice for the same trigger
+// Options.Evaluations) and, in one transaction, takes each matching rule's
+// throttle, records a notification and queues the job that delivers them
+// (alert.notify for one, alert.deliver for several). Running it twice for the same trigger
 // queues nothing new: the throttle, or the notification's unique cause,
 // stops it.
 func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eventID string, b batch) error {

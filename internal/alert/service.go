@@ -85,9 +85,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Evaluations <= 0 {
 		// Two a process: in TestDeliveryBurst (two processes) the first
-		// post came 0.22-0.26 s after the jobs' commit, against
-		// 0.50-0.76 s with every River worker evaluating at once; eight
-		// a process did no better than those.
+		// post came 0.17-0.34 s after the jobs' commit, against
+		// 0.46-0.76 s with every River worker evaluating at once; eight
+		// a process did no better than no turns, one no better than two.
 		o.Evaluations = 2
 	}
 	return o
