@@ -47,7 +47,7 @@ type target struct {
 // queues nothing new: the throttle, or the notification's unique cause,
 // stops it.
 func (s *Service) evaluate(ctx context.Context, trig Trigger, issueID int64, eventID string, b batch) error {
-	end, err := s.evaluations.take(ctx)
+	end, err := s.evaluations.Take(ctx)
 	if err != nil {
 		return err
 	}

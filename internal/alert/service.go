@@ -13,6 +13,7 @@ import (
 
 	"triage"
 	"triage/internal/access"
+	"triage/internal/gate"
 	"triage/internal/mail"
 	"triage/internal/store"
 )
@@ -48,7 +49,7 @@ type Options struct {
 	// post) for RecordPatience in all.
 	RecordTimeout, RecordPatience time.Duration
 	// Evaluations is how many rule evaluations run at once in this
-	// process; the others wait their turn, oldest first (see turns).
+	// process; the others wait their turn, oldest first (internal/gate).
 	Evaluations int
 }
 
@@ -133,7 +134,7 @@ type Service struct {
 	// sleepers holds a token per worker waiting in place for its slot.
 	sleepers chan struct{}
 	// evaluations are the turns rule evaluations take (Options.Evaluations).
-	evaluations *turns
+	evaluations *gate.Gate
 
 	botMu    sync.Mutex
 	botNames map[int64]string
@@ -171,7 +172,7 @@ func New(d Deps) *Service {
 	return &Service{
 		store: d.Store, acc: d.Access, jobs: d.Jobs, slack: d.Slack, pacer: d.Pacer, metrics: d.Metrics,
 		mail: d.Mailer, frames: d.Frames, urlPrefix: strings.TrimSuffix(d.URLPrefix, "/"),
-		log: d.Logger, now: d.Now, opts: opts, sleepers: make(chan struct{}, opts.Sleepers), evaluations: newTurns(opts.Evaluations),
+		log: d.Logger, now: d.Now, opts: opts, sleepers: make(chan struct{}, opts.Sleepers), evaluations: gate.New(opts.Evaluations),
 		botNames: map[int64]string{}, blocks: map[string]time.Time{}, sending: map[string]*sync.Mutex{},
 		cards: map[cardKey]renderedCard{}, eventRules: map[int64]eventRules{},
 	}

@@ -11,7 +11,7 @@
 // (issues.Service.UpdateLocated); only a click that may not change it
 // reads those apart, to say why. On PostgreSQL the clicks' transactions
 // reach the connection pool through a gate, oldest click first, and the
-// card rebuilds' reads queue behind them there (gate.go): database/sql
+// card rebuilds' reads queue behind them there (internal/gate): database/sql
 // hands a freed connection to a random waiter, and that draw was most of
 // the clicks' p99. The web layer owns the URLs
 // and the login requirement; this package owns what happens behind them,

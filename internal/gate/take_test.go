@@ -1,4 +1,4 @@
-package alert
+package gate
 
 import (
 	"context"
@@ -8,17 +8,23 @@ import (
 	"time"
 )
 
+// waitingTakes is how many callers wait for a turn.
+func (g *Gate) waitingTakes() int {
+	n, _ := g.queued()
+	return n
+}
+
 // Two at a time, each freed turn going to the oldest waiter; one whose
 // context ends leaves the line without taking a turn from the others.
-func TestTurnsInOrder(t *testing.T) {
+func TestTakeInOrder(t *testing.T) {
 	t.Parallel()
-	tt := newTurns(2)
+	tt := New(2)
 	ctx := context.Background()
-	endA, err := tt.take(ctx)
+	endA, err := tt.Take(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	endB, _ := tt.take(ctx)
+	endB, _ := tt.Take(ctx)
 	var mu sync.Mutex
 	var order []int
 	got := func() []int {
@@ -34,13 +40,13 @@ func TestTurnsInOrder(t *testing.T) {
 		if i == 2 {
 			// The third in line gives up while it waits.
 			go func() {
-				_, err := tt.take(cctx)
+				_, err := tt.Take(cctx)
 				gaveUp <- err
 			}()
 		} else {
 			release[i] = make(chan struct{})
 			wg.Go(func() {
-				end, err := tt.take(ctx)
+				end, err := tt.Take(ctx)
 				if err != nil {
 					t.Error(err)
 					return
@@ -52,7 +58,7 @@ func TestTurnsInOrder(t *testing.T) {
 				end()
 			})
 		}
-		for tt.queued() != i+1 {
+		for tt.waitingTakes() != i+1 {
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -89,11 +95,11 @@ func TestTurnsInOrder(t *testing.T) {
 	wg.Wait()
 	// All turns are back: two are taken at once without waiting.
 	for range 2 {
-		if _, err := tt.take(ctx); err != nil {
+		if _, err := tt.Take(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if tt.queued() != 0 || tt.free != 0 {
-		t.Errorf("queued %d, free %d after taking both turns", tt.queued(), tt.free)
+	if tt.waitingTakes() != 0 || tt.free != 0 {
+		t.Errorf("queued %d, free %d after taking both turns", tt.waitingTakes(), tt.free)
 	}
 }

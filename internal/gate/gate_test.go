@@ -1,4 +1,4 @@
-package slack
+package gate
 
 import (
 	"context"
@@ -19,26 +19,26 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func (g *clickGate) queued() (clicks, low int) {
+func (g *Gate) queued() (clicks, low int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return len(g.waiting), len(g.low)
 }
 
-// TestClickGateOldestFirst: clicks that wait for the gate get in by the
+// TestGateOldestFirst: callers (clicks) that wait for the gate get in by the
 // order they arrived (their tickets), not by the order they reached the
 // gate; a click whose request ends while it waits leaves no turn lost.
-func TestClickGateOldestFirst(t *testing.T) {
+func TestGateOldestFirst(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	g := newClickGate(1)
-	leave, err := g.enter(ctx, 1)
+	g := New(1)
+	leave, err := g.Enter(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	admitted := make(chan uint64, 8)
 	enterAs := func(ticket uint64) {
-		l, err := g.enter(ctx, ticket)
+		l, err := g.Enter(ctx, ticket)
 		if err != nil {
 			t.Error(err)
 			return
@@ -49,7 +49,7 @@ func TestClickGateOldestFirst(t *testing.T) {
 	gone, cancel := context.WithCancel(ctx)
 	cancelled := make(chan error, 1)
 	go func() {
-		_, err := g.enter(gone, 2)
+		_, err := g.Enter(gone, 2)
 		cancelled <- err
 	}()
 	waitFor(t, "ticket 2 to wait", func() bool { c, _ := g.queued(); return c == 1 })
@@ -70,24 +70,24 @@ func TestClickGateOldestFirst(t *testing.T) {
 		t.Errorf("clicks got in as %v, want %v", order, want)
 	}
 	// Every turn came back: the gate lets one in at once again.
-	l, err := g.enter(ctx, 7)
+	l, err := g.Enter(ctx, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
 	l()
 }
 
-// TestClickGateRebuildsBehindClicks: a card rebuild waits behind the
+// TestGateLowBehind: a low-priority caller (a card rebuild) waits behind the
 // clicks, but gets a turn within lowShare turns however many clicks wait.
-func TestClickGateRebuildsBehindClicks(t *testing.T) {
+func TestGateLowBehind(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	g := newClickGate(1)
-	leave, _ := g.enter(ctx, 1)
+	g := New(1)
+	leave, _ := g.Enter(ctx, 1)
 	admitted := make(chan string, 16)
 	release := make(chan struct{})
 	go func() {
-		l, err := g.enterLow(ctx)
+		l, err := g.EnterLow(ctx)
 		if err != nil {
 			t.Error(err)
 			return
@@ -100,7 +100,7 @@ func TestClickGateRebuildsBehindClicks(t *testing.T) {
 	const clicks = 8
 	for n := range clicks {
 		go func() {
-			l, err := g.enter(ctx, uint64(10+n))
+			l, err := g.Enter(ctx, uint64(10+n))
 			if err != nil {
 				t.Error(err)
 				return
@@ -127,7 +127,7 @@ func TestClickGateRebuildsBehindClicks(t *testing.T) {
 		t.Errorf("turns went %v: the rebuild got in at turn %d, want %d", order, pos+1, lowShare)
 	}
 	// With no click waiting, a rebuild gets in at once.
-	l, err := g.enterLow(ctx)
+	l, err := g.EnterLow(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
