@@ -143,6 +143,10 @@ func openDatabase(ctx context.Context, cfg *config.Config, logger *slog.Logger) 
 		s.Close()
 		return nil, err
 	}
+	if err := s.Warm(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	logger.Info("database ready", "engine", string(s.Engine), "migrations_applied", n)
 	return s, nil
 }

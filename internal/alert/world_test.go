@@ -152,6 +152,10 @@ func (w *world) startProc(first bool) *proc {
 			t.Fatal(err)
 		}
 	}
+	// As serve readies its database.
+	if err := p.s.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
 	cfg := &config.Config{URLPrefix: "https://triage.example.com", SecretKey: secretKey,
 		SlackClientID: "cid", SlackClientSecret: "csecret", SlackSigningSecret: "ssecret",
 		SlackAPIURL: w.fake.APIURL(), SlackOAuthFlow: "v2"}

@@ -166,9 +166,11 @@ func Open(ctx context.Context, rawURL string, now func() time.Time, opts ...Opti
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 	} else {
+		// Idle connections are kept, not closed after a while: each
+		// carries its server backend's catalog caches (see Warm), and a
+		// burst after a quiet hour would otherwise start on cold ones.
 		db.SetMaxOpenConns(DefaultPostgresConns)
 		db.SetMaxIdleConns(DefaultPostgresConns)
-		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -199,7 +201,7 @@ func Open(ctx context.Context, rawURL string, now func() time.Time, opts ...Opti
 		// Connected now: the first burst of alert sends would otherwise
 		// wait for them to connect, and push their channels' schedules
 		// back from the first message on.
-		if err := connectAll(pingCtx, st.counters, sideConns); err != nil {
+		if err := connectAll(pingCtx, st.counters, sideConns, nil); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("connect to %s database: %w", engine, err)
 		}
@@ -216,8 +218,9 @@ func Open(ctx context.Context, rawURL string, now func() time.Time, opts ...Opti
 // sideConns is the size of the side pool (PostgreSQL).
 const sideConns = 2
 
-// connectAll opens n connections of db and leaves them idle in the pool.
-func connectAll(ctx context.Context, db *sql.DB, n int) error {
+// connectAll opens n connections of db, runs ready on each (when not
+// nil), and leaves them idle in the pool.
+func connectAll(ctx context.Context, db *sql.DB, n int, ready func(*sql.Conn) error) error {
 	var conns []*sql.Conn
 	defer func() {
 		for _, c := range conns {
@@ -230,9 +233,56 @@ func connectAll(ctx context.Context, db *sql.DB, n int) error {
 			return err
 		}
 		conns = append(conns, c)
+		if ready != nil {
+			if err := ready(c); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
+
+// Warm opens every connection of the pools now (PostgreSQL; SQLite has
+// nothing to warm) and has each one's server backend plan a lookup on
+// every table of the schema. A new backend fills its catalog caches as it
+// plans its first statements: measured on a fresh connection, planning an
+// issue's lookup (five tables) took 4.6 ms the first time and 0.46 ms
+// the next. A burst of alerts on a just-started process planned every
+// statement cold on each of its connections (1.8 s of the database's CPU
+// in TestDeliveryBurst, while the machine was at 100%). One statement a
+// connection, about 25 ms; the pools keep their connections (see Open).
+// serve calls it once migrated.
+func (s *Store) Warm(ctx context.Context) error {
+	if s.Engine != Postgres {
+		return nil
+	}
+	ready := func(c *sql.Conn) error {
+		if _, err := c.ExecContext(ctx, warmSQL); err != nil {
+			return fmt.Errorf("warm a database connection: %w", err)
+		}
+		return nil
+	}
+	if err := connectAll(ctx, s.db, s.db.Stats().MaxOpenConnections, ready); err != nil {
+		return err
+	}
+	return connectAll(ctx, s.counters, sideConns, ready)
+}
+
+// warmSQL plans a self-join on the primary key of each table of the
+// schema, which loads what later plans read: the tables' and indexes'
+// descriptions and statistics, and the operators and join methods.
+const warmSQL = `DO $$
+DECLARE r record;
+BEGIN
+	FOR r IN SELECT c.relname, a.attname FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+		JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+		WHERE c.relkind = 'r'
+	LOOP
+		EXECUTE format('EXPLAIN SELECT 1 FROM %I x JOIN %I y ON y.%I = x.%I', r.relname, r.relname, r.attname, r.attname);
+	END LOOP;
+END $$`
 
 // Close closes the prepared statements and the connection pools.
 func (s *Store) Close() error {
