@@ -24,9 +24,10 @@ func (q *Queries) DeleteIssueEvents(ctx context.Context, issueID int64, limit in
 }
 
 // DeleteIssue deletes an issue with everything that belongs to it (its
-// remaining events, activity, remembered Slack messages and alert
-// notifications go with it, by the schema's cascades). ENOTFOUND when
-// there is no such issue.
+// activity, remembered Slack messages and alert notifications go with it
+// by the schema's cascades; its remaining events and its counts are
+// deleted after its row, see deleteCounted). ENOTFOUND when there is no
+// such issue.
 func (q *Queries) DeleteIssue(ctx context.Context, issueID int64) error {
 	q.forgetMessages()
 	res, err := q.q.ExecContext(ctx, `DELETE FROM issues WHERE id = $1`, issueID)
@@ -39,6 +40,26 @@ func (q *Queries) DeleteIssue(ctx context.Context, issueID int64) error {
 	}
 	if n == 0 {
 		return triage.Errorf(triage.ENOTFOUND, "issue not found")
+	}
+	return q.deleteCounted(ctx, []int64{issueID})
+}
+
+// deleteCounted deletes the events, tag counts and hourly counts of
+// issues whose rows were just deleted in this transaction. On PostgreSQL
+// these rows carry no foreign key (migration 00019): the issues' rows go
+// first, so that an event writer that was adding to one of them (it
+// updates the issue's row in its transaction) has committed, and each
+// statement here sees its rows; a writer that comes after finds no issue
+// to count its events in and rolls back. SQLite's foreign keys delete them
+// with the issues.
+func (q *Queries) deleteCounted(ctx context.Context, issueIDs []int64) error {
+	if q.engine != Postgres || len(issueIDs) == 0 {
+		return nil
+	}
+	for _, table := range []string{"events", "issue_tags", "issue_hours"} {
+		if _, err := q.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE issue_id = ANY($1)`, issueIDs); err != nil {
+			return fmt.Errorf("delete the %s of %d deleted issues: %w", table, len(issueIDs), err)
+		}
 	}
 	return nil
 }

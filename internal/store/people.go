@@ -327,19 +327,36 @@ func (q *Queries) DeleteProjectEvents(ctx context.Context, projectID int64, limi
 // activity, tags and remembered messages) and says how many.
 func (q *Queries) DeleteProjectIssues(ctx context.Context, projectID int64, limit int) (int64, error) {
 	q.forgetMessages()
-	res, err := q.q.ExecContext(ctx,
-		`DELETE FROM issues WHERE id IN (SELECT id FROM issues WHERE project_id = $1 ORDER BY id LIMIT $2)`, projectID, limit)
+	rows, err := q.q.QueryContext(ctx,
+		`DELETE FROM issues WHERE id IN (SELECT id FROM issues WHERE project_id = $1 ORDER BY id LIMIT $2) RETURNING id`, projectID, limit)
+	ids, err := collect(rows, err, fmt.Sprintf("delete issues of project %d", projectID), func(row rowScanner) (int64, error) {
+		var id int64
+		err := row.Scan(&id)
+		return id, err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("delete issues of project %d: %w", projectID, err)
+		return 0, err
 	}
-	return res.RowsAffected()
+	if err := q.deleteCounted(ctx, ids); err != nil {
+		return 0, err
+	}
+	return int64(len(ids)), nil
 }
 
 // FinishProjectDeletion removes a deleted project's row and whatever still
-// hangs off it. It does nothing for a project that is not being deleted.
+// hangs off it (on PostgreSQL, events a writer stored after the last of
+// them were deleted: they carry no foreign key, see deleteCounted). It
+// does nothing for a project that is not being deleted.
 func (q *Queries) FinishProjectDeletion(ctx context.Context, projectID int64) error {
-	if _, err := q.q.ExecContext(ctx, `DELETE FROM projects WHERE id = $1 AND deleted_at IS NOT NULL`, projectID); err != nil {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM projects WHERE id = $1 AND deleted_at IS NOT NULL`, projectID)
+	if err != nil {
 		return fmt.Errorf("delete project %d: %w", projectID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 || q.engine != Postgres {
+		return err
+	}
+	if _, err := q.q.ExecContext(ctx, `DELETE FROM events WHERE project_id = $1`, projectID); err != nil {
+		return fmt.Errorf("delete the last events of project %d: %w", projectID, err)
 	}
 	return nil
 }
