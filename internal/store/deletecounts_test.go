@@ -90,8 +90,9 @@ func (w *countedWorld) rows(t *testing.T, issue int64) string {
 const noRows = "events 0 issue_tags 0 issue_hours 0 "
 
 // A deleted issue takes its events, tag counts and hourly counts with it,
-// and a deleted project those of all its issues; the other issue keeps
-// its own.
+// and a deleted project those of all its issues, including one a writer
+// created while the project was being deleted; the other issue keeps its
+// own until then.
 func TestDeletingIssuesDeletesTheirCounts(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, s *store.Store) {
@@ -113,16 +114,30 @@ func TestDeletingIssuesDeletesTheirCounts(t *testing.T) {
 		if err := s.BeginProjectDeletion(ctx, w.project); err != nil {
 			t.Fatal(err)
 		}
+		if n, err := s.DeleteProjectIssues(ctx, w.project, 10); err != nil || n != 1 {
+			t.Fatalf("deleted %d issues, %v; want 1", n, err)
+		}
+		if got := w.rows(t, b); got != noRows {
+			t.Errorf("after deleting the project's issues: %s", got)
+		}
+		// A writer that was under way creates an issue in the project
+		// before its row goes: the project's last step deletes it too.
+		var late int64
 		err := s.InTx(ctx, func(tx *store.Tx) error {
-			if n, err := tx.DeleteProjectIssues(ctx, w.project, 10); err != nil || n != 1 {
-				return fmt.Errorf("deleted %d issues, %v; want 1", n, err)
+			is, err := tx.CreateIssue(ctx, store.NewIssue{ProjectID: w.project, GroupHash: "late", Title: "late", Level: "error", SeenAt: w.now})
+			if err != nil {
+				return err
 			}
-			return tx.FinishProjectDeletion(ctx, w.project)
+			late = is.ID
+			return w.write(ctx, tx, late, "late")
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := w.rows(t, b); got != noRows {
+		if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.FinishProjectDeletion(ctx, w.project) }); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.rows(t, late); got != noRows {
 			t.Errorf("after deleting the project: %s", got)
 		}
 	})

@@ -329,11 +329,7 @@ func (q *Queries) DeleteProjectIssues(ctx context.Context, projectID int64, limi
 	q.forgetMessages()
 	rows, err := q.q.QueryContext(ctx,
 		`DELETE FROM issues WHERE id IN (SELECT id FROM issues WHERE project_id = $1 ORDER BY id LIMIT $2) RETURNING id`, projectID, limit)
-	ids, err := collect(rows, err, fmt.Sprintf("delete issues of project %d", projectID), func(row rowScanner) (int64, error) {
-		var id int64
-		err := row.Scan(&id)
-		return id, err
-	})
+	ids, err := collect(rows, err, fmt.Sprintf("delete issues of project %d", projectID), scanID)
 	if err != nil {
 		return 0, err
 	}
@@ -344,10 +340,22 @@ func (q *Queries) DeleteProjectIssues(ctx context.Context, projectID int64, limi
 }
 
 // FinishProjectDeletion removes a deleted project's row and whatever still
-// hangs off it (on PostgreSQL, events a writer stored after the last of
-// them were deleted: they carry no foreign key, see deleteCounted). It
-// does nothing for a project that is not being deleted.
+// hangs off it (on PostgreSQL, issues and events a writer stored after the
+// last of them were deleted are deleted here, their counts with them: they
+// carry no foreign key, see deleteCounted). It does nothing for a project
+// that is not being deleted.
 func (q *Queries) FinishProjectDeletion(ctx context.Context, projectID int64) error {
+	if q.engine == Postgres {
+		rows, err := q.q.QueryContext(ctx, `DELETE FROM issues WHERE project_id = $1
+			AND EXISTS (SELECT 1 FROM projects WHERE id = $1 AND deleted_at IS NOT NULL) RETURNING id`, projectID)
+		ids, err := collect(rows, err, fmt.Sprintf("delete the last issues of project %d", projectID), scanID)
+		if err != nil {
+			return err
+		}
+		if err := q.deleteCounted(ctx, ids); err != nil {
+			return err
+		}
+	}
 	res, err := q.q.ExecContext(ctx, `DELETE FROM projects WHERE id = $1 AND deleted_at IS NOT NULL`, projectID)
 	if err != nil {
 		return fmt.Errorf("delete project %d: %w", projectID, err)
