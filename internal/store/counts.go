@@ -102,24 +102,36 @@ func (q *Queries) CountBatch(ctx context.Context, tags []TagCount, hours []HourC
 		}
 		return added, q.CountIssueHours(ctx, hours)
 	}
+	// The user tag's rows come back (a row whose count after the
+	// statement is the count it brought was a new user); the others are
+	// upserted apart without RETURNING, which for every row of a batch
+	// (sixteen tags an event) filled the CTE's result only to drop it.
 	sent := map[issueValue]int64{}
+	var users, others []TagCount
 	for _, r := range tags {
 		if r.Key == "user" {
 			sent[issueValue{r.IssueID, r.Value}] = r.N
+			users = append(users, r)
+		} else {
+			others = append(others, r)
 		}
 	}
 	hIDs, hHours, hNs := make([]int64, len(hours)), make([]int64, len(hours)), make([]int64, len(hours))
 	for k, r := range hours {
 		hIDs[k], hHours[k], hNs[k] = r.IssueID, r.Hour, r.N
 	}
-	// The hours' statement runs whether or not its CTE is read. A user
-	// row whose count after the statement is the count it brought was new.
-	rows, err := q.q.QueryContext(ctx, `WITH t AS (INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen)
+	// Each CTE runs whether or not it is read. Rows are distinct by issue,
+	// key and value, so no row is written by both upserts; every writer
+	// takes the user rows first, then the others, each in the caller's
+	// order.
+	rows, err := q.q.QueryContext(ctx, `WITH u AS (INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen)
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`+tagConflict+`
-			RETURNING issue_id, key, value, times_seen),
-		h AS (INSERT INTO issue_hours (issue_id, hour, n) SELECT * FROM unnest($7::bigint[], $8::bigint[], $9::bigint[])`+hourConflict+`)
-		SELECT issue_id, value, times_seen FROM t WHERE key = 'user'`,
-		append(tagArrays(tags), hIDs, hHours, hNs)...)
+			RETURNING issue_id, value, times_seen),
+		t AS (INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen)
+			SELECT * FROM unnest($7::bigint[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[])`+tagConflict+`),
+		h AS (INSERT INTO issue_hours (issue_id, hour, n) SELECT * FROM unnest($13::bigint[], $14::bigint[], $15::bigint[])`+hourConflict+`)
+		SELECT issue_id, value, times_seen FROM u`,
+		append(append(tagArrays(users), tagArrays(others)...), hIDs, hHours, hNs)...)
 	added := map[int64]int64{}
 	if err := addNew(rows, err, "count tags and hours", sent, added); err != nil {
 		return nil, err
