@@ -143,9 +143,11 @@ func openDatabase(ctx context.Context, cfg *config.Config, logger *slog.Logger) 
 		s.Close()
 		return nil, err
 	}
+	// Warm connections only make the first requests faster: a database
+	// that cannot warm them now (a migration of another process holding a
+	// table) still serves.
 	if err := s.Warm(ctx); err != nil {
-		s.Close()
-		return nil, err
+		logger.Warn("database connections not warmed", "err", err)
 	}
 	logger.Info("database ready", "engine", string(s.Engine), "migrations_applied", n)
 	return s, nil
