@@ -327,16 +327,24 @@ func (q *Queries) DeleteProjectEvents(ctx context.Context, projectID int64, limi
 // activity, tags and remembered messages) and says how many.
 func (q *Queries) DeleteProjectIssues(ctx context.Context, projectID int64, limit int) (int64, error) {
 	q.forgetMessages()
-	rows, err := q.q.QueryContext(ctx,
-		`DELETE FROM issues WHERE id IN (SELECT id FROM issues WHERE project_id = $1 ORDER BY id LIMIT $2) RETURNING id`, projectID, limit)
-	ids, err := collect(rows, err, fmt.Sprintf("delete issues of project %d", projectID), scanID)
+	n, err := q.deleteIssuesWhere(ctx, fmt.Sprintf("delete issues of project %d", projectID),
+		`id IN (SELECT id FROM issues WHERE project_id = $1 ORDER BY id LIMIT $2)`, projectID, limit)
+	return int64(n), err
+}
+
+// deleteIssuesWhere deletes the issues that match where (with args) and,
+// after their rows, their events and counts (deleteCounted); it says how
+// many issues it deleted.
+func (q *Queries) deleteIssuesWhere(ctx context.Context, what, where string, args ...any) (int, error) {
+	rows, err := q.q.QueryContext(ctx, `DELETE FROM issues WHERE `+where+` RETURNING id`, args...)
+	ids, err := collect(rows, err, what, scanID)
 	if err != nil {
 		return 0, err
 	}
 	if err := q.deleteCounted(ctx, ids); err != nil {
 		return 0, err
 	}
-	return int64(len(ids)), nil
+	return len(ids), nil
 }
 
 // FinishProjectDeletion removes a deleted project's row and whatever still
@@ -346,13 +354,8 @@ func (q *Queries) DeleteProjectIssues(ctx context.Context, projectID int64, limi
 // that is not being deleted.
 func (q *Queries) FinishProjectDeletion(ctx context.Context, projectID int64) error {
 	if q.engine == Postgres {
-		rows, err := q.q.QueryContext(ctx, `DELETE FROM issues WHERE project_id = $1
-			AND EXISTS (SELECT 1 FROM projects WHERE id = $1 AND deleted_at IS NOT NULL) RETURNING id`, projectID)
-		ids, err := collect(rows, err, fmt.Sprintf("delete the last issues of project %d", projectID), scanID)
-		if err != nil {
-			return err
-		}
-		if err := q.deleteCounted(ctx, ids); err != nil {
+		if _, err := q.deleteIssuesWhere(ctx, fmt.Sprintf("delete the last issues of project %d", projectID),
+			`project_id = $1 AND EXISTS (SELECT 1 FROM projects WHERE id = $1 AND deleted_at IS NOT NULL)`, projectID); err != nil {
 			return err
 		}
 	}
