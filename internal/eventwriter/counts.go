@@ -14,7 +14,10 @@ import (
 // the issue comes back from the user tag's rows) and events per issue and
 // hour, in one statement on PostgreSQL, a few prepared ones on SQLite
 // (store.CountBatch); the new users are added to the issues with their
-// events (CountIssuesEvents).
+// events (CountIssuesEvents). On PostgreSQL the tag values other than users
+// and the hours are written as a pending row that the writer folds into
+// the count tables after the batch (runFolds), and readers before they
+// read.
 // (Environments, for the list's picker, are written once per project and
 // name.)
 

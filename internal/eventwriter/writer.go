@@ -73,6 +73,10 @@ type Writer struct {
 	newIssueJob func(ctx context.Context, projectID int64) (*river.InsertManyParams, error)
 
 	pgLanes int // lanes on PostgreSQL
+
+	// folds wakes the fold of the batches' pending counts (PostgreSQL;
+	// see runFolds), nil on SQLite.
+	folds chan struct{}
 }
 
 // lane is one writing goroutine with its queue. SQLite has one writer, so
@@ -177,6 +181,7 @@ func New(s *store.Store, pub Publisher, lc Lifecycle, logger *slog.Logger, now f
 	}
 	n := 1
 	if s.Engine == store.Postgres {
+		w.folds = make(chan struct{}, 1)
 		n = w.pgLanes
 	}
 	for range n {
@@ -277,13 +282,64 @@ func (w *Writer) Save(ctx context.Context, projectID int64, events []*ingest.Eve
 	}
 }
 
-// Run writes batches until ctx is done, then drains what is queued.
+// Run writes batches until ctx is done, then drains what is queued and
+// folds what the last batches left pending.
 func (w *Writer) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, l := range w.lanes {
 		wg.Go(func() { w.runLane(ctx, l) })
 	}
+	if w.folds == nil {
+		wg.Wait()
+		return
+	}
+	fctx, stop := context.WithCancel(context.Background())
+	folded := make(chan struct{})
+	go func() {
+		w.runFolds(fctx)
+		close(folded)
+	}()
 	wg.Wait()
+	stop()
+	<-folded
+}
+
+// foldEvery is the least time between two folds of the batches' pending
+// counts: the batches that commit meanwhile are added up in one fold
+// (store.FoldCounts), so an issue busy under load has its tag rows
+// updated once a fold rather than once a batch. It delays no reader:
+// reading the counts folds what is pending first.
+const foldEvery = 50 * time.Millisecond
+
+// runFolds folds the pending counts on PostgreSQL: what an earlier process
+// left when it starts, after each batch (at most every foldEvery), and
+// what the last batches left when ctx is done. A fold that fails leaves
+// the rows pending for the next one, or for the next reader.
+func (w *Writer) runFolds(ctx context.Context) {
+	fold := func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 2*w.store.Timeout())
+		defer cancel()
+		if _, err := w.store.FoldCounts(fctx); err != nil {
+			w.logger.Warn("folding counts failed", "err", err)
+		}
+	}
+	pause := time.NewTimer(foldEvery)
+	for {
+		fold()
+		pause.Reset(foldEvery)
+		select {
+		case <-pause.C:
+		case <-ctx.Done():
+			fold()
+			return
+		}
+		select {
+		case <-w.folds:
+		case <-ctx.Done():
+			fold()
+			return
+		}
+	}
 }
 
 func (w *Writer) runLane(ctx context.Context, l *lane) {
@@ -398,6 +454,11 @@ func (w *Writer) write(ctx context.Context, l *lane, batch []*request) {
 	}
 	if err != nil {
 		w.logger.Error("events not stored", "requests", len(batch), "err", err)
+	} else if w.folds != nil {
+		select {
+		case w.folds <- struct{}{}:
+		default: // a fold is due already
+		}
 	}
 	for _, r := range batch {
 		r.done <- err

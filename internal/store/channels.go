@@ -173,6 +173,11 @@ func (q *Queries) IssueMatches(ctx context.Context, issue *triage.Issue, query s
 	if err != nil {
 		return false, err
 	}
+	if b.tags {
+		if err := q.settleCounts(ctx); err != nil {
+			return false, err
+		}
+	}
 	conds := append(b.conds, "i.id = "+b.arg(issue.ID))
 	var n int64
 	err = q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM issues i JOIN projects p ON p.id = i.project_id WHERE `+

@@ -14,6 +14,7 @@ import (
 // counts and hourly counts as the event writer stores them.
 type countedWorld struct {
 	s       *store.Store
+	org     int64
 	project int64
 	issues  [2]int64
 	now     time.Time
@@ -28,7 +29,7 @@ func newCountedWorld(t *testing.T, s *store.Store) *countedWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &countedWorld{s: s, project: p.ID, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	w := &countedWorld{s: s, org: org.ID, project: p.ID, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	err = s.InTx(ctx, func(tx *store.Tx) error {
 		for k := range w.issues {
 			is, err := tx.CreateIssue(ctx, store.NewIssue{ProjectID: p.ID, GroupHash: fmt.Sprint(k), Title: fmt.Sprint(k), Level: "error", SeenAt: w.now})
@@ -73,9 +74,14 @@ func (w *countedWorld) write(ctx context.Context, tx *store.Tx, issue int64, eve
 	return nil
 }
 
-// rows counts what belongs to issue in each counted table.
+// rows counts what belongs to issue in each counted table, once what
+// committed batches left pending is folded, as every reader of the
+// counts does first.
 func (w *countedWorld) rows(t *testing.T, issue int64) string {
 	t.Helper()
+	if _, err := w.s.FoldCounts(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	out := ""
 	for _, table := range []string{"events", "issue_tags", "issue_hours"} {
 		var n int

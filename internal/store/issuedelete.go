@@ -52,9 +52,16 @@ func (q *Queries) DeleteIssue(ctx context.Context, issueID int64) error {
 // statement here sees its rows; a writer that comes after finds no issue
 // to count its events in and rolls back. SQLite's foreign keys delete them
 // with the issues.
+//
+// Folds of pending counts (FoldCounts) share countsLock, which this takes
+// alone before deleting the counts: a fold that started earlier has
+// committed by then, and a later one finds the issues gone.
 func (q *Queries) deleteCounted(ctx context.Context, issueIDs []int64) error {
 	if q.engine != Postgres || len(issueIDs) == 0 {
 		return nil
+	}
+	if _, err := q.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(countsLock)); err != nil {
+		return fmt.Errorf("wait for folds of counts: %w", err)
 	}
 	for _, table := range []string{"events", "issue_tags", "issue_hours"} {
 		if _, err := q.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE issue_id = ANY($1)`, issueIDs); err != nil {

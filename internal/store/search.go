@@ -27,6 +27,8 @@ type whereBuilder struct {
 	// tags are cheapest probed by its id; a list reads tag filters from
 	// the value's side instead.
 	oneIssue bool
+	// tags says a term reads issue_tags (see settleCounts).
+	tags bool
 }
 
 func (b *whereBuilder) arg(v any) string {
@@ -128,6 +130,7 @@ func (b *whereBuilder) term(r search.Request, t search.Term) error {
 // the issues that never had the tag, and PostgreSQL plans it as an
 // anti-join, which NOT IN would not be.
 func (b *whereBuilder) tag(t search.Term) {
+	b.tags = true
 	key, value := b.arg(t.Key), b.arg(t.Value)
 	if t.Negate || b.oneIssue {
 		b.add("EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id AND t.key = "+key+" AND t.value = "+value+")", t.Negate)
@@ -184,6 +187,11 @@ func (q *Queries) SearchIssues(ctx context.Context, r search.Request) (*search.P
 	b, err := issueSearchWhere(r, false)
 	if err != nil {
 		return nil, err
+	}
+	if b.tags {
+		if err := q.settleCounts(ctx); err != nil {
+			return nil, err
+		}
 	}
 	from := " FROM issues i JOIN projects p ON p.id = i.project_id WHERE " + strings.Join(b.conds, " AND ")
 	page := &search.Page{}
@@ -242,6 +250,9 @@ func (q *Queries) SearchIssues(ctx context.Context, r search.Request) (*search.P
 // IssueTags returns the tag keys of an issue, each with its top values
 // (at most top), keys in name order.
 func (q *Queries) IssueTags(ctx context.Context, issueID int64, top int) ([]search.TagKey, error) {
+	if err := q.settleCounts(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := q.q.QueryContext(ctx, `SELECT key, SUM(times_seen), COUNT(*) FROM issue_tags WHERE issue_id = $1 GROUP BY key ORDER BY key`, issueID)
 	keys, err := collect(rows, err, "list tag keys", func(row rowScanner) (search.TagKey, error) {
 		var k search.TagKey
@@ -290,6 +301,9 @@ func (q *Queries) IssueHours(ctx context.Context, issueIDs []int64, since time.T
 	}
 	for _, id := range issueIDs {
 		out[id] = map[int64]int64{}
+	}
+	if err := q.settleCounts(ctx); err != nil {
+		return nil, err
 	}
 	args, in := inList([]any{since.Unix()}, issueIDs)
 	rows, err := q.q.QueryContext(ctx, `SELECT issue_id, hour, n FROM issue_hours WHERE issue_id IN (`+in+`) AND hour >= $1`, args...)
