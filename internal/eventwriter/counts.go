@@ -69,18 +69,7 @@ func (w *Writer) countFresh(ctx context.Context, tx *store.Tx, projectID int64, 
 	for _, r := range tagRows {
 		rows = append(rows, *r)
 	}
-	// One order for every writer, so that two transactions touching the
-	// same rows (two processes on PostgreSQL) lock them in the same order.
-	sort.Slice(rows, func(a, b int) bool {
-		x, y := rows[a], rows[b]
-		if x.IssueID != y.IssueID {
-			return x.IssueID < y.IssueID
-		}
-		if x.Key != y.Key {
-			return x.Key < y.Key
-		}
-		return x.Value < y.Value
-	})
+	store.SortTagCounts(rows)
 	hourRows := make([]store.HourCount, 0, len(hours))
 	for k, n := range hours {
 		hourRows = append(hourRows, store.HourCount{IssueID: k[0], Hour: k[1], N: n})

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sort"
 )
 
 // The counts search, tags and trends read, written by the event writer in
@@ -133,6 +134,22 @@ func (q *Queries) CountBatch(ctx context.Context, tags []TagCount, hours []HourC
 		return nil, err
 	}
 	return added, nil
+}
+
+// SortTagCounts puts rows in the one order every writer and fold upserts
+// them in (issue, key, value), so that two transactions touching the same
+// rows (two processes on PostgreSQL) lock them in the same order.
+func SortTagCounts(rows []TagCount) {
+	sort.Slice(rows, func(a, b int) bool {
+		x, y := rows[a], rows[b]
+		if x.IssueID != y.IssueID {
+			return x.IssueID < y.IssueID
+		}
+		if x.Key != y.Key {
+			return x.Key < y.Key
+		}
+		return x.Value < y.Value
+	})
 }
 
 // tagArrays are rows as the six arrays ($1-$6) the PostgreSQL upserts

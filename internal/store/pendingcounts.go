@@ -92,16 +92,7 @@ func (q *Queries) upsertFolded(ctx context.Context, tags map[tagRowKey]*TagCount
 	for _, r := range tags {
 		rows = append(rows, *r)
 	}
-	sort.Slice(rows, func(a, b int) bool {
-		x, y := rows[a], rows[b]
-		if x.IssueID != y.IssueID {
-			return x.IssueID < y.IssueID
-		}
-		if x.Key != y.Key {
-			return x.Key < y.Key
-		}
-		return x.Value < y.Value
-	})
+	SortTagCounts(rows)
 	hs := make([][3]int64, 0, len(hours))
 	for k, n := range hours {
 		hs = append(hs, [3]int64{k[0], k[1], n})
@@ -130,11 +121,11 @@ func (q *Queries) settleCounts(ctx context.Context) error {
 	if _, ok := q.q.(*sql.DB); q.engine != Postgres || !ok {
 		return nil
 	}
-	var any bool
-	if err := q.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pending_counts)`).Scan(&any); err != nil {
+	var pending bool
+	if err := q.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pending_counts)`).Scan(&pending); err != nil {
 		return fmt.Errorf("look for pending counts: %w", err)
 	}
-	if !any {
+	if !pending {
 		return nil
 	}
 	_, err := q.FoldCounts(ctx)
