@@ -2,7 +2,6 @@ package eventwriter
 
 import (
 	"context"
-	"sort"
 	"sync"
 
 	"triage/internal/ingest"
@@ -74,10 +73,7 @@ func (w *Writer) countFresh(ctx context.Context, tx *store.Tx, projectID int64, 
 	for k, n := range hours {
 		hourRows = append(hourRows, store.HourCount{IssueID: k[0], Hour: k[1], N: n})
 	}
-	sort.Slice(hourRows, func(a, b int) bool {
-		x, y := hourRows[a], hourRows[b]
-		return x.IssueID < y.IssueID || x.IssueID == y.IssueID && x.Hour < y.Hour
-	})
+	store.SortHourCounts(hourRows)
 	added, err := tx.CountBatch(ctx, rows, hourRows)
 	if err != nil {
 		return nil, err

@@ -152,6 +152,15 @@ func SortTagCounts(rows []TagCount) {
 	})
 }
 
+// SortHourCounts puts hourly rows in the one order writers and folds
+// upsert them in (issue, hour), for the same reason.
+func SortHourCounts(rows []HourCount) {
+	sort.Slice(rows, func(a, b int) bool {
+		x, y := rows[a], rows[b]
+		return x.IssueID < y.IssueID || x.IssueID == y.IssueID && x.Hour < y.Hour
+	})
+}
+
 // tagArrays are rows as the six arrays ($1-$6) the PostgreSQL upserts
 // unnest: issue ids, keys, values, counts, first and last seen.
 func tagArrays(rows []TagCount) []any {

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/klauspost/compress/s2"
 )
@@ -37,7 +36,7 @@ func (q *Queries) FoldCounts(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	var n int
-	err := inTx(ctx, db, func(tx *Queries) error {
+	err := q.inTx(ctx, db, func(tx *Tx) error {
 		rows, err := tx.q.QueryContext(ctx, `WITH l AS (SELECT pg_advisory_xact_lock_shared($1))
 			DELETE FROM pending_counts WHERE id IN (SELECT id FROM pending_counts, l ORDER BY id FOR UPDATE OF pending_counts)
 			RETURNING id, data`, int64(countsLock))
@@ -72,19 +71,6 @@ func (q *Queries) FoldCounts(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// inTx runs fn in a transaction of db's (PostgreSQL).
-func inTx(ctx context.Context, db *sql.DB, fn func(tx *Queries) error) error {
-	sqlTx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(&Queries{q: sqlTx, engine: Postgres, tx: sqlTx}); err != nil {
-		_ = sqlTx.Rollback()
-		return err
-	}
-	return sqlTx.Commit()
-}
-
 // upsertFolded writes a fold's sums in key order, skipping issues that
 // are gone.
 func (q *Queries) upsertFolded(ctx context.Context, tags map[tagRowKey]*TagCount, hours map[[2]int64]int64) error {
@@ -93,14 +79,14 @@ func (q *Queries) upsertFolded(ctx context.Context, tags map[tagRowKey]*TagCount
 		rows = append(rows, *r)
 	}
 	SortTagCounts(rows)
-	hs := make([][3]int64, 0, len(hours))
+	hs := make([]HourCount, 0, len(hours))
 	for k, n := range hours {
-		hs = append(hs, [3]int64{k[0], k[1], n})
+		hs = append(hs, HourCount{IssueID: k[0], Hour: k[1], N: n})
 	}
-	sort.Slice(hs, func(a, b int) bool { return hs[a][0] < hs[b][0] || hs[a][0] == hs[b][0] && hs[a][1] < hs[b][1] })
+	SortHourCounts(hs)
 	hIDs, hHours, hNs := make([]int64, len(hs)), make([]int64, len(hs)), make([]int64, len(hs))
 	for k, h := range hs {
-		hIDs[k], hHours[k], hNs[k] = h[0], h[1], h[2]
+		hIDs[k], hHours[k], hNs[k] = h.IssueID, h.Hour, h.N
 	}
 	_, err := q.q.ExecContext(ctx, `WITH t AS (INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen)
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) AS v(issue_id)
@@ -204,18 +190,12 @@ type pendingReader struct {
 	bad bool
 }
 
-func (r *pendingReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.bad, r.b = true, nil
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
+func (r *pendingReader) uvarint() uint64 { return readNumber(r, binary.Uvarint) }
+func (r *pendingReader) varint() int64   { return readNumber(r, binary.Varint) }
 
-func (r *pendingReader) varint() int64 {
-	v, n := binary.Varint(r.b)
+// readNumber reads one varint field with decode (binary.Uvarint or Varint).
+func readNumber[T uint64 | int64](r *pendingReader, decode func([]byte) (T, int)) T {
+	v, n := decode(r.b)
 	if n <= 0 {
 		r.bad, r.b = true, nil
 		return 0

@@ -398,11 +398,17 @@ func (tx *Tx) CardsQueued(issueID int64) bool { return tx.cardsQueued[issueID] }
 // InTx runs fn in a transaction, committing when it returns nil and rolling
 // back otherwise. On SQLite the transaction takes the write lock at once.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	sqlTx, err := s.db.BeginTx(ctx, nil)
+	return s.Queries.inTx(ctx, s.db, fn)
+}
+
+// inTx runs fn in a transaction of db (the store's pool), with q's
+// settings: InTx, and FoldCounts, which readers reach from Queries.
+func (q *Queries) inTx(ctx context.Context, db *sql.DB, fn func(tx *Tx) error) error {
+	sqlTx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{Queries: &Queries{q: sqlTx, engine: s.Engine, now: s.now, stmts: s.stmts, tx: sqlTx, counters: s.counters}, SQL: sqlTx}
+	tx := &Tx{Queries: &Queries{q: sqlTx, engine: q.engine, now: q.now, stmts: q.stmts, tx: sqlTx, counters: q.counters}, SQL: sqlTx}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
